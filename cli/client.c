@@ -1,0 +1,167 @@
+/* The client side of the control socket: connect, send, read frames. */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightctl.h"
+
+/* Connect to the daemon or exit 69 with the reason. */
+void
+conn_open(struct conn *c, const char *path)
+{
+	struct sockaddr_un	 sun;
+
+	memset(c, 0, sizeof *c);
+	c->path = path;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path)
+		errx(EXIT_USAGE, "socket path too long: %s", path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_SOFTWARE, "socket");
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			errx(EXIT_UNAVAILABLE, "microlightd is not running "
+			    "(nothing listens on %s)", path);
+		err(EXIT_UNAVAILABLE, "cannot connect to %s", path);
+	}
+	frame_reader_init(&c->fr, CLIENT_MAX_FRAME);
+}
+
+/* Close the connection. */
+void
+conn_close(struct conn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	frame_reader_free(&c->fr);
+	free(c->line);
+	c->line = NULL;
+}
+
+/* Send one request; the message is consumed. */
+void
+conn_send(struct conn *c, json_t *msg)
+{
+	char	*buf, *p;
+	size_t	 len;
+	ssize_t	 n;
+
+	buf = proto_encode(msg, &len);
+	json_decref(msg);
+	for (p = buf; len > 0; p += n, len -= n) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1)
+			err(EXIT_UNAVAILABLE, "sending to microlightd");
+	}
+	free(buf);
+}
+
+/*
+ * Read the next message; NULL at a clean end of stream. The raw line stays
+ * in c->line for --json. A malformed frame or an early EOF is fatal.
+ */
+json_t *
+conn_recv(struct conn *c)
+{
+	char	 buf[65536], *cause;
+	ssize_t	 n;
+	size_t	 len;
+	json_t	*msg;
+	int	 rc;
+
+	for (;;) {
+		free(c->line);
+		c->line = NULL;
+		rc = frame_reader_line(&c->fr, &c->line, &len, &cause);
+		if (rc == -1)
+			errx(EXIT_SOFTWARE, "bad reply from microlightd: %s",
+			    cause);
+		if (rc == 1) {
+			if ((msg = proto_decode(c->line, len, &cause)) == NULL)
+				errx(EXIT_SOFTWARE, "bad reply from "
+				    "microlightd: %s", cause);
+			return (msg);
+		}
+		n = read(c->fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			err(EXIT_UNAVAILABLE, "reading from microlightd");
+		if (n == 0) {
+			if (c->fr.len != 0)
+				errx(EXIT_SOFTWARE, "microlightd closed the "
+				    "connection mid-message");
+			return (NULL);
+		}
+		frame_reader_feed(&c->fr, buf, n);
+	}
+}
+
+/*
+ * Send a request and read its reply. An error reply is printed and exits
+ * with the status for its code; so does a lost connection.
+ */
+json_t *
+conn_request(struct conn *c, json_t *req)
+{
+	json_t	*reply, *error;
+
+	conn_send(c, req);
+	if ((reply = conn_recv(c)) == NULL)
+		errx(EXIT_UNAVAILABLE, "microlightd closed the connection");
+	if (json_output)
+		printf("%s\n", c->line);
+	if (!json_is_true(json_object_get(reply, K_OK))) {
+		if (json_output) {
+			fflush(stdout);
+			exit(exit_for_error(reply));
+		}
+		error = json_object_get(reply, K_ERROR);
+		warnx("%s", jstr(error, K_MESSAGE) != NULL ?
+		    jstr(error, K_MESSAGE) : "unknown error");
+		exit(exit_for_error(reply));
+	}
+	return (reply);
+}
+
+/* The exit status for an error reply's code. */
+int
+exit_for_error(json_t *reply)
+{
+	static const struct {
+		const char	*code;
+		int		 status;
+	} codes[] = {
+		{ E_UNKNOWN_TASK, EXIT_DATAERR },
+		{ E_INVALID_TASK, EXIT_DATAERR },
+		{ E_BAD_PARAMS, EXIT_DATAERR },
+		{ E_UNKNOWN_RUN, EXIT_DATAERR },
+		{ E_NOT_ACTIVE, EXIT_DATAERR },
+		{ E_RELOAD, EXIT_DATAERR },
+		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
+	};
+	const char	*code;
+	u_int		 i;
+
+	code = jstr(json_object_get(reply, K_ERROR), K_CODE);
+	for (i = 0; code != NULL && i < sizeof codes / sizeof codes[0]; i++) {
+		if (strcmp(codes[i].code, code) == 0)
+			return (codes[i].status);
+	}
+	return (EXIT_SOFTWARE);
+}

@@ -1,0 +1,524 @@
+/* microlightctl: parse the command line against a table, ask, print. */
+
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightctl.h"
+
+int			 json_output;
+static const char	*socket_path;
+
+static int	cmd_ping(int, char **);
+static int	cmd_list(int, char **);
+static int	cmd_show(int, char **);
+static int	cmd_run(int, char **);
+static int	cmd_logs(int, char **);
+static int	cmd_runs(int, char **);
+static int	cmd_status(int, char **);
+static int	cmd_cancel(int, char **);
+static int	cmd_reload(int, char **);
+
+/* The commands: name, usage, handler. */
+static const struct ctl_cmd {
+	const char	*name;
+	const char	*usage;
+	int		(*handler)(int, char **);
+} ctl_cmds[] = {
+	{ "list", "list", cmd_list },
+	{ "show", "show TASK", cmd_show },
+	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow]", cmd_run },
+	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
+	{ "runs", "runs [TASK] [-n N] [--status STATUS]", cmd_runs },
+	{ "status", "status RUN", cmd_status },
+	{ "cancel", "cancel RUN", cmd_cancel },
+	{ "reload", "reload", cmd_reload },
+	{ "ping", "ping", cmd_ping },
+};
+#define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
+
+static const struct ctl_cmd *current;
+
+static __dead void
+usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+	u_int	 i;
+
+	fprintf(f, "usage: microlightctl [-s socket] [--json] command "
+	    "[arguments]\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", ctl_cmds[i].usage);
+	exit(status);
+}
+
+/* A usage error of the current command. */
+static __dead void
+cmd_usage(void)
+{
+	fprintf(stderr, "usage: microlightctl %s\n", current->usage);
+	exit(EXIT_USAGE);
+}
+
+/* Parse a run id argument. */
+static int64_t
+run_id(const char *s)
+{
+	const char	*errstr;
+	long long	 id;
+
+	id = strtonum(s, 1, INT64_MAX, &errstr);
+	if (errstr != NULL) {
+		warnx("run id '%s' is %s", s, errstr);
+		exit(EXIT_USAGE);
+	}
+	return (id);
+}
+
+/* Connect and send one request, returning its successful reply. */
+static json_t *
+request(struct conn *c, json_t *req)
+{
+	conn_open(c, socket_path);
+	return (conn_request(c, req));
+}
+
+/* ping: the daemon's version and uptime. */
+static int
+cmd_ping(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r;
+	char		 up[32];
+
+	if (argc != 1)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s}", K_CMD, CMD_PING));
+	if (!json_output) {
+		duration_format(jint(r, K_UPTIME, 0), up, sizeof up);
+		printf("microlightd %s (protocol %lld), pid %lld, up %s: "
+		    "%lld tasks, %lld running, %lld queued\n",
+		    jstr(r, K_VERSION), (long long)jint(r, K_PROTOCOL, 0),
+		    (long long)jint(r, K_PID, 0), up,
+		    (long long)jint(r, K_TASKS, 0),
+		    (long long)jint(r, K_RUNNING, 0),
+		    (long long)jint(r, K_QUEUED, 0));
+	}
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* list: every task. */
+static int
+cmd_list(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r;
+
+	if (argc != 1)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s}", K_CMD, CMD_LIST));
+	if (!json_output)
+		print_tasks(json_object_get(r, K_TASKS));
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* show TASK */
+static int
+cmd_show(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r;
+
+	if (argc != 2)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s,s:s}", K_CMD, CMD_SHOW, K_TASK,
+	    argv[1]));
+	if (!json_output)
+		print_task(json_object_get(r, K_TASK),
+		    json_object_get(r, K_RUNS));
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* The exit status of SPEC section 5 for a finished run. */
+static int
+run_exit_status(json_t *run)
+{
+	const char	*status = jstr(run, K_STATUS);
+	int64_t		 code = jint(run, "exit_code", -1);
+	int64_t		 sig = jint(run, "signal", 0);
+
+	if (status == NULL)
+		return (EXIT_SOFTWARE);
+	if (strcmp(status, "succeeded") == 0 || strcmp(status, "skipped") == 0)
+		return (0);
+	if (strcmp(status, "timed_out") == 0)
+		return (124);
+	if (strcmp(status, "cancelled") == 0)
+		return (130);
+	if (strcmp(status, "failed") == 0) {
+		if (sig > 0)
+			return (128 + (int)sig);
+		if (code > 0)
+			return ((int)(code > 255 ? 1 : code));
+		return (1);
+	}
+	return (EXIT_SOFTWARE);		/* lost, or not over */
+}
+
+/*
+ * Read the events of a following command until its end event. Output goes
+ * to stdout byte for byte (both streams, in arrival order). Returns the
+ * final run object (owned).
+ */
+static json_t *
+follow_events(struct conn *c)
+{
+	json_t		*ev, *run;
+	const char	*type, *data;
+	void		*bytes;
+	size_t		 len;
+
+	for (;;) {
+		if ((ev = conn_recv(c)) == NULL)
+			errx(EXIT_UNAVAILABLE, "microlightd closed the "
+			    "connection before the run ended");
+		if (json_output) {
+			printf("%s\n", c->line);
+			fflush(stdout);
+		}
+		type = jstr(ev, K_EVENT);
+		if (type == NULL) {
+			if (json_object_get(ev, K_OK) != NULL &&
+			    !json_is_true(json_object_get(ev, K_OK)))
+				errx(exit_for_error(ev), "%s",
+				    jstr(json_object_get(ev, K_ERROR),
+				    K_MESSAGE));
+		} else if (strcmp(type, EV_OUTPUT) == 0 && !json_output) {
+			data = jstr(ev, K_DATA);
+			if (data == NULL || base64_decode(data, strlen(data),
+			    &bytes, &len) != 0)
+				errx(EXIT_SOFTWARE, "bad output event");
+			write_all(STDOUT_FILENO, bytes, len);
+			free(bytes);
+		} else if (strcmp(type, EV_END) == 0) {
+			run = json_incref(json_object_get(ev, K_RUN));
+			json_decref(ev);
+			return (run);
+		}
+		json_decref(ev);
+	}
+}
+
+/* One line on stderr for a run that did not succeed. */
+static void
+report_end(json_t *run)
+{
+	const char	*status = jstr(run, K_STATUS);
+	const char	*reason = jstr(run, "reason");
+
+	if (json_output || status == NULL || strcmp(status, "succeeded") == 0)
+		return;
+	fprintf(stderr, "microlightctl: run %lld %s%s%s\n",
+	    (long long)jint(run, "id", 0), status, reason != NULL ? ": " : "",
+	    reason != NULL ? reason : "");
+}
+
+/* run TASK [NAME=VALUE ...] [--wait] [--follow] */
+static int
+cmd_run(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn	 c;
+	json_t		*req, *params, *r, *run;
+	int		 ch, wait = 0, follow = 0, i, status;
+	char		*eq, *name;
+
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			wait = 1;
+			break;
+		case 'f':
+			follow = 1;
+			break;
+		default:
+			cmd_usage();
+		}
+	}
+	/* Options may also follow the arguments. */
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cmd_usage();
+	params = json_object();
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--wait") == 0) {
+			wait = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--follow") == 0) {
+			follow = 1;
+			continue;
+		}
+		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i]) {
+			warnx("'%s' is not NAME=VALUE", argv[i]);
+			cmd_usage();
+		}
+		name = xstrndup(argv[i], eq - argv[i]);
+		if (json_object_get(params, name) != NULL) {
+			warnx("parameter %s given twice", name);
+			exit(EXIT_USAGE);
+		}
+		if (!utf8_valid(eq + 1, strlen(eq + 1))) {
+			warnx("the value of %s is not valid UTF-8", name);
+			exit(EXIT_DATAERR);
+		}
+		json_object_set_new(params, name, json_string(eq + 1));
+		free(name);
+	}
+	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
+	    argv[0], K_PARAMS, params, K_WAIT, wait, K_FOLLOW, follow);
+	r = request(&c, req);
+	run = json_object_get(r, K_RUN);
+	if (!json_output) {
+		if (follow)
+			fprintf(stderr, "run %lld\n",
+			    (long long)jint(run, "id", 0));
+		else
+			printf("%lld\n", (long long)jint(run, "id", 0));
+		fflush(stdout);
+	}
+	json_decref(r);
+	if (!wait && !follow) {
+		conn_close(&c);
+		return (0);
+	}
+	run = follow_events(&c);
+	report_end(run);
+	status = run_exit_status(run);
+	json_decref(run);
+	conn_close(&c);
+	return (status);
+}
+
+/* logs RUN [-f] [--stream stdout|stderr] */
+static int
+cmd_logs(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "stream", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn	 c;
+	json_t		*req, *r, *run;
+	const char	*stream = NULL;
+	int		 ch, follow = 0;
+
+	while ((ch = getopt_long(argc, argv, "f", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			follow = 1;
+			break;
+		case 'S':
+			if (strcmp(optarg, "stdout") != 0 &&
+			    strcmp(optarg, "stderr") != 0)
+				cmd_usage();
+			stream = optarg;
+			break;
+		default:
+			cmd_usage();
+		}
+	}
+	if (argc - optind != 1)
+		cmd_usage();
+	req = json_pack("{s:s,s:I,s:b}", K_CMD, CMD_LOGS, K_RUN,
+	    (json_int_t)run_id(argv[optind]), K_FOLLOW, follow);
+	if (stream != NULL)
+		json_object_set_new(req, K_STREAM, json_string(stream));
+	r = request(&c, req);
+	json_decref(r);
+	run = follow_events(&c);
+	json_decref(run);
+	conn_close(&c);
+	return (0);
+}
+
+/* runs [TASK] [-n N] [--status STATUS] */
+static int
+cmd_runs(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "status", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn	 c;
+	json_t		*req, *r;
+	const char	*errstr, *status = NULL;
+	long long	 n = 20;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			n = strtonum(optarg, 1, 10000, &errstr);
+			if (errstr != NULL) {
+				warnx("-n %s: %s (1 to 10000)", optarg, errstr);
+				cmd_usage();
+			}
+			break;
+		case 'S':
+			if (proto_status_from(optarg) == -1) {
+				warnx("unknown status '%s'", optarg);
+				cmd_usage();
+			}
+			status = optarg;
+			break;
+		default:
+			cmd_usage();
+		}
+	}
+	if (argc - optind > 1)
+		cmd_usage();
+	req = json_pack("{s:s,s:I}", K_CMD, CMD_RUNS, K_LIMIT, (json_int_t)n);
+	if (argc - optind == 1)
+		json_object_set_new(req, K_TASK, json_string(argv[optind]));
+	if (status != NULL)
+		json_object_set_new(req, K_STATUS, json_string(status));
+	r = request(&c, req);
+	if (!json_output)
+		print_runs(json_object_get(r, K_RUNS), argc - optind == 0);
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* status RUN */
+static int
+cmd_status(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r;
+
+	if (argc != 2)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s,s:I}", K_CMD, CMD_STATUS, K_RUN,
+	    (json_int_t)run_id(argv[1])));
+	if (!json_output)
+		print_run(json_object_get(r, K_RUN));
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* cancel RUN */
+static int
+cmd_cancel(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r, *run;
+	const char	*status;
+
+	if (argc != 2)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s,s:I}", K_CMD, CMD_CANCEL, K_RUN,
+	    (json_int_t)run_id(argv[1])));
+	run = json_object_get(r, K_RUN);
+	status = jstr(run, K_STATUS);
+	if (!json_output) {
+		if (status != NULL && strcmp(status, "running") == 0)
+			printf("run %lld: cancelling (SIGTERM sent)\n",
+			    (long long)jint(run, "id", 0));
+		else
+			printf("run %lld: %s\n", (long long)jint(run, "id", 0),
+			    status != NULL ? status : "?");
+	}
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/* reload */
+static int
+cmd_reload(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r;
+
+	if (argc != 1)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s}", K_CMD, CMD_RELOAD));
+	if (!json_output)
+		printf("reloaded: %lld tasks, %lld invalid\n",
+		    (long long)jint(r, K_TASKS, 0),
+		    (long long)jint(r, K_INVALID, 0));
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	 ch;
+	u_int	 i;
+
+	/* "+": stop at the command; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+hjs:V", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(0);
+		case 'j':
+			json_output = 1;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'V':
+			printf("microlightctl %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(EXIT_USAGE);
+	if (socket_path == NULL)
+		socket_path = getenv("MICROLIGHT_SOCKET");
+	if (socket_path == NULL || *socket_path == '\0')
+		socket_path = paths_default(PATH_SOCKET);
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(ctl_cmds[i].name, argv[0]) == 0)
+			break;
+	}
+	if (i == NCMDS) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(EXIT_USAGE);
+	}
+	current = &ctl_cmds[i];
+	optind = 0;	/* glibc: start the next getopt afresh */
+	return (current->handler(argc, argv));
+}

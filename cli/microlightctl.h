@@ -1,0 +1,57 @@
+/* microlightctl: structures and prototypes, grouped by file. */
+
+#ifndef MICROLIGHTCTL_H
+#define MICROLIGHTCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ml.h"
+#include "proto.h"
+
+/* Exit statuses of SPEC section 5 (sysexits.h numbers). */
+#define EXIT_USAGE	64
+#define EXIT_DATAERR	65
+#define EXIT_UNAVAILABLE 69
+#define EXIT_SOFTWARE	70
+
+#define CLIENT_MAX_FRAME (64 * 1024 * 1024)
+
+/* client.c */
+struct conn {
+	int			 fd;
+	const char		*path;
+	struct frame_reader	 fr;
+	char			*line;	/* the raw text of the last frame */
+};
+void		 conn_open(struct conn *, const char *);
+void		 conn_close(struct conn *);
+void		 conn_send(struct conn *, json_t *);
+json_t		*conn_recv(struct conn *);
+json_t		*conn_request(struct conn *, json_t *);
+int		 exit_for_error(json_t *);
+
+/* print.c */
+struct table;
+struct table	*table_create(u_int, ...);
+void		 table_add(struct table *, ...);
+void		 table_print(struct table *);
+int		 print_colour(void);
+const char	*status_colour(const char *);
+const char	*colour_reset(void);
+const char	*jstr(json_t *, const char *);
+int64_t		 jint(json_t *, const char *, int64_t);
+void		 fmt_time(json_t *, const char *, char *, size_t);
+void		 fmt_duration(json_t *, char *, size_t);
+void		 print_run(json_t *);
+void		 print_runs(json_t *, int);
+void		 print_task(json_t *, json_t *);
+void		 print_tasks(json_t *);
+void		 write_all(int, const void *, size_t);
+
+/* microlightctl.c */
+extern int	 json_output;
+
+#endif /* MICROLIGHTCTL_H */

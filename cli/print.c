@@ -1,0 +1,474 @@
+/* Human output: aligned tables, local times, colour only on a terminal. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightctl.h"
+
+struct table {
+	u_int	 ncols;
+	char	**cells;	/* nrows * ncols */
+	u_int	 nrows;
+	int	*colour;	/* per column: colour the cell by status */
+};
+
+/* Whether to colour: stdout is a terminal and NO_COLOR is not set. */
+int
+print_colour(void)
+{
+	static int	 colour = -1;
+	const char	*term;
+
+	if (colour == -1) {
+		term = getenv("TERM");
+		colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+		    (term == NULL || strcmp(term, "dumb") != 0);
+	}
+	return (colour);
+}
+
+/* The escape sequence for a run status, or "". */
+const char *
+status_colour(const char *status)
+{
+	if (!print_colour() || status == NULL)
+		return ("");
+	if (strcmp(status, "succeeded") == 0)
+		return ("\033[32m");
+	if (strcmp(status, "failed") == 0 || strcmp(status, "timed_out") == 0 ||
+	    strcmp(status, "lost") == 0 || strncmp(status, "invalid", 7) == 0)
+		return ("\033[31m");
+	if (strcmp(status, "cancelled") == 0 || strcmp(status, "skipped") == 0)
+		return ("\033[33m");
+	if (strcmp(status, "running") == 0 || strcmp(status, "queued") == 0)
+		return ("\033[36m");
+	return ("");
+}
+
+/* The escape sequence ending a colour, or "". */
+const char *
+colour_reset(void)
+{
+	return (print_colour() ? "\033[0m" : "");
+}
+
+/* A string member, or NULL. */
+const char *
+jstr(json_t *o, const char *key)
+{
+	return (json_string_value(json_object_get(o, key)));
+}
+
+/* An integer member, or dflt. */
+int64_t
+jint(json_t *o, const char *key, int64_t dflt)
+{
+	json_t	*v = json_object_get(o, key);
+
+	return (json_is_integer(v) ? json_integer_value(v) : dflt);
+}
+
+/* A time member in local time, or "-". */
+void
+fmt_time(json_t *o, const char *key, char *buf, size_t len)
+{
+	const char	*s = jstr(o, key);
+	int64_t		 ms;
+
+	if (s == NULL || time_parse_rfc3339(s, &ms) != 0)
+		snprintf(buf, len, "-");
+	else
+		time_local(ms, buf, len);
+}
+
+/* How long a run ran (or has been running), or "-". */
+void
+fmt_duration(json_t *run, char *buf, size_t len)
+{
+	const char	*s, *e;
+	int64_t		 start, end;
+
+	s = jstr(run, "started_at");
+	e = jstr(run, "finished_at");
+	if (s == NULL || time_parse_rfc3339(s, &start) != 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (e == NULL || time_parse_rfc3339(e, &end) != 0)
+		end = time_now_ms();
+	duration_format_ms(end - start, buf, len);
+}
+
+/* Write all bytes to a descriptor; a closed pipe ends the program quietly. */
+void
+write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			if (errno == EPIPE)
+				exit(0);
+			exit(EXIT_SOFTWARE);
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+/* A table with column headers; a header starting with '*' is a status column. */
+struct table *
+table_create(u_int ncols, ...)
+{
+	struct table	*t;
+	va_list		 ap;
+	const char	*h;
+	u_int		 i;
+
+	t = xcalloc(1, sizeof *t);
+	t->ncols = ncols;
+	t->colour = xcalloc(ncols, sizeof *t->colour);
+	t->cells = xcalloc(ncols, sizeof *t->cells);
+	va_start(ap, ncols);
+	for (i = 0; i < ncols; i++) {
+		h = va_arg(ap, const char *);
+		if (*h == '*') {
+			t->colour[i] = 1;
+			h++;
+		}
+		t->cells[i] = xstrdup(h);
+	}
+	va_end(ap);
+	t->nrows = 1;
+	return (t);
+}
+
+/* Add a row of ncols strings (NULL prints as "-"). */
+void
+table_add(struct table *t, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	u_int		 i;
+
+	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols,
+	    sizeof *t->cells);
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		s = va_arg(ap, const char *);
+		t->cells[t->nrows * t->ncols + i] = xstrdup(s != NULL &&
+		    *s != '\0' ? s : "-");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+/* Display width of a UTF-8 string, counting code points. */
+static size_t
+text_width(const char *s)
+{
+	size_t	 w = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((u_char)*s & 0xc0) != 0x80)
+			w++;
+	}
+	return (w);
+}
+
+/* Print and free a table, columns padded to their widest cell. */
+void
+table_print(struct table *t)
+{
+	size_t	*width, w;
+	u_int	 r, i;
+	char	*cell;
+
+	width = xcalloc(t->ncols, sizeof *width);
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			w = text_width(t->cells[r * t->ncols + i]);
+			if (w > width[i])
+				width[i] = w;
+		}
+	}
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			cell = t->cells[r * t->ncols + i];
+			if (r > 0 && t->colour[i])
+				printf("%s%s%s", status_colour(cell), cell,
+				    colour_reset());
+			else
+				printf("%s", cell);
+			if (i + 1 < t->ncols)
+				printf("%*s", (int)(width[i] -
+				    text_width(cell) + 2), "");
+			free(cell);
+		}
+		printf("\n");
+	}
+	free(width);
+	free(t->cells);
+	free(t->colour);
+	free(t);
+}
+
+/* The params object as "a=1 b=two". */
+static char *
+params_text(json_t *params)
+{
+	const char	*key;
+	json_t		*v;
+	char		*s = xstrdup(""), *n;
+
+	json_object_foreach(params, key, v) {
+		xasprintf(&n, "%s%s%s=%s", s, *s != '\0' ? " " : "", key,
+		    json_is_string(v) ? json_string_value(v) : "?");
+		free(s);
+		s = n;
+	}
+	return (s);
+}
+
+/* How a run ended, in a few words: "exit 3", "signal 9", "-". */
+static void
+fmt_exit(json_t *run, char *buf, size_t len)
+{
+	int64_t	 code = jint(run, "exit_code", -1);
+	int64_t	 sig = jint(run, "signal", 0);
+
+	if (sig > 0)
+		snprintf(buf, len, "signal %lld", (long long)sig);
+	else if (code >= 0)
+		snprintf(buf, len, "%lld", (long long)code);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* One run's record as "key: value" lines. */
+void
+print_run(json_t *run)
+{
+	char		 t[64], d[32], e[32], *p;
+	const char	*status = jstr(run, "status");
+	json_t		*v;
+
+	printf("run:          %lld\n", (long long)jint(run, "id", 0));
+	printf("task:         %s\n", jstr(run, "task"));
+	printf("status:       %s%s%s\n", status_colour(status), status,
+	    colour_reset());
+	if ((v = json_object_get(run, "reason")) != NULL && json_is_string(v))
+		printf("reason:       %s\n", json_string_value(v));
+	printf("trigger:      %s\n", jstr(run, "trigger"));
+	printf("triggered by: %s\n", jstr(run, "triggered_by"));
+	p = params_text(json_object_get(run, "params"));
+	printf("parameters:   %s\n", *p != '\0' ? p : "-");
+	free(p);
+	printf("attempt:      %lld\n", (long long)jint(run, "attempt", 1));
+	if (jint(run, "retry_of", 0) > 0)
+		printf("retry of:     %lld\n",
+		    (long long)jint(run, "retry_of", 0));
+	fmt_time(run, "queued_at", t, sizeof t);
+	printf("queued:       %s\n", t);
+	fmt_time(run, "started_at", t, sizeof t);
+	printf("started:      %s\n", t);
+	fmt_time(run, "finished_at", t, sizeof t);
+	printf("finished:     %s\n", t);
+	fmt_duration(run, d, sizeof d);
+	printf("duration:     %s\n", d);
+	fmt_exit(run, e, sizeof e);
+	printf("exit:         %s\n", e);
+	size_format(jint(run, "output_size", 0), t, sizeof t);
+	printf("output:       %s bytes", t);
+	if (jint(run, "output_dropped", 0) > 0)
+		printf(" (%lld dropped)",
+		    (long long)jint(run, "output_dropped", 0));
+	printf("\n");
+}
+
+/* A table of runs; with_task adds the task column. */
+void
+print_runs(json_t *runs, int with_task)
+{
+	struct table	*t;
+	json_t		*run;
+	size_t		 i;
+	char		 id[32], started[64], d[32], e[32];
+
+	if (with_task)
+		t = table_create(8, "ID", "TASK", "*STATUS", "TRIGGER", "BY",
+		    "STARTED", "DURATION", "EXIT");
+	else
+		t = table_create(7, "ID", "*STATUS", "TRIGGER", "BY",
+		    "STARTED", "DURATION", "EXIT");
+	json_array_foreach(runs, i, run) {
+		snprintf(id, sizeof id, "%lld", (long long)jint(run, "id", 0));
+		fmt_time(run, json_is_string(json_object_get(run,
+		    "started_at")) ? "started_at" : "queued_at", started,
+		    sizeof started);
+		fmt_duration(run, d, sizeof d);
+		fmt_exit(run, e, sizeof e);
+		if (with_task)
+			table_add(t, id, jstr(run, "task"), jstr(run, "status"),
+			    jstr(run, "trigger"), jstr(run, "triggered_by"),
+			    started, d, e);
+		else
+			table_add(t, id, jstr(run, "status"),
+			    jstr(run, "trigger"), jstr(run, "triggered_by"),
+			    started, d, e);
+	}
+	table_print(t);
+}
+
+/* The schedules of a task joined, or NULL. */
+static char *
+schedules_text(json_t *task)
+{
+	json_t	*a = json_object_get(task, "schedules"), *v;
+	size_t	 i;
+	char	*s = NULL, *n;
+
+	json_array_foreach(a, i, v) {
+		xasprintf(&n, "%s%s%s", s != NULL ? s : "", s != NULL ? "; " :
+		    "", json_string_value(v));
+		free(s);
+		s = n;
+	}
+	return (s);
+}
+
+/* One task in detail, with its recent runs. */
+void
+print_task(json_t *task, json_t *runs)
+{
+	json_t		*params, *p, *v, *errors;
+	struct table	*t;
+	size_t		 i;
+	char		*s, buf[64];
+
+	printf("task:         %s\n", jstr(task, "name"));
+	printf("file:         %s\n", jstr(task, "path"));
+	if (jstr(task, "description") != NULL)
+		printf("description:  %s\n", jstr(task, "description"));
+	if (!json_is_true(json_object_get(task, "valid"))) {
+		printf("valid:        %sno%s\n", status_colour("invalid"),
+		    colour_reset());
+		errors = json_object_get(task, "errors");
+		json_array_foreach(errors, i, v)
+			printf("  %s\n", json_string_value(v));
+	} else
+		printf("valid:        yes\n");
+	if (json_object_get(task, "timeout") == NULL)
+		return;
+	s = schedules_text(task);
+	printf("schedule:     %s\n", s != NULL ? s : "-");
+	free(s);
+	if (jstr(task, "timezone") != NULL)
+		printf("time zone:    %s\n", jstr(task, "timezone"));
+	duration_format(jint(task, "timeout", 0), buf, sizeof buf);
+	printf("timeout:      %s\n", strcmp(buf, "0") == 0 ? "none" : buf);
+	printf("concurrency:  %lld (overlap %s)\n",
+	    (long long)jint(task, "concurrency", 1), jstr(task, "overlap"));
+	duration_format(jint(task, "retry_delay", 0), buf, sizeof buf);
+	printf("retries:      %lld (delay %s)\n",
+	    (long long)jint(task, "retries", 0), buf);
+	printf("priority:     %lld\n", (long long)jint(task, "priority", 0));
+	printf("working dir:  %s\n", jstr(task, "workdir"));
+	if (jstr(task, "user") != NULL)
+		printf("user:         %s\n", jstr(task, "user"));
+	if (jstr(task, "group") != NULL)
+		printf("group:        %s\n", jstr(task, "group"));
+	if (jstr(task, "on_success") != NULL)
+		printf("on success:   %s\n", jstr(task, "on_success"));
+	if (jstr(task, "on_failure") != NULL)
+		printf("on failure:   %s\n", jstr(task, "on_failure"));
+	json_array_foreach(json_object_get(task, "env"), i, v)
+		printf("environment:  %s\n", json_string_value(v));
+	printf("webhook:      %s\n", json_is_true(json_object_get(task,
+	    "webhook")) ? "yes" : "no");
+	if (json_is_true(json_object_get(task, "confirm")))
+		printf("confirm:      yes\n");
+	if (json_is_true(json_object_get(task, "catchup")))
+		printf("catch up:     yes\n");
+
+	params = json_object_get(task, "params");
+	if (json_array_size(params) > 0) {
+		printf("\nparameters:\n");
+		t = table_create(5, "  NAME", "TYPE", "DEFAULT", "REQUIRED",
+		    "LABEL");
+		json_array_foreach(params, i, p) {
+			char *name, *type;
+
+			xasprintf(&name, "  %s", jstr(p, "name"));
+			if (json_object_get(p, "choices") != NULL) {
+				char *list = xstrdup(""), *n;
+				size_t j;
+
+				json_array_foreach(json_object_get(p,
+				    "choices"), j, v) {
+					xasprintf(&n, "%s%s%s", list,
+					    j > 0 ? "," : "",
+					    json_string_value(v));
+					free(list);
+					list = n;
+				}
+				xasprintf(&type, "choice(%s)", list);
+				free(list);
+			} else
+				type = xstrdup(jstr(p, "type"));
+			table_add(t, name, type, jstr(p, "default"),
+			    json_is_true(json_object_get(p, "required")) ?
+			    "yes" : "no", jstr(p, "label"));
+			free(name);
+			free(type);
+		}
+		table_print(t);
+	}
+	if (runs != NULL && json_array_size(runs) > 0) {
+		printf("\nrecent runs:\n");
+		print_runs(runs, 0);
+	}
+}
+
+/* The task list: name, schedule, next run, last run and its status. */
+void
+print_tasks(json_t *tasks)
+{
+	struct table	*t;
+	json_t		*task, *last;
+	size_t		 i;
+	char		*sched, *status, last_time[64], next[64];
+
+	t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
+	    "*STATUS");
+	json_array_foreach(tasks, i, task) {
+		last = json_object_get(task, "last_run");
+		sched = schedules_text(task);
+		fmt_time(task, "next_run", next, sizeof next);
+		if (json_is_object(last))
+			fmt_time(last, json_is_string(json_object_get(last,
+			    "started_at")) ? "started_at" : "queued_at",
+			    last_time, sizeof last_time);
+		else
+			snprintf(last_time, sizeof last_time, "-");
+		if (!json_is_true(json_object_get(task, "valid")))
+			xasprintf(&status, "invalid: %s", jstr(task, "error"));
+		else if (json_is_object(last))
+			status = xstrdup(jstr(last, "status"));
+		else
+			status = xstrdup("-");
+		table_add(t, jstr(task, "name"), sched, next, last_time,
+		    status);
+		free(sched);
+		free(status);
+	}
+	table_print(t);
+}

@@ -1,0 +1,153 @@
+/* Declarations shared by microlightd and microlightctl (libml.a). */
+
+#ifndef ML_H
+#define ML_H
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ML_NAME_MAX		64	/* task name length */
+#define ML_PARAM_NAME_MAX	32	/* parameter name length */
+#define ML_PARAM_VALUE_MAX	4096	/* parameter value length */
+#define ML_HEADER_MAX		(64 * 1024) /* bytes of a task file read */
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+
+/* log.c */
+void		 log_init(const char *, int, int);
+void		 log_setverbose(int);
+int		 log_getverbose(void);
+void		 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void		 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void		 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void		 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+__dead void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
+__dead void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...)
+		     __attribute__((format(printf, 2, 3)));
+int		 xvasprintf(char **, const char *, va_list)
+		     __attribute__((format(printf, 2, 0)));
+
+/* units.c */
+int		 duration_parse(const char *, int64_t *, const char **);
+void		 duration_format(int64_t, char *, size_t);
+void		 duration_format_ms(int64_t, char *, size_t);
+int		 size_parse(const char *, int64_t *, const char **);
+void		 size_format(int64_t, char *, size_t);
+
+/* timefmt.c */
+#define TIME_RFC3339_LEN	32
+int64_t		 time_now_ms(void);
+int64_t		 time_mono_ms(void);
+void		 time_rfc3339(int64_t, char *, size_t);
+int		 time_parse_rfc3339(const char *, int64_t *);
+void		 time_local(int64_t, char *, size_t);
+
+/* paths.c */
+enum ml_path {
+	PATH_CONFIG,
+	PATH_TASKS,
+	PATH_STATE,
+	PATH_SOCKET,
+	PATH_PIDFILE,
+};
+char		*paths_default(enum ml_path);
+int		 paths_mkdir(const char *, mode_t, char **);
+
+/* base64.c */
+char		*base64_encode(const void *, size_t, size_t *);
+int		 base64_decode(const char *, size_t, void **, size_t *);
+
+/* utf8.c */
+int		 utf8_valid(const char *, size_t);
+
+/* taskfile.c */
+enum param_type {
+	PARAM_STRING,
+	PARAM_INT,
+	PARAM_BOOL,
+	PARAM_CHOICE,
+};
+enum overlap_policy {
+	OVERLAP_QUEUE,
+	OVERLAP_SKIP,
+};
+
+struct taskparam {
+	char		 *name;
+	enum param_type	  type;
+	char		 *label;
+	char		 *def;		/* normalised default or NULL */
+	int		  required;
+	char		**choices;
+	u_int		  nchoices;
+	int		  line;
+};
+
+struct taskschedule {
+	char		*expr;
+	int		 line;
+};
+
+struct taskerror {
+	int		 line;		/* 0: the file as a whole */
+	char		*msg;
+};
+
+struct taskdef {
+	char			*description;
+	struct taskschedule	*schedules;
+	u_int			 nschedules;
+	char			*timezone;
+	int64_t			 timeout;	/* seconds; -1: default */
+	struct taskparam	*params;
+	u_int			 nparams;
+	int			 concurrency;
+	enum overlap_policy	 overlap;
+	int			 retries;
+	int64_t			 retry_delay;	/* seconds */
+	int			 webhook;
+	char			*on_failure;
+	char			*on_success;
+	char			*user;
+	char			*workdir;
+	char			**env;		/* KEY=VALUE */
+	u_int			 nenv;
+	int			 priority;
+	int			 catchup;
+	int			 confirm;
+	char			*group;
+
+	struct taskerror	*errors;
+	u_int			 nerrors;
+};
+
+#define TASKDEF_MAX_ERRORS	20
+#define TASKDEF_MAX_PARAMS	64
+#define TASKDEF_MAX_REPEAT	64	/* @schedule and @env entries */
+
+int		 taskfile_name(const char *, char *, size_t, const char **);
+int		 taskfile_ignored(const char *);
+struct taskdef	*taskfile_parse(const char *, size_t);
+void		 taskdef_free(struct taskdef *);
+int		 taskname_valid(const char *);
+int		 taskparam_name_valid(const char *);
+const char	*taskparam_type_name(enum param_type);
+int		 taskparam_normalise(const struct taskparam *, const char *,
+		     char **, char **);
+const struct taskparam *taskdef_param(const struct taskdef *, const char *);
+int		 timezone_valid(const char *);
+
+#endif /* ML_H */

@@ -1,0 +1,12 @@
+/* Run parameters checked against a task's declarations (needs jansson). */
+
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include <jansson.h>
+
+struct taskdef;
+
+json_t	*params_check(const struct taskdef *, json_t *, int, char **);
+
+#endif /* PARAMS_H */

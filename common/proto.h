@@ -1,0 +1,148 @@
+/* The wire protocol between microlightd and its clients: the one place for it. */
+
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/*
+ * Bump ML_PROTO_VERSION whenever a command, key, error code, event or run
+ * state below changes in a way an older client or daemon would misread.
+ * Adding an optional key is not such a change.
+ *
+ * Framing: every request and every reply is one JSON object followed by one
+ * newline ("\n"); JSON never contains a raw newline, so a line is a frame.
+ * A request is at most ML_MAX_REQUEST bytes including its newline.
+ */
+#define ML_PROTO_VERSION	1
+#define ML_MAX_REQUEST		(1024 * 1024)
+
+/* Commands: the "cmd" member of a request, the same word as the CLI's. */
+#define CMD_PING		"ping"
+#define CMD_LIST		"list"
+#define CMD_SHOW		"show"
+#define CMD_RUN			"run"
+#define CMD_LOGS		"logs"
+#define CMD_RUNS		"runs"
+#define CMD_STATUS		"status"
+#define CMD_CANCEL		"cancel"
+#define CMD_RELOAD		"reload"
+
+/* Request and reply keys. */
+#define K_CMD			"cmd"
+#define K_OK			"ok"
+#define K_ERROR			"error"
+#define K_CODE			"code"
+#define K_MESSAGE		"message"
+#define K_TASK			"task"
+#define K_TASKS			"tasks"
+#define K_RUN			"run"
+#define K_RUNS			"runs"
+#define K_PARAMS		"params"
+#define K_WAIT			"wait"
+#define K_FOLLOW		"follow"
+#define K_STREAM		"stream"
+#define K_LIMIT			"limit"
+#define K_STATUS		"status"
+#define K_BEFORE		"before"
+#define K_EVENT			"event"
+#define K_DATA			"data"
+#define K_SEQ			"seq"
+#define K_TIME			"time"
+#define K_VERSION		"version"
+#define K_PROTOCOL		"protocol"
+#define K_PID			"pid"
+#define K_UPTIME		"uptime"
+#define K_STARTED_AT		"started_at"
+#define K_RUNNING		"running"
+#define K_QUEUED		"queued"
+#define K_INVALID		"invalid"
+#define K_ERRORS		"errors"
+
+/* Events of a following command; the last one is always EV_END. */
+#define EV_STATUS		"status"	/* the run changed state */
+#define EV_OUTPUT		"output"	/* a chunk of output */
+#define EV_END			"end"		/* the run ended, or the log did */
+
+/* Error codes of {"ok":false,"error":{"code":...,"message":...}}. */
+#define E_BAD_REQUEST		"bad-request"	/* not JSON, not an object */
+#define E_TOO_LARGE		"too-large"	/* request over ML_MAX_REQUEST */
+#define E_UNKNOWN_COMMAND	"unknown-command"
+#define E_USAGE			"usage"		/* a member missing or mistyped */
+#define E_UNKNOWN_TASK		"unknown-task"
+#define E_INVALID_TASK		"invalid-task"	/* the task file has errors */
+#define E_BAD_PARAMS		"bad-params"
+#define E_UNKNOWN_RUN		"unknown-run"
+#define E_NOT_ACTIVE		"not-active"	/* cancel of a finished run */
+#define E_SHUTTING_DOWN		"shutting-down"
+#define E_RELOAD		"reload-failed"
+#define E_INTERNAL		"internal"
+
+/* Run states. */
+enum run_status {
+	RUN_QUEUED,
+	RUN_RUNNING,
+	RUN_SUCCEEDED,
+	RUN_FAILED,
+	RUN_TIMED_OUT,
+	RUN_CANCELLED,
+	RUN_SKIPPED,
+	RUN_LOST,
+};
+#define RUN_NSTATUS		(RUN_LOST + 1)
+
+/* What started a run. */
+enum run_trigger {
+	TRIGGER_CLI,
+	TRIGGER_WEB,
+	TRIGGER_API,
+	TRIGGER_WEBHOOK,
+	TRIGGER_SCHEDULE,
+	TRIGGER_RETRY,
+	TRIGGER_CHAIN,
+};
+#define TRIGGER_N		(TRIGGER_CHAIN + 1)
+
+/* Output streams, as stored and as sent. */
+enum run_stream {
+	STREAM_STDOUT = 1,
+	STREAM_STDERR = 2,
+};
+
+const char	*proto_status_name(enum run_status);
+int		 proto_status_from(const char *);
+int		 proto_status_final(enum run_status);
+const char	*proto_trigger_name(enum run_trigger);
+int		 proto_trigger_from(const char *);
+const char	*proto_stream_name(enum run_stream);
+int		 proto_stream_from(const char *);
+
+json_t		*json_string_lossy(const char *);
+
+/* Frames. */
+char		*proto_encode(json_t *, size_t *);
+json_t		*proto_decode(const char *, size_t, char **);
+json_t		*proto_ok(void);
+json_t		*proto_error(const char *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+json_t		*proto_output_event(enum run_stream, int64_t, int64_t,
+		    const void *, size_t);
+
+/* A reader that splits a byte stream into frames (used by the client). */
+struct frame_reader {
+	char	*buf;
+	size_t	 len;
+	size_t	 size;
+	size_t	 max;
+};
+void		 frame_reader_init(struct frame_reader *, size_t);
+void		 frame_reader_free(struct frame_reader *);
+int		 frame_reader_feed(struct frame_reader *, const void *, size_t);
+int		 frame_reader_line(struct frame_reader *, char **, size_t *,
+		     char **);
+int		 frame_reader_next(struct frame_reader *, json_t **, char **);
+
+#endif /* PROTO_H */

@@ -1,0 +1,1175 @@
+/* The task-file header: description paragraph and @directives. */
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ml.h"
+
+#define TOKENS_MAX	16
+#define LABEL_MAX	200
+#define GROUP_MAX	64
+#define USER_MAX	32
+#define DESC_MAX	4096
+
+/* One token of a directive line; quoted tells whether it was "quoted". */
+struct token {
+	char	*s;
+	int	 quoted;
+};
+
+/* The state of one parse: the result and the line being read. */
+struct parse {
+	struct taskdef	*def;
+	int		 line;
+	int		 seen[32];	/* line of each non-repeatable directive */
+};
+
+static int	parse_schedule(struct parse *, const char *);
+static int	parse_timezone(struct parse *, const char *);
+static int	parse_timeout(struct parse *, const char *);
+static int	parse_param(struct parse *, const char *);
+static int	parse_concurrency(struct parse *, const char *);
+static int	parse_overlap(struct parse *, const char *);
+static int	parse_retries(struct parse *, const char *);
+static int	parse_retry_delay(struct parse *, const char *);
+static int	parse_webhook(struct parse *, const char *);
+static int	parse_on_failure(struct parse *, const char *);
+static int	parse_on_success(struct parse *, const char *);
+static int	parse_user(struct parse *, const char *);
+static int	parse_workdir(struct parse *, const char *);
+static int	parse_env(struct parse *, const char *);
+static int	parse_priority(struct parse *, const char *);
+static int	parse_catchup(struct parse *, const char *);
+static int	parse_confirm(struct parse *, const char *);
+static int	parse_group(struct parse *, const char *);
+
+#define D_REPEAT	0x1	/* may be given more than once */
+
+/* Every directive of SPEC section 2. */
+static const struct directive {
+	const char	*name;
+	int		 flags;
+	int		(*parse)(struct parse *, const char *);
+} directives[] = {
+	{ "schedule", D_REPEAT, parse_schedule },
+	{ "timezone", 0, parse_timezone },
+	{ "timeout", 0, parse_timeout },
+	{ "param", D_REPEAT, parse_param },
+	{ "concurrency", 0, parse_concurrency },
+	{ "overlap", 0, parse_overlap },
+	{ "retries", 0, parse_retries },
+	{ "retry-delay", 0, parse_retry_delay },
+	{ "webhook", 0, parse_webhook },
+	{ "on-failure", 0, parse_on_failure },
+	{ "on-success", 0, parse_on_success },
+	{ "user", 0, parse_user },
+	{ "workdir", 0, parse_workdir },
+	{ "env", D_REPEAT, parse_env },
+	{ "priority", 0, parse_priority },
+	{ "catchup", 0, parse_catchup },
+	{ "confirm", 0, parse_confirm },
+	{ "group", 0, parse_group },
+};
+#define NDIRECTIVES (sizeof directives / sizeof directives[0])
+
+/* Record an error at the current line; later errors beyond the cap are dropped. */
+static int __attribute__((format(printf, 2, 3)))
+perror_add(struct parse *p, const char *fmt, ...)
+{
+	struct taskdef	*def = p->def;
+	va_list		 ap;
+
+	if (def->nerrors >= TASKDEF_MAX_ERRORS)
+		return (-1);
+	def->errors = xreallocarray(def->errors, def->nerrors + 1,
+	    sizeof *def->errors);
+	def->errors[def->nerrors].line = p->line;
+	va_start(ap, fmt);
+	xvasprintf(&def->errors[def->nerrors].msg, fmt, ap);
+	va_end(ap);
+	def->nerrors++;
+	return (-1);
+}
+
+/*
+ * Split s into tokens: whitespace separates, "..." quotes (with \" and \\
+ * escapes), and whitespace inside (...) does not separate, so that
+ * choice(a, b) is one token. Returns the count or -1 after an error.
+ */
+static int
+tokenize(struct parse *p, const char *s, struct token *tok, int max)
+{
+	char	*buf, *out;
+	int	 n = 0, depth, quoted, inquote;
+
+	while (*s != '\0') {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		if (n == max)
+			return (perror_add(p, "too many arguments"));
+		buf = out = xmalloc(strlen(s) + 1);
+		depth = quoted = inquote = 0;
+		while (*s != '\0') {
+			if (inquote) {
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+					*out++ = s[1];
+					s += 2;
+					continue;
+				}
+				if (*s == '"') {
+					inquote = 0;
+					s++;
+					continue;
+				}
+				*out++ = *s++;
+				continue;
+			}
+			if ((*s == ' ' || *s == '\t') && depth == 0)
+				break;
+			if (*s == '"') {
+				inquote = 1;
+				quoted = 1;
+				s++;
+				continue;
+			}
+			if (*s == '(')
+				depth++;
+			else if (*s == ')' && depth > 0)
+				depth--;
+			*out++ = *s++;
+		}
+		*out = '\0';
+		if (inquote) {
+			free(buf);
+			return (perror_add(p, "unterminated quote"));
+		}
+		tok[n].s = buf;
+		tok[n].quoted = quoted;
+		n++;
+	}
+	return (n);
+}
+
+/* Free the tokens of tokenize. */
+static void
+tokens_free(struct token *tok, int n)
+{
+	while (n-- > 0)
+		free(tok[n].s);
+}
+
+/* Tokenize a directive that takes exactly one argument; returns it or NULL. */
+static char *
+one_arg(struct parse *p, const char *name, const char *rest)
+{
+	struct token	 tok[TOKENS_MAX];
+	int		 n;
+	char		*arg;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (NULL);
+	if (n != 1) {
+		tokens_free(tok, n);
+		perror_add(p, "@%s takes one argument", name);
+		return (NULL);
+	}
+	arg = tok[0].s;
+	return (arg);
+}
+
+/* Check a directive that takes no argument. */
+static int
+no_arg(struct parse *p, const char *name, const char *rest)
+{
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (*rest != '\0')
+		return (perror_add(p, "@%s takes no argument", name));
+	return (0);
+}
+
+/* Parse a bounded integer argument. */
+static int
+int_arg(struct parse *p, const char *name, const char *rest, long long min,
+    long long max, int *out)
+{
+	const char	*errstr;
+	char		*arg;
+	long long	 v;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (-1);
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		perror_add(p, "@%s: '%s' is %s (%lld to %lld)", name, arg,
+		    errstr, min, max);
+		free(arg);
+		return (-1);
+	}
+	free(arg);
+	*out = (int)v;
+	return (0);
+}
+
+/* Parse a duration argument. */
+static int
+duration_arg(struct parse *p, const char *name, const char *rest,
+    int64_t *out)
+{
+	const char	*errstr;
+	char		*arg;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (-1);
+	if (duration_parse(arg, out, &errstr) != 0) {
+		perror_add(p, "@%s: '%s': %s", name, arg, errstr);
+		free(arg);
+		return (-1);
+	}
+	free(arg);
+	return (0);
+}
+
+/* Whether s is a cron macro this parser knows. */
+static int
+schedule_macro(const char *s)
+{
+	static const char *macros[] = {
+		"@yearly", "@annually", "@monthly", "@weekly", "@daily",
+		"@midnight", "@hourly", "@reboot"
+	};
+	u_int	 i;
+
+	for (i = 0; i < sizeof macros / sizeof macros[0]; i++) {
+		if (strcasecmp(s, macros[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * @schedule EXPR. Until the cron engine lands this checks the shape only:
+ * a macro, or 5 or 6 fields made of cron characters.
+ */
+static int
+parse_schedule(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	char		*expr, *field, *cp, *save;
+	const char	*c;
+	int		 nfields = 0;
+	size_t		 len;
+
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	len = strlen(rest);
+	while (len > 0 && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return (perror_add(p, "@schedule needs a cron expression"));
+	expr = xstrndup(rest, len);
+	if (*expr == '@') {
+		if (!schedule_macro(expr)) {
+			perror_add(p, "@schedule: unknown macro '%s'", expr);
+			free(expr);
+			return (-1);
+		}
+	} else {
+		cp = xstrdup(expr);
+		for (field = strtok_r(cp, " \t", &save); field != NULL;
+		    field = strtok_r(NULL, " \t", &save)) {
+			nfields++;
+			for (c = field; *c != '\0'; c++) {
+				if (!isalnum((u_char)*c) && strchr("*,/-",
+				    *c) == NULL) {
+					perror_add(p, "@schedule: field %d "
+					    "'%s' has a bad character '%c'",
+					    nfields, field, *c);
+					free(cp);
+					free(expr);
+					return (-1);
+				}
+			}
+		}
+		free(cp);
+		if (nfields != 5 && nfields != 6) {
+			perror_add(p, "@schedule: '%s' has %d fields, "
+			    "expected 5 (or 6 with seconds)", expr, nfields);
+			free(expr);
+			return (-1);
+		}
+		/* Normalise the spacing: one space between fields. */
+		cp = xmalloc(strlen(expr) + 1);
+		cp[0] = '\0';
+		save = NULL;
+		for (field = strtok_r(expr, " \t", &save); field != NULL;
+		    field = strtok_r(NULL, " \t", &save)) {
+			if (cp[0] != '\0')
+				strcat(cp, " ");
+			strcat(cp, field);
+		}
+		free(expr);
+		expr = cp;
+	}
+	if (def->nschedules >= TASKDEF_MAX_REPEAT) {
+		free(expr);
+		return (perror_add(p, "too many @schedule lines"));
+	}
+	def->schedules = xreallocarray(def->schedules, def->nschedules + 1,
+	    sizeof *def->schedules);
+	def->schedules[def->nschedules].expr = expr;
+	def->schedules[def->nschedules].line = p->line;
+	def->nschedules++;
+	return (0);
+}
+
+/* Whether name is an IANA zone present in the zone database. */
+int
+timezone_valid(const char *name)
+{
+	const char	*dir, *c;
+	char		 path[PATH_MAX], magic[4];
+	struct stat	 sb;
+	int		 fd, ok;
+
+	if (*name == '\0' || *name == '/' || strlen(name) > 128)
+		return (0);
+	for (c = name; *c != '\0'; c++) {
+		if (!isalnum((u_char)*c) && strchr("/_+-", *c) == NULL)
+			return (0);
+	}
+	if (strstr(name, "..") != NULL)
+		return (0);
+	if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >=
+	    sizeof path)
+		return (0);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return (0);
+	ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    read(fd, magic, sizeof magic) == sizeof magic &&
+	    memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return (ok);
+}
+
+/* @timezone ZONE. */
+static int
+parse_timezone(struct parse *p, const char *rest)
+{
+	char	*zone;
+
+	if ((zone = one_arg(p, "timezone", rest)) == NULL)
+		return (-1);
+	if (!timezone_valid(zone)) {
+		perror_add(p, "@timezone: unknown time zone '%s'", zone);
+		free(zone);
+		return (-1);
+	}
+	p->def->timezone = zone;
+	return (0);
+}
+
+/* @timeout DURATION ("0": never). */
+static int
+parse_timeout(struct parse *p, const char *rest)
+{
+	return (duration_arg(p, "timeout", rest, &p->def->timeout));
+}
+
+/* Name of a parameter type. */
+const char *
+taskparam_type_name(enum param_type type)
+{
+	switch (type) {
+	case PARAM_STRING:
+		return ("string");
+	case PARAM_INT:
+		return ("int");
+	case PARAM_BOOL:
+		return ("bool");
+	case PARAM_CHOICE:
+		return ("choice");
+	}
+	return ("unknown");
+}
+
+/* Parse "choice(a,b,c)" into the parameter's choices. */
+static int
+param_choices(struct parse *p, struct taskparam *tp, const char *s)
+{
+	const char	*start, *end;
+	char		*c;
+	size_t		 len;
+	u_int		 i;
+
+	s += strlen("choice(");
+	len = strlen(s);
+	if (len == 0 || s[len - 1] != ')')
+		return (perror_add(p, "@param %s: choice(...) is not closed",
+		    tp->name));
+	len--;
+	start = s;
+	for (;;) {
+		end = memchr(start, ',', s + len - start);
+		if (end == NULL)
+			end = s + len;
+		while (start < end && isspace((u_char)*start))
+			start++;
+		c = xstrndup(start, end - start);
+		while (*c != '\0' && isspace((u_char)c[strlen(c) - 1]))
+			c[strlen(c) - 1] = '\0';
+		if (*c == '\0') {
+			free(c);
+			return (perror_add(p, "@param %s: empty choice",
+			    tp->name));
+		}
+		for (i = 0; i < tp->nchoices; i++) {
+			if (strcmp(tp->choices[i], c) == 0) {
+				perror_add(p, "@param %s: choice '%s' given "
+				    "twice", tp->name, c);
+				free(c);
+				return (-1);
+			}
+		}
+		tp->choices = xreallocarray(tp->choices, tp->nchoices + 1,
+		    sizeof *tp->choices);
+		tp->choices[tp->nchoices++] = c;
+		if (end == s + len)
+			break;
+		start = end + 1;
+	}
+	return (0);
+}
+
+/* Free one parameter's strings. */
+static void
+taskparam_clear(struct taskparam *tp)
+{
+	u_int	 i;
+
+	free(tp->name);
+	free(tp->label);
+	free(tp->def);
+	for (i = 0; i < tp->nchoices; i++)
+		free(tp->choices[i]);
+	free(tp->choices);
+}
+
+/* @param NAME [TYPE] ["LABEL"] [default=V] [required], in any order after NAME. */
+static int
+parse_param(struct parse *p, const char *rest)
+{
+	struct taskdef		*def = p->def;
+	struct taskparam	 tp;
+	struct token		 tok[TOKENS_MAX];
+	char			*dflt = NULL, *norm, *why;
+	int			 n, i, have_type = 0, rc = -1;
+	u_int			 j;
+
+	memset(&tp, 0, sizeof tp);
+	tp.line = p->line;
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0) {
+		perror_add(p, "@param needs a name");
+		goto out;
+	}
+	if (tok[0].quoted || !taskparam_name_valid(tok[0].s)) {
+		perror_add(p, "@param: bad name '%s' (lower-case letters, "
+		    "digits and '_', starting with a letter, at most %d)",
+		    tok[0].s, ML_PARAM_NAME_MAX);
+		goto out;
+	}
+	tp.name = xstrdup(tok[0].s);
+	for (j = 0; j < def->nparams; j++) {
+		if (strcmp(def->params[j].name, tp.name) == 0) {
+			perror_add(p, "@param %s is already declared at line "
+			    "%d", tp.name, def->params[j].line);
+			goto out;
+		}
+	}
+	for (i = 1; i < n; i++) {
+		const char *t = tok[i].s;
+
+		if (tok[i].quoted && strncmp(t, "default=", 8) != 0) {
+			if (tp.label != NULL) {
+				perror_add(p, "@param %s: two labels", tp.name);
+				goto out;
+			}
+			if (*t == '\0' || strlen(t) > LABEL_MAX) {
+				perror_add(p, "@param %s: the label must have "
+				    "1 to %d characters", tp.name, LABEL_MAX);
+				goto out;
+			}
+			tp.label = xstrdup(t);
+		} else if (strncmp(t, "default=", 8) == 0) {
+			if (dflt != NULL) {
+				perror_add(p, "@param %s: two defaults",
+				    tp.name);
+				goto out;
+			}
+			dflt = xstrdup(t + 8);
+		} else if (strcmp(t, "required") == 0) {
+			tp.required = 1;
+		} else if (!have_type && (strcmp(t, "string") == 0 ||
+		    strcmp(t, "int") == 0 || strcmp(t, "bool") == 0 ||
+		    strncmp(t, "choice(", 7) == 0)) {
+			have_type = 1;
+			if (strcmp(t, "int") == 0)
+				tp.type = PARAM_INT;
+			else if (strcmp(t, "bool") == 0)
+				tp.type = PARAM_BOOL;
+			else if (strncmp(t, "choice(", 7) == 0) {
+				tp.type = PARAM_CHOICE;
+				if (param_choices(p, &tp, t) != 0)
+					goto out;
+			}
+		} else if (have_type && (strcmp(t, "string") == 0 ||
+		    strcmp(t, "int") == 0 || strcmp(t, "bool") == 0 ||
+		    strncmp(t, "choice(", 7) == 0)) {
+			perror_add(p, "@param %s: two types", tp.name);
+			goto out;
+		} else {
+			perror_add(p, "@param %s: unexpected '%s' (types are "
+			    "string, int, bool, choice(a,b); labels are "
+			    "\"quoted\")", tp.name, t);
+			goto out;
+		}
+	}
+	if (dflt != NULL && tp.required) {
+		perror_add(p, "@param %s: a required parameter has no default",
+		    tp.name);
+		goto out;
+	}
+	if (dflt != NULL) {
+		if (taskparam_normalise(&tp, dflt, &norm, &why) != 0) {
+			perror_add(p, "@param %s: bad default: %s", tp.name,
+			    why);
+			free(why);
+			goto out;
+		}
+		tp.def = norm;
+	} else if (tp.type == PARAM_BOOL)
+		tp.def = xstrdup("false");
+	if (def->nparams >= TASKDEF_MAX_PARAMS) {
+		perror_add(p, "too many parameters");
+		goto out;
+	}
+	def->params = xreallocarray(def->params, def->nparams + 1,
+	    sizeof *def->params);
+	def->params[def->nparams++] = tp;
+	memset(&tp, 0, sizeof tp);
+	rc = 0;
+out:
+	taskparam_clear(&tp);
+	free(dflt);
+	tokens_free(tok, n);
+	return (rc);
+}
+
+/* @concurrency N. */
+static int
+parse_concurrency(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "concurrency", rest, 1, 1024,
+	    &p->def->concurrency));
+}
+
+/* @overlap queue|skip. */
+static int
+parse_overlap(struct parse *p, const char *rest)
+{
+	char	*arg;
+	int	 rc = 0;
+
+	if ((arg = one_arg(p, "overlap", rest)) == NULL)
+		return (-1);
+	if (strcmp(arg, "queue") == 0)
+		p->def->overlap = OVERLAP_QUEUE;
+	else if (strcmp(arg, "skip") == 0)
+		p->def->overlap = OVERLAP_SKIP;
+	else
+		rc = perror_add(p, "@overlap: '%s' is not queue or skip", arg);
+	free(arg);
+	return (rc);
+}
+
+/* @retries N. */
+static int
+parse_retries(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "retries", rest, 0, 100, &p->def->retries));
+}
+
+/* @retry-delay DURATION (more than zero). */
+static int
+parse_retry_delay(struct parse *p, const char *rest)
+{
+	if (duration_arg(p, "retry-delay", rest, &p->def->retry_delay) != 0)
+		return (-1);
+	if (p->def->retry_delay == 0)
+		return (perror_add(p, "@retry-delay must be more than 0"));
+	return (0);
+}
+
+/* @webhook. */
+static int
+parse_webhook(struct parse *p, const char *rest)
+{
+	if (no_arg(p, "webhook", rest) != 0)
+		return (-1);
+	p->def->webhook = 1;
+	return (0);
+}
+
+/* A task-name argument of @on-failure or @on-success. */
+static char *
+taskname_arg(struct parse *p, const char *name, const char *rest)
+{
+	char	*arg;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (NULL);
+	if (!taskname_valid(arg)) {
+		perror_add(p, "@%s: '%s' is not a task name", name, arg);
+		free(arg);
+		return (NULL);
+	}
+	return (arg);
+}
+
+/* @on-failure TASK. */
+static int
+parse_on_failure(struct parse *p, const char *rest)
+{
+	p->def->on_failure = taskname_arg(p, "on-failure", rest);
+	return (p->def->on_failure == NULL ? -1 : 0);
+}
+
+/* @on-success TASK. */
+static int
+parse_on_success(struct parse *p, const char *rest)
+{
+	p->def->on_success = taskname_arg(p, "on-success", rest);
+	return (p->def->on_success == NULL ? -1 : 0);
+}
+
+/* @user NAME: a portable user name (the account is checked by the daemon). */
+static int
+parse_user(struct parse *p, const char *rest)
+{
+	const char	*c;
+	char		*arg;
+
+	if ((arg = one_arg(p, "user", rest)) == NULL)
+		return (-1);
+	for (c = arg; *c != '\0'; c++) {
+		if (!isalnum((u_char)*c) && strchr("._-", *c) == NULL)
+			break;
+	}
+	if (*c != '\0' || *arg == '-' || *arg == '\0' ||
+	    strlen(arg) > USER_MAX) {
+		perror_add(p, "@user: '%s' is not a user name", arg);
+		free(arg);
+		return (-1);
+	}
+	p->def->user = arg;
+	return (0);
+}
+
+/* @workdir DIR (relative paths are relative to the tasks directory). */
+static int
+parse_workdir(struct parse *p, const char *rest)
+{
+	char	*arg;
+
+	if ((arg = one_arg(p, "workdir", rest)) == NULL)
+		return (-1);
+	if (*arg == '\0' || strlen(arg) >= PATH_MAX) {
+		free(arg);
+		return (perror_add(p, "@workdir: bad directory"));
+	}
+	p->def->workdir = arg;
+	return (0);
+}
+
+/* @env KEY=VALUE; MICROLIGHT_* is reserved. */
+static int
+parse_env(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	char		*arg, *eq;
+	const char	*c;
+	u_int		 i;
+	size_t		 klen;
+
+	if ((arg = one_arg(p, "env", rest)) == NULL)
+		return (-1);
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg) {
+		perror_add(p, "@env: '%s' is not KEY=VALUE", arg);
+		goto bad;
+	}
+	klen = eq - arg;
+	for (c = arg; c < eq; c++) {
+		if (!(isalpha((u_char)*c) || *c == '_' ||
+		    (c != arg && isdigit((u_char)*c)))) {
+			perror_add(p, "@env: bad variable name '%.*s'",
+			    (int)klen, arg);
+			goto bad;
+		}
+	}
+	if (strncmp(arg, "MICROLIGHT_", 11) == 0) {
+		perror_add(p, "@env: MICROLIGHT_ variables are set by "
+		    "microlight");
+		goto bad;
+	}
+	if (strlen(eq + 1) > ML_PARAM_VALUE_MAX) {
+		perror_add(p, "@env: value longer than %d bytes",
+		    ML_PARAM_VALUE_MAX);
+		goto bad;
+	}
+	for (i = 0; i < def->nenv; i++) {
+		if (strncmp(def->env[i], arg, klen + 1) == 0) {
+			perror_add(p, "@env: %.*s is set twice", (int)klen,
+			    arg);
+			goto bad;
+		}
+	}
+	if (def->nenv >= TASKDEF_MAX_REPEAT) {
+		perror_add(p, "too many @env lines");
+		goto bad;
+	}
+	def->env = xreallocarray(def->env, def->nenv + 1, sizeof *def->env);
+	def->env[def->nenv++] = arg;
+	return (0);
+bad:
+	free(arg);
+	return (-1);
+}
+
+/* @priority N. */
+static int
+parse_priority(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "priority", rest, -1000, 1000, &p->def->priority));
+}
+
+/* @catchup. */
+static int
+parse_catchup(struct parse *p, const char *rest)
+{
+	if (no_arg(p, "catchup", rest) != 0)
+		return (-1);
+	p->def->catchup = 1;
+	return (0);
+}
+
+/* @confirm. */
+static int
+parse_confirm(struct parse *p, const char *rest)
+{
+	if (no_arg(p, "confirm", rest) != 0)
+		return (-1);
+	p->def->confirm = 1;
+	return (0);
+}
+
+/* @group NAME: the rest of the line, optionally quoted. */
+static int
+parse_group(struct parse *p, const char *rest)
+{
+	struct token	 tok[TOKENS_MAX];
+	int		 n, i;
+	size_t		 len = 0;
+	char		*g;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0)
+		return (perror_add(p, "@group needs a name"));
+	for (i = 0; i < n; i++)
+		len += strlen(tok[i].s) + 1;
+	g = xmalloc(len);
+	g[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(g, " ", len);
+		strlcat(g, tok[i].s, len);
+	}
+	tokens_free(tok, n);
+	if (*g == '\0' || strlen(g) > GROUP_MAX) {
+		free(g);
+		return (perror_add(p, "@group: 1 to %d characters", GROUP_MAX));
+	}
+	p->def->group = g;
+	return (0);
+}
+
+/* Handle one directive line: text is what follows the '@'. */
+static void
+parse_directive(struct parse *p, const char *text)
+{
+	const struct directive	*d;
+	char			 name[32];
+	size_t			 len;
+	u_int			 i;
+
+	len = strcspn(text, " \t");
+	if (len >= sizeof name) {
+		perror_add(p, "unknown directive '@%.*s'", (int)len, text);
+		return;
+	}
+	memcpy(name, text, len);
+	name[len] = '\0';
+	for (i = 0; i < NDIRECTIVES; i++) {
+		if (strcmp(directives[i].name, name) == 0)
+			break;
+	}
+	if (i == NDIRECTIVES) {
+		perror_add(p, "unknown directive '@%s'", name);
+		return;
+	}
+	d = &directives[i];
+	if (~d->flags & D_REPEAT) {
+		if (p->seen[i] != 0) {
+			perror_add(p, "@%s is already given at line %d", name,
+			    p->seen[i]);
+			return;
+		}
+		p->seen[i] = p->line;
+	}
+	d->parse(p, text + len);
+}
+
+/* Return the text after a comment marker, or NULL if line is not a comment. */
+static const char *
+comment_text(const char *line)
+{
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '#' || *line == ';')
+		line++;
+	else if ((line[0] == '/' && line[1] == '/') ||
+	    (line[0] == '-' && line[1] == '-'))
+		line += 2;
+	else
+		return (NULL);
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return (line);
+}
+
+/* Checks across directives, made once the whole header is read. */
+static void
+parse_finish(struct parse *p)
+{
+	struct taskdef	*def = p->def;
+	u_int		 i, j;
+	size_t		 klen;
+
+	for (i = 0; i < def->nenv; i++) {
+		klen = strcspn(def->env[i], "=");
+		for (j = 0; j < def->nparams; j++) {
+			if (strlen(def->params[j].name) == klen &&
+			    strncmp(def->params[j].name, def->env[i],
+			    klen) == 0) {
+				p->line = def->params[j].line;
+				perror_add(p, "@param %s clashes with an @env "
+				    "variable of the same name",
+				    def->params[j].name);
+			}
+		}
+	}
+}
+
+/*
+ * Parse the leading comment block of a task file: after an optional "#!"
+ * line (and blank lines), every line whose first non-blank characters are
+ * #, //, -- or ; until the first line that is not such a comment. The first
+ * paragraph of plain text is the description; lines starting with @ are
+ * directives. Errors are collected in def->errors with their line numbers;
+ * a definition with errors must not run.
+ */
+struct taskdef *
+taskfile_parse(const char *buf, size_t len)
+{
+	struct parse	 p;
+	struct taskdef	*def;
+	const char	*end = buf + len, *eol, *text;
+	char		*line, *desc = NULL;
+	size_t		 llen, dlen = 0;
+	int		 started = 0, desc_done = 0;
+
+	def = xcalloc(1, sizeof *def);
+	def->timeout = -1;
+	def->concurrency = 1;
+	def->overlap = OVERLAP_QUEUE;
+	def->retry_delay = 30;
+	memset(&p, 0, sizeof p);
+	p.def = def;
+
+	while (buf < end) {
+		p.line++;
+		eol = memchr(buf, '\n', end - buf);
+		llen = (eol != NULL ? eol : end) - buf;
+		line = xstrndup(buf, llen);
+		if (memchr(buf, '\0', llen) != NULL) {
+			free(line);
+			break;	/* a binary file: no header */
+		}
+		buf = eol != NULL ? eol + 1 : end;
+		if (llen > 0 && line[llen - 1] == '\r')
+			line[--llen] = '\0';
+
+		if (p.line == 1 && strncmp(line, "#!", 2) == 0) {
+			free(line);
+			continue;
+		}
+		if (!started && line[strspn(line, " \t")] == '\0') {
+			free(line);
+			continue;
+		}
+		if ((text = comment_text(line)) == NULL) {
+			free(line);
+			break;
+		}
+		started = 1;
+		if (!utf8_valid(line, llen)) {
+			perror_add(&p, "not valid UTF-8");
+			free(line);
+			continue;
+		}
+		if (text[0] == '@' && isalpha((u_char)text[1])) {
+			if (desc != NULL)
+				desc_done = 1;
+			parse_directive(&p, text + 1);
+		} else if (*text == '\0') {
+			if (desc != NULL)
+				desc_done = 1;
+		} else if (!desc_done && dlen + strlen(text) + 2 < DESC_MAX) {
+			llen = strlen(text);
+			while (llen > 0 && isspace((u_char)text[llen - 1]))
+				llen--;
+			desc = xreallocarray(desc, 1, dlen + llen + 2);
+			if (dlen > 0)
+				desc[dlen++] = ' ';
+			memcpy(desc + dlen, text, llen);
+			dlen += llen;
+			desc[dlen] = '\0';
+		}
+		free(line);
+	}
+	def->description = desc;
+	parse_finish(&p);
+	return (def);
+}
+
+/* Free a task definition. */
+void
+taskdef_free(struct taskdef *def)
+{
+	u_int	 i;
+
+	if (def == NULL)
+		return;
+	free(def->description);
+	for (i = 0; i < def->nschedules; i++)
+		free(def->schedules[i].expr);
+	free(def->schedules);
+	free(def->timezone);
+	for (i = 0; i < def->nparams; i++)
+		taskparam_clear(&def->params[i]);
+	free(def->params);
+	free(def->on_failure);
+	free(def->on_success);
+	free(def->user);
+	free(def->workdir);
+	for (i = 0; i < def->nenv; i++)
+		free(def->env[i]);
+	free(def->env);
+	free(def->group);
+	for (i = 0; i < def->nerrors; i++)
+		free(def->errors[i].msg);
+	free(def->errors);
+	free(def);
+}
+
+/* Find a declared parameter by name. */
+const struct taskparam *
+taskdef_param(const struct taskdef *def, const char *name)
+{
+	u_int	 i;
+
+	for (i = 0; i < def->nparams; i++) {
+		if (strcmp(def->params[i].name, name) == 0)
+			return (&def->params[i]);
+	}
+	return (NULL);
+}
+
+/* Whether s is a task name: [A-Za-z0-9][A-Za-z0-9_-]{0,63}. */
+int
+taskname_valid(const char *s)
+{
+	size_t	 i;
+
+	if (!isalnum((u_char)s[0]) || !isascii((u_char)s[0]))
+		return (0);
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i >= ML_NAME_MAX)
+			return (0);
+		if (!isascii((u_char)s[i]) ||
+		    (!isalnum((u_char)s[i]) && s[i] != '_' && s[i] != '-'))
+			return (0);
+	}
+	return (1);
+}
+
+/* Whether s is a parameter name: [a-z][a-z0-9_]{0,31}. */
+int
+taskparam_name_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s[0] < 'a' || s[0] > 'z')
+		return (0);
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i >= ML_PARAM_NAME_MAX)
+			return (0);
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return (0);
+	}
+	return (1);
+}
+
+/* Whether a file in tasks.d is skipped silently: hidden, backup, disabled. */
+int
+taskfile_ignored(const char *file)
+{
+	static const char *suffixes[] = { "~", ".bak", ".swp", ".disabled" };
+	size_t	 len = strlen(file), slen;
+	u_int	 i;
+
+	if (file[0] == '.' || len == 0)
+		return (1);
+	if (strstr(file, ".dpkg-") != NULL)
+		return (1);
+	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		slen = strlen(suffixes[i]);
+		if (len >= slen && strcmp(file + len - slen, suffixes[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The task name of a file: its name without the last extension. Returns -1
+ * with *errstr if that is not a valid task name.
+ */
+int
+taskfile_name(const char *file, char *name, size_t size, const char **errstr)
+{
+	const char	*dot;
+	size_t		 len;
+
+	dot = strrchr(file, '.');
+	len = (dot != NULL && dot != file) ? (size_t)(dot - file) :
+	    strlen(file);
+	if (len == 0 || len >= size || len >= ML_NAME_MAX + 1) {
+		*errstr = "the task name is empty or longer than 64 characters";
+		return (-1);
+	}
+	memcpy(name, file, len);
+	name[len] = '\0';
+	if (!taskname_valid(name)) {
+		*errstr = "a task name is letters, digits, '-' and '_' "
+		    "(starting with a letter or digit)";
+		return (-1);
+	}
+	return (0);
+}
+
+/* Case-insensitive match of s against a NULL-terminated list. */
+static int
+word_in(const char *s, const char **words)
+{
+	for (; *words != NULL; words++) {
+		if (strcasecmp(s, *words) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Check a parameter value against its type and return its normalised form
+ * (ints in plain decimal, bools as "true"/"false") in *out, or -1 and a
+ * message in *cause.
+ */
+int
+taskparam_normalise(const struct taskparam *tp, const char *value,
+    char **out, char **cause)
+{
+	static const char *yes[] = { "true", "yes", "on", "1", NULL };
+	static const char *no[] = { "false", "no", "off", "0", NULL };
+	const char	*errstr;
+	long long	 n;
+	u_int		 i;
+
+	if (strlen(value) > ML_PARAM_VALUE_MAX) {
+		xasprintf(cause, "%s: value longer than %d bytes", tp->name,
+		    ML_PARAM_VALUE_MAX);
+		return (-1);
+	}
+	switch (tp->type) {
+	case PARAM_STRING:
+		*out = xstrdup(value);
+		return (0);
+	case PARAM_INT:
+		n = strtonum(value, LLONG_MIN, LLONG_MAX, &errstr);
+		if (errstr != NULL || *value == '\0' ||
+		    isspace((u_char)*value)) {
+			xasprintf(cause, "%s: '%s' is not an integer",
+			    tp->name, value);
+			return (-1);
+		}
+		xasprintf(out, "%lld", n);
+		return (0);
+	case PARAM_BOOL:
+		if (word_in(value, yes))
+			*out = xstrdup("true");
+		else if (word_in(value, no))
+			*out = xstrdup("false");
+		else {
+			xasprintf(cause, "%s: '%s' is not true or false",
+			    tp->name, value);
+			return (-1);
+		}
+		return (0);
+	case PARAM_CHOICE:
+		for (i = 0; i < tp->nchoices; i++) {
+			if (strcmp(tp->choices[i], value) == 0) {
+				*out = xstrdup(value);
+				return (0);
+			}
+		}
+		xasprintf(cause, "%s: '%s' is not one of the choices", tp->name,
+		    value);
+		return (-1);
+	}
+	xasprintf(cause, "%s: unknown type", tp->name);
+	return (-1);
+}

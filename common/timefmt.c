@@ -1,0 +1,139 @@
+/* Clocks and time formatting: RFC 3339 UTC with milliseconds, local time. */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ml.h"
+
+/* Wall-clock time in milliseconds since the epoch. */
+int64_t
+time_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Monotonic time in milliseconds, for intervals. */
+int64_t
+time_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Format ms since the epoch as "2026-11-22T10:00:00.123Z". */
+void
+time_rfc3339(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t;
+	int64_t		 frac;
+
+	t = (time_t)(ms / 1000);
+	frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		t--;
+	}
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/* Days since the epoch of a proleptic Gregorian date (Howard Hinnant's). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468);
+}
+
+/* Read exactly n digits. */
+static int
+digits(const char **sp, int n, int *out)
+{
+	int	 v = 0;
+
+	while (n-- > 0) {
+		if (!isdigit((u_char)**sp))
+			return (-1);
+		v = v * 10 + (*(*sp)++ - '0');
+	}
+	*out = v;
+	return (0);
+}
+
+/*
+ * Parse an RFC 3339 time ("2026-11-22T10:00:00Z", with optional fraction
+ * and a numeric offset instead of Z) into ms since the epoch.
+ */
+int
+time_parse_rfc3339(const char *s, int64_t *out)
+{
+	int	 y, mo, d, h, mi, sec, oh, om, sign, ms = 0, scale = 100;
+	int64_t	 t;
+
+	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
+	    *s++ != '-' || digits(&s, 2, &d))
+		return (-1);
+	if (*s != 'T' && *s != 't' && *s != ' ')
+		return (-1);
+	s++;
+	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
+	    *s++ != ':' || digits(&s, 2, &sec))
+		return (-1);
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return (-1);
+	if (*s == '.') {
+		s++;
+		if (!isdigit((u_char)*s))
+			return (-1);
+		while (isdigit((u_char)*s)) {
+			ms += (*s++ - '0') * scale;
+			scale /= 10;
+		}
+	}
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		sign = (*s++ == '+') ? 1 : -1;
+		if (digits(&s, 2, &oh))
+			return (-1);
+		if (*s == ':')
+			s++;
+		if (digits(&s, 2, &om) || oh > 23 || om > 59)
+			return (-1);
+		t -= sign * (oh * 3600 + om * 60);
+	} else
+		return (-1);
+	if (*s != '\0')
+		return (-1);
+	*out = t * 1000 + ms;
+	return (0);
+}
+
+/* Format ms since the epoch as local "2026-11-22 11:00:00". */
+void
+time_local(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(ms / 1000);
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}

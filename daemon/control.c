@@ -1,0 +1,1056 @@
+/* The control socket: clients, the command table, and following a run. */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "microlightd.h"
+#include "params.h"
+
+#define CONTROL_MAX_CLIENTS	256
+#define CONTROL_IDLE_SECONDS	300	/* a silent client is dropped */
+#define WATCH_HIGH		(256 * 1024) /* unsent bytes before pausing */
+#define WATCH_LOW		(64 * 1024)  /* and before resuming */
+#define WATCH_BATCH		8	/* chunks read from SQLite per step */
+#define RUNS_DEFAULT_LIMIT	20
+#define RUNS_MAX_LIMIT		10000
+
+struct client {
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	char			*who;	/* "uid=1000(alice)" */
+	int			 dead;
+	int			 eof;	/* the client sent all it will */
+	int			 closing; /* close once the output is out */
+	struct watch		*watch;
+	TAILQ_ENTRY(client)	 entry;
+};
+TAILQ_HEAD(clients, client);
+
+/* A client following a run: its output, its end, or both. */
+struct watch {
+	struct client		*client;
+	struct run		*run;	/* NULL once it is only in SQLite */
+	int64_t			 run_id;
+	int			 output; /* send output events */
+	int			 follow; /* until the run ends */
+	int			 stream; /* 0: both */
+	int64_t			 next_seq;
+	int64_t			 stop_seq; /* without follow: the end now */
+	TAILQ_ENTRY(watch)	 entry;
+};
+
+static struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
+static struct clients	 clients_dead = TAILQ_HEAD_INITIALIZER(clients_dead);
+static u_int		 nclients;
+static int		 control_fd = -1;
+static char		*control_path;
+static struct event	*ev_accept;
+static struct event	*ev_accept_pause;
+static struct event	*ev_gc;
+
+static void	control_pump(struct watch *);
+
+static void	cmd_ping(struct client *, json_t *);
+static void	cmd_list(struct client *, json_t *);
+static void	cmd_show(struct client *, json_t *);
+static void	cmd_run(struct client *, json_t *);
+static void	cmd_logs(struct client *, json_t *);
+static void	cmd_runs(struct client *, json_t *);
+static void	cmd_status(struct client *, json_t *);
+static void	cmd_cancel(struct client *, json_t *);
+static void	cmd_reload(struct client *, json_t *);
+
+#define CMD_MUTATES	0x1	/* refused while shutting down */
+
+/* The commands of SPEC section 5. */
+static const struct control_cmd {
+	const char	*name;
+	void		(*handler)(struct client *, json_t *);
+	int		 flags;
+} control_cmds[] = {
+	{ CMD_PING, cmd_ping, 0 },
+	{ CMD_LIST, cmd_list, 0 },
+	{ CMD_SHOW, cmd_show, 0 },
+	{ CMD_RUN, cmd_run, CMD_MUTATES },
+	{ CMD_LOGS, cmd_logs, 0 },
+	{ CMD_RUNS, cmd_runs, 0 },
+	{ CMD_STATUS, cmd_status, 0 },
+	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES },
+	{ CMD_RELOAD, cmd_reload, CMD_MUTATES },
+};
+
+/* Queue a message to a client; the message is consumed. */
+static void
+control_send(struct client *c, json_t *msg)
+{
+	char	*line;
+	size_t	 len;
+
+	if (msg == NULL)
+		fatalx("control_send: no message");
+	if (!c->dead) {
+		line = proto_encode(msg, &len);
+		bufferevent_write(c->bev, line, len);
+		free(line);
+	}
+	json_decref(msg);
+}
+
+/* Reply with an error. */
+static void __attribute__((format(printf, 3, 4)))
+control_error(struct client *c, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	control_send(c, proto_error(code, "%s", msg));
+	free(msg);
+}
+
+/* Stop following: the watch leaves its run and its client. */
+static void
+control_watch_free(struct watch *w)
+{
+	if (w->run != NULL)
+		TAILQ_REMOVE(&w->run->watches, w, entry);
+	if (w->client->watch == w)
+		w->client->watch = NULL;
+	free(w);
+}
+
+/* Free the clients marked dead, outside of their own callbacks. */
+static void
+control_gc_cb(int fd, short events, void *arg)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&clients_dead)) != NULL) {
+		TAILQ_REMOVE(&clients_dead, c, entry);
+		bufferevent_free(c->bev);
+		free(c->who);
+		free(c);
+	}
+}
+
+/* Drop a client: mark it dead now, free it from the loop. */
+static void
+control_client_kill(struct client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->watch != NULL)
+		control_watch_free(c->watch);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	TAILQ_INSERT_TAIL(&clients_dead, c, entry);
+	event_active(ev_gc, EV_TIMEOUT, 0);
+	if (ev_accept != NULL && control_fd != -1 && !ml_shutting_down &&
+	    !evtimer_pending(ev_accept_pause, NULL))
+		event_add(ev_accept, NULL);
+}
+
+/* Close a client once its output is written. */
+static void
+control_client_close(struct client *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		control_client_kill(c);
+}
+
+/* A member that must be a string (or absent, if optional). */
+static int
+control_arg_string(struct client *c, json_t *req, const char *key,
+    int required, const char **out)
+{
+	json_t	*v = json_object_get(req, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			control_error(c, E_USAGE, "\"%s\" is missing", key);
+			return (-1);
+		}
+		return (0);
+	}
+	if (!json_is_string(v) || strlen(json_string_value(v)) !=
+	    json_string_length(v)) {
+		control_error(c, E_USAGE, "\"%s\" must be a string", key);
+		return (-1);
+	}
+	*out = json_string_value(v);
+	return (0);
+}
+
+/* A member that must be an integer (or absent: dflt). */
+static int
+control_arg_int(struct client *c, json_t *req, const char *key,
+    int required, int64_t dflt, int64_t *out)
+{
+	json_t	*v = json_object_get(req, key);
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			control_error(c, E_USAGE, "\"%s\" is missing", key);
+			return (-1);
+		}
+		return (0);
+	}
+	if (!json_is_integer(v)) {
+		control_error(c, E_USAGE, "\"%s\" must be an integer", key);
+		return (-1);
+	}
+	*out = json_integer_value(v);
+	return (0);
+}
+
+/* A member that must be a boolean (absent: false). */
+static int
+control_arg_bool(struct client *c, json_t *req, const char *key, int *out)
+{
+	json_t	*v = json_object_get(req, key);
+
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return (0);
+	if (!json_is_boolean(v)) {
+		control_error(c, E_USAGE, "\"%s\" must be true or false", key);
+		return (-1);
+	}
+	*out = json_is_true(v);
+	return (0);
+}
+
+/*
+ * Find a run wherever it is: running, queued, or only in the database.
+ * Returns the live run in *rp (or NULL) and its object in *objp; -1 with
+ * an error sent if there is no such run.
+ */
+static int
+control_find_run(struct client *c, int64_t id, struct run **rp,
+    json_t **objp)
+{
+	struct runrec	 rec;
+	struct run	*r;
+	int		 rc;
+
+	*rp = NULL;
+	if ((r = run_active_find(id)) == NULL)
+		r = queue_find(id);
+	if (r != NULL) {
+		*rp = r;
+		*objp = run_json(r);
+		return (0);
+	}
+	if (id > 0 && (rc = db_run_load(id, &rec)) == 0) {
+		*objp = runrec_json(&rec);
+		runrec_clear(&rec);
+		return (0);
+	} else if (id > 0 && rc == -1) {
+		control_error(c, E_INTERNAL, "cannot read run %lld (see the "
+		    "daemon's log)", (long long)id);
+		return (-1);
+	}
+	control_error(c, E_UNKNOWN_RUN, "no run %lld", (long long)id);
+	return (-1);
+}
+
+/* ping: version and uptime. */
+static void
+cmd_ping(struct client *c, json_t *req)
+{
+	char	 started[TIME_RFC3339_LEN];
+	json_t	*reply;
+
+	time_rfc3339(ml_started, started, sizeof started);
+	reply = proto_ok();
+	json_object_set_new(reply, K_VERSION, json_string(PACKAGE_VERSION));
+	json_object_set_new(reply, K_PROTOCOL, json_integer(ML_PROTO_VERSION));
+	json_object_set_new(reply, K_PID, json_integer(getpid()));
+	json_object_set_new(reply, K_STARTED_AT, json_string(started));
+	json_object_set_new(reply, K_UPTIME,
+	    json_integer((time_now_ms() - ml_started) / 1000));
+	json_object_set_new(reply, K_RUNNING,
+	    json_integer(run_active_count()));
+	json_object_set_new(reply, K_QUEUED, json_integer(queue_length()));
+	json_object_set_new(reply, K_TASKS,
+	    json_integer(tasks_current()->ntasks));
+	control_send(c, reply);
+}
+
+/* list: every task, valid or not, with its latest run. */
+static void
+cmd_list(struct client *c, json_t *req)
+{
+	struct task	*t;
+	json_t		*last, *tasks, *reply;
+
+	last = json_object();
+	db_last_runs(last);
+	tasks = json_array();
+	RB_FOREACH(t, task_tree, &tasks_current()->tree)
+		json_array_append_new(tasks,
+		    task_json(t, json_object_get(last, t->name)));
+	json_decref(last);
+	reply = proto_ok();
+	json_object_set_new(reply, K_TASKS, tasks);
+	control_send(c, reply);
+}
+
+/* show: one task and its recent runs. */
+static void
+cmd_show(struct client *c, json_t *req)
+{
+	const char	*name;
+	struct task	*t;
+	json_t		*runs, *reply, *last;
+	int64_t		 limit;
+
+	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_arg_int(c, req, K_LIMIT, 0, 10, &limit) != 0)
+		return;
+	if ((t = task_find(name)) == NULL) {
+		control_error(c, E_UNKNOWN_TASK, "no task named '%s'", name);
+		return;
+	}
+	if (limit < 0 || limit > RUNS_MAX_LIMIT)
+		limit = 10;
+	runs = json_array();
+	db_runs_query(t->name, -1, 0, (int)limit, runs);
+	last = json_array_get(runs, 0);
+	reply = proto_ok();
+	json_object_set_new(reply, K_TASK, task_json(t, last));
+	json_object_set_new(reply, K_RUNS, runs);
+	control_send(c, reply);
+}
+
+/* Start following a run for a client (the run may already be over). */
+static void
+control_watch(struct client *c, int64_t id, int output, int follow,
+    int stream)
+{
+	struct watch	*w;
+	struct run	*r;
+
+	if ((r = run_active_find(id)) == NULL)
+		r = queue_find(id);
+	w = xcalloc(1, sizeof *w);
+	w->client = c;
+	w->run = r;
+	w->run_id = id;
+	w->output = output;
+	w->follow = follow;
+	w->stream = stream;
+	w->stop_seq = (!follow && r != NULL) ? r->next_seq : INT64_MAX;
+	if (r != NULL)
+		TAILQ_INSERT_TAIL(&r->watches, w, entry);
+	c->watch = w;
+	control_pump(w);
+}
+
+/* run: check the task and parameters, queue a run, maybe follow it. */
+static void
+cmd_run(struct client *c, json_t *req)
+{
+	const char	*name;
+	struct task	*t;
+	struct run	*r;
+	json_t		*params, *obj, *reply;
+	int		 wait, follow;
+	int64_t		 id;
+	char		*cause;
+
+	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_arg_bool(c, req, K_WAIT, &wait) != 0 ||
+	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0)
+		return;
+	if ((t = task_find(name)) == NULL) {
+		control_error(c, E_UNKNOWN_TASK, "no task named '%s'", name);
+		return;
+	}
+	if (!task_valid(t)) {
+		control_error(c, E_INVALID_TASK, "task '%s' is invalid: %s",
+		    name, t->nerrors > 0 ? t->errors[0] : "unreadable");
+		return;
+	}
+	params = params_check(t->def, json_object_get(req, K_PARAMS), 0,
+	    &cause);
+	if (params == NULL) {
+		control_error(c, E_BAD_PARAMS, "%s", cause);
+		free(cause);
+		return;
+	}
+	r = run_create(t, TRIGGER_CLI, c->who, params);
+	if (queue_submit(r, &cause) != 0) {
+		control_error(c, E_INTERNAL, "%s", cause);
+		free(cause);
+		run_free(r);
+		return;
+	}
+	/* The run may have ended already (it could not start): by id. */
+	id = r->rec.id;
+	if (control_find_run(c, id, &r, &obj) != 0)
+		return;
+	reply = proto_ok();
+	json_object_set_new(reply, K_RUN, obj);
+	control_send(c, reply);
+	if (wait || follow)
+		control_watch(c, id, follow, 1, 0);
+}
+
+/* logs: a run's output, then the end; with follow until the run ends. */
+static void
+cmd_logs(struct client *c, json_t *req)
+{
+	const char	*sname;
+	struct run	*r;
+	json_t		*obj, *reply;
+	int		 follow, stream = 0;
+	int64_t		 id;
+
+	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0 ||
+	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
+	    control_arg_string(c, req, K_STREAM, 0, &sname) != 0)
+		return;
+	if (sname != NULL && (stream = proto_stream_from(sname)) == -1) {
+		control_error(c, E_USAGE, "\"stream\" is stdout or stderr");
+		return;
+	}
+	if (control_find_run(c, id, &r, &obj) != 0)
+		return;
+	reply = proto_ok();
+	json_object_set_new(reply, K_RUN, obj);
+	control_send(c, reply);
+	control_watch(c, id, 1, follow, stream);
+}
+
+/* runs: history, newest first. */
+static void
+cmd_runs(struct client *c, json_t *req)
+{
+	const char	*task, *sname;
+	int64_t		 limit, before;
+	int		 status = -1;
+	json_t		*runs, *reply;
+
+	if (control_arg_string(c, req, K_TASK, 0, &task) != 0 ||
+	    control_arg_string(c, req, K_STATUS, 0, &sname) != 0 ||
+	    control_arg_int(c, req, K_LIMIT, 0, RUNS_DEFAULT_LIMIT,
+	    &limit) != 0 ||
+	    control_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
+		return;
+	if (sname != NULL && (status = proto_status_from(sname)) == -1) {
+		control_error(c, E_USAGE, "unknown status '%s'", sname);
+		return;
+	}
+	if (limit < 1 || limit > RUNS_MAX_LIMIT) {
+		control_error(c, E_USAGE, "\"limit\" is 1 to %d",
+		    RUNS_MAX_LIMIT);
+		return;
+	}
+	runs = json_array();
+	if (db_runs_query(task, status, before, (int)limit, runs) != 0) {
+		json_decref(runs);
+		control_error(c, E_INTERNAL, "cannot read the runs (see the "
+		    "daemon's log)");
+		return;
+	}
+	reply = proto_ok();
+	json_object_set_new(reply, K_RUNS, runs);
+	control_send(c, reply);
+}
+
+/* status: one run's record. */
+static void
+cmd_status(struct client *c, json_t *req)
+{
+	struct run	*r;
+	json_t		*obj, *reply;
+	int64_t		 id;
+
+	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
+		return;
+	if (control_find_run(c, id, &r, &obj) != 0)
+		return;
+	reply = proto_ok();
+	json_object_set_new(reply, K_RUN, obj);
+	control_send(c, reply);
+}
+
+/* cancel: a queued run ends now; a running one is told to stop. */
+static void
+cmd_cancel(struct client *c, json_t *req)
+{
+	struct run	*r;
+	json_t		*obj, *reply, *st;
+	int64_t		 id;
+	char		*reason;
+
+	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
+		return;
+	if (control_find_run(c, id, &r, &obj) != 0)
+		return;
+	if (r == NULL) {
+		st = json_object_get(obj, K_STATUS);
+		control_error(c, E_NOT_ACTIVE, "run %lld has already ended "
+		    "(%s)", (long long)id, json_string_value(st));
+		json_decref(obj);
+		return;
+	}
+	json_decref(obj);
+	xasprintf(&reason, "cancelled by %s", c->who);
+	if (r->rec.status == RUN_QUEUED)
+		queue_cancel(r, reason);
+	else
+		run_kill(r, RUN_CANCELLED, reason);
+	free(reason);
+	if (control_find_run(c, id, &r, &obj) != 0)
+		return;
+	reply = proto_ok();
+	json_object_set_new(reply, K_RUN, obj);
+	control_send(c, reply);
+}
+
+/* reload: config and tasks.d, like SIGHUP but with an answer. */
+static void
+cmd_reload(struct client *c, json_t *req)
+{
+	json_t	*reply;
+	char	*cause;
+
+	if (daemon_reload(&cause) != 0) {
+		control_error(c, E_RELOAD, "%s", cause);
+		free(cause);
+		return;
+	}
+	reply = proto_ok();
+	json_object_set_new(reply, K_TASKS,
+	    json_integer(tasks_current()->ntasks));
+	json_object_set_new(reply, K_INVALID,
+	    json_integer(tasks_current()->ninvalid));
+	control_send(c, reply);
+}
+
+/* Handle one request line. */
+static void
+control_dispatch(struct client *c, const char *line, size_t len)
+{
+	const struct control_cmd	*cmd;
+	json_t				*req, *v;
+	char				*cause;
+	const char			*name;
+	u_int				 i;
+
+	if ((req = proto_decode(line, len, &cause)) == NULL) {
+		control_error(c, E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	v = json_object_get(req, K_CMD);
+	if (v == NULL || !json_is_string(v)) {
+		control_error(c, E_BAD_REQUEST, "a request needs a \"cmd\" "
+		    "string");
+		json_decref(req);
+		return;
+	}
+	name = json_string_value(v);
+	cmd = NULL;
+	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++) {
+		if (strcmp(control_cmds[i].name, name) == 0) {
+			cmd = &control_cmds[i];
+			break;
+		}
+	}
+	if (cmd == NULL)
+		control_error(c, E_UNKNOWN_COMMAND, "unknown command");
+	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
+		control_error(c, E_SHUTTING_DOWN, "microlightd is shutting "
+		    "down");
+	else {
+		log_debug("control: %s: %s", c->who, cmd->name);
+		cmd->handler(c, req);
+	}
+	json_decref(req);
+}
+
+/*
+ * Read request lines. While a client follows a run, further lines wait in
+ * its buffer; a line over the limit gets an error and the connection is
+ * closed, since there is no telling where the next request starts.
+ */
+static void
+control_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eollen, len;
+	char			*line;
+
+	while (!c->dead && !c->closing && c->watch == NULL) {
+		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			len = evbuffer_get_length(in);
+			if (len >= ML_MAX_REQUEST) {
+				evbuffer_drain(in, len);
+				control_error(c, E_TOO_LARGE, "request longer "
+				    "than %d bytes", ML_MAX_REQUEST);
+				control_client_close(c);
+			} else if (c->eof)
+				control_client_close(c);
+			return;
+		}
+		len = eol.pos;
+		if (len + 1 > ML_MAX_REQUEST) {
+			evbuffer_drain(in, len + 1);
+			control_error(c, E_TOO_LARGE, "request longer than %d "
+			    "bytes", ML_MAX_REQUEST);
+			continue;
+		}
+		line = xmalloc(len + 1);
+		evbuffer_remove(in, line, len + 1);
+		line[len] = '\0';
+		control_dispatch(c, line, len);
+		free(line);
+	}
+}
+
+/* Output drained: close if asked, or send more of a followed run. */
+static void
+control_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->dead)
+		return;
+	if (c->watch != NULL)
+		control_pump(c->watch);
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		control_client_kill(c);
+}
+
+/* EOF, error or idle timeout. */
+static void
+control_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->watch != NULL) {
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		log_debug("control: %s: idle, closing", c->who);
+		control_client_kill(c);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (c->watch != NULL || evbuffer_get_length(
+	    bufferevent_get_output(bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
+		/* Half-closed: answer what was asked, then close. */
+		c->eof = 1;
+		if (c->watch == NULL)
+			control_read_cb(bev, c);
+		if (!c->dead && c->watch == NULL)
+			control_client_close(c);
+		return;
+	}
+	control_client_kill(c);
+}
+
+/* Resume accepting after a pause for EMFILE. */
+static void
+control_accept_resume_cb(int fd, short events, void *arg)
+{
+	if (control_fd != -1 && !ml_shutting_down)
+		event_add(ev_accept, NULL);
+}
+
+/* A new client: note who it is (SO_PEERCRED) and read its requests. */
+static void
+control_accept_cb(int fd, short events, void *arg)
+{
+	struct client	*c;
+	struct passwd	*pw;
+	struct timeval	 tv;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 cfd;
+
+	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("control: accept");
+			event_del(ev_accept);
+			tv.tv_sec = 1;
+			tv.tv_usec = 0;
+			evtimer_add(ev_accept_pause, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control: accept");
+		return;
+	}
+	if (getpeereid(cfd, &uid, &gid) == -1) {
+		log_warn("control: getpeereid");
+		close(cfd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->uid = uid;
+	if ((pw = getpwuid(uid)) != NULL)
+		xasprintf(&c->who, "uid=%lu(%s)", (u_long)uid, pw->pw_name);
+	else
+		xasprintf(&c->who, "uid=%lu", (u_long)uid);
+	c->bev = bufferevent_socket_new(ml_base, cfd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("control: cannot set up a client");
+		close(cfd);
+		free(c->who);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
+	    control_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ML_MAX_REQUEST + 1);
+	bufferevent_setwatermark(c->bev, EV_WRITE, WATCH_LOW, 0);
+	tv.tv_sec = CONTROL_IDLE_SECONDS;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+	if (nclients >= CONTROL_MAX_CLIENTS) {
+		/* Full: wait for one to go before accepting more. */
+		log_warnx("control: %u clients, not accepting more for now",
+		    nclients);
+		event_del(ev_accept);
+	}
+}
+
+/* Create the socket's directory if needed and check it is ours. */
+static int
+control_socket_dir(const char *path, char **cause)
+{
+	char		*dir, *slash;
+	struct stat	 sb;
+	int		 rc = -1;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir) {
+		free(dir);
+		return (0);
+	}
+	*slash = '\0';
+	if (paths_mkdir(dir, geteuid() == 0 ? 0755 : 0700, cause) != 0)
+		goto out;
+	if (lstat(dir, &sb) == -1) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode) || (sb.st_uid != geteuid() &&
+	    sb.st_uid != 0) || ((sb.st_mode & S_IWOTH) &&
+	    !(sb.st_mode & S_ISVTX))) {
+		xasprintf(cause, "%s: not a directory owned by this user or "
+		    "root and closed to others", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	return (rc);
+}
+
+/*
+ * Bind the control socket (before daemonising, so the operator sees a
+ * failure). A live socket is never stolen: connect first, and only a
+ * refused connection means a stale file that may be removed.
+ */
+int
+control_bind(const char *path, const char *group, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct group		*gr = NULL;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path) {
+		xasprintf(cause, "socket path too long (at most %zu bytes): "
+		    "%s", sizeof sun.sun_path - 1, path);
+		return (-1);
+	}
+	if (group != NULL && (gr = getgrnam(group)) == NULL) {
+		xasprintf(cause, "socket-group: unknown group '%s'", group);
+		return (-1);
+	}
+	if (control_socket_dir(path, cause) != 0)
+		return (-1);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		close(fd);
+		xasprintf(cause, "another microlightd is listening on %s",
+		    path);
+		return (-1);
+	}
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	else if (errno != ENOENT) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	old = umask(gr != NULL ? 0117 : 0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		umask(old);
+		xasprintf(cause, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (gr != NULL && (chown(path, (uid_t)-1, gr->gr_gid) == -1 ||
+	    chmod(path, 0660) == -1)) {
+		xasprintf(cause, "%s: setting group %s: %s", path, group,
+		    strerror(errno));
+		unlink(path);
+		close(fd);
+		return (-1);
+	}
+	if (listen(fd, 128) == -1) {
+		xasprintf(cause, "listen %s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return (-1);
+	}
+	control_fd = fd;
+	control_path = xstrdup(path);
+	return (0);
+}
+
+/* Start accepting clients (once the event base exists). */
+void
+control_listen(void)
+{
+	ev_gc = event_new(ml_base, -1, 0, control_gc_cb, NULL);
+	ev_accept = event_new(ml_base, control_fd, EV_READ | EV_PERSIST,
+	    control_accept_cb, NULL);
+	ev_accept_pause = evtimer_new(ml_base, control_accept_resume_cb, NULL);
+	event_add(ev_accept, NULL);
+}
+
+/* Shutdown begins: no new clients. */
+void
+control_stop_accepting(void)
+{
+	if (ev_accept != NULL)
+		event_del(ev_accept);
+}
+
+/* At exit: drop every client and remove the socket. */
+void
+control_close(void)
+{
+	struct client	*c, *c1;
+
+	TAILQ_FOREACH_SAFE(c, &clients, entry, c1)
+		control_client_kill(c);
+	if (ev_gc != NULL) {
+		control_gc_cb(-1, 0, NULL);
+		event_free(ev_gc);
+	}
+	if (ev_accept != NULL)
+		event_free(ev_accept);
+	if (ev_accept_pause != NULL)
+		event_free(ev_accept_pause);
+	if (control_fd != -1) {
+		close(control_fd);
+		unlink(control_path);
+	}
+	control_fd = -1;
+	free(control_path);
+	control_path = NULL;
+}
+
+/* Number of connected clients. */
+u_int
+control_client_count(void)
+{
+	return (nclients);
+}
+
+/* Unsent bytes queued for a client. */
+static size_t
+control_pending(struct client *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+/* Send one chunk to a watcher (from SQLite or memory). */
+static int
+control_watch_chunk(int64_t seq, enum run_stream stream, int64_t time,
+    const void *data, size_t len, void *arg)
+{
+	struct watch	*w = arg;
+
+	if (seq >= w->stop_seq)
+		return (1);
+	if (w->stream == 0 || w->stream == (int)stream)
+		control_send(w->client, proto_output_event(stream, seq, time,
+		    data, len));
+	w->next_seq = seq + 1;
+	return (control_pending(w->client) >= WATCH_HIGH);
+}
+
+/*
+ * Send what is available of a run's output: stored chunks from SQLite,
+ * newer ones from the run's memory. Returns 1 if it made progress, 0 if
+ * nothing more is available now.
+ */
+static int
+control_watch_step(struct watch *w)
+{
+	struct run	*r = w->run;
+	struct chunk	*ch;
+	int		 n, progress = 0;
+
+	if (r == NULL || w->next_seq < r->flushed_seq) {
+		n = db_output_read(w->run_id, w->next_seq, WATCH_BATCH,
+		    control_watch_chunk, w);
+		if (n > 0)
+			return (1);
+		if (n == 0 && r != NULL && w->next_seq < r->flushed_seq) {
+			/* Chunks the database refused: skip the gap. */
+			w->next_seq = r->flushed_seq;
+			return (1);
+		}
+		return (0);
+	}
+	TAILQ_FOREACH(ch, &r->pending, entry) {
+		if (ch->seq < w->next_seq)
+			continue;
+		progress = 1;
+		if (control_watch_chunk(ch->seq, ch->stream, ch->time,
+		    ch->data, ch->len, w) != 0)
+			break;
+	}
+	return (progress);
+}
+
+/*
+ * Move a watch along as far as the client's buffer allows, and end it with
+ * an end event once the run is over (or, without follow, once the output
+ * that existed when it began has been sent).
+ */
+static void
+control_pump(struct watch *w)
+{
+	struct client	*c = w->client;
+	struct runrec	 rec;
+	json_t		*ev, *obj;
+
+	for (;;) {
+		if (c->dead || control_pending(c) >= WATCH_HIGH)
+			return;
+		if (w->output && w->next_seq < w->stop_seq &&
+		    control_watch_step(w))
+			continue;
+		if (w->run != NULL && w->follow)
+			return;		/* more will come */
+		break;
+	}
+	if (w->run != NULL)
+		obj = run_json(w->run);
+	else if (db_run_load(w->run_id, &rec) == 0) {
+		obj = runrec_json(&rec);
+		runrec_clear(&rec);
+	} else
+		obj = json_null();
+	ev = json_pack("{s:s,s:o}", K_EVENT, EV_END, K_RUN, obj);
+	control_send(c, ev);
+	control_watch_free(w);
+	/* Requests that arrived meanwhile: read them from the loop. */
+	if (c->eof)
+		control_client_close(c);
+	else
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* New output of a run: move its output watchers along. */
+void
+control_run_output(struct run *r)
+{
+	struct watch	*w, *w1;
+
+	TAILQ_FOREACH_SAFE(w, &r->watches, entry, w1) {
+		if (w->output)
+			control_pump(w);
+	}
+}
+
+/* A run changed state (it started): tell those following it. */
+void
+control_run_status(struct run *r)
+{
+	struct watch	*w;
+	json_t		*ev;
+
+	TAILQ_FOREACH(w, &r->watches, entry) {
+		if (!w->follow)
+			continue;
+		ev = json_pack("{s:s,s:o}", K_EVENT, EV_STATUS, K_RUN,
+		    run_json(r));
+		control_send(w->client, ev);
+	}
+}
+
+/*
+ * A run ended and its output is all stored: its watchers read on from
+ * SQLite and then get the end event. The run is freed after this.
+ */
+void
+control_run_ended(struct run *r)
+{
+	struct watch	*w;
+
+	while ((w = TAILQ_FIRST(&r->watches)) != NULL) {
+		TAILQ_REMOVE(&r->watches, w, entry);
+		w->run = NULL;
+		w->stop_seq = w->follow ? INT64_MAX : w->stop_seq;
+		control_pump(w);
+	}
+}

@@ -1,0 +1,616 @@
+/* The store: runs and their output in SQLite (WAL), schema by user_version. */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "microlightd.h"
+
+static sqlite3	*db;
+
+/*
+ * Migrations: entry N takes the schema from version N to N + 1. Append,
+ * never edit: a database made by any earlier version must still migrate.
+ */
+static const char *db_migrations[] = {
+	/* 0 -> 1: runs and their output. */
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  task TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  trigger TEXT NOT NULL,"
+	"  triggered_by TEXT NOT NULL,"
+	"  params TEXT NOT NULL DEFAULT '{}',"
+	"  attempt INTEGER NOT NULL DEFAULT 1,"
+	"  retry_of INTEGER REFERENCES runs(id) ON DELETE SET NULL,"
+	"  queued_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  exit_code INTEGER,"
+	"  signal INTEGER,"
+	"  reason TEXT,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  output_size INTEGER NOT NULL DEFAULT 0,"
+	"  output_dropped INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX runs_task ON runs(task, id);"
+	"CREATE INDEX runs_active ON runs(status) "
+	"  WHERE status IN ('queued', 'running');"
+	"CREATE TABLE output ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  stream INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (run_id, seq)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT;",
+};
+#define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
+
+#define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
+	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
+	"signal, reason, priority, output_size, output_dropped"
+
+/* Prepared statements, made once and kept. */
+enum db_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_RUN_INSERT,
+	STMT_RUN_UPDATE,
+	STMT_RUN_LOAD,
+	STMT_RUNS_RECOVER,
+	STMT_RUNS_QUEUED,
+	STMT_OUTPUT_INSERT,
+	STMT_OUTPUT_READ,
+	STMT_LAST_RUNS,
+	STMT_MAX
+};
+static const char *db_stmt_sql[STMT_MAX] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
+	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
+	    "priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
+	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
+	    "output_size = ?, output_dropped = ? WHERE id = ?",
+	[STMT_RUN_LOAD] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
+	[STMT_RUNS_RECOVER] = "UPDATE runs SET status = 'lost', "
+	    "finished_at = ?, reason = 'the daemon stopped while it ran' "
+	    "WHERE status = 'running'",
+	[STMT_RUNS_QUEUED] = "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE status = 'queued' ORDER BY id",
+	[STMT_OUTPUT_INSERT] = "INSERT INTO output (run_id, seq, stream, "
+	    "time, data) VALUES (?, ?, ?, ?, ?)",
+	[STMT_OUTPUT_READ] = "SELECT seq, stream, time, data FROM output "
+	    "WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+	[STMT_LAST_RUNS] = "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE id IN (SELECT max(id) FROM runs GROUP BY task)",
+};
+static sqlite3_stmt *db_stmts[STMT_MAX];
+
+/* A prepared statement, reset and with its bindings cleared. */
+static sqlite3_stmt *
+db_stmt(enum db_stmt which)
+{
+	sqlite3_stmt	*st = db_stmts[which];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(db, db_stmt_sql[which], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+			fatalx("sqlite: preparing \"%s\": %s",
+			    db_stmt_sql[which], sqlite3_errmsg(db));
+		db_stmts[which] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return (st);
+}
+
+/* Step a statement that returns no rows; log and return -1 on failure. */
+static int
+db_step_done(sqlite3_stmt *st, const char *what)
+{
+	int	 rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s: %s", what, sqlite3_errmsg(db));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Run SQL text without results. */
+static int
+db_exec(const char *sql, char **cause)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		xasprintf(cause, "%s", err != NULL ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* An integer PRAGMA's value. */
+static int
+db_pragma_int(const char *sql, int *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return (-1);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return (rc);
+}
+
+/* Bring the schema to DB_VERSION, one transaction per step. */
+static int
+db_migrate(char **cause)
+{
+	int	 version;
+	char	*sql, *why, *ignored = NULL;
+
+	if (db_pragma_int("PRAGMA user_version", &version) != 0) {
+		xasprintf(cause, "cannot read the schema version: %s",
+		    sqlite3_errmsg(db));
+		return (-1);
+	}
+	if (version > DB_VERSION) {
+		xasprintf(cause, "the database has schema version %d, newer "
+		    "than this microlightd knows (%d)", version, DB_VERSION);
+		return (-1);
+	}
+	for (; version < DB_VERSION; version++) {
+		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
+		    " COMMIT;", db_migrations[version], version + 1);
+		if (db_exec(sql, &why) != 0) {
+			free(sql);
+			db_exec("ROLLBACK", &ignored);
+			free(ignored);
+			xasprintf(cause, "migrating the schema to version %d: "
+			    "%s", version + 1, why);
+			free(why);
+			return (-1);
+		}
+		free(sql);
+		log_info("database schema at version %d", version + 1);
+	}
+	return (0);
+}
+
+/*
+ * Open (creating it 0600 if needed) the database, set WAL, synchronous
+ * NORMAL (a killed daemon loses no commit; only a power cut can lose the
+ * last ones, never corrupt) and migrate.
+ */
+int
+db_open(const char *path, char **cause)
+{
+	mode_t	 old;
+	int	 rc;
+	char	*why;
+
+	old = umask(077);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", path, db != NULL ?
+		    sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		db_close();
+		return (-1);
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	if (db_exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+	    "PRAGMA foreign_keys = ON;", &why) != 0) {
+		xasprintf(cause, "%s: %s", path, why);
+		free(why);
+		db_close();
+		return (-1);
+	}
+	if (db_migrate(&why) != 0) {
+		xasprintf(cause, "%s: %s", path, why);
+		free(why);
+		db_close();
+		return (-1);
+	}
+	return (0);
+}
+
+/* Close the database, checkpointing the WAL. */
+void
+db_close(void)
+{
+	int	 i;
+
+	for (i = 0; i < STMT_MAX; i++) {
+		sqlite3_finalize(db_stmts[i]);
+		db_stmts[i] = NULL;
+	}
+	if (db != NULL)
+		sqlite3_close(db);
+	db = NULL;
+}
+
+/* Start a write transaction. */
+int
+db_begin(void)
+{
+	return (db_step_done(db_stmt(STMT_BEGIN), "begin"));
+}
+
+/* Commit the transaction. */
+int
+db_commit(void)
+{
+	if (db_step_done(db_stmt(STMT_COMMIT), "commit") != 0) {
+		db_rollback();
+		return (-1);
+	}
+	return (0);
+}
+
+/* Roll the transaction back, if one is open. */
+void
+db_rollback(void)
+{
+	if (!sqlite3_get_autocommit(db))
+		db_step_done(db_stmt(STMT_ROLLBACK), "rollback");
+}
+
+/* Bind an integer, or NULL when it equals none. */
+static void
+db_bind_opt(sqlite3_stmt *st, int col, int64_t v, int64_t none)
+{
+	if (v == none)
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_int64(st, col, v);
+}
+
+/* Insert a new run; its id is stored in r->id. */
+int
+db_run_insert(struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_INSERT);
+	char		*params;
+
+	params = json_dumps(r->params, JSON_COMPACT);
+	sqlite3_bind_text(st, 1, r->task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, proto_status_name(r->status), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, proto_trigger_name(r->trigger), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->triggered_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, params != NULL ? params : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, r->attempt);
+	db_bind_opt(st, 7, r->retry_of, 0);
+	sqlite3_bind_int64(st, 8, r->queued_at);
+	db_bind_opt(st, 9, r->started_at, 0);
+	sqlite3_bind_int(st, 10, r->priority);
+	if (db_step_done(st, "inserting a run") != 0) {
+		free(params);
+		return (-1);
+	}
+	free(params);
+	r->id = sqlite3_last_insert_rowid(db);
+	return (0);
+}
+
+/* Write a run's changing fields. */
+int
+db_run_update(const struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_UPDATE);
+
+	sqlite3_bind_text(st, 1, proto_status_name(r->status), -1,
+	    SQLITE_STATIC);
+	db_bind_opt(st, 2, r->started_at, 0);
+	db_bind_opt(st, 3, r->finished_at, 0);
+	db_bind_opt(st, 4, r->exit_code, -1);
+	db_bind_opt(st, 5, r->signal, 0);
+	if (r->reason != NULL)
+		sqlite3_bind_text(st, 6, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->output_size);
+	sqlite3_bind_int64(st, 8, r->output_dropped);
+	sqlite3_bind_int64(st, 9, r->id);
+	return (db_step_done(st, "updating a run"));
+}
+
+/* A text column, copied; NULL stays NULL. */
+static char *
+db_column_text(sqlite3_stmt *st, int col)
+{
+	const u_char	*s = sqlite3_column_text(st, col);
+
+	return (s == NULL ? NULL : xstrdup((const char *)s));
+}
+
+/* An integer column, or none when NULL. */
+static int64_t
+db_column_opt(sqlite3_stmt *st, int col, int64_t none)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return (none);
+	return (sqlite3_column_int64(st, col));
+}
+
+/* Fill a record from a row of RUN_COLUMNS. */
+static void
+db_row_runrec(sqlite3_stmt *st, struct runrec *r)
+{
+	const char	*s;
+	int		 v;
+
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	r->task = db_column_text(st, 1);
+	s = (const char *)sqlite3_column_text(st, 2);
+	v = s != NULL ? proto_status_from(s) : -1;
+	r->status = v == -1 ? RUN_LOST : (enum run_status)v;
+	s = (const char *)sqlite3_column_text(st, 3);
+	v = s != NULL ? proto_trigger_from(s) : -1;
+	r->trigger = v == -1 ? TRIGGER_CLI : (enum run_trigger)v;
+	r->triggered_by = db_column_text(st, 4);
+	s = (const char *)sqlite3_column_text(st, 5);
+	r->params = s != NULL ? json_loads(s, 0, NULL) : NULL;
+	if (r->params == NULL)
+		r->params = json_object();
+	r->attempt = sqlite3_column_int(st, 6);
+	r->retry_of = db_column_opt(st, 7, 0);
+	r->queued_at = sqlite3_column_int64(st, 8);
+	r->started_at = db_column_opt(st, 9, 0);
+	r->finished_at = db_column_opt(st, 10, 0);
+	r->exit_code = (int)db_column_opt(st, 11, -1);
+	r->signal = (int)db_column_opt(st, 12, 0);
+	r->reason = db_column_text(st, 13);
+	r->priority = sqlite3_column_int(st, 14);
+	r->output_size = sqlite3_column_int64(st, 15);
+	r->output_dropped = sqlite3_column_int64(st, 16);
+	if (r->task == NULL)
+		r->task = xstrdup("?");
+	if (r->triggered_by == NULL)
+		r->triggered_by = xstrdup("?");
+}
+
+/* Load one run: 0 found, 1 no such run, -1 error. */
+int
+db_run_load(int64_t id, struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_LOAD);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_row_runrec(st, r);
+		sqlite3_reset(st);
+		return (0);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return (1);
+	log_warnx("sqlite: loading run %lld: %s", (long long)id,
+	    sqlite3_errmsg(db));
+	return (-1);
+}
+
+/*
+ * Append run objects to array, newest first: of one task (or any), of one
+ * status (or any, -1), with ids below before (or any, 0), at most limit.
+ */
+int
+db_runs_query(const char *task, int status, int64_t before, int limit,
+    json_t *array)
+{
+	sqlite3_stmt	*st;
+	struct runrec	 r;
+	int		 rc;
+
+	/* Four shapes of one query: prepared each time, it is not hot. */
+	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLUMNS " FROM runs WHERE "
+	    "(?1 IS NULL OR task = ?1) AND (?2 IS NULL OR status = ?2) AND "
+	    "(?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4", -1, &st,
+	    NULL) != SQLITE_OK) {
+		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
+		return (-1);
+	}
+	if (task != NULL)
+		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if (status != -1)
+		sqlite3_bind_text(st, 2, proto_status_name(status), -1,
+		    SQLITE_STATIC);
+	if (before > 0)
+		sqlite3_bind_int64(st, 3, before);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		json_array_append_new(array, runrec_json(&r));
+		runrec_clear(&r);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* At start: every run left running becomes lost. */
+int
+db_runs_recover(int64_t now, u_int *nlost)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_RECOVER);
+
+	sqlite3_bind_int64(st, 1, now);
+	if (db_step_done(st, "marking lost runs") != 0)
+		return (-1);
+	*nlost = sqlite3_changes(db);
+	return (0);
+}
+
+/* Call cb for each queued run, oldest first; cb owns the record. */
+int
+db_runs_queued(void (*cb)(struct runrec *, void *), void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_QUEUED);
+	struct runrec	*r;
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = xmalloc(sizeof *r);
+		db_row_runrec(st, r);
+		cb(r, arg);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: loading queued runs: %s",
+		    sqlite3_errmsg(db));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Store one chunk of output. */
+int
+db_output_insert(int64_t run, int64_t seq, enum run_stream stream,
+    int64_t time, const void *data, size_t len)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_OUTPUT_INSERT);
+
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int(st, 3, stream);
+	sqlite3_bind_int64(st, 4, time);
+	sqlite3_bind_blob(st, 5, len == 0 ? "" : data, (int)len,
+	    SQLITE_STATIC);
+	return (db_step_done(st, "storing output"));
+}
+
+/*
+ * Read up to limit chunks of a run from seq on, calling cb for each; a
+ * non-zero return from cb stops. Returns the number read, or -1.
+ */
+int
+db_output_read(int64_t run, int64_t seq, int limit, db_output_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_OUTPUT_READ);
+	int		 rc, n = 0;
+
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
+		    sqlite3_column_bytes(st, 3), arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("sqlite: reading output of run %lld: %s",
+		    (long long)run, sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		return (-1);
+	}
+	sqlite3_reset(st);
+	return (n);
+}
+
+/* Fill map with task name -> latest run object. */
+int
+db_last_runs(json_t *map)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUNS);
+	struct runrec	 r;
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		json_object_set_new(map, r.task, runrec_json(&r));
+		runrec_clear(&r);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Free what a record holds. */
+void
+runrec_clear(struct runrec *r)
+{
+	free(r->task);
+	free(r->triggered_by);
+	free(r->reason);
+	json_decref(r->params);
+	memset(r, 0, sizeof *r);
+}
+
+/* A time member: RFC 3339 UTC, or null for 0. */
+static json_t *
+runrec_time(int64_t ms)
+{
+	char	 buf[TIME_RFC3339_LEN];
+
+	if (ms == 0)
+		return (json_null());
+	time_rfc3339(ms, buf, sizeof buf);
+	return (json_string(buf));
+}
+
+/* The run object of SPEC section 3. */
+json_t *
+runrec_json(const struct runrec *r)
+{
+	json_t	*o;
+
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "task", json_string_lossy(r->task));
+	json_object_set_new(o, "status",
+	    json_string(proto_status_name(r->status)));
+	json_object_set_new(o, "trigger",
+	    json_string(proto_trigger_name(r->trigger)));
+	json_object_set_new(o, "triggered_by",
+	    json_string_lossy(r->triggered_by));
+	json_object_set_new(o, "params", r->params != NULL ?
+	    json_incref(r->params) : json_object());
+	json_object_set_new(o, "attempt", json_integer(r->attempt));
+	json_object_set_new(o, "retry_of", r->retry_of != 0 ?
+	    json_integer(r->retry_of) : json_null());
+	json_object_set_new(o, "queued_at", runrec_time(r->queued_at));
+	json_object_set_new(o, "started_at", runrec_time(r->started_at));
+	json_object_set_new(o, "finished_at", runrec_time(r->finished_at));
+	json_object_set_new(o, "exit_code", r->exit_code >= 0 ?
+	    json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "signal", r->signal != 0 ?
+	    json_integer(r->signal) : json_null());
+	json_object_set_new(o, "reason", r->reason != NULL ?
+	    json_string_lossy(r->reason) : json_null());
+	json_object_set_new(o, "priority", json_integer(r->priority));
+	json_object_set_new(o, "output_size", json_integer(r->output_size));
+	json_object_set_new(o, "output_dropped",
+	    json_integer(r->output_dropped));
+	return (o);
+}

@@ -1,0 +1,278 @@
+/* microlightd: structures and prototypes, grouped by file. */
+
+#ifndef MICROLIGHTD_H
+#define MICROLIGHTD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+
+#include "ml.h"
+#include "proto.h"
+
+#define OUTPUT_READ_SIZE	65536		/* one read() of a run's pipe */
+#define OUTPUT_FLUSH_MS		100		/* output reaches SQLite this often */
+#define OUTPUT_FLUSH_BYTES	(256 * 1024)	/* or sooner when this much waits */
+#define RELOAD_DEBOUNCE_MS	200		/* quiet time before a tasks.d rescan */
+#define GIVEUP_MS		5000		/* after SIGKILL, stop waiting */
+
+/* config.c */
+struct webhook_secret {
+	char	*task;
+	char	*secret;
+};
+
+struct config {
+	char			*file;		/* the file read, or to be read */
+	char			*tasks_dir;
+	char			*state_dir;
+	char			*socket_path;
+	char			*socket_group;	/* NULL: none, socket is 0600 */
+	char			*listen;	/* "ADDR:PORT" or "none" */
+	char			*users_file;
+	int			 max_running;
+	int64_t			 default_timeout;	/* seconds, 0: none */
+	int64_t			 kill_grace;		/* seconds */
+	int			 keep_runs;
+	int			 keep_days;
+	int64_t			 max_log_size;		/* bytes */
+	struct webhook_secret	*secrets;
+	u_int			 nsecrets;
+	char			**allowed_hosts;
+	u_int			 nallowed_hosts;
+};
+
+struct config	*config_create(void);
+void		 config_free(struct config *);
+int		 config_load(struct config *, const char *, int, char ***,
+		     u_int *);
+int		 config_set(struct config *, const char *, const char *,
+		     char **);
+
+/* tasks.c */
+struct task {
+	char			*name;	/* or the file name if it has none */
+	char			*file;	/* name in the tasks directory */
+	char			*path;	/* full path */
+	struct taskdef		*def;	/* NULL if the file was unreadable */
+	char			**errors;	/* "file:line: message" */
+	u_int			 nerrors;
+	int			 references;
+	RB_ENTRY(task)		 entry;
+};
+RB_HEAD(task_tree, task);
+RB_PROTOTYPE(task_tree, task, entry, task_cmp);
+
+struct taskset {
+	struct task_tree	 tree;
+	u_int			 ntasks;
+	u_int			 ninvalid;
+};
+
+struct taskset	*tasks_scan(const char *);
+void		 tasks_free(struct taskset *);
+struct taskset	*tasks_current(void);
+void		 tasks_install(struct taskset *);
+struct task	*task_find(const char *);
+void		 task_ref(struct task *);
+void		 task_unref(struct task *);
+int		 task_valid(const struct task *);
+int64_t		 task_timeout(const struct task *);
+json_t		*task_json(const struct task *, json_t *);
+void		 tasks_reload(void);
+
+/* watch.c */
+int		 watch_start(const char *);
+void		 watch_stop(void);
+
+/* db.c */
+struct runrec {
+	int64_t			 id;
+	char			*task;
+	enum run_status		 status;
+	enum run_trigger	 trigger;
+	char			*triggered_by;
+	json_t			*params;
+	int			 attempt;
+	int64_t			 retry_of;	/* 0: none */
+	int64_t			 queued_at;	/* ms; 0: not yet */
+	int64_t			 started_at;
+	int64_t			 finished_at;
+	int			 exit_code;	/* -1: none */
+	int			 signal;	/* 0: none */
+	char			*reason;
+	int			 priority;
+	int64_t			 output_size;
+	int64_t			 output_dropped;
+};
+
+typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
+    size_t, void *);
+
+int		 db_open(const char *, char **);
+void		 db_close(void);
+int		 db_begin(void);
+int		 db_commit(void);
+void		 db_rollback(void);
+int		 db_run_insert(struct runrec *);
+int		 db_run_update(const struct runrec *);
+int		 db_run_load(int64_t, struct runrec *);
+int		 db_runs_query(const char *, int, int64_t, int, json_t *);
+int		 db_runs_recover(int64_t, u_int *);
+int		 db_runs_queued(void (*)(struct runrec *, void *), void *);
+int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
+		     const void *, size_t);
+int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
+int		 db_last_runs(json_t *);
+void		 runrec_clear(struct runrec *);
+json_t		*runrec_json(const struct runrec *);
+
+/* run.c */
+struct chunk {
+	int64_t			 seq;
+	enum run_stream		 stream;
+	int64_t			 time;
+	size_t			 len;
+	TAILQ_ENTRY(chunk)	 entry;
+	u_char			 data[];
+};
+TAILQ_HEAD(chunks, chunk);
+
+struct watch;
+TAILQ_HEAD(watches, watch);
+
+#define RUN_MAIN_EXITED	0x1	/* the script's main process is gone */
+#define RUN_SHIM_EXITED	0x2	/* the supervisor and all it held are gone */
+#define RUN_OUT_EOF	0x4
+#define RUN_ERR_EOF	0x8
+#define RUN_KILLING	0x10	/* timeout, cancel or shutdown under way */
+#define RUN_EXEC_FAILED	0x20
+#define RUN_FINISHED	0x40
+
+struct run {
+	struct runrec		 rec;
+	struct task		*task;
+	int			 flags;
+
+	pid_t			 pid;		/* the supervisor */
+	pid_t			 main_pid;	/* the script */
+	int			 ctl_fd;
+	int			 out_fd;
+	int			 err_fd;
+	struct event		*ev_ctl;
+	struct event		*ev_out;
+	struct event		*ev_err;
+	struct event		*ev_timeout;
+	struct event		*ev_kill;
+	struct event		*ev_giveup;
+
+	int			 wstatus;	/* of the main process */
+	int64_t			 main_exit_ms;
+	char			*exec_error;
+	enum run_status		 kill_status;	/* timed_out or cancelled */
+	char			*kill_reason;
+
+	int64_t			 next_seq;	/* next chunk's number */
+	int64_t			 flushed_seq;	/* chunks below are stored */
+	int			 last_newline;
+	struct chunks		 pending;
+	size_t			 pending_bytes;
+	struct watches		 watches;
+
+	TAILQ_ENTRY(run)	 entry;		/* queue or active list */
+	TAILQ_ENTRY(run)	 flush_entry;
+	int			 on_flush_list;
+};
+TAILQ_HEAD(runs, run);
+
+struct run	*run_create(struct task *, enum run_trigger, const char *,
+		     json_t *);
+struct run	*run_from_record(struct runrec *);
+void		 run_free(struct run *);
+int		 run_start(struct run *);
+void		 run_kill(struct run *, enum run_status, const char *);
+void		 run_finish_queued(struct run *, enum run_status,
+		     const char *);
+void		 run_reaped(pid_t, int);
+void		 run_flush_all(void);
+void		 run_force_finish(struct run *);
+u_int		 run_active_count(void);
+struct run	*run_active_find(int64_t);
+void		 run_shutdown(void);
+void		 run_init(void);
+json_t		*run_json(const struct run *);
+
+/* spawn.c */
+struct spawn {
+	const char	*path;
+	char		**argv;
+	char		**envp;
+	const char	*workdir;
+	int		 change_user;
+	uid_t		 uid;
+	gid_t		 gid;
+	gid_t		*groups;
+	int		 ngroups;
+	const char	*username;
+	int64_t		 kill_grace_ms;
+};
+
+/* Messages from the supervisor to the daemon. */
+enum spawn_msg_type {
+	SPAWN_EXEC_OK,		/* value: the script's pid */
+	SPAWN_EXEC_FAILED,	/* value: errno, stage: what failed */
+	SPAWN_EXITED,		/* value: the main process's wait status */
+};
+enum spawn_stage {
+	STAGE_EXEC,
+	STAGE_CHDIR,
+	STAGE_USER,
+	STAGE_SETUP,
+};
+struct spawn_msg {
+	int	 type;
+	int	 value;
+	int	 stage;
+};
+#define SPAWN_CMD_TERM	'T'	/* SIGTERM and SIGCONT to every process */
+#define SPAWN_CMD_KILL	'K'	/* SIGKILL to every process */
+
+pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
+
+/* proc.c */
+int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
+
+/* queue.c */
+int		 queue_submit(struct run *, char **);
+void		 queue_kick(void);
+void		 queue_restore(void);
+struct run	*queue_find(int64_t);
+int		 queue_cancel(struct run *, const char *);
+u_int		 queue_length(void);
+void		 queue_free_all(void);
+
+/* control.c */
+int		 control_bind(const char *, const char *, char **);
+void		 control_listen(void);
+void		 control_stop_accepting(void);
+void		 control_close(void);
+void		 control_run_output(struct run *);
+void		 control_run_status(struct run *);
+void		 control_run_ended(struct run *);
+u_int		 control_client_count(void);
+
+/* microlightd.c */
+extern struct event_base	*ml_base;
+extern struct config		*ml_conf;
+extern int64_t			 ml_started;
+extern int			 ml_shutting_down;
+void		 daemon_maybe_exit(void);
+int		 daemon_reload(char **);
+
+#endif /* MICROLIGHTD_H */

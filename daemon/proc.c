@@ -1,0 +1,126 @@
+/* The process table from /proc: children and descendants of a process. */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightd.h"
+
+struct proc_entry {
+	pid_t	 pid;
+	pid_t	 ppid;
+};
+
+/* The parent of a process from /proc/PID/stat, or -1 if it is gone. */
+static pid_t
+proc_parent(pid_t pid)
+{
+	char	 path[64], buf[512], *p;
+	ssize_t	 n;
+	int	 fd;
+	long	 ppid;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return (-1);
+	if (sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return (-1);
+	return ((pid_t)ppid);
+}
+
+/* Every process and its parent; returns the count or -1. */
+static int
+proc_table(struct proc_entry **out)
+{
+	struct proc_entry	*tab = NULL;
+	struct dirent		*de;
+	DIR			*d;
+	int			 n = 0, size = 0;
+	pid_t			 pid, ppid;
+
+	if ((d = opendir("/proc")) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((u_char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if ((ppid = proc_parent(pid)) == -1)
+			continue;
+		if (n == size) {
+			size = size == 0 ? 256 : size * 2;
+			tab = xreallocarray(tab, size, sizeof *tab);
+		}
+		tab[n].pid = pid;
+		tab[n].ppid = ppid;
+		n++;
+	}
+	closedir(d);
+	*out = tab;
+	return (n);
+}
+
+/* Whether pid is in a list. */
+static int
+proc_listed(pid_t pid, const pid_t *list, u_int n)
+{
+	u_int	 i;
+
+	for (i = 0; i < n; i++) {
+		if (list[i] == pid)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Send sig to every descendant of root, but not to root itself nor to the
+ * subtrees of the excluded processes. Returns how many were signalled.
+ */
+int
+proc_signal_descendants(pid_t root, int sig, const pid_t *exclude,
+    u_int nexclude)
+{
+	struct proc_entry	*tab;
+	pid_t			*todo;
+	int			 n, i, ntodo = 0, done = 0, signalled = 0;
+
+	if ((n = proc_table(&tab)) <= 0)
+		return (0);
+	todo = xreallocarray(NULL, n + 1, sizeof *todo);
+	todo[ntodo++] = root;
+	/* Breadth first: each process's children join the list. */
+	while (done < ntodo) {
+		pid_t parent = todo[done++];
+
+		for (i = 0; i < n; i++) {
+			if (tab[i].ppid != parent || tab[i].pid == root)
+				continue;
+			if (proc_listed(tab[i].pid, exclude, nexclude))
+				continue;
+			if (proc_listed(tab[i].pid, todo, ntodo))
+				continue;
+			todo[ntodo++] = tab[i].pid;
+			if (kill(tab[i].pid, sig) == 0)
+				signalled++;
+		}
+	}
+	free(todo);
+	free(tab);
+	return (signalled);
+}

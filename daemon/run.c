@@ -1,0 +1,916 @@
+/* Runs: start, capture output, time out, cancel, finish and record. */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightd.h"
+
+#define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+			"/sbin:/bin"
+
+static struct runs	 runs_active = TAILQ_HEAD_INITIALIZER(runs_active);
+static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
+static u_int		 runs_nactive;
+static struct event	*ev_flush;
+
+static void	run_finish(struct run *);
+static void	run_flush_one(struct run *);
+
+/* A new queued run of a task; params (normalised) are taken over. */
+struct run *
+run_create(struct task *t, enum run_trigger trigger, const char *by,
+    json_t *params)
+{
+	struct run	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->rec.task = xstrdup(t->name);
+	r->rec.status = RUN_QUEUED;
+	r->rec.trigger = trigger;
+	r->rec.triggered_by = xstrdup(by);
+	r->rec.params = params != NULL ? params : json_object();
+	r->rec.attempt = 1;
+	r->rec.queued_at = time_now_ms();
+	r->rec.exit_code = -1;
+	r->rec.priority = t->def != NULL ? t->def->priority : 0;
+	r->ctl_fd = r->out_fd = r->err_fd = -1;
+	r->last_newline = 1;
+	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->watches);
+	return (r);
+}
+
+/* A queued run loaded from the database; the record's contents are taken over. */
+struct run *
+run_from_record(struct runrec *rec)
+{
+	struct run	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->rec = *rec;
+	r->ctl_fd = r->out_fd = r->err_fd = -1;
+	r->last_newline = 1;
+	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->watches);
+	return (r);
+}
+
+/* Free a run that has no process, no watcher and no list left. */
+void
+run_free(struct run *r)
+{
+	struct chunk	*c;
+
+	if (r->ev_ctl != NULL)
+		event_free(r->ev_ctl);
+	if (r->ev_out != NULL)
+		event_free(r->ev_out);
+	if (r->ev_err != NULL)
+		event_free(r->ev_err);
+	if (r->ev_timeout != NULL)
+		event_free(r->ev_timeout);
+	if (r->ev_kill != NULL)
+		event_free(r->ev_kill);
+	if (r->ev_giveup != NULL)
+		event_free(r->ev_giveup);
+	if (r->ctl_fd != -1)
+		close(r->ctl_fd);
+	if (r->out_fd != -1)
+		close(r->out_fd);
+	if (r->err_fd != -1)
+		close(r->err_fd);
+	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
+		TAILQ_REMOVE(&r->pending, c, entry);
+		free(c);
+	}
+	if (r->on_flush_list)
+		TAILQ_REMOVE(&runs_flush, r, flush_entry);
+	if (r->task != NULL)
+		task_unref(r->task);
+	free(r->exec_error);
+	free(r->kill_reason);
+	runrec_clear(&r->rec);
+	free(r);
+}
+
+/* The run object, with live figures for a running run. */
+json_t *
+run_json(const struct run *r)
+{
+	return (runrec_json(&r->rec));
+}
+
+/* Number of runs with processes. */
+u_int
+run_active_count(void)
+{
+	return (runs_nactive);
+}
+
+/* An active run by id. */
+struct run *
+run_active_find(int64_t id)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, &runs_active, entry) {
+		if (r->rec.id == id)
+			return (r);
+	}
+	return (NULL);
+}
+
+/* Append "KEY=VALUE" to an environment, replacing an earlier KEY. */
+static void
+run_env_set(char ***envp, u_int *n, const char *key, const char *value)
+{
+	size_t	 klen = strlen(key);
+	u_int	 i;
+	char	*entry;
+
+	xasprintf(&entry, "%s=%s", key, value);
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*envp)[i], key, klen) == 0 &&
+		    (*envp)[i][klen] == '=') {
+			free((*envp)[i]);
+			(*envp)[i] = entry;
+			return;
+		}
+	}
+	*envp = xreallocarray(*envp, *n + 2, sizeof **envp);
+	(*envp)[(*n)++] = entry;
+	(*envp)[*n] = NULL;
+}
+
+/* Free a NULL-terminated array of strings. */
+static void
+run_strv_free(char **v)
+{
+	u_int	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * The environment of SPEC section 2: PATH, HOME, USER, LANG and TZ from the
+ * daemon (HOME and USER of the @user), the @env lines, the parameters, and
+ * the MICROLIGHT_ variables. Nothing else of the daemon's leaks through.
+ */
+static char **
+run_environment(struct run *r, const struct passwd *pw)
+{
+	const struct taskdef	*def = r->task->def;
+	const char		*v, *key, *eq;
+	char			**env = NULL, buf[32], *k;
+	u_int			 n = 0, i;
+	json_t			*value;
+
+	env = xcalloc(1, sizeof *env);
+	v = getenv("PATH");
+	run_env_set(&env, &n, "PATH", v != NULL && *v != '\0' ? v :
+	    DEFAULT_PATH);
+	if (pw != NULL) {
+		run_env_set(&env, &n, "HOME", pw->pw_dir);
+		run_env_set(&env, &n, "USER", pw->pw_name);
+		run_env_set(&env, &n, "LOGNAME", pw->pw_name);
+	} else {
+		if ((v = getenv("HOME")) != NULL)
+			run_env_set(&env, &n, "HOME", v);
+		if ((v = getenv("USER")) != NULL)
+			run_env_set(&env, &n, "USER", v);
+	}
+	if ((v = getenv("LANG")) != NULL)
+		run_env_set(&env, &n, "LANG", v);
+	if ((v = getenv("TZ")) != NULL)
+		run_env_set(&env, &n, "TZ", v);
+	for (i = 0; i < def->nenv; i++) {
+		eq = strchr(def->env[i], '=');
+		k = xstrndup(def->env[i], eq - def->env[i]);
+		run_env_set(&env, &n, k, eq + 1);
+		free(k);
+	}
+	json_object_foreach(r->rec.params, key, value) {
+		if (json_is_string(value))
+			run_env_set(&env, &n, key, json_string_value(value));
+	}
+	snprintf(buf, sizeof buf, "%lld", (long long)r->rec.id);
+	run_env_set(&env, &n, "MICROLIGHT_RUN_ID", buf);
+	run_env_set(&env, &n, "MICROLIGHT_TASK", r->rec.task);
+	run_env_set(&env, &n, "MICROLIGHT_TRIGGER",
+	    proto_trigger_name(r->rec.trigger));
+	run_env_set(&env, &n, "MICROLIGHT_TRIGGERED_BY", r->rec.triggered_by);
+	snprintf(buf, sizeof buf, "%d", r->rec.attempt);
+	run_env_set(&env, &n, "MICROLIGHT_ATTEMPT", buf);
+	return (env);
+}
+
+/* Record why a run could not start and finish it as failed. */
+static void __attribute__((format(printf, 2, 3)))
+run_fail_start(struct run *r, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	free(r->exec_error);
+	xvasprintf(&r->exec_error, fmt, ap);
+	va_end(ap);
+	r->flags |= RUN_EXEC_FAILED | RUN_SHIM_EXITED | RUN_OUT_EOF |
+	    RUN_ERR_EOF;
+	run_finish(r);
+}
+
+/* Send a one-byte command to a run's supervisor. */
+static void
+run_command(struct run *r, char cmd)
+{
+	if (r->ctl_fd == -1)
+		return;
+	if (send(r->ctl_fd, &cmd, 1, MSG_NOSIGNAL) != 1)
+		log_warn("%s[%lld]: telling the supervisor", r->rec.task,
+		    (long long)r->rec.id);
+}
+
+/* kill-grace is over: SIGKILL to every process of the run. */
+static void
+run_kill_cb(int fd, short events, void *arg)
+{
+	struct run	*r = arg;
+
+	log_info("%s[%lld]: still running %lld s after SIGTERM, sending "
+	    "SIGKILL", r->rec.task, (long long)r->rec.id,
+	    (long long)ml_conf->kill_grace);
+	run_command(r, SPAWN_CMD_KILL);
+}
+
+/* Even SIGKILL did not end the run: finish it without its processes. */
+static void
+run_giveup_cb(int fd, short events, void *arg)
+{
+	struct run	*r = arg;
+
+	log_warnx("%s[%lld]: processes survive SIGKILL, finishing the run "
+	    "without them", r->rec.task, (long long)r->rec.id);
+	run_force_finish(r);
+}
+
+/* Arm the SIGKILL and give-up timers after a SIGTERM. */
+static void
+run_arm_kill(struct run *r)
+{
+	struct timeval	 tv;
+
+	if (evtimer_pending(r->ev_kill, NULL))
+		return;
+	tv.tv_sec = ml_conf->kill_grace;
+	tv.tv_usec = 0;
+	evtimer_add(r->ev_kill, &tv);
+	tv.tv_sec += GIVEUP_MS / 1000;
+	evtimer_add(r->ev_giveup, &tv);
+}
+
+/*
+ * End a run early: SIGTERM and SIGCONT to all its processes now, SIGKILL
+ * after kill-grace. The status it will end with is status (timed_out or
+ * cancelled). A run whose script already exited is being torn down anyway
+ * and keeps its own status.
+ */
+void
+run_kill(struct run *r, enum run_status status, const char *reason)
+{
+	if (r->flags & (RUN_KILLING | RUN_MAIN_EXITED | RUN_FINISHED))
+		return;
+	r->flags |= RUN_KILLING;
+	r->kill_status = status;
+	r->kill_reason = xstrdup(reason);
+	log_info("%s[%lld]: %s: sending SIGTERM", r->rec.task,
+	    (long long)r->rec.id, reason);
+	if (r->ev_timeout != NULL)
+		evtimer_del(r->ev_timeout);
+	run_command(r, SPAWN_CMD_TERM);
+	run_arm_kill(r);
+}
+
+/* The timeout fired. */
+static void
+run_timeout_cb(int fd, short events, void *arg)
+{
+	struct run	*r = arg;
+	char		 buf[32], *reason;
+
+	duration_format(task_timeout(r->task), buf, sizeof buf);
+	xasprintf(&reason, "timed out after %s", buf);
+	run_kill(r, RUN_TIMED_OUT, reason);
+	free(reason);
+}
+
+/* The output flush timer. */
+static void
+run_flush_cb(int fd, short events, void *arg)
+{
+	run_flush_all();
+}
+
+/*
+ * Keep a chunk of output: up to max-log-size bytes per run are stored, the
+ * rest is counted and dropped (the pipe is still drained).
+ */
+static void
+run_output(struct run *r, enum run_stream stream, const u_char *data,
+    size_t len, int limited)
+{
+	struct chunk	*c;
+	int64_t		 room;
+	size_t		 keep;
+	struct timeval	 tv;
+
+	room = ml_conf->max_log_size - r->rec.output_size;
+	if (!limited)
+		keep = len;
+	else
+		keep = room <= 0 ? 0 : (size_t)room < len ? (size_t)room : len;
+	r->rec.output_dropped += len - keep;
+	if (keep == 0)
+		return;
+	c = xmalloc(sizeof *c + keep);
+	c->seq = r->next_seq++;
+	c->stream = stream;
+	c->time = time_now_ms();
+	c->len = keep;
+	memcpy(c->data, data, keep);
+	TAILQ_INSERT_TAIL(&r->pending, c, entry);
+	r->pending_bytes += keep;
+	r->rec.output_size += keep;
+	r->last_newline = data[keep - 1] == '\n';
+	if (!r->on_flush_list) {
+		TAILQ_INSERT_TAIL(&runs_flush, r, flush_entry);
+		r->on_flush_list = 1;
+	}
+	if (r->pending_bytes >= OUTPUT_FLUSH_BYTES)
+		run_flush_one(r);
+	else if (!evtimer_pending(ev_flush, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = OUTPUT_FLUSH_MS * 1000;
+		evtimer_add(ev_flush, &tv);
+	}
+	control_run_output(r);
+}
+
+/* Read what a pipe holds now; returns 0 at EOF or error, 1 otherwise. */
+static int
+run_read(struct run *r, int fd, enum run_stream stream, int all)
+{
+	static u_char	 buf[OUTPUT_READ_SIZE];
+	ssize_t		 n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			run_output(r, stream, buf, n, 1);
+			if (!all)
+				return (1);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return (1);
+		if (n == -1)
+			log_warn("%s[%lld]: reading %s", r->rec.task,
+			    (long long)r->rec.id, proto_stream_name(stream));
+		return (0);
+	}
+}
+
+/* Close one of the run's output pipes. */
+static void
+run_close_pipe(struct run *r, enum run_stream stream)
+{
+	if (stream == STREAM_STDOUT && r->out_fd != -1) {
+		event_del(r->ev_out);
+		close(r->out_fd);
+		r->out_fd = -1;
+		r->flags |= RUN_OUT_EOF;
+	} else if (stream == STREAM_STDERR && r->err_fd != -1) {
+		event_del(r->ev_err);
+		close(r->err_fd);
+		r->err_fd = -1;
+		r->flags |= RUN_ERR_EOF;
+	}
+}
+
+/* Finish the run once its processes are gone and its pipes are empty. */
+static void
+run_maybe_finish(struct run *r)
+{
+	if ((r->flags & RUN_FINISHED) == 0 &&
+	    (r->flags & RUN_SHIM_EXITED) &&
+	    (r->flags & RUN_OUT_EOF) && (r->flags & RUN_ERR_EOF))
+		run_finish(r);
+}
+
+/* A pipe is readable: one read per wake-up keeps the loop fair. */
+static void
+run_pipe_cb(int fd, short events, void *arg)
+{
+	struct run	*r = arg;
+	enum run_stream	 stream;
+
+	stream = fd == r->out_fd ? STREAM_STDOUT : STREAM_STDERR;
+	if (run_read(r, fd, stream, 0) == 0) {
+		run_close_pipe(r, stream);
+		run_maybe_finish(r);
+	}
+}
+
+/* A description of a supervisor's report of a failed start. */
+static void
+run_exec_failed(struct run *r, const struct spawn_msg *msg)
+{
+	const char	*what;
+
+	switch (msg->stage) {
+	case STAGE_CHDIR:
+		what = "cannot change to the working directory";
+		break;
+	case STAGE_USER:
+		what = "cannot switch to the task's user";
+		break;
+	case STAGE_SETUP:
+		what = "cannot set up the process";
+		break;
+	default:
+		what = "cannot execute the task file";
+		break;
+	}
+	free(r->exec_error);
+	xasprintf(&r->exec_error, "%s: %s", what, strerror(msg->value));
+	r->flags |= RUN_EXEC_FAILED;
+	log_warnx("%s[%lld]: %s", r->rec.task, (long long)r->rec.id,
+	    r->exec_error);
+}
+
+/* Read the supervisor's messages. */
+static void
+run_ctl_read(struct run *r)
+{
+	struct spawn_msg	 msg;
+	ssize_t			 n;
+
+	while (r->ctl_fd != -1) {
+		n = recv(r->ctl_fd, &msg, sizeof msg, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n != (ssize_t)sizeof msg) {
+			/* EOF: the supervisor is gone or going. */
+			event_del(r->ev_ctl);
+			close(r->ctl_fd);
+			r->ctl_fd = -1;
+			return;
+		}
+		switch (msg.type) {
+		case SPAWN_EXEC_OK:
+			r->main_pid = msg.value;
+			log_debug("%s[%lld]: started pid %d", r->rec.task,
+			    (long long)r->rec.id, (int)r->main_pid);
+			break;
+		case SPAWN_EXEC_FAILED:
+			run_exec_failed(r, &msg);
+			break;
+		case SPAWN_EXITED:
+			r->flags |= RUN_MAIN_EXITED;
+			r->wstatus = msg.value;
+			r->main_exit_ms = time_now_ms();
+			if (r->ev_timeout != NULL)
+				evtimer_del(r->ev_timeout);
+			/* Leftovers got SIGTERM; SIGKILL after kill-grace. */
+			run_arm_kill(r);
+			break;
+		}
+	}
+}
+
+/* The supervisor's socket is readable. */
+static void
+run_ctl_cb(int fd, short events, void *arg)
+{
+	run_ctl_read(arg);
+}
+
+/* Look up the @user account and its groups for the supervisor. */
+static int
+run_user(struct run *r, struct spawn *sp, struct passwd **pwp)
+{
+	struct passwd	*pw;
+	int		 ngroups = 64;
+
+	*pwp = NULL;
+	if (r->task->def->user == NULL)
+		return (0);
+	if ((pw = getpwnam(r->task->def->user)) == NULL) {
+		run_fail_start(r, "@user: unknown user '%s'",
+		    r->task->def->user);
+		return (-1);
+	}
+	*pwp = pw;
+	if (pw->pw_uid == geteuid() && pw->pw_gid == getegid())
+		return (0);
+	if (geteuid() != 0) {
+		run_fail_start(r, "@user %s needs microlightd to run as root",
+		    pw->pw_name);
+		return (-1);
+	}
+	sp->change_user = 1;
+	sp->uid = pw->pw_uid;
+	sp->gid = pw->pw_gid;
+	sp->username = pw->pw_name;
+	sp->groups = xreallocarray(NULL, ngroups, sizeof *sp->groups);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, sp->groups, &ngroups) ==
+	    -1) {
+		sp->groups = xreallocarray(sp->groups, ngroups,
+		    sizeof *sp->groups);
+		getgrouplist(pw->pw_name, pw->pw_gid, sp->groups, &ngroups);
+	}
+	sp->ngroups = ngroups;
+	return (0);
+}
+
+/*
+ * Start a queued run: the task as it is now (it may have changed or gone
+ * since the run was queued), its environment, its supervisor. On failure
+ * the run is finished as failed, and freed: the caller must not touch it.
+ */
+int
+run_start(struct run *r)
+{
+	struct spawn	 sp;
+	struct passwd	*pw;
+	struct timeval	 tv;
+	struct task	*t;
+	char		*argv[2], *workdir = NULL;
+	int64_t		 timeout;
+
+	r->rec.status = RUN_RUNNING;
+	r->rec.started_at = time_now_ms();
+	TAILQ_INSERT_TAIL(&runs_active, r, entry);
+	runs_nactive++;
+
+	if ((t = task_find(r->rec.task)) == NULL) {
+		run_fail_start(r, "the task no longer exists");
+		return (-1);
+	}
+	task_ref(t);
+	r->task = t;
+	if (!task_valid(t)) {
+		run_fail_start(r, "the task file is invalid: %s",
+		    t->errors != NULL ? t->errors[0] : "unreadable");
+		return (-1);
+	}
+	memset(&sp, 0, sizeof sp);
+	if (run_user(r, &sp, &pw) != 0) {
+		free(sp.groups);
+		return (-1);
+	}
+	if (t->def->workdir == NULL)
+		workdir = xstrdup(ml_conf->tasks_dir);
+	else if (t->def->workdir[0] != '/')
+		xasprintf(&workdir, "%s/%s", ml_conf->tasks_dir,
+		    t->def->workdir);
+	else
+		workdir = xstrdup(t->def->workdir);
+	argv[0] = t->path;
+	argv[1] = NULL;
+	sp.path = t->path;
+	sp.argv = argv;
+	sp.envp = run_environment(r, pw);
+	sp.workdir = workdir;
+	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
+
+	/* Recorded as running before the fork: a crash now reads "lost". */
+	if (db_run_update(&r->rec) != 0) {
+		run_strv_free(sp.envp);
+		free(sp.groups);
+		free(workdir);
+		run_fail_start(r, "cannot record the run's start");
+		return (-1);
+	}
+	r->pid = spawn_start(&sp, &r->ctl_fd, &r->out_fd, &r->err_fd);
+	run_strv_free(sp.envp);
+	free(sp.groups);
+	free(workdir);
+	if (r->pid == -1) {
+		run_fail_start(r, "cannot start the supervisor: %s",
+		    strerror(errno));
+		return (-1);
+	}
+
+	r->ev_ctl = event_new(ml_base, r->ctl_fd, EV_READ | EV_PERSIST,
+	    run_ctl_cb, r);
+	r->ev_out = event_new(ml_base, r->out_fd, EV_READ | EV_PERSIST,
+	    run_pipe_cb, r);
+	r->ev_err = event_new(ml_base, r->err_fd, EV_READ | EV_PERSIST,
+	    run_pipe_cb, r);
+	r->ev_kill = evtimer_new(ml_base, run_kill_cb, r);
+	r->ev_giveup = evtimer_new(ml_base, run_giveup_cb, r);
+	event_add(r->ev_ctl, NULL);
+	event_add(r->ev_out, NULL);
+	event_add(r->ev_err, NULL);
+	if ((timeout = task_timeout(t)) > 0) {
+		r->ev_timeout = evtimer_new(ml_base, run_timeout_cb, r);
+		tv.tv_sec = timeout;
+		tv.tv_usec = 0;
+		evtimer_add(r->ev_timeout, &tv);
+	}
+	log_info("%s[%lld]: started by %s (%s)", r->rec.task,
+	    (long long)r->rec.id, r->rec.triggered_by,
+	    proto_trigger_name(r->rec.trigger));
+	control_run_status(r);
+	return (0);
+}
+
+/* Write one run's waiting output; called inside a transaction. */
+static int
+run_write_pending(struct run *r)
+{
+	struct chunk	*c;
+
+	TAILQ_FOREACH(c, &r->pending, entry) {
+		if (db_output_insert(r->rec.id, c->seq, c->stream, c->time,
+		    c->data, c->len) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The output is stored (or, if the database refused it, dropped and
+ * counted): free the chunks and take the run off the flush list.
+ */
+static void
+run_pending_done(struct run *r, int stored)
+{
+	struct chunk	*c;
+
+	if (!stored) {
+		log_warnx("%s[%lld]: %zu bytes of output could not be stored",
+		    r->rec.task, (long long)r->rec.id, r->pending_bytes);
+		r->rec.output_dropped += r->pending_bytes;
+		r->rec.output_size -= r->pending_bytes;
+	}
+	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
+		TAILQ_REMOVE(&r->pending, c, entry);
+		free(c);
+	}
+	r->pending_bytes = 0;
+	r->flushed_seq = r->next_seq;
+	if (r->on_flush_list) {
+		TAILQ_REMOVE(&runs_flush, r, flush_entry);
+		r->on_flush_list = 0;
+	}
+}
+
+/* Store one run's waiting output now. */
+static void
+run_flush_one(struct run *r)
+{
+	int	 ok;
+
+	if (TAILQ_EMPTY(&r->pending))
+		return;
+	ok = db_begin() == 0 && run_write_pending(r) == 0 &&
+	    db_commit() == 0;
+	if (!ok)
+		db_rollback();
+	run_pending_done(r, ok);
+}
+
+/* Store every run's waiting output in one transaction. */
+void
+run_flush_all(void)
+{
+	struct run	*r, *r1;
+	int		 ok;
+
+	if (TAILQ_EMPTY(&runs_flush))
+		return;
+	ok = db_begin() == 0;
+	TAILQ_FOREACH(r, &runs_flush, flush_entry) {
+		if (ok && run_write_pending(r) != 0)
+			ok = 0;
+	}
+	if (ok && db_commit() != 0)
+		ok = 0;
+	if (!ok) {
+		db_rollback();
+		/* Try each run on its own, so one bad batch loses least. */
+		TAILQ_FOREACH_SAFE(r, &runs_flush, flush_entry, r1)
+			run_flush_one(r);
+		return;
+	}
+	TAILQ_FOREACH_SAFE(r, &runs_flush, flush_entry, r1)
+		run_pending_done(r, 1);
+}
+
+/* Decide the final status from what is known about the run's end. */
+static void
+run_decide(struct run *r)
+{
+	struct runrec	*rec = &r->rec;
+
+	if (r->flags & RUN_MAIN_EXITED) {
+		if (WIFEXITED(r->wstatus))
+			rec->exit_code = WEXITSTATUS(r->wstatus);
+		else if (WIFSIGNALED(r->wstatus))
+			rec->signal = WTERMSIG(r->wstatus);
+	}
+	free(rec->reason);
+	rec->reason = NULL;
+	if (r->flags & RUN_KILLING) {
+		rec->status = r->kill_status;
+		rec->reason = xstrdup(r->kill_reason);
+	} else if (r->flags & RUN_EXEC_FAILED) {
+		rec->status = RUN_FAILED;
+		rec->exit_code = -1;
+		rec->reason = xstrdup(r->exec_error);
+	} else if ((r->flags & RUN_MAIN_EXITED) == 0) {
+		rec->status = RUN_FAILED;
+		rec->reason = xstrdup("the run's supervisor process died");
+	} else if (rec->exit_code == 0)
+		rec->status = RUN_SUCCEEDED;
+	else {
+		rec->status = RUN_FAILED;
+		if (rec->signal != 0)
+			xasprintf(&rec->reason, "killed by signal %d (%s)",
+			    rec->signal, strsignal(rec->signal));
+		else
+			xasprintf(&rec->reason, "exit code %d",
+			    rec->exit_code);
+	}
+	rec->finished_at = r->main_exit_ms != 0 ? r->main_exit_ms :
+	    time_now_ms();
+}
+
+/*
+ * The run is over: its status is decided, its output and record are
+ * written together, its watchers are told, and its slot is given back.
+ */
+static void
+run_finish(struct run *r)
+{
+	char	*marker, size[32];
+	int	 ok;
+
+	r->flags |= RUN_FINISHED;
+	run_decide(r);
+	if (r->rec.output_dropped > 0) {
+		size_format(ml_conf->max_log_size, size, sizeof size);
+		xasprintf(&marker, "%s[microlight: %lld bytes of output "
+		    "dropped: the limit is max-log-size %s]\n",
+		    r->last_newline ? "" : "\n",
+		    (long long)r->rec.output_dropped, size);
+		run_output(r, STREAM_STDERR, (u_char *)marker, strlen(marker),
+		    0);
+		free(marker);
+	}
+
+	ok = db_begin() == 0 && run_write_pending(r) == 0;
+	if (ok && db_run_update(&r->rec) == 0 && db_commit() == 0)
+		run_pending_done(r, 1);
+	else {
+		db_rollback();
+		run_flush_one(r);
+		if (db_run_update(&r->rec) != 0)
+			log_warnx("%s[%lld]: the end of the run could not be "
+			    "recorded", r->rec.task, (long long)r->rec.id);
+	}
+
+	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
+	    proto_status_name(r->rec.status), r->rec.reason != NULL ? ": " :
+	    "", r->rec.reason != NULL ? r->rec.reason : "");
+	TAILQ_REMOVE(&runs_active, r, entry);
+	runs_nactive--;
+	control_run_ended(r);
+	run_free(r);
+	queue_kick();
+	daemon_maybe_exit();
+}
+
+/* Finish a run without waiting for its processes (they resist SIGKILL). */
+void
+run_force_finish(struct run *r)
+{
+	if (r->out_fd != -1) {
+		run_read(r, r->out_fd, STREAM_STDOUT, 1);
+		run_close_pipe(r, STREAM_STDOUT);
+	}
+	if (r->err_fd != -1) {
+		run_read(r, r->err_fd, STREAM_STDERR, 1);
+		run_close_pipe(r, STREAM_STDERR);
+	}
+	r->flags |= RUN_SHIM_EXITED;
+	run_finish(r);
+}
+
+/* Kill what a dead supervisor left: our descendants outside every live one. */
+static void
+run_kill_orphans(void)
+{
+	struct run	*r;
+	pid_t		*shims = NULL;
+	u_int		 nshims = 0;
+
+	TAILQ_FOREACH(r, &runs_active, entry) {
+		if (r->flags & RUN_SHIM_EXITED)
+			continue;
+		shims = xreallocarray(shims, nshims + 1, sizeof *shims);
+		shims[nshims++] = r->pid;
+	}
+	proc_signal_descendants(getpid(), SIGKILL, shims, nshims);
+	free(shims);
+}
+
+/*
+ * A child of the daemon was reaped. A supervisor exits only when all the
+ * run's processes are gone, so the pipes can be drained to the end now.
+ */
+void
+run_reaped(pid_t pid, int status)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, &runs_active, entry) {
+		if (r->pid == pid && (r->flags & RUN_SHIM_EXITED) == 0)
+			break;
+	}
+	if (r == NULL) {
+		log_debug("reaped process %d", (int)pid);
+		return;
+	}
+	run_ctl_read(r);
+	r->flags |= RUN_SHIM_EXITED;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_warnx("%s[%lld]: the supervisor (pid %d) died", r->rec.task,
+		    (long long)r->rec.id, (int)pid);
+		run_kill_orphans();
+	}
+	if (r->out_fd != -1) {
+		run_read(r, r->out_fd, STREAM_STDOUT, 1);
+		run_close_pipe(r, STREAM_STDOUT);
+	}
+	if (r->err_fd != -1) {
+		run_read(r, r->err_fd, STREAM_STDERR, 1);
+		run_close_pipe(r, STREAM_STDERR);
+	}
+	run_maybe_finish(r);
+}
+
+/* A queued run ends without running (cancelled, or its task is gone). */
+void
+run_finish_queued(struct run *r, enum run_status status, const char *reason)
+{
+	r->rec.status = status;
+	r->rec.finished_at = time_now_ms();
+	free(r->rec.reason);
+	r->rec.reason = reason != NULL ? xstrdup(reason) : NULL;
+	if (db_run_update(&r->rec) != 0)
+		log_warnx("%s[%lld]: the end of the run could not be recorded",
+		    r->rec.task, (long long)r->rec.id);
+	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
+	    proto_status_name(status), reason != NULL ? ": " : "",
+	    reason != NULL ? reason : "");
+	control_run_ended(r);
+	run_free(r);
+}
+
+/* Shutdown: every running run is cancelled ("daemon shutdown"). */
+void
+run_shutdown(void)
+{
+	struct run	*r, *r1;
+
+	TAILQ_FOREACH_SAFE(r, &runs_active, entry, r1)
+		run_kill(r, RUN_CANCELLED, "daemon shutdown");
+}
+
+/* Set up the output flush timer. */
+void
+run_init(void)
+{
+	ev_flush = evtimer_new(ml_base, run_flush_cb, NULL);
+}

@@ -1,0 +1,396 @@
+/* tasks.d: scan the directory, parse each task file, swap sets on reload. */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightd.h"
+
+static struct taskset	*tasks_live;
+
+/* Order tasks by name, then by file name (two files may claim a name). */
+static int
+task_cmp(struct task *a, struct task *b)
+{
+	int	 c;
+
+	if ((c = strcmp(a->name, b->name)) != 0)
+		return (c);
+	return (strcmp(a->file, b->file));
+}
+RB_GENERATE(task_tree, task, entry, task_cmp);
+
+/* Record a problem with a task: "file[:line]: message". */
+static void __attribute__((format(printf, 3, 4)))
+task_problem(struct task *t, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	t->errors = xreallocarray(t->errors, t->nerrors + 1,
+	    sizeof *t->errors);
+	if (line > 0)
+		xasprintf(&t->errors[t->nerrors], "%s:%d: %s", t->path, line,
+		    msg);
+	else
+		xasprintf(&t->errors[t->nerrors], "%s: %s", t->path, msg);
+	t->nerrors++;
+	free(msg);
+}
+
+/* Free a task once nothing refers to it. */
+static void
+task_free(struct task *t)
+{
+	u_int	 i;
+
+	free(t->name);
+	free(t->file);
+	free(t->path);
+	taskdef_free(t->def);
+	for (i = 0; i < t->nerrors; i++)
+		free(t->errors[i]);
+	free(t->errors);
+	free(t);
+}
+
+/* Take a reference to a task (a run holds one while it lives). */
+void
+task_ref(struct task *t)
+{
+	t->references++;
+}
+
+/* Drop a reference; the last one frees the task. */
+void
+task_unref(struct task *t)
+{
+	if (--t->references == 0)
+		task_free(t);
+}
+
+/* Whether a task may run. */
+int
+task_valid(const struct task *t)
+{
+	return (t->nerrors == 0 && t->def != NULL);
+}
+
+/* The timeout of a task in seconds: @timeout, else default-timeout; 0 none. */
+int64_t
+task_timeout(const struct task *t)
+{
+	if (t->def != NULL && t->def->timeout >= 0)
+		return (t->def->timeout);
+	return (ml_conf->default_timeout);
+}
+
+/*
+ * Read and parse one file. The file is opened without blocking (a FIFO
+ * must not hang the daemon) and checked through its descriptor.
+ */
+static void
+task_load(struct task *t)
+{
+	struct stat	 sb;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd;
+	u_int		 i;
+	struct passwd	*pw;
+
+	if ((fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
+		task_problem(t, 0, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (fstat(fd, &sb) == -1) {
+		task_problem(t, 0, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		task_problem(t, 0, "not a regular file");
+		close(fd);
+		return;
+	}
+	buf = xmalloc(ML_HEADER_MAX);
+	while (len < ML_HEADER_MAX) {
+		n = read(fd, buf + len, ML_HEADER_MAX - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			task_problem(t, 0, "cannot read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+
+	t->def = taskfile_parse(buf, len);
+	free(buf);
+	for (i = 0; i < t->def->nerrors; i++)
+		task_problem(t, t->def->errors[i].line, "%s",
+		    t->def->errors[i].msg);
+	if ((sb.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
+		task_problem(t, 0, "not executable (chmod +x to enable it)");
+	if (t->def->user != NULL) {
+		if ((pw = getpwnam(t->def->user)) == NULL)
+			task_problem(t, 0, "@user: unknown user '%s'",
+			    t->def->user);
+		else if (geteuid() != 0 && pw->pw_uid != geteuid())
+			task_problem(t, 0, "@user %s needs microlightd to run "
+			    "as root", t->def->user);
+	}
+}
+
+/* Scan a tasks directory into a new set. Never fails: problems go on the tasks. */
+struct taskset *
+tasks_scan(const char *dir)
+{
+	struct taskset	*set;
+	struct task	*t, *other, key;
+	struct dirent	*de;
+	DIR		*d;
+	char		 name[ML_NAME_MAX + 1];
+	const char	*errstr;
+
+	set = xcalloc(1, sizeof *set);
+	RB_INIT(&set->tree);
+	if ((d = opendir(dir)) == NULL) {
+		log_warn("tasks directory %s", dir);
+		return (set);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (taskfile_ignored(de->d_name))
+			continue;
+		if (de->d_type == DT_DIR)
+			continue;
+		t = xcalloc(1, sizeof *t);
+		t->file = xstrdup(de->d_name);
+		xasprintf(&t->path, "%s/%s", dir, de->d_name);
+		t->references = 1;
+		if (taskfile_name(de->d_name, name, sizeof name, &errstr) != 0) {
+			t->name = xstrdup(de->d_name);
+			task_problem(t, 0, "%s", errstr);
+		} else {
+			t->name = xstrdup(name);
+			task_load(t);
+		}
+		if (RB_INSERT(task_tree, &set->tree, t) != NULL) {
+			task_free(t);	/* same file twice: cannot happen */
+			continue;
+		}
+		set->ntasks++;
+	}
+	closedir(d);
+
+	/* Two files giving one name: both are errors. */
+	RB_FOREACH(t, task_tree, &set->tree) {
+		key.name = t->name;
+		key.file = "";
+		for (other = RB_NFIND(task_tree, &set->tree, &key);
+		    other != NULL && strcmp(other->name, t->name) == 0;
+		    other = RB_NEXT(task_tree, &set->tree, other)) {
+			if (other != t)
+				task_problem(t, 0, "the task name '%s' is also "
+				    "given by %s", t->name, other->file);
+		}
+	}
+	RB_FOREACH(t, task_tree, &set->tree) {
+		if (!task_valid(t))
+			set->ninvalid++;
+	}
+	return (set);
+}
+
+/* Free a set; tasks still referenced by runs live on until those end. */
+void
+tasks_free(struct taskset *set)
+{
+	struct task	*t, *t1;
+
+	if (set == NULL)
+		return;
+	RB_FOREACH_SAFE(t, task_tree, &set->tree, t1) {
+		RB_REMOVE(task_tree, &set->tree, t);
+		task_unref(t);
+	}
+	free(set);
+}
+
+/* The live set of tasks. */
+struct taskset *
+tasks_current(void)
+{
+	return (tasks_live);
+}
+
+/* Make a freshly scanned set the live one, logging its problems. */
+void
+tasks_install(struct taskset *set)
+{
+	struct task	*t;
+	u_int		 i;
+
+	if (set != NULL) {
+		RB_FOREACH(t, task_tree, &set->tree) {
+			for (i = 0; i < t->nerrors; i++)
+				log_warnx("%s", t->errors[i]);
+		}
+	}
+	tasks_free(tasks_live);
+	tasks_live = set;
+}
+
+/* Find a task by name in the live set (the first file if several). */
+struct task *
+task_find(const char *name)
+{
+	struct task	 key, *t;
+
+	if (tasks_live == NULL)
+		return (NULL);
+	key.name = (char *)name;
+	key.file = "";
+	t = RB_NFIND(task_tree, &tasks_live->tree, &key);
+	if (t == NULL || strcmp(t->name, name) != 0)
+		return (NULL);
+	return (t);
+}
+
+/*
+ * Rescan tasks.d and swap the set in. An invalid file only makes its own
+ * task invalid; the other tasks are as valid as their own files.
+ */
+void
+tasks_reload(void)
+{
+	struct taskset	*set;
+
+	set = tasks_scan(ml_conf->tasks_dir);
+	log_info("loaded %u tasks from %s (%u invalid)", set->ntasks,
+	    ml_conf->tasks_dir, set->ninvalid);
+	tasks_install(set);
+}
+
+/* A string member (made valid UTF-8) or JSON null. */
+static json_t *
+json_string_or_null(const char *s)
+{
+	if (s == NULL)
+		return (json_null());
+	return (json_string_lossy(s));
+}
+
+/* The parameters of a task as JSON objects. */
+static json_t *
+task_params_json(const struct taskdef *def)
+{
+	const struct taskparam	*tp;
+	json_t			*a, *p, *choices;
+	u_int			 i, j;
+
+	a = json_array();
+	for (i = 0; i < def->nparams; i++) {
+		tp = &def->params[i];
+		p = json_pack("{s:s,s:s,s:o,s:o,s:b}", "name", tp->name,
+		    "type", taskparam_type_name(tp->type),
+		    "label", json_string_or_null(tp->label),
+		    "default", json_string_or_null(tp->def),
+		    "required", tp->required);
+		if (tp->type == PARAM_CHOICE) {
+			choices = json_array();
+			for (j = 0; j < tp->nchoices; j++)
+				json_array_append_new(choices,
+				    json_string(tp->choices[j]));
+			json_object_set_new(p, "choices", choices);
+		}
+		json_array_append_new(a, p);
+	}
+	return (a);
+}
+
+/*
+ * A task as the protocol's task object; last_run (borrowed, may be NULL)
+ * is the task's latest run object.
+ */
+json_t *
+task_json(const struct task *t, json_t *last_run)
+{
+	const struct taskdef	*def = t->def;
+	json_t			*o, *a;
+	u_int			 i;
+	char			*workdir;
+
+	o = json_pack("{s:o,s:o,s:o,s:b}", "name", json_string_lossy(t->name),
+	    "file", json_string_lossy(t->file), "path",
+	    json_string_lossy(t->path), "valid", task_valid(t));
+	a = json_array();
+	for (i = 0; i < t->nerrors; i++)
+		json_array_append_new(a, json_string_or_null(t->errors[i]));
+	json_object_set_new(o, "errors", a);
+	json_object_set_new(o, "error", json_string_or_null(t->nerrors > 0 ?
+	    t->errors[0] : NULL));
+	json_object_set_new(o, "last_run", last_run != NULL ?
+	    json_incref(last_run) : json_null());
+	json_object_set_new(o, "next_run", json_null());
+	if (def == NULL)
+		return (o);
+
+	json_object_set_new(o, "description",
+	    json_string_or_null(def->description));
+	a = json_array();
+	for (i = 0; i < def->nschedules; i++)
+		json_array_append_new(a, json_string(def->schedules[i].expr));
+	json_object_set_new(o, "schedules", a);
+	json_object_set_new(o, "timezone", json_string_or_null(def->timezone));
+	json_object_set_new(o, "timeout", json_integer(task_timeout(t)));
+	json_object_set_new(o, "params", task_params_json(def));
+	json_object_set_new(o, "concurrency", json_integer(def->concurrency));
+	json_object_set_new(o, "overlap", json_string(def->overlap ==
+	    OVERLAP_SKIP ? "skip" : "queue"));
+	json_object_set_new(o, "retries", json_integer(def->retries));
+	json_object_set_new(o, "retry_delay", json_integer(def->retry_delay));
+	json_object_set_new(o, "webhook", json_boolean(def->webhook));
+	json_object_set_new(o, "on_failure",
+	    json_string_or_null(def->on_failure));
+	json_object_set_new(o, "on_success",
+	    json_string_or_null(def->on_success));
+	json_object_set_new(o, "user", json_string_or_null(def->user));
+	if (def->workdir == NULL)
+		workdir = xstrdup(ml_conf->tasks_dir);
+	else if (def->workdir[0] != '/')
+		xasprintf(&workdir, "%s/%s", ml_conf->tasks_dir, def->workdir);
+	else
+		workdir = xstrdup(def->workdir);
+	json_object_set_new(o, "workdir", json_string_or_null(workdir));
+	free(workdir);
+	a = json_array();
+	for (i = 0; i < def->nenv; i++)
+		json_array_append_new(a, json_string_or_null(def->env[i]));
+	json_object_set_new(o, "env", a);
+	json_object_set_new(o, "priority", json_integer(def->priority));
+	json_object_set_new(o, "catchup", json_boolean(def->catchup));
+	json_object_set_new(o, "confirm", json_boolean(def->confirm));
+	json_object_set_new(o, "group", json_string_or_null(def->group));
+	return (o);
+}
