@@ -1,0 +1,340 @@
+"""Test harness: a real microlightd in a temporary directory, driven by the
+real microlightctl and by raw socket clients. Tests print TAP.
+
+Every test file does `from harness import *` and ends with
+`if __name__ == "__main__": main()`.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+import unittest
+
+BUILDDIR = os.environ.get("ML_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SRCDIR = os.environ.get("ML_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+MICROLIGHTD = os.path.join(BUILDDIR, "microlightd")
+MICROLIGHTCTL = os.path.join(BUILDDIR, "microlightctl")
+
+# Sanitizer reports in any output fail the test that produced them.
+SANITIZER_RE = re.compile(
+    rb"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
+    rb"UndefinedBehaviorSanitizer")
+
+# Exit statuses of microlightctl (SPEC section 5).
+EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE = 64, 65, 69, 70
+
+
+def ctl_env(extra=None):
+    """The environment for microlightctl: leaks of a short-lived client
+    are not interesting, everything else of the sanitizers is."""
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = "detect_leaks=0"
+    env.pop("MICROLIGHT_SOCKET", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Poll predicate until it returns a true value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+class Daemon:
+    """A microlightd with its own tasks.d, state directory and socket."""
+
+    def __init__(self, config="", tasks=None, env=None, start=True,
+                 args=()):
+        self.dir = tempfile.mkdtemp(prefix="ml-")
+        os.chmod(self.dir, 0o755)
+        self.tasks_dir = os.path.join(self.dir, "tasks.d")
+        self.state_dir = os.path.join(self.dir, "state")
+        self.socket = os.path.join(self.dir, "ml.sock")
+        self.config = os.path.join(self.dir, "microlight.conf")
+        self.db_path = os.path.join(self.state_dir, "microlight.db")
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        os.mkdir(self.tasks_dir)
+        with open(self.config, "w") as f:
+            f.write(textwrap.dedent(config))
+        for name, body in (tasks or {}).items():
+            self.add_task(name, body)
+        self.env = dict(os.environ)
+        self.env.pop("MICROLIGHT_SOCKET", None)
+        if env:
+            self.env.update(env)
+        self.args = list(args)
+        self.proc = None
+        if start:
+            self.start()
+
+    # tasks.d ---------------------------------------------------------
+
+    def add_task(self, name, body, mode=0o755):
+        """Write a task file; body is dedented; the file is executable."""
+        path = os.path.join(self.tasks_dir, name)
+        tmp = os.path.join(self.tasks_dir, "." + name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(textwrap.dedent(body).lstrip("\n"))
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+        return path
+
+    def remove_task(self, name):
+        os.unlink(os.path.join(self.tasks_dir, name))
+
+    # process ---------------------------------------------------------
+
+    def command(self, extra=()):
+        return [MICROLIGHTD, "-f", "-c", self.config, "-T", self.tasks_dir,
+                "-d", self.state_dir, "-s", self.socket, "-l", "none"] + \
+            self.args + list(extra)
+
+    def start(self, extra=(), wait=True):
+        """Start in the foreground; return once the socket answers."""
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(extra), env=self.env,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        if wait:
+            wait_for(self._answers, timeout=20, what="microlightd to start")
+        return self.proc
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("microlightd exited with %s:\n%s" % (
+                self.proc.returncode, self.log_text()))
+        try:
+            return self.request({"cmd": "ping"}, timeout=2)["ok"]
+        except OSError:
+            return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop the daemon and check it exited cleanly (status 0, no
+        sanitizer report). Returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("microlightd did not exit after %s" % sig)
+        finally:
+            self.log.close()
+        self.proc = None
+        self.check_log()
+        return rc
+
+    def kill9(self):
+        """SIGKILL the daemon, as a crash would."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        self.proc = None
+
+    def check_log(self):
+        with open(self.log_path, "rb") as f:
+            text = f.read()
+        if SANITIZER_RE.search(text):
+            raise AssertionError("sanitizer report in the daemon's log:\n"
+                                 + text.decode("utf-8", "replace"))
+
+    def cleanup(self):
+        try:
+            if self.proc is not None:
+                self.stop()
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # clients ---------------------------------------------------------
+
+    def ctl(self, *args, timeout=60, env=None, check=None, sock=True):
+        """Run microlightctl; returns CompletedProcess with bytes output.
+        check=N asserts the exit status."""
+        cmd = [MICROLIGHTCTL]
+        if sock:
+            cmd += ["-s", self.socket]
+        cmd += [str(a) for a in args]
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout,
+                           env=ctl_env(env), stdin=subprocess.DEVNULL)
+        for stream in (p.stdout, p.stderr):
+            if SANITIZER_RE.search(stream):
+                raise AssertionError("sanitizer report from microlightctl:"
+                                     "\n" + stream.decode("utf-8", "replace"))
+        if check is not None and p.returncode != check:
+            raise AssertionError(
+                "microlightctl %s exited %d, expected %d\nstdout: %r\n"
+                "stderr: %r" % (" ".join(map(str, args)), p.returncode,
+                                check, p.stdout[:2000], p.stderr[:2000]))
+        return p
+
+    def ctl_json(self, *args, **kw):
+        """microlightctl --json ...: the list of reply objects."""
+        p = self.ctl("--json", *args, **kw)
+        return [json.loads(line) for line in p.stdout.splitlines()]
+
+    def connect(self, timeout=10):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.socket)
+        return s
+
+    def request(self, obj, timeout=10):
+        """One raw request, one reply."""
+        with self.connect(timeout) as s:
+            data = obj if isinstance(obj, bytes) else \
+                (json.dumps(obj) + "\n").encode()
+            s.sendall(data)
+            return json.loads(read_line(s))
+
+    def run(self, task, *params, wait=True, check=None):
+        """Start a run with the CLI; returns its record when it ended (or
+        its id without wait)."""
+        args = ["run", task] + list(params)
+        if wait:
+            args.append("--wait")
+        p = self.ctl(*args, check=check)
+        run_id = int(p.stdout.split(b"\n", 1)[0])
+        if not wait:
+            return run_id
+        return self.status(run_id)
+
+    def status(self, run_id):
+        return self.request({"cmd": "status", "run": run_id})["run"]
+
+    def logs(self, run_id, *args):
+        return self.ctl("logs", run_id, *args, check=0).stdout
+
+    def wait_status(self, run_id, statuses, timeout=20):
+        if isinstance(statuses, str):
+            statuses = (statuses,)
+        return wait_for(lambda: (lambda r: r if r["status"] in statuses
+                                 else None)(self.status(run_id)),
+                        timeout=timeout,
+                        what="run %s to be %s" % (run_id, "/".join(statuses)))
+
+    def db(self):
+        """A read-only connection to the daemon's database."""
+        conn = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True,
+                               timeout=10)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+
+def read_line(s, limit=64 << 20):
+    """Read one newline-terminated line from a socket."""
+    buf = bytearray()
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed after %r" % bytes(buf[:200]))
+        buf += chunk
+        if len(buf) > limit:
+            raise AssertionError("line too long")
+    return bytes(buf)
+
+
+class DaemonTest(unittest.TestCase):
+    """A test case with self.d, a fresh daemon per test. Subclasses set
+    CONFIG (microlight.conf text) and TASKS (name -> script)."""
+
+    CONFIG = "kill-grace 2s\n"
+    TASKS = {}
+    START = True
+
+    def setUp(self):
+        self.d = Daemon(config=self.CONFIG, tasks=self.TASKS,
+                        start=self.START)
+
+    def tearDown(self):
+        self.d.cleanup()
+
+
+# TAP -----------------------------------------------------------------
+
+class TapResult(unittest.TestResult):
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def _line(self, ok, test, extra=""):
+        self.n += 1
+        print("%s %d - %s%s" % ("ok" if ok else "not ok", self.n,
+                                test.id().split(".", 1)[-1], extra))
+        sys.stdout.flush()
+
+    def _diag(self, err):
+        text = "".join(traceback.format_exception(*err))
+        for line in text.rstrip().splitlines():
+            print("# " + line)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line(False, test)
+        self._diag(err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line(False, test)
+        self._diag(err)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(True, test, " # SKIP " + reason)
+
+
+def main():
+    """Run the calling module's tests, printing TAP."""
+    module = sys.modules["__main__"]
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    print("1..%d" % suite.countTestCases())
+    sys.stdout.flush()
+    result = TapResult()
+    suite.run(result)
+    sys.exit(0 if result.wasSuccessful() else 1)
