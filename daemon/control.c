@@ -687,12 +687,34 @@ control_accept_resume_cb(int fd, short events, void *arg)
 		event_add(ev_accept, NULL);
 }
 
+/*
+ * "uid=1000(alice)" for a peer. The last answer is kept: the password
+ * database is read once per user, not once per connection.
+ */
+static char *
+control_who(uid_t uid)
+{
+	static uid_t	 last_uid = (uid_t)-1;
+	static char	*last_who;
+	struct passwd	*pw;
+
+	if (last_who == NULL || uid != last_uid) {
+		free(last_who);
+		if ((pw = getpwuid(uid)) != NULL)
+			xasprintf(&last_who, "uid=%lu(%s)", (u_long)uid,
+			    pw->pw_name);
+		else
+			xasprintf(&last_who, "uid=%lu", (u_long)uid);
+		last_uid = uid;
+	}
+	return (xstrdup(last_who));
+}
+
 /* A new client: note who it is (SO_PEERCRED) and read its requests. */
 static void
 control_accept_cb(int fd, short events, void *arg)
 {
 	struct client	*c;
-	struct passwd	*pw;
 	struct timeval	 tv;
 	uid_t		 uid;
 	gid_t		 gid;
@@ -719,10 +741,7 @@ control_accept_cb(int fd, short events, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->uid = uid;
-	if ((pw = getpwuid(uid)) != NULL)
-		xasprintf(&c->who, "uid=%lu(%s)", (u_long)uid, pw->pw_name);
-	else
-		xasprintf(&c->who, "uid=%lu", (u_long)uid);
+	c->who = control_who(uid);
 	c->bev = bufferevent_socket_new(ml_base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("control: cannot set up a client");

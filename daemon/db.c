@@ -223,8 +223,15 @@ db_open(const char *path, char **cause)
 	}
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_extended_result_codes(db, 1);
+	/*
+	 * A small footprint: SQLite's default lookaside buffer (about 120
+	 * KiB, all of it touched at open) is more than one connection doing
+	 * short statements needs, and the page cache is capped at 1 MiB.
+	 */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 128, 64);
 	if (db_exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-	    "PRAGMA foreign_keys = ON;", &why) != 0) {
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
+	    &why) != 0) {
 		xasprintf(cause, "%s: %s", path, why);
 		free(why);
 		db_close();

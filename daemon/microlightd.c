@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <libutil.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +524,8 @@ main(int argc, char **argv)
 		close(ready_fd);
 		ready_fd = -1;
 	}
+	/* Give back what start-up used and no longer needs. */
+	malloc_trim(0);
 
 	event_base_dispatch(ml_base);
 

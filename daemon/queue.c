@@ -14,10 +14,23 @@ static int		 queue_again;
 int
 queue_submit(struct run *r, char **cause)
 {
+	int	 now;
+
+	/* A run that can start at once is recorded as running: one write. */
+	now = !ml_shutting_down && TAILQ_EMPTY(&queue) &&
+	    run_active_count() < (u_int)ml_conf->max_running;
+	if (now) {
+		r->rec.status = RUN_RUNNING;
+		r->rec.started_at = time_now_ms();
+	}
 	if (db_run_insert(&r->rec) != 0) {
 		xasprintf(cause, "the run could not be recorded (see the "
 		    "daemon's log)");
 		return (-1);
+	}
+	if (now) {
+		run_start(r);
+		return (0);
 	}
 	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)r->rec.id,
 	    r->rec.triggered_by);

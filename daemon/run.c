@@ -565,9 +565,14 @@ run_start(struct run *r)
 	struct task	*t;
 	char		*argv[2], *workdir = NULL;
 	int64_t		 timeout;
+	int		 recorded;
 
-	r->rec.status = RUN_RUNNING;
-	r->rec.started_at = time_now_ms();
+	/* A run submitted into a free slot was recorded as running already. */
+	recorded = r->rec.status == RUN_RUNNING;
+	if (!recorded) {
+		r->rec.status = RUN_RUNNING;
+		r->rec.started_at = time_now_ms();
+	}
 	TAILQ_INSERT_TAIL(&runs_active, r, entry);
 	runs_nactive++;
 
@@ -603,7 +608,7 @@ run_start(struct run *r)
 	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
 
 	/* Recorded as running before the fork: a crash now reads "lost". */
-	if (db_run_update(&r->rec) != 0) {
+	if (!recorded && db_run_update(&r->rec) != 0) {
 		run_strv_free(sp.envp);
 		free(sp.groups);
 		free(workdir);

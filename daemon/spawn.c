@@ -174,6 +174,7 @@ spawn_supervise(const struct spawn *sp)
 	sigset_t		 chld;
 	int			 sfd, report[2], st, got[2], ctl_open = 1;
 	int			 main_alive = 1, killed = 0;
+	int			 leftovers_told = 0;
 	int64_t			 deadline = -1, now;
 	pid_t			 main_pid, pid;
 	ssize_t			 n;
@@ -247,14 +248,17 @@ spawn_supervise(const struct spawn *sp)
 					main_alive = 0;
 					main_pid = 0;
 					spawn_send(SPAWN_EXITED, st, 0);
-					/* What it left behind is told to go. */
-					spawn_terminate_all(0);
 				}
 				continue;
 			}
 			if (pid == -1 && errno == ECHILD && !main_alive)
 				_exit(0);
 			break;
+		}
+		if (!main_alive && !leftovers_told) {
+			/* What the script left behind is told to go. */
+			spawn_terminate_all(0);
+			leftovers_told = 1;
 		}
 
 		if (ctl_open && (pfd[1].revents & (POLLIN | POLLHUP))) {
@@ -337,7 +341,7 @@ spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 			if (null > STDERR_FILENO)
 				close(null);
 		}
-		spawn_default_signals();
+		/* Signals stay blocked here; the script's child resets them. */
 		spawn_supervise(sp);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);

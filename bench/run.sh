@@ -1,0 +1,90 @@
+#!/bin/sh
+# Benchmark: idle footprint, run throughput and client latency of
+# microlightd, each beside a baseline measured on the same machine.
+# Run from a built checkout: bench/run.sh  (or: make bench)
+# See bench/README for the figures and how to read them.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${ML_BUILDDIR:-$top}
+N=${N:-2000}
+LAT=${LAT:-300}
+
+[ -x "$builddir/microlightd" ] || { echo "build first (make)" >&2; exit 1; }
+cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c" 2>/dev/null ||
+	{ mkdir -p "$builddir/bench" &&
+	  cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c"; }
+loop="$builddir/bench/spawnloop"
+
+dir=$(mktemp -d /tmp/ml-bench.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+# start CONFIG-TEXT: a daemon on $dir with that config, quiet.
+start() {
+	[ -n "$pid" ] && kill "$pid" && wait "$pid" 2>/dev/null || true
+	rm -rf "$dir/state"
+	printf '%s\n' "$1" > "$dir/conf"
+	"$builddir/microlightd" -f -c "$dir/conf" -T "$dir/tasks.d" \
+	    -d "$dir/state" -s "$dir/sock" -l none 2>"$dir/log" &
+	pid=$!
+	i=0
+	while ! "$builddir/microlightctl" -s "$dir/sock" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || { cat "$dir/log"; exit 1; }
+		sleep 0.01
+	done
+}
+
+ctl() { "$builddir/microlightctl" -s "$dir/sock" "$@"; }
+
+mkdir "$dir/tasks.d"
+# 20 tasks with realistic headers, and "true": /bin/true itself.
+for i in $(seq 1 20); do
+	cat > "$dir/tasks.d/task-$i.sh" <<TASK
+#!/bin/sh
+# Benchmark task $i: restart a service, with parameters.
+#
+# @param host "Host" default=localhost
+# @param mode choice(soft,hard) default=soft
+# @timeout 2m
+# @group Bench
+echo "task $i on \$host (\$mode)"
+TASK
+	chmod +x "$dir/tasks.d/task-$i.sh"
+done
+
+echo "microlight benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
+echo
+
+start "max-running 4"
+sleep 1
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+echo "idle RSS with $(ls "$dir/tasks.d" | wc -l) tasks loaded: $rss KiB" \
+    "($(awk "BEGIN { printf \"%.2f\", $rss / 1024 }") MiB; target < 4 MiB)"
+echo
+
+ln -s /bin/true "$dir/tasks.d/true"
+ctl reload >/dev/null
+echo "runs of a task that runs /bin/true ($N triggers):"
+printf '  baseline, a loop spawning true through pipes:  '
+"$loop" "$N" /bin/true
+for mr in 1 4; do
+	start "max-running $mr"
+	ln -sf /bin/true "$dir/tasks.d/true"
+	printf '  microlightd, max-running %s:                   ' "$mr"
+	python3 "$top/bench/trigger.py" "$dir/sock" "$dir/state/microlight.db" \
+	    true "$N"
+done
+echo
+
+start "max-running 4"
+echo "wall time of one run ($LAT times, one after the other):"
+printf '  /bin/true directly:                  '
+"$loop" "$LAT" /bin/true
+printf '  microlightctl run true --wait:       '
+"$loop" "$LAT" "$builddir/microlightctl" -s "$dir/sock" run true --wait
