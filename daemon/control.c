@@ -34,6 +34,7 @@ struct client {
 	int			 dead;
 	int			 eof;	/* the client sent all it will */
 	int			 closing; /* close once the output is out */
+	int			 discarding; /* skipping an oversized request */
 	struct watch		*watch;
 	TAILQ_ENTRY(client)	 entry;
 };
@@ -333,8 +334,11 @@ cmd_show(struct client *c, json_t *req)
 		control_error(c, E_UNKNOWN_TASK, "no task named '%s'", name);
 		return;
 	}
-	if (limit < 0 || limit > RUNS_MAX_LIMIT)
-		limit = 10;
+	if (limit < 1 || limit > RUNS_MAX_LIMIT) {
+		control_error(c, E_USAGE, "\"limit\" is 1 to %d",
+		    RUNS_MAX_LIMIT);
+		return;
+	}
 	runs = json_array();
 	db_runs_query(t->name, -1, 0, (int)limit, runs);
 	last = json_array_get(runs, 0);
@@ -611,16 +615,25 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			len = evbuffer_get_length(in);
-			if (len >= ML_MAX_REQUEST) {
+			if (c->discarding)
+				evbuffer_drain(in, len);
+			else if (len >= ML_MAX_REQUEST) {
+				/* Answer now, skip the rest of the line. */
 				evbuffer_drain(in, len);
 				control_error(c, E_TOO_LARGE, "request longer "
 				    "than %d bytes", ML_MAX_REQUEST);
-				control_client_close(c);
-			} else if (c->eof)
+				c->discarding = 1;
+			}
+			if (c->eof)
 				control_client_close(c);
 			return;
 		}
 		len = eol.pos;
+		if (c->discarding) {
+			evbuffer_drain(in, len + 1);
+			c->discarding = 0;
+			continue;
+		}
 		if (len + 1 > ML_MAX_REQUEST) {
 			evbuffer_drain(in, len + 1);
 			control_error(c, E_TOO_LARGE, "request longer than %d "

@@ -26,12 +26,12 @@ int			 ml_shutting_down;
 
 /* Command-line settings, applied over the file at start and every reload. */
 static struct {
-	const char	*config;
-	const char	*tasks_dir;
-	const char	*state_dir;
-	const char	*socket;
+	char		*config;
+	char		*tasks_dir;
+	char		*state_dir;
+	char		*socket;
 	const char	*listen;
-	const char	*pidfile;
+	char		*pidfile;
 	int		 foreground;
 	int		 check;
 	int		 verbose;
@@ -101,15 +101,15 @@ apply_options(struct config *conf, char **cause)
 {
 	if (opts.tasks_dir != NULL) {
 		free(conf->tasks_dir);
-		conf->tasks_dir = absolute(opts.tasks_dir);
+		conf->tasks_dir = xstrdup(opts.tasks_dir);
 	}
 	if (opts.state_dir != NULL) {
 		free(conf->state_dir);
-		conf->state_dir = absolute(opts.state_dir);
+		conf->state_dir = xstrdup(opts.state_dir);
 	}
 	if (opts.socket != NULL) {
 		free(conf->socket_path);
-		conf->socket_path = absolute(opts.socket);
+		conf->socket_path = xstrdup(opts.socket);
 	}
 	if (opts.listen != NULL &&
 	    config_set(conf, "listen", opts.listen, cause) != 0)
@@ -131,7 +131,7 @@ load_config(char ***problems, u_int *nproblems)
 	conf = config_create();
 	if (opts.config != NULL) {
 		free(conf->file);
-		conf->file = absolute(opts.config);
+		conf->file = xstrdup(opts.config);
 	}
 	if (config_load(conf, conf->file, opts.config != NULL, problems,
 	    nproblems) != 0)
@@ -215,7 +215,8 @@ daemon_maybe_exit(void)
 {
 	struct timeval	 tv;
 
-	if (!ml_shutting_down || run_active_count() != 0)
+	if (!ml_shutting_down || run_active_count() != 0 ||
+	    run_ending_count() != 0)
 		return;
 	/* A moment for the clients' end events to be written. */
 	tv.tv_sec = 0;
@@ -412,6 +413,18 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(64);
+	/* Relative paths are relative to where we started: resolve them now,
+	 * before the chdir to /, so that a reload reads the same files. */
+	if (opts.config != NULL)
+		opts.config = absolute(opts.config);
+	if (opts.tasks_dir != NULL)
+		opts.tasks_dir = absolute(opts.tasks_dir);
+	if (opts.state_dir != NULL)
+		opts.state_dir = absolute(opts.state_dir);
+	if (opts.socket != NULL)
+		opts.socket = absolute(opts.socket);
+	if (opts.pidfile != NULL)
+		opts.pidfile = absolute(opts.pidfile);
 	log_init("microlightd", 1, opts.verbose);
 
 	/* 1. Configuration and tasks, checked before anything is touched. */
@@ -452,7 +465,7 @@ main(int argc, char **argv)
 	lock_pfh = lock_file(path, ml_conf->state_dir);
 	free(path);
 	if (!opts.foreground || opts.pidfile != NULL) {
-		path = opts.pidfile != NULL ? absolute(opts.pidfile) :
+		path = opts.pidfile != NULL ? xstrdup(opts.pidfile) :
 		    paths_default(PATH_PIDFILE);
 		if (opts.pidfile == NULL) {
 			char *dir = xstrdup(path);
@@ -545,5 +558,10 @@ main(int argc, char **argv)
 		pidfile_remove(pid_pfh);
 	pidfile_remove(lock_pfh);
 	config_free(ml_conf);
+	free(opts.config);
+	free(opts.tasks_dir);
+	free(opts.state_dir);
+	free(opts.socket);
+	free(opts.pidfile);
 	return (0);
 }

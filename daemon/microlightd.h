@@ -149,11 +149,11 @@ TAILQ_HEAD(watches, watch);
 
 #define RUN_MAIN_EXITED	0x1	/* the script's main process is gone */
 #define RUN_SHIM_EXITED	0x2	/* the supervisor and all it held are gone */
-#define RUN_OUT_EOF	0x4
-#define RUN_ERR_EOF	0x8
-#define RUN_KILLING	0x10	/* timeout, cancel or shutdown under way */
-#define RUN_EXEC_FAILED	0x20
-#define RUN_FINISHED	0x40
+#define RUN_KILLING	0x4	/* timeout, cancel or shutdown under way */
+#define RUN_EXEC_FAILED	0x8
+#define RUN_ENDED	0x10	/* status recorded; leftovers may remain */
+#define RUN_MARKED	0x20	/* the dropped-output marker is written */
+#define RUN_LIMIT_HIT	0x40	/* output went past max-log-size */
 
 struct run {
 	struct runrec		 rec;
@@ -178,6 +178,7 @@ struct run {
 	enum run_status		 kill_status;	/* timed_out or cancelled */
 	char			*kill_reason;
 
+	int64_t			 end_size;	/* output_size when it ended */
 	int64_t			 next_seq;	/* next chunk's number */
 	int64_t			 flushed_seq;	/* chunks below are stored */
 	int			 last_newline;
@@ -203,6 +204,7 @@ void		 run_reaped(pid_t, int);
 void		 run_flush_all(void);
 void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
+u_int		 run_ending_count(void);
 struct run	*run_active_find(int64_t);
 void		 run_shutdown(void);
 void		 run_init(void);

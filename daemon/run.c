@@ -19,12 +19,19 @@
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			"/sbin:/bin"
 
+/*
+ * A run is active from its start until its main process exits; then it
+ * has ended (its status is recorded and its slot is free) but may still be
+ * ending: what it left behind is being killed and their output stored.
+ */
 static struct runs	 runs_active = TAILQ_HEAD_INITIALIZER(runs_active);
+static struct runs	 runs_ending = TAILQ_HEAD_INITIALIZER(runs_ending);
 static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
 static u_int		 runs_nactive;
+static u_int		 runs_nending;
 static struct event	*ev_flush;
 
-static void	run_finish(struct run *);
+static void	run_progress(struct run *);
 static void	run_flush_one(struct run *);
 
 /* A new queued run of a task; params (normalised) are taken over. */
@@ -111,11 +118,18 @@ run_json(const struct run *r)
 	return (runrec_json(&r->rec));
 }
 
-/* Number of runs with processes. */
+/* Number of runs holding a slot (running). */
 u_int
 run_active_count(void)
 {
 	return (runs_nactive);
+}
+
+/* Number of ended runs whose leftover processes are still being killed. */
+u_int
+run_ending_count(void)
+{
+	return (runs_nending);
 }
 
 /* An active run by id. */
@@ -187,7 +201,6 @@ run_environment(struct run *r, const struct passwd *pw)
 	if (pw != NULL) {
 		run_env_set(&env, &n, "HOME", pw->pw_dir);
 		run_env_set(&env, &n, "USER", pw->pw_name);
-		run_env_set(&env, &n, "LOGNAME", pw->pw_name);
 	} else {
 		if ((v = getenv("HOME")) != NULL)
 			run_env_set(&env, &n, "HOME", v);
@@ -229,9 +242,8 @@ run_fail_start(struct run *r, const char *fmt, ...)
 	free(r->exec_error);
 	xvasprintf(&r->exec_error, fmt, ap);
 	va_end(ap);
-	r->flags |= RUN_EXEC_FAILED | RUN_SHIM_EXITED | RUN_OUT_EOF |
-	    RUN_ERR_EOF;
-	run_finish(r);
+	r->flags |= RUN_EXEC_FAILED | RUN_SHIM_EXITED;
+	run_progress(r);
 }
 
 /* Send a one-byte command to a run's supervisor. */
@@ -292,7 +304,7 @@ run_arm_kill(struct run *r)
 void
 run_kill(struct run *r, enum run_status status, const char *reason)
 {
-	if (r->flags & (RUN_KILLING | RUN_MAIN_EXITED | RUN_FINISHED))
+	if (r->flags & (RUN_KILLING | RUN_MAIN_EXITED | RUN_ENDED))
 		return;
 	r->flags |= RUN_KILLING;
 	r->kill_status = status;
@@ -343,7 +355,10 @@ run_output(struct run *r, enum run_stream stream, const u_char *data,
 		keep = len;
 	else
 		keep = room <= 0 ? 0 : (size_t)room < len ? (size_t)room : len;
-	r->rec.output_dropped += len - keep;
+	if (keep < len) {
+		r->rec.output_dropped += len - keep;
+		r->flags |= RUN_LIMIT_HIT;
+	}
 	if (keep == 0)
 		return;
 	c = xmalloc(sizeof *c + keep);
@@ -370,18 +385,23 @@ run_output(struct run *r, enum run_stream stream, const u_char *data,
 	control_run_output(r);
 }
 
-/* Read what a pipe holds now; returns 0 at EOF or error, 1 otherwise. */
+/*
+ * Read from a pipe: once, or (all) until it is empty, at most 16 reads so
+ * that a process writing without pause cannot hold the loop. Returns 0 at
+ * EOF or error, 1 otherwise.
+ */
 static int
 run_read(struct run *r, int fd, enum run_stream stream, int all)
 {
 	static u_char	 buf[OUTPUT_READ_SIZE];
 	ssize_t		 n;
+	int		 reads = 0;
 
 	for (;;) {
 		n = read(fd, buf, sizeof buf);
 		if (n > 0) {
 			run_output(r, stream, buf, n, 1);
-			if (!all)
+			if (!all || ++reads == 16)
 				return (1);
 			continue;
 		}
@@ -404,23 +424,30 @@ run_close_pipe(struct run *r, enum run_stream stream)
 		event_del(r->ev_out);
 		close(r->out_fd);
 		r->out_fd = -1;
-		r->flags |= RUN_OUT_EOF;
 	} else if (stream == STREAM_STDERR && r->err_fd != -1) {
 		event_del(r->ev_err);
 		close(r->err_fd);
 		r->err_fd = -1;
-		r->flags |= RUN_ERR_EOF;
 	}
 }
 
-/* Finish the run once its processes are gone and its pipes are empty. */
+/* Read what the pipes hold now, closing a pipe at its end. */
 static void
-run_maybe_finish(struct run *r)
+run_drain(struct run *r)
 {
-	if ((r->flags & RUN_FINISHED) == 0 &&
-	    (r->flags & RUN_SHIM_EXITED) &&
-	    (r->flags & RUN_OUT_EOF) && (r->flags & RUN_ERR_EOF))
-		run_finish(r);
+	if (r->out_fd != -1 && run_read(r, r->out_fd, STREAM_STDOUT, 1) == 0)
+		run_close_pipe(r, STREAM_STDOUT);
+	if (r->err_fd != -1 && run_read(r, r->err_fd, STREAM_STDERR, 1) == 0)
+		run_close_pipe(r, STREAM_STDERR);
+}
+
+/* Drain and close both pipes: nobody is left to write to them. */
+static void
+run_close_pipes(struct run *r)
+{
+	run_drain(r);
+	run_close_pipe(r, STREAM_STDOUT);
+	run_close_pipe(r, STREAM_STDERR);
 }
 
 /* A pipe is readable: one read per wake-up keeps the loop fair. */
@@ -433,7 +460,7 @@ run_pipe_cb(int fd, short events, void *arg)
 	stream = fd == r->out_fd ? STREAM_STDOUT : STREAM_STDERR;
 	if (run_read(r, fd, stream, 0) == 0) {
 		run_close_pipe(r, stream);
-		run_maybe_finish(r);
+		run_progress(r);
 	}
 }
 
@@ -510,7 +537,10 @@ run_ctl_read(struct run *r)
 static void
 run_ctl_cb(int fd, short events, void *arg)
 {
-	run_ctl_read(arg);
+	struct run	*r = arg;
+
+	run_ctl_read(r);
+	run_progress(r);
 }
 
 /* Look up the @user account and its groups for the supervisor. */
@@ -771,28 +801,47 @@ run_decide(struct run *r)
 	    time_now_ms();
 }
 
-/*
- * The run is over: its status is decided, its output and record are
- * written together, its watchers are told, and its slot is given back.
- */
+/* One marker line for dropped output, once all the output is in. */
 static void
-run_finish(struct run *r)
+run_mark_dropped(struct run *r)
 {
 	char	*marker, size[32];
-	int	 ok;
 
-	r->flags |= RUN_FINISHED;
-	run_decide(r);
-	if (r->rec.output_dropped > 0) {
-		size_format(ml_conf->max_log_size, size, sizeof size);
+	if ((r->flags & RUN_MARKED) || r->rec.output_dropped == 0)
+		return;
+	r->flags |= RUN_MARKED;
+	size_format(ml_conf->max_log_size, size, sizeof size);
+	if (r->flags & RUN_LIMIT_HIT)
 		xasprintf(&marker, "%s[microlight: %lld bytes of output "
 		    "dropped: the limit is max-log-size %s]\n",
 		    r->last_newline ? "" : "\n",
 		    (long long)r->rec.output_dropped, size);
-		run_output(r, STREAM_STDERR, (u_char *)marker, strlen(marker),
-		    0);
-		free(marker);
-	}
+	else
+		xasprintf(&marker, "%s[microlight: %lld bytes of output "
+		    "dropped: they could not be stored]\n",
+		    r->last_newline ? "" : "\n",
+		    (long long)r->rec.output_dropped);
+	run_output(r, STREAM_STDERR, (u_char *)marker, strlen(marker), 0);
+	free(marker);
+}
+
+/*
+ * The main process is gone (or its supervisor is): the run ends with its
+ * status now. Its output so far and its record are written together, its
+ * watchers are told, its slot is given back. What it left behind is still
+ * being killed; the run waits for that in the ending list.
+ */
+static void
+run_end(struct run *r)
+{
+	int	 ok;
+
+	r->flags |= RUN_ENDED;
+	run_drain(r);
+	run_decide(r);
+	if (r->out_fd == -1 && r->err_fd == -1)
+		run_mark_dropped(r);
+	r->end_size = r->rec.output_size;
 
 	ok = db_begin() == 0 && run_write_pending(r) == 0;
 	if (ok && db_run_update(&r->rec) == 0 && db_commit() == 0)
@@ -810,44 +859,90 @@ run_finish(struct run *r)
 	    "", r->rec.reason != NULL ? r->rec.reason : "");
 	TAILQ_REMOVE(&runs_active, r, entry);
 	runs_nactive--;
+	TAILQ_INSERT_TAIL(&runs_ending, r, entry);
+	runs_nending++;
 	control_run_ended(r);
-	run_free(r);
 	queue_kick();
+}
+
+/* Every process of an ended run is gone: store its last output, free it. */
+static void
+run_release(struct run *r)
+{
+	run_mark_dropped(r);
+	run_flush_one(r);
+	if (r->rec.output_size != r->end_size && db_run_update(&r->rec) != 0)
+		log_warnx("%s[%lld]: the output size could not be recorded",
+		    r->rec.task, (long long)r->rec.id);
+	TAILQ_REMOVE(&runs_ending, r, entry);
+	runs_nending--;
+	run_free(r);
 	daemon_maybe_exit();
+}
+
+/*
+ * Move a run along after anything happened to it: it ends when its main
+ * process (or its supervisor) is gone, and is released when the supervisor
+ * and both pipes are. The run may be freed: callers must not touch it.
+ */
+static void
+run_progress(struct run *r)
+{
+	if ((r->flags & RUN_ENDED) == 0 &&
+	    (r->flags & (RUN_MAIN_EXITED | RUN_SHIM_EXITED)))
+		run_end(r);
+	if ((r->flags & RUN_ENDED) && (r->flags & RUN_SHIM_EXITED) &&
+	    r->out_fd == -1 && r->err_fd == -1)
+		run_release(r);
 }
 
 /* Finish a run without waiting for its processes (they resist SIGKILL). */
 void
 run_force_finish(struct run *r)
 {
-	if (r->out_fd != -1) {
-		run_read(r, r->out_fd, STREAM_STDOUT, 1);
-		run_close_pipe(r, STREAM_STDOUT);
-	}
-	if (r->err_fd != -1) {
-		run_read(r, r->err_fd, STREAM_STDERR, 1);
-		run_close_pipe(r, STREAM_STDERR);
-	}
+	run_close_pipes(r);
 	r->flags |= RUN_SHIM_EXITED;
-	run_finish(r);
+	run_progress(r);
+}
+
+/* Add the supervisors that live of one list. */
+static void
+run_list_shims(struct runs *list, pid_t **shims, u_int *n)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, list, entry) {
+		if (r->flags & RUN_SHIM_EXITED)
+			continue;
+		*shims = xreallocarray(*shims, *n + 1, sizeof **shims);
+		(*shims)[(*n)++] = r->pid;
+	}
 }
 
 /* Kill what a dead supervisor left: our descendants outside every live one. */
 static void
 run_kill_orphans(void)
 {
-	struct run	*r;
-	pid_t		*shims = NULL;
-	u_int		 nshims = 0;
+	pid_t	*shims = NULL;
+	u_int	 nshims = 0;
 
-	TAILQ_FOREACH(r, &runs_active, entry) {
-		if (r->flags & RUN_SHIM_EXITED)
-			continue;
-		shims = xreallocarray(shims, nshims + 1, sizeof *shims);
-		shims[nshims++] = r->pid;
-	}
+	run_list_shims(&runs_active, &shims, &nshims);
+	run_list_shims(&runs_ending, &shims, &nshims);
 	proc_signal_descendants(getpid(), SIGKILL, shims, nshims);
 	free(shims);
+}
+
+/* The run whose supervisor has this pid, in one list. */
+static struct run *
+run_find_shim(struct runs *list, pid_t pid)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, list, entry) {
+		if (r->pid == pid && (r->flags & RUN_SHIM_EXITED) == 0)
+			return (r);
+	}
+	return (NULL);
 }
 
 /*
@@ -859,11 +954,8 @@ run_reaped(pid_t pid, int status)
 {
 	struct run	*r;
 
-	TAILQ_FOREACH(r, &runs_active, entry) {
-		if (r->pid == pid && (r->flags & RUN_SHIM_EXITED) == 0)
-			break;
-	}
-	if (r == NULL) {
+	if ((r = run_find_shim(&runs_active, pid)) == NULL &&
+	    (r = run_find_shim(&runs_ending, pid)) == NULL) {
 		log_debug("reaped process %d", (int)pid);
 		return;
 	}
@@ -874,15 +966,8 @@ run_reaped(pid_t pid, int status)
 		    (long long)r->rec.id, (int)pid);
 		run_kill_orphans();
 	}
-	if (r->out_fd != -1) {
-		run_read(r, r->out_fd, STREAM_STDOUT, 1);
-		run_close_pipe(r, STREAM_STDOUT);
-	}
-	if (r->err_fd != -1) {
-		run_read(r, r->err_fd, STREAM_STDERR, 1);
-		run_close_pipe(r, STREAM_STDERR);
-	}
-	run_maybe_finish(r);
+	run_close_pipes(r);
+	run_progress(r);
 }
 
 /* A queued run ends without running (cancelled, or its task is gone). */

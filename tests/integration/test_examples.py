@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""The example tasks of tasks.d: valid, and behaving as the README says."""
+
+import shutil
+
+from harness import *
+
+EXAMPLES = os.path.join(SRCDIR, "tasks.d")
+
+
+class Examples(DaemonTest):
+    START = False
+
+    def setUp(self):
+        super().setUp()
+        for name in os.listdir(EXAMPLES):
+            shutil.copy2(os.path.join(EXAMPLES, name), self.d.tasks_dir)
+        self.d.start()
+
+    def test_all_examples_valid(self):
+        p = subprocess.run(self.d.command(["-n"]), capture_output=True,
+                           env=ctl_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        tasks = self.d.request({"cmd": "list"})["tasks"]
+        names = sorted(t["name"] for t in tasks)
+        self.assertEqual(names, ["check-backup", "greet", "hello",
+                                 "weekly-report"])
+        for t in tasks:
+            self.assertTrue(t["valid"], t)
+            self.assertTrue(t["description"], t)
+            self.assertEqual(t["group"], "Examples")
+
+    def test_hello(self):
+        p = self.d.ctl("run", "hello", "--follow", check=0)
+        self.assertIn(b"Hello from microlight", p.stdout)
+        self.assertIn(b"started by uid=%d(" % os.getuid(), p.stdout)
+
+    def test_greet_parameters(self):
+        p = self.d.ctl("run", "greet", "name=Ada Lovelace",
+                       "greeting=Good morning", "times=2", "shout=yes",
+                       "--follow", check=0)
+        self.assertEqual(p.stdout, b"GOOD MORNING, ADA LOVELACE!\n" * 2)
+        # name is required; times must be an integer.
+        self.d.ctl("run", "greet", check=EX_DATAERR)
+        self.d.ctl("run", "greet", "name=x", "times=many", check=EX_DATAERR)
+        self.d.ctl("run", "greet", "name=x", "greeting=Yo",
+                   check=EX_DATAERR)
+
+    def test_check_backup_fails(self):
+        p = self.d.ctl("run", "check-backup",
+                       "file=/nonexistent/nightly.tar.gz", "--follow",
+                       check=2)
+        self.assertIn(b"is missing", p.stdout)
+        self.assertIn(b"failed: exit code 2", p.stderr)
+
+    def test_weekly_report_progress(self):
+        p = self.d.ctl("run", "weekly-report", "steps=1", "--follow",
+                       check=0)
+        self.assertRegex(p.stdout, rb"^\[1/1\] \d\d:\d\d:\d\d collecting "
+                         rb"part 1\nreport ready\n$")
+
+
+if __name__ == "__main__":
+    main()
