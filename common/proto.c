@@ -277,14 +277,26 @@ frame_reader_line(struct frame_reader *fr, char **line, size_t *len,
 	size_t	 n;
 
 	*line = NULL;
-	nl = fr->len == 0 ? NULL : memchr(fr->buf, '\n', fr->len);
-	if (nl == NULL) {
-		if (fr->len > fr->max) {
-			xasprintf(cause, "frame longer than %zu bytes", fr->max);
-			fr->len = 0;
-			return (-1);
+	for (;;) {
+		nl = fr->len == 0 ? NULL : memchr(fr->buf, '\n', fr->len);
+		if (nl == NULL) {
+			if (fr->skipping)
+				fr->len = 0;
+			else if (fr->len > fr->max) {
+				/* Refuse it now and skip to its end. */
+				xasprintf(cause, "frame longer than %zu bytes",
+				    fr->max);
+				fr->len = 0;
+				fr->skipping = 1;
+				return (-1);
+			}
+			return (0);
 		}
-		return (0);
+		if (!fr->skipping)
+			break;
+		fr->skipping = 0;
+		fr->len -= nl + 1 - fr->buf;
+		memmove(fr->buf, nl + 1, fr->len);
 	}
 	n = nl - fr->buf;
 	if (n + 1 > fr->max) {

@@ -137,6 +137,7 @@ struct frame_reader {
 	size_t	 len;
 	size_t	 size;
 	size_t	 max;
+	int	 skipping;	/* the rest of an oversized line */
 };
 void		 frame_reader_init(struct frame_reader *, size_t);
 void		 frame_reader_free(struct frame_reader *);

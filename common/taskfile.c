@@ -100,6 +100,8 @@ perror_add(struct parse *p, const char *fmt, ...)
 	return (-1);
 }
 
+static void	tokens_free(struct token *, int);
+
 /*
  * Split s into tokens: whitespace separates, "..." quotes (with \" and \\
  * escapes), and whitespace inside (...) does not separate, so that
@@ -116,8 +118,10 @@ tokenize(struct parse *p, const char *s, struct token *tok, int max)
 			s++;
 		if (*s == '\0')
 			break;
-		if (n == max)
+		if (n == max) {
+			tokens_free(tok, n);
 			return (perror_add(p, "too many arguments"));
+		}
 		buf = out = xmalloc(strlen(s) + 1);
 		depth = quoted = inquote = 0;
 		while (*s != '\0') {
@@ -152,6 +156,7 @@ tokenize(struct parse *p, const char *s, struct token *tok, int max)
 		*out = '\0';
 		if (inquote) {
 			free(buf);
+			tokens_free(tok, n);
 			return (perror_add(p, "unterminated quote"));
 		}
 		tok[n].s = buf;

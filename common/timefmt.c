@@ -61,6 +61,18 @@ days_from_civil(int64_t y, int m, int d)
 	return (era * 146097 + doe - 719468);
 }
 
+/* Days in a month of the proleptic Gregorian calendar. */
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return (29);
+	return (days[m - 1]);
+}
+
 /* Read exactly n digits. */
 static int
 digits(const char **sp, int n, int *out)
@@ -95,8 +107,8 @@ time_parse_rfc3339(const char *s, int64_t *out)
 	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
 	    *s++ != ':' || digits(&s, 2, &sec))
 		return (-1);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
 		return (-1);
 	if (*s == '.') {
 		s++;

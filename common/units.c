@@ -149,6 +149,8 @@ size_parse(const char *s, int64_t *out, const char **errstr)
 	}
 	switch (*s) {
 	case '\0':
+	case 'b':
+	case 'B':
 		break;
 	case 'k':
 	case 'K':

@@ -825,11 +825,9 @@ test_frame_reader_oversized(void **state)
  * An oversized frame that arrives in pieces is refused once, and the frame
  * after it is the next one out: the rest of the oversized line must not be
  * read as a frame of its own.
- * BUG (common/proto.c): frame_reader_line drops the bytes buffered so far
- * when a line without a newline passes the limit, but not the rest of that
- * line when it arrives later, so its tail comes out as a frame: here the
- * oversized text is 100 spaces and {"cmd":"reload"}, and its tail
- * {"cmd":"reload"} is returned instead of {"after":3}.
+ * The rest of the oversized line, arriving later, is skipped too: here
+ * the oversized text is 100 spaces and {"cmd":"reload"}, and the next
+ * frame is {"after":3}, never the tail {"cmd":"reload"}.
  */
 static void
 test_frame_reader_oversized_split(void **state)

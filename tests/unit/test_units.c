@@ -265,6 +265,8 @@ test_size_parse(void **state)
 	size_ok("16Mb", 16 * 1024 * 1024);
 	size_ok("1GB", INT64_C(1) << 30);
 	size_ok("0K", 0);
+	size_ok("512B", 512);
+	size_ok("4096b", 4096);
 }
 
 /* Malformed sizes are refused with a message and no output. */
@@ -478,8 +480,8 @@ test_time_parse_bad(void **state)
 
 /*
  * Days that do not exist in their month are refused.
- * BUG (common/timefmt.c): time_parse_rfc3339 checks only 1 <= day <= 31,
- * so 2026-02-30 is accepted as 2026-03-02 and 2025-02-29 as 2025-03-01.
+ * 2026-02-30 must not turn into 2026-03-02, nor 2025-02-29 into
+ * 2025-03-01; 2024-02-29 and 2000-02-29 exist.
  */
 static void
 test_time_parse_calendar(void **state)
