@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """microlightctl against a real daemon: commands, output, exit statuses."""
 
+import base64
+import datetime
+import pty
+import select
+
 from harness import *
 
 
@@ -24,6 +29,426 @@ class RunBasics(DaemonTest):
         p = self.d.ctl("ping", check=0)
         self.assertIn(b"microlightd", p.stdout)
 
+
+
+STAMP_RE = re.compile(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+ESC = b"\x1b["
+
+
+def runs_count(d):
+    return len(d.request({"cmd": "runs", "limit": 10000})["runs"])
+
+
+def columns_aligned(text):
+    """Check a table: a header of upper-case names, every row's cells
+    start where the header's do. Returns the rows as lists of cells."""
+    lines = text.rstrip("\n").split("\n")
+    header = lines[0]
+    starts = [m.start(1) for m in re.finditer(r"(?:^ *|  )(\S)", header)]
+    rows = []
+    for line in lines[1:]:
+        cells = []
+        for i, p in enumerate(starts):
+            assert len(line) > p, "row too short: %r" % line
+            assert line[p] != " ", "column %d of %r misaligned" % (i, line)
+            assert p == 0 or line[p - 2:p] == "  ", \
+                "column %d of %r misaligned" % (i, line)
+            end = starts[i + 1] if i + 1 < len(starts) else len(line)
+            cells.append(line[p:end].strip())
+        rows.append(cells)
+    return header.split(), rows
+
+
+class Commands(DaemonTest):
+    CONFIG = "kill-grace 1s\nmax-running 1\n"
+    TASKS = {
+        "greet.sh": """\
+            #!/bin/sh
+            # Greet someone politely.
+            #
+            # @param who "Who to greet" default=world
+            # @param times int "How many times" default=1
+            # @param tone choice(warm,cold) default=warm
+            # @param target "Target host" required
+            echo "hello, $who"
+            """,
+        "long.sh": "#!/bin/sh\nexec sleep 60\n",
+        "fail.sh": "#!/bin/sh\necho failing >&2\nexit 3\n",
+        "broken.sh": "#!/bin/sh\n# Broken.\n# @timeout whenever\necho\n",
+    }
+
+    def test_list(self):
+        self.d.run("greet", "target=x")
+        self.d.run("fail", check=3)
+        out = self.d.ctl("list", check=0).stdout.decode()
+        self.assertTrue(out.startswith("TASK"), out)
+        self.assertNotIn("\x1b", out)
+        _, rows = columns_aligned(out)
+        header = out.splitlines()[0].split()
+        self.assertIn("STATUS", header)
+        byname = {r[0]: r for r in rows}
+        self.assertEqual(sorted(byname), ["broken", "fail", "greet",
+                                          "long"])
+        self.assertEqual(byname["greet"][-1], "succeeded")
+        self.assertEqual(byname["fail"][-1], "failed")
+        self.assertEqual(byname["long"][-1], "-")
+        self.assertTrue(byname["broken"][-1].startswith("invalid:"))
+        self.assertIn(os.path.join(self.d.tasks_dir, "broken.sh") + ":3:",
+                      byname["broken"][-1])
+
+    def test_show(self):
+        run_id = self.d.run("greet", "target=h1")["id"]
+        out = self.d.ctl("show", "greet", check=0).stdout.decode()
+        self.assertIn("Greet someone politely.", out)
+        params = out.split("parameters:\n", 1)[1].split("\n\n", 1)[0]
+        _, rows = columns_aligned(params)
+        byname = {r[0]: r for r in rows}
+        self.assertEqual(byname["who"], ["who", "string", "world", "no",
+                                         "Who to greet"])
+        self.assertEqual(byname["times"], ["times", "int", "1", "no",
+                                           "How many times"])
+        self.assertEqual(byname["tone"][:4], ["tone", "choice(warm,cold)",
+                                              "warm", "no"])
+        self.assertEqual(byname["target"], ["target", "string", "-", "yes",
+                                            "Target host"])
+        recent = out.split("recent runs:\n", 1)[1]
+        _, rows = columns_aligned(recent)
+        self.assertEqual(rows[0][0], str(run_id))
+        self.assertEqual(rows[0][1], "succeeded")
+        self.d.ctl("show", "no-such-task", check=EX_DATAERR)
+        out = self.d.ctl("show", "broken", check=0).stdout.decode()
+        self.assertIn("broken.sh:3:", out)
+
+    def test_runs_and_status(self):
+        first = self.d.run("greet", "target=a")["id"]
+        second = self.d.run("fail", check=3)["id"]
+        out = self.d.ctl("runs", check=0).stdout.decode()
+        _, rows = columns_aligned(out)
+        self.assertEqual([r[0] for r in rows], [str(second), str(first)])
+        self.assertEqual([r[1] for r in rows], ["fail", "greet"])
+        self.assertEqual([r[2] for r in rows], ["failed", "succeeded"])
+
+        out = self.d.ctl("status", second, check=0).stdout.decode()
+        fields = dict(re.findall(r"^([a-z ]+):\s+(.*)$", out, re.M))
+        self.assertEqual(fields["run"], str(second))
+        self.assertEqual(fields["task"], "fail")
+        self.assertEqual(fields["status"], "failed")
+        self.assertEqual(fields["exit"], "3")
+        self.assertRegex(fields["started"], STAMP_RE.pattern.decode())
+
+    def test_cancel_queued_and_running(self):
+        running = self.d.run("long", wait=False)
+        self.d.wait_status(running, "running")
+        queued = self.d.run("greet", "target=x", wait=False)
+        self.assertEqual(self.d.status(queued)["status"], "queued")
+
+        p = self.d.ctl("cancel", queued, check=0)
+        self.assertIn(b"cancelled", p.stdout)
+        run = self.d.status(queued)
+        self.assertEqual(run["status"], "cancelled")
+        self.assertIsNone(run["started_at"])
+
+        self.d.ctl("cancel", running, check=0)
+        run = self.d.wait_status(running, "cancelled", timeout=15)
+        self.assertIsNotNone(run["reason"])
+
+        p = self.d.ctl("cancel", running, check=EX_DATAERR)
+        self.assertIn(b"cancelled", p.stderr)
+        done = self.d.run("fail", check=3)["id"]
+        self.d.ctl("cancel", done, check=EX_DATAERR)
+        self.assertEqual(self.d.status(done)["status"], "failed")
+
+    def test_ping_and_reload(self):
+        p = self.d.ctl("ping", check=0)
+        pid = self.d.request({"cmd": "ping"})["pid"]
+        self.assertIn(str(pid).encode(), p.stdout)
+        self.d.add_task("extra.sh", "#!/bin/sh\necho extra\n")
+        p = self.d.ctl("reload", check=0)
+        self.assertIn(b"5 tasks", p.stdout)
+        self.assertIn(b"1 invalid", p.stdout)
+
+
+class ExitStatus(DaemonTest):
+    CONFIG = "kill-grace 1s\n"
+    TASKS = {
+        "ok.sh": "#!/bin/sh\necho ok\n",
+        "three.sh": "#!/bin/sh\nexit 3\n",
+        "slow.sh": "#!/bin/sh\n# @timeout 1s\nsleep 30\n",
+        "long.sh": "#!/bin/sh\necho started\nexec sleep 60\n",
+        "killed.sh": "#!/bin/sh\nkill -s KILL $$\n",
+        "usr1.sh": "#!/bin/sh\nkill -s USR1 $$\n",
+        "params.sh": """\
+            #!/bin/sh
+            # @param n int default=1
+            # @param mode choice(a,b) default=a
+            # @param host "Host" required
+            echo "$n $mode $host"
+            """,
+        "invalid.sh": "#!/bin/sh\n# @nonsense\necho\n",
+    }
+
+    def test_task_exit_status(self):
+        self.d.ctl("run", "ok", "--wait", check=0)
+        self.d.ctl("run", "three", "--wait", check=3)
+        self.d.ctl("run", "three", "--follow", check=3)
+        self.d.ctl("run", "--wait", "three", check=3)
+        p = self.d.ctl("run", "params", "host=h", "n=7", "--follow", check=0)
+        self.assertEqual(p.stdout, b"7 a h\n")
+
+    def test_timed_out(self):
+        p = self.d.ctl("run", "slow", "--wait", check=124)
+        self.assertIn(b"timed_out", p.stderr)
+
+    def test_killed_by_signal(self):
+        self.d.ctl("run", "killed", "--wait", check=128 + 9)
+        self.d.ctl("run", "usr1", "--wait", check=128 + signal.SIGUSR1)
+
+    def test_cancelled(self):
+        proc = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket, "run",
+                                 "long", "--wait"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=ctl_env(),
+                                stdin=subprocess.DEVNULL)
+        try:
+            run_id = int(proc.stdout.readline())
+            self.d.wait_status(run_id, "running")
+            self.d.ctl("cancel", run_id, check=0)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assertEqual(proc.returncode, 130)
+
+    def test_usage_errors(self):
+        before = runs_count(self.d)
+        for args in (["frobnicate"], [], ["run"], ["status"], ["cancel"],
+                     ["logs"], ["show"], ["run", "ok", "novalue"],
+                     ["run", "ok", "=x"], ["status", "abc"],
+                     ["status", "0"], ["status", "-1"], ["cancel", "1x"],
+                     ["logs", "abc"], ["--bogus", "list"],
+                     ["runs", "--bogus"], ["runs", "-n", "0"],
+                     ["runs", "--status", "exploded"], ["list", "extra"],
+                     ["ping", "extra"]):
+            self.d.ctl(*args, check=EX_USAGE)
+        self.assertEqual(runs_count(self.d), before)
+
+    def test_data_errors_create_no_run(self):
+        self.d.run("ok")
+        before = runs_count(self.d)
+        cases = (["run", "no-such-task"],
+                 ["run", "no-such-task", "--wait"],
+                 ["run", "params", "host=h", "undeclared=1"],
+                 ["run", "params", "host=h", "n=abc"],
+                 ["run", "params", "host=h", "mode=c"],
+                 ["run", "params"],
+                 ["run", "invalid"],
+                 ["run", "invalid", "--wait"],
+                 ["status", "999999"],
+                 ["cancel", "999999"],
+                 ["logs", "999999"])
+        for args in cases:
+            p = self.d.ctl(*args, check=EX_DATAERR)
+            self.assertTrue(p.stderr.strip(), "no message for %s" % args)
+        self.assertEqual(runs_count(self.d), before)
+
+    def test_bad_param_messages(self):
+        p = self.d.ctl("run", "params", "host=h", "n=abc", check=EX_DATAERR)
+        self.assertIn(b"abc", p.stderr)
+        p = self.d.ctl("run", "params", "host=h", "mode=c",
+                       check=EX_DATAERR)
+        self.assertIn(b"mode", p.stderr)
+        p = self.d.ctl("run", "params", check=EX_DATAERR)
+        self.assertIn(b"host", p.stderr)
+        p = self.d.ctl("run", "params", "host=h", "nope=1",
+                       check=EX_DATAERR)
+        self.assertIn(b"nope", p.stderr)
+
+
+class Unavailable(DaemonTest):
+    TASKS = {"ok.sh": "#!/bin/sh\necho ok\n"}
+
+    def test_nothing_listening(self):
+        missing = os.path.join(self.d.dir, "nothing.sock")
+        p = self.d.ctl("-s", missing, "ping", sock=False,
+                       check=EX_UNAVAILABLE)
+        self.assertIn(missing.encode(), p.stderr)
+        self.d.ctl("ping", sock=False, env={"MICROLIGHT_SOCKET": missing},
+                   check=EX_UNAVAILABLE)
+        self.d.ctl("-s", missing, "run", "ok", "--wait", sock=False,
+                   check=EX_UNAVAILABLE)
+
+    def test_stale_socket_file(self):
+        stale = os.path.join(self.d.dir, "stale.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.bind(stale)    # bound, never listening: connection refused
+            self.d.ctl("-s", stale, "list", sock=False,
+                       check=EX_UNAVAILABLE)
+            self.d.ctl("list", sock=False,
+                       env={"MICROLIGHT_SOCKET": stale},
+                       check=EX_UNAVAILABLE)
+        finally:
+            s.close()
+
+    def test_daemon_stopped(self):
+        self.d.ctl("ping", check=0)
+        self.assertEqual(self.d.stop(), 0)
+        p = self.d.ctl("ping", check=EX_UNAVAILABLE)
+        self.assertIn(b"not running", p.stderr)
+        self.d.ctl("status", "1", check=EX_UNAVAILABLE)
+
+    def test_socket_selection(self):
+        missing = os.path.join(self.d.dir, "nothing.sock")
+        # MICROLIGHT_SOCKET alone selects the socket.
+        self.d.ctl("ping", sock=False, env={"MICROLIGHT_SOCKET":
+                                            self.d.socket}, check=0)
+        # -s alone, and -s over MICROLIGHT_SOCKET.
+        self.d.ctl("-s", self.d.socket, "ping", sock=False, check=0)
+        self.d.ctl("-s", self.d.socket, "ping", sock=False,
+                   env={"MICROLIGHT_SOCKET": missing}, check=0)
+        self.d.ctl("-s", missing, "ping", sock=False,
+                   env={"MICROLIGHT_SOCKET": self.d.socket},
+                   check=EX_UNAVAILABLE)
+
+
+class JsonOutput(DaemonTest):
+    TASKS = {
+        "hello.sh": "#!/bin/sh\n# Hello.\necho hello\necho oops >&2\n",
+    }
+
+    def lines(self, *args, check=0):
+        p = self.d.ctl("--json", *args, check=check)
+        self.assertTrue(p.stdout.endswith(b"\n"), p.stdout)
+        objs = []
+        for line in p.stdout.decode().split("\n")[:-1]:
+            obj = json.loads(line)
+            self.assertIsInstance(obj, dict)
+            objs.append(obj)
+        return objs
+
+    def test_one_object_per_line(self):
+        objs = self.lines("run", "hello")
+        self.assertEqual(len(objs), 1)
+        self.assertIs(objs[0]["ok"], True)
+        run_id = objs[0]["run"]["id"]
+        self.d.wait_status(run_id, "succeeded")
+
+        objs = self.lines("list")
+        self.assertEqual(len(objs), 1)
+        self.assertEqual([t["name"] for t in objs[0]["tasks"]], ["hello"])
+
+        objs = self.lines("show", "hello")
+        self.assertEqual(len(objs), 1)
+        self.assertEqual(objs[0]["task"]["description"], "Hello.")
+        self.assertEqual(objs[0]["runs"][0]["id"], run_id)
+
+        objs = self.lines("status", run_id)
+        self.assertEqual(len(objs), 1)
+        self.assertEqual(objs[0]["run"]["status"], "succeeded")
+
+        objs = self.lines("runs")
+        self.assertEqual(len(objs), 1)
+        self.assertEqual([r["id"] for r in objs[0]["runs"]], [run_id])
+
+    def test_run_wait_prints_events(self):
+        objs = self.lines("run", "hello", "--wait")
+        self.assertIs(objs[0]["ok"], True)
+        self.assertGreaterEqual(len(objs), 2)
+        for ev in objs[1:]:
+            self.assertIn("event", ev)
+        self.assertEqual(objs[-1]["event"], "end")
+        self.assertEqual(objs[-1]["run"]["status"], "succeeded")
+        self.assertEqual(objs[-1]["run"]["id"], objs[0]["run"]["id"])
+
+        objs = self.lines("run", "hello", "--follow")
+        out = b"".join(base64.b64decode(e["data"])
+                       for e in objs if e.get("event") == "output")
+        self.assertEqual(out, b"hello\noops\n")
+        self.assertEqual(objs[-1]["event"], "end")
+
+    def test_error_reply_as_json(self):
+        objs = self.lines("run", "nope", check=EX_DATAERR)
+        self.assertEqual(len(objs), 1)
+        self.assertIs(objs[0]["ok"], False)
+        self.assertEqual(objs[0]["error"]["code"], "unknown-task")
+
+
+class HumanOutput(DaemonTest):
+    TASKS = {
+        "ok.sh": "#!/bin/sh\necho ok\n",
+        "fail.sh": "#!/bin/sh\nexit 1\n",
+        "broken.sh": "#!/bin/sh\n# @nonsense\n",
+    }
+
+    def stamps(self, *args, tz):
+        out = self.d.ctl(*args, env={"TZ": tz}, check=0).stdout
+        return [datetime.datetime.strptime(m.decode(), "%Y-%m-%d %H:%M:%S")
+                for m in STAMP_RE.findall(out)]
+
+    def test_local_times(self):
+        run = self.d.run("ok")
+        utc = datetime.datetime.strptime(run["started_at"][:19],
+                                         "%Y-%m-%dT%H:%M:%S")
+        for args in (["runs"], ["status", run["id"]], ["list"]):
+            in_utc = self.stamps(*args, tz="UTC")
+            in_tokyo = self.stamps(*args, tz="Asia/Tokyo")
+            self.assertTrue(in_utc, "no time shown by %s" % args)
+            self.assertEqual(len(in_utc), len(in_tokyo))
+            self.assertIn(utc, in_utc)
+            for u, t in zip(in_utc, in_tokyo):
+                self.assertEqual(t - u, datetime.timedelta(hours=9), args)
+
+    def test_no_colour_when_not_a_terminal(self):
+        ok = self.d.run("ok")["id"]
+        self.d.run("fail", check=1)
+        for args in (["list"], ["runs"], ["status", ok], ["show", "ok"],
+                     ["show", "broken"], ["ping"]):
+            p = self.d.ctl(*args, env={"TERM": "xterm"}, check=0)
+            self.assertNotIn(ESC, p.stdout, args)
+            self.assertNotIn(ESC, p.stderr, args)
+        p = self.d.ctl("run", "fail", "--wait", env={"TERM": "xterm"},
+                       check=1)
+        self.assertNotIn(ESC, p.stdout + p.stderr)
+
+    def test_colour_on_a_terminal(self):
+        self.d.run("ok")
+        self.d.run("fail", check=1)
+        env = ctl_env({"TERM": "xterm"})
+        env.pop("NO_COLOR", None)
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket,
+                                     "runs"], stdout=slave,
+                                    stderr=subprocess.PIPE, env=env,
+                                    stdin=subprocess.DEVNULL)
+            os.close(slave)
+            slave = None
+            out = b""
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                r, _, _ = select.select([master], [], [], 1)
+                if not r:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:     # EIO: the other side is closed
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            proc.wait(30)
+            proc.stderr.close()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn(ESC, out)
+        self.assertIn(b"succeeded", out)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""The SQLite store: schema, file modes, run records, crash recovery,
+queued runs across restarts, the state-directory lock, run history."""
+
+import datetime
+
+from harness import *
+
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+# The members of a run object (SPEC section 3).
+RUN_FIELDS = ("id", "task", "status", "trigger", "triggered_by", "params",
+              "attempt", "retry_of", "queued_at", "started_at",
+              "finished_at", "exit_code", "signal", "reason")
+
+
+def parse_time(s):
+    """An RFC 3339 UTC time with milliseconds as an aware datetime."""
+    assert TIME_RE.match(s), "not RFC 3339 UTC with milliseconds: %r" % s
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def kill_group_from(path):
+    """Kill the process group whose leader wrote its pid to path."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+        os.killpg(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+class Schema(DaemonTest):
+    TASKS = {"hello.sh": "#!/bin/sh\necho hello\n"}
+
+    def test_database_is_wal_with_schema_version_1(self):
+        self.d.run("hello")
+        with self.d.db() as db:
+            self.assertEqual(
+                db.execute("PRAGMA journal_mode").fetchone()[0].lower(),
+                "wal")
+            self.assertEqual(
+                db.execute("PRAGMA user_version").fetchone()[0], 1)
+            tables = {r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self.assertIn("runs", tables)
+            self.assertIn("output", tables)
+            self.assertEqual(
+                db.execute("SELECT count(*) FROM runs").fetchone()[0], 1)
+
+    def test_file_modes(self):
+        self.d.run("hello")
+        mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)
+        self.assertEqual(mode(self.d.state_dir), 0o700,
+                         "state directory mode")
+        self.assertEqual(mode(self.d.db_path), 0o600, "database mode")
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(self.d.db_path + suffix):
+                self.assertEqual(mode(self.d.db_path + suffix) & 0o077, 0,
+                                 "microlight.db%s is open to others"
+                                 % suffix)
+        st = os.stat(self.d.socket)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600,
+                         "socket mode without socket-group")
+
+
+class RunRecords(DaemonTest):
+    CONFIG = "kill-grace 1s\nmax-running 1\n"
+    TASKS = {
+        "ok.sh": """\
+            #!/bin/sh
+            # @param who "Who" default=world
+            # @param n int default=1
+            echo "hi $who"
+            """,
+        "three.sh": "#!/bin/sh\nexit 3\n",
+        "selfkill.sh": "#!/bin/sh\nkill -s KILL $$\n",
+        "long.sh": "#!/bin/sh\nexec sleep 60\n",
+    }
+
+    def check_common(self, run, task):
+        for field in RUN_FIELDS:
+            self.assertIn(field, run, "run object lacks %r" % field)
+        self.assertIsInstance(run["id"], int)
+        self.assertNotIsInstance(run["id"], bool)
+        self.assertEqual(run["task"], task)
+        self.assertEqual(run["trigger"], "cli")
+        self.assertRegex(run["triggered_by"], r"^uid=%d(\(.+\))?$"
+                         % os.getuid())
+        self.assertIsInstance(run["params"], dict)
+        self.assertEqual(run["attempt"], 1)
+        self.assertIsNone(run["retry_of"])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        queued = parse_time(run["queued_at"])
+        self.assertLess(abs((now - queued).total_seconds()), 300,
+                        "queued_at is not the current UTC time")
+        return queued
+
+    def check_finished(self, run, task, status):
+        queued = self.check_common(run, task)
+        self.assertEqual(run["status"], status)
+        started = parse_time(run["started_at"])
+        finished = parse_time(run["finished_at"])
+        self.assertLessEqual(queued, started)
+        self.assertLessEqual(started, finished)
+
+    def test_succeeded_record(self):
+        run = self.d.run("ok", "who=bob")
+        self.check_finished(run, "ok", "succeeded")
+        self.assertEqual(run["exit_code"], 0)
+        self.assertIsNone(run["signal"])
+        self.assertIsNone(run["reason"])
+        # Parameters as given, defaults filled in, all strings.
+        self.assertEqual(run["params"], {"who": "bob", "n": "1"})
+
+    def test_failed_record(self):
+        run = self.d.run("three", check=3)
+        self.check_finished(run, "three", "failed")
+        self.assertEqual(run["exit_code"], 3)
+        self.assertIsNone(run["signal"])
+        self.assertIsInstance(run["reason"], str)
+
+    def test_killed_by_signal_record(self):
+        run = self.d.run("selfkill", check=128 + 9)
+        self.check_finished(run, "selfkill", "failed")
+        self.assertEqual(run["signal"], 9)
+        self.assertIsNone(run["exit_code"])
+        self.assertIsInstance(run["reason"], str)
+
+    def test_running_and_queued_records(self):
+        running = self.d.run("long", wait=False)
+        queued = self.d.run("ok", wait=False)
+        r = self.d.wait_status(running, "running")
+        self.check_common(r, "long")
+        parse_time(r["started_at"])
+        for field in ("finished_at", "exit_code", "signal", "reason"):
+            self.assertIsNone(r[field], "%s of a running run" % field)
+        q = self.d.status(queued)
+        self.assertEqual(q["status"], "queued")
+        self.check_common(q, "ok")
+        for field in ("started_at", "finished_at", "exit_code", "signal",
+                      "reason"):
+            self.assertIsNone(q[field], "%s of a queued run" % field)
+        self.d.ctl("cancel", running, check=0)
+        self.d.wait_status(queued, "succeeded")
+
+    def test_ids_increase(self):
+        ids = [self.d.run("ok")["id"] for _ in range(3)]
+        ids.append(self.d.run("three", check=3)["id"])
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(len(set(ids)), len(ids))
+        with self.d.db() as db:
+            stored = [r[0] for r in db.execute(
+                "SELECT id FROM runs ORDER BY id")]
+        self.assertEqual(stored, ids)
+
+
+class CrashRecovery(DaemonTest):
+    CONFIG = "kill-grace 1s\n"
+
+    def setUp(self):
+        super().setUp()
+        self.pidfile = os.path.join(self.d.dir, "task.pid")
+        self.d.add_task("victim.sh", """\
+            #!/bin/sh
+            echo $$ > %s
+            echo "written before the kill"
+            echo "to stderr too" >&2
+            exec sleep 60
+            """ % self.pidfile)
+        self.d.ctl("reload", check=0)
+
+    def tearDown(self):
+        kill_group_from(self.pidfile)
+        super().tearDown()
+
+    def test_kill9_marks_running_run_lost(self):
+        run_id = self.d.run("victim", wait=False)
+        self.d.wait_status(run_id, "running")
+        wait_for(lambda: b"written before the kill" in
+                 self.d.logs(run_id) and b"to stderr too" in
+                 self.d.logs(run_id), what="the run's output")
+        time.sleep(1)   # "a crash loses at most a fraction of a second"
+        self.d.kill9()
+        self.d.start()
+
+        run = self.d.status(run_id)
+        self.assertEqual(run["status"], "lost")
+        self.assertIsInstance(run["reason"], str)
+        self.assertTrue(run["reason"].strip())
+        self.assertIsNotNone(run["finished_at"])
+        parse_time(run["finished_at"])
+
+        running = self.d.ctl_json("runs", "--status", "running", check=0)
+        self.assertEqual(running[0]["runs"], [])
+        with self.d.db() as db:
+            self.assertEqual(db.execute(
+                "SELECT count(*) FROM runs WHERE status = 'running'"
+            ).fetchone()[0], 0)
+            self.assertEqual(
+                db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+
+        out = self.d.logs(run_id)
+        self.assertIn(b"written before the kill\n", out)
+        self.assertIn(b"to stderr too\n", out)
+        self.assertEqual(self.d.logs(run_id, "--stream", "stdout"),
+                         b"written before the kill\n")
+
+
+class QueuedSurviveRestart(DaemonTest):
+    CONFIG = "kill-grace 1s\nmax-running 1\n"
+
+    def setUp(self):
+        super().setUp()
+        self.pidfile = os.path.join(self.d.dir, "long.pid")
+        self.order = os.path.join(self.d.dir, "order")
+        self.d.add_task("long.sh", """\
+            #!/bin/sh
+            echo $$ > %s
+            exec sleep 60
+            """ % self.pidfile)
+        self.d.add_task("q.sh", """\
+            #!/bin/sh
+            echo "$MICROLIGHT_RUN_ID" >> %s
+            sleep 0.2
+            """ % self.order)
+        self.d.ctl("reload", check=0)
+
+    def tearDown(self):
+        kill_group_from(self.pidfile)
+        super().tearDown()
+
+    def start_three(self):
+        long_id = self.d.run("long", wait=False)
+        self.d.wait_status(long_id, "running")
+        q1 = self.d.run("q", wait=False)
+        q2 = self.d.run("q", wait=False)
+        self.assertEqual(self.d.status(q1)["status"], "queued")
+        self.assertEqual(self.d.status(q2)["status"], "queued")
+        return long_id, q1, q2
+
+    def check_after_restart(self, q1, q2):
+        r1 = self.d.wait_status(q1, "succeeded", timeout=30)
+        r2 = self.d.wait_status(q2, "succeeded", timeout=30)
+        with open(self.order) as f:
+            self.assertEqual(f.read().split(), [str(q1), str(q2)])
+        self.assertLessEqual(parse_time(r1["finished_at"]),
+                             parse_time(r2["started_at"]))
+
+    def test_sigterm_then_restart(self):
+        long_id, q1, q2 = self.start_three()
+        self.assertEqual(self.d.stop(), 0)
+        self.assertFalse(os.path.exists(self.order),
+                         "a queued run started during shutdown")
+        with self.d.db() as db:
+            rows = {r["id"]: r for r in db.execute(
+                "SELECT id, status, reason FROM runs")}
+        self.assertEqual(rows[long_id]["status"], "cancelled")
+        self.assertEqual(rows[long_id]["reason"], "daemon shutdown")
+        self.assertEqual(rows[q1]["status"], "queued")
+        self.assertEqual(rows[q2]["status"], "queued")
+        self.d.start()
+        self.check_after_restart(q1, q2)
+        self.assertEqual(self.d.status(long_id)["status"], "cancelled")
+
+    def test_kill9_then_restart(self):
+        long_id, q1, q2 = self.start_three()
+        self.d.kill9()
+        self.d.start()
+        self.check_after_restart(q1, q2)
+        self.assertEqual(self.d.status(long_id)["status"], "lost")
+
+
+class SecondDaemon(DaemonTest):
+    TASKS = {"hello.sh": "#!/bin/sh\necho hello\n"}
+
+    def second(self, state_dir, sock):
+        cmd = [MICROLIGHTD, "-f", "-c", self.d.config, "-T",
+               self.d.tasks_dir, "-d", state_dir, "-s", sock, "-l", "none"]
+        return subprocess.run(cmd, capture_output=True, timeout=30,
+                              env=self.d.env, stdin=subprocess.DEVNULL)
+
+    def check_first_works(self):
+        self.assertTrue(os.path.exists(self.d.socket))
+        self.assertIsNone(self.d.proc.poll(), "the first daemon exited")
+        run = self.d.run("hello")
+        self.assertEqual(run["status"], "succeeded")
+        self.assertEqual(self.d.logs(run["id"]), b"hello\n")
+
+    def test_same_state_dir_refused(self):
+        pid = self.d.request({"cmd": "ping"})["pid"]
+        other = os.path.join(self.d.dir, "other.sock")
+        p = self.second(self.d.state_dir, other)
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(self.d.state_dir, err)
+        self.assertIn(str(pid), err)
+        self.assertIn("another microlightd", err)
+        self.assertFalse(os.path.exists(other),
+                         "the refused daemon left a socket")
+        self.check_first_works()
+
+    def test_same_socket_refused(self):
+        state2 = os.path.join(self.d.dir, "state2")
+        p = self.second(state2, self.d.socket)
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("another microlightd is listening", err)
+        self.assertIn(self.d.socket, err)
+        self.check_first_works()
+
+
+class History(DaemonTest):
+    TASKS = {
+        "a.sh": "#!/bin/sh\necho a\n",
+        "b.sh": "#!/bin/sh\nexit 1\n",
+    }
+
+    def runs(self, *args):
+        return self.d.ctl_json("runs", *args, check=0)[0]["runs"]
+
+    def test_runs_after_restart_and_filters(self):
+        ids = {}
+        for task in ("a", "b", "a", "b", "a"):
+            run = self.d.run(task, check=0 if task == "a" else 1)
+            ids.setdefault(task, []).append(run["id"])
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+
+        every = sorted(ids["a"] + ids["b"], reverse=True)
+        self.assertEqual([r["id"] for r in self.runs()], every)
+        self.assertEqual([r["id"] for r in self.runs("a")],
+                         sorted(ids["a"], reverse=True))
+        self.assertTrue(all(r["task"] == "a" for r in self.runs("a")))
+        self.assertEqual([r["id"] for r in self.runs("-n", "2")], every[:2])
+        failed = self.runs("--status", "failed")
+        self.assertEqual([r["id"] for r in failed],
+                         sorted(ids["b"], reverse=True))
+        self.assertTrue(all(r["status"] == "failed" for r in failed))
+        self.assertEqual([r["id"] for r in self.runs("b", "-n", "1")],
+                         [max(ids["b"])])
+        self.assertEqual(self.runs("--status", "cancelled"), [])
+
+        # The human table shows the same, newest first.
+        out = self.d.ctl("runs", check=0).stdout.decode().splitlines()
+        self.assertTrue(out[0].startswith("ID"))
+        self.assertEqual([int(line.split()[0]) for line in out[1:]], every)
+
+
+if __name__ == "__main__":
+    main()
