@@ -20,7 +20,7 @@
 #include "params.h"
 
 #define CONTROL_MAX_CLIENTS	256
-#define CONTROL_IDLE_SECONDS	300	/* a silent client is dropped */
+#define CONTROL_IDLE_SECONDS	60	/* a silent client is dropped */
 #define WATCH_HIGH		(256 * 1024) /* unsent bytes before pausing */
 #define WATCH_LOW		(64 * 1024)  /* and before resuming */
 #define WATCH_BATCH		8	/* chunks read from SQLite per step */
@@ -63,6 +63,7 @@ static struct event	*ev_accept_pause;
 static struct event	*ev_gc;
 
 static void	control_pump(struct watch *);
+static int	control_make_room(void);
 
 static void	cmd_ping(struct client *, json_t *);
 static void	cmd_list(struct client *, json_t *);
@@ -163,9 +164,6 @@ control_client_kill(struct client *c)
 	nclients--;
 	TAILQ_INSERT_TAIL(&clients_dead, c, entry);
 	event_active(ev_gc, EV_TIMEOUT, 0);
-	if (ev_accept != NULL && control_fd != -1 && !ml_shutting_down &&
-	    !evtimer_pending(ev_accept_pause, NULL))
-		event_add(ev_accept, NULL);
 }
 
 /* Close a client once its output is written. */
@@ -599,8 +597,8 @@ control_dispatch(struct client *c, const char *line, size_t len)
 
 /*
  * Read request lines. While a client follows a run, further lines wait in
- * its buffer; a line over the limit gets an error and the connection is
- * closed, since there is no telling where the next request starts.
+ * its buffer. A line over the limit gets an error as soon as the limit is
+ * passed, and the rest of it is skipped up to its newline.
  */
 static void
 control_read_cb(struct bufferevent *bev, void *arg)
@@ -723,7 +721,10 @@ control_who(uid_t uid)
 	return (xstrdup(last_who));
 }
 
-/* A new client: note who it is (SO_PEERCRED) and read its requests. */
+/*
+ * A new client: note who it is (SO_PEERCRED) and read its requests. When
+ * descriptors run out, accepting pauses for a second instead of spinning.
+ */
 static void
 control_accept_cb(int fd, short events, void *arg)
 {
@@ -752,6 +753,16 @@ control_accept_cb(int fd, short events, void *arg)
 		close(cfd);
 		return;
 	}
+	if (control_make_room() != 0) {
+		/* Every client is busy: say so rather than leave it hanging. */
+		static const char busy[] = "{\"ok\":false,\"error\":{\"code\":"
+		    "\"" E_INTERNAL "\",\"message\":\"too many clients\"}}\n";
+
+		log_warnx("control: too many clients, refusing one");
+		(void)!write(cfd, busy, sizeof busy - 1);
+		close(cfd);
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->uid = uid;
 	c->who = control_who(uid);
@@ -773,12 +784,33 @@ control_accept_cb(int fd, short events, void *arg)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
-	if (nclients >= CONTROL_MAX_CLIENTS) {
-		/* Full: wait for one to go before accepting more. */
-		log_warnx("control: %u clients, not accepting more for now",
-		    nclients);
-		event_del(ev_accept);
+}
+
+/*
+ * Make room for a new client when the table is full: the oldest client
+ * that is only waiting (it follows no run and has no request pending)
+ * goes, so that silent connections cannot lock everyone out. Returns 0 if
+ * there is room.
+ */
+static int
+control_make_room(void)
+{
+	struct client	*c;
+
+	if (nclients < CONTROL_MAX_CLIENTS)
+		return (0);
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->watch == NULL && !c->closing && evbuffer_get_length(
+		    bufferevent_get_input(c->bev)) == 0 &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			break;
 	}
+	if (c == NULL)
+		return (-1);
+	log_warnx("control: %u clients: closing the oldest idle one (%s)",
+	    nclients, c->who);
+	control_client_kill(c);
+	return (0);
 }
 
 /* Create the socket's directory if needed and check it is ours. */

@@ -163,6 +163,10 @@ class Daemon:
             self.log.close()
         self.proc = None
         self.check_log()
+        if rc != 0:
+            raise AssertionError(
+                "microlightd exited with status %d (negative: killed by "
+                "that signal) after %s:\n%s" % (rc, sig, self.log_text()))
         return rc
 
     def kill9(self):
