@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -58,19 +59,23 @@ spawn_send(int type, int value, int stage)
 	spawn_write(SUP_CTL, &msg, sizeof msg);
 }
 
-/* Every signal back to its default disposition. */
+/*
+ * Every signal back to its default disposition, through the system call:
+ * glibc's sigaction() refuses signals 32 and 33 (its own), yet they can be
+ * inherited ignored (GNU make leaves them so) and an ignored signal
+ * survives exec. An all-zero kernel sigaction is SIG_DFL with no flags and
+ * an empty mask whatever the architecture's field order.
+ */
 static void
 spawn_default_signals(void)
 {
-	struct sigaction	 sa;
-	int			 sig;
+	static const unsigned long	 dfl[8];
+	int				 sig;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+			syscall(SYS_rt_sigaction, sig, dfl, NULL,
+			    (size_t)((NSIG - 1) / 8));
 	}
 }
 
