@@ -143,6 +143,23 @@ spawn_exec(const struct spawn *sp, int report)
 }
 
 /*
+ * Start the script's process with vfork: it borrows the supervisor's memory
+ * until it calls exec (or _exit), so no copy of the daemon's address space
+ * is made and torn down again for each run. spawn_exec only makes system
+ * calls and never returns. (A function of its own, so that no variable of
+ * the supervisor's loop lives in the frame vfork returns to twice.)
+ */
+static pid_t
+spawn_script(const struct spawn *sp, int report)
+{
+	pid_t	 pid;
+
+	if ((pid = vfork()) == 0)
+		spawn_exec(sp, report);
+	return (pid);
+}
+
+/*
  * Signal every process of the run: the script's group (only while the
  * script is unreaped, so its pid cannot have been reused) and then every
  * descendant of the supervisor, which includes those that left the group.
@@ -204,13 +221,9 @@ spawn_supervise(const struct spawn *sp)
 		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
 		_exit(1);
 	}
-	switch (main_pid = fork()) {
-	case -1:
+	if ((main_pid = spawn_script(sp, report[1])) == -1) {
 		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
 		_exit(1);
-	case 0:
-		close(report[0]);
-		spawn_exec(sp, report[1]);
 	}
 	close(report[1]);
 	close(SUP_OUT);
