@@ -98,15 +98,28 @@ static const struct control_cmd {
 static void
 control_send(struct client *c, json_t *msg)
 {
-	char	*line;
-	size_t	 len;
+	struct evbuffer	*out;
+	char		*line;
+	size_t		 len;
+	int		 empty;
 
 	if (msg == NULL)
 		fatalx("control_send: no message");
 	if (!c->dead) {
 		line = proto_encode(msg, &len);
+		out = bufferevent_get_output(c->bev);
+		empty = evbuffer_get_length(out) == 0;
 		bufferevent_write(c->bev, line, len);
 		free(line);
+		/*
+		 * Nothing was waiting: write now rather than on the next turn
+		 * of the loop, so a reply is not held up by whatever else this
+		 * turn does (forking a supervisor takes a while).
+		 */
+		if (empty && evbuffer_write(out, bufferevent_getfd(c->bev)) ==
+		    -1 && errno != EAGAIN && errno != EINTR)
+			log_debug("control: %s: write: %s", c->who,
+			    strerror(errno));
 	}
 	json_decref(msg);
 }

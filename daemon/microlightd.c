@@ -526,6 +526,7 @@ main(int argc, char **argv)
 
 	tasks_install(set);
 	run_init();
+	spawn_prepare();
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
 	queue_restore();
@@ -544,6 +545,7 @@ main(int argc, char **argv)
 
 	log_info("exiting");
 	control_close();
+	spawn_shutdown();
 	queue_free_all();
 	run_flush_all();
 	watch_stop();

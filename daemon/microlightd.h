@@ -246,6 +246,10 @@ struct spawn_msg {
 #define SPAWN_CMD_KILL	'K'	/* SIGKILL to every process */
 
 pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
+void		 spawn_prepare(void);
+int		 spawn_reaped(pid_t);
+pid_t		 spawn_spare_pid(void);
+void		 spawn_shutdown(void);
 
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);

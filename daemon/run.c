@@ -928,6 +928,10 @@ run_kill_orphans(void)
 
 	run_list_shims(&runs_active, &shims, &nshims);
 	run_list_shims(&runs_ending, &shims, &nshims);
+	if (spawn_spare_pid() != -1) {
+		shims = xreallocarray(shims, nshims + 1, sizeof *shims);
+		shims[nshims++] = spawn_spare_pid();
+	}
 	proc_signal_descendants(getpid(), SIGKILL, shims, nshims);
 	free(shims);
 }
@@ -956,7 +960,8 @@ run_reaped(pid_t pid, int status)
 
 	if ((r = run_find_shim(&runs_active, pid)) == NULL &&
 	    (r = run_find_shim(&runs_ending, pid)) == NULL) {
-		log_debug("reaped process %d", (int)pid);
+		if (!spawn_reaped(pid))
+			log_debug("reaped process %d", (int)pid);
 		return;
 	}
 	run_ctl_read(r);

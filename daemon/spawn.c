@@ -9,6 +9,11 @@
  * the daemon dies) sends SIGTERM, SIGCONT and SIGKILL to all of them. It
  * exits only when none is left, so its exit means the run's processes are
  * gone. It never returns into daemon code and uses no libevent.
+ *
+ * Forking the daemon costs a few hundred microseconds on a small VM, so one
+ * supervisor is forked ahead of need (the spare): it waits for its job (the
+ * script, its environment and user) on a pipe, and a new spare is forked
+ * once the loop has nothing more urgent to do.
  */
 
 #include <sys/types.h>
@@ -33,7 +38,33 @@
 #define SUP_CTL		3	/* descriptors in the supervisor */
 #define SUP_OUT		4
 #define SUP_ERR		5
+#define SUP_JOB		6
 #define EXEC_REPORT	3	/* descriptor in the script before exec */
+
+#define JOB_MAX		(4 * 1024 * 1024)
+
+/* A job as it travels to a spare: this header, the groups, the strings. */
+struct spawn_job {
+	uint32_t	 size;		/* of everything, header included */
+	int32_t		 change_user;
+	uint32_t	 uid;
+	uint32_t	 gid;
+	int32_t		 ngroups;
+	uint32_t	 nenv;
+	int64_t		 kill_grace_ms;
+	/* gid_t groups[ngroups]; then NUL-terminated: path, workdir,
+	 * username, and nenv environment entries. */
+};
+
+/* The spare: a supervisor forked ahead of need, waiting for its job. */
+static struct spare {
+	pid_t	 pid;
+	int	 ctl;
+	int	 out;
+	int	 err;
+	int	 job;
+} spare = { -1, -1, -1, -1, -1 };
+static struct event	*ev_spare;
 
 /* Write a whole message, retrying EINTR; errors are ignored (best effort). */
 static void
@@ -204,8 +235,6 @@ spawn_supervise(const struct spawn *sp)
 
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	/* Its own name, so "pkill -x microlightd" spares the runs' keepers. */
-	prctl(PR_SET_NAME, "microlight-run", 0, 0, 0);
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -305,32 +334,116 @@ spawn_supervise(const struct spawn *sp)
 	}
 }
 
-/*
- * Fork the supervisor of a run. Returns its pid and the daemon's ends of
- * the control socket and of the stdout and stderr pipes (non-blocking,
- * close-on-exec), or -1.
- */
-pid_t
-spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
+/* Read exactly len bytes (the job pipe is blocking); 0 at EOF or error. */
+static int
+spawn_read_all(int fd, void *buf, size_t len)
 {
-	int		 ctl[2], out[2], err[2], null;
+	char	*p = buf;
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = read(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (0);
+		p += n;
+		len -= n;
+	}
+	return (1);
+}
+
+/* Take the next NUL-terminated string of a job, or NULL if it overruns. */
+static char *
+spawn_job_string(char **p, char *end)
+{
+	char	*s = *p, *nul;
+
+	if (s >= end || (nul = memchr(s, '\0', end - s)) == NULL)
+		return (NULL);
+	*p = nul + 1;
+	return (s);
+}
+
+/*
+ * A spare waits for its job; EOF means the daemon has gone or no longer
+ * needs it. The job is decoded into a spawn structure pointing into it.
+ */
+static __dead void
+spawn_wait_job(void)
+{
+	struct spawn_job	 hdr;
+	struct spawn		 sp;
+	char			*buf, *p, *end;
+	uint32_t		 i;
+
+	if (!spawn_read_all(SUP_JOB, &hdr, sizeof hdr))
+		_exit(0);
+	if (hdr.size < sizeof hdr || hdr.size > JOB_MAX ||
+	    hdr.ngroups < 0 || hdr.ngroups > 65536)
+		_exit(1);
+	buf = xmalloc(hdr.size - sizeof hdr + 1);
+	if (!spawn_read_all(SUP_JOB, buf, hdr.size - sizeof hdr))
+		_exit(1);
+	close(SUP_JOB);
+	end = buf + hdr.size - sizeof hdr;
+
+	memset(&sp, 0, sizeof sp);
+	sp.change_user = hdr.change_user;
+	sp.uid = hdr.uid;
+	sp.gid = hdr.gid;
+	sp.ngroups = hdr.ngroups;
+	sp.kill_grace_ms = hdr.kill_grace_ms;
+	sp.groups = (gid_t *)buf;
+	p = buf + hdr.ngroups * sizeof (gid_t);
+	sp.path = spawn_job_string(&p, end);
+	sp.workdir = spawn_job_string(&p, end);
+	sp.username = spawn_job_string(&p, end);
+	sp.argv = xcalloc(2, sizeof *sp.argv);
+	sp.argv[0] = (char *)sp.path;
+	sp.envp = xcalloc(hdr.nenv + 1, sizeof *sp.envp);
+	for (i = 0; i < hdr.nenv; i++)
+		sp.envp[i] = spawn_job_string(&p, end);
+	if (sp.path == NULL || sp.workdir == NULL || sp.username == NULL ||
+	    (hdr.nenv > 0 && sp.envp[hdr.nenv - 1] == NULL))
+		_exit(1);
+	spawn_supervise(&sp);
+}
+
+/* Close the daemon's ends of a spare's descriptors. */
+static void
+spawn_spare_close(struct spare *sc)
+{
+	if (sc->ctl != -1)
+		close(sc->ctl);
+	if (sc->out != -1)
+		close(sc->out);
+	if (sc->err != -1)
+		close(sc->err);
+	if (sc->job != -1)
+		close(sc->job);
+	sc->pid = -1;
+	sc->ctl = sc->out = sc->err = sc->job = -1;
+}
+
+/*
+ * Fork a supervisor that waits for its job: its control socket, the run's
+ * stdout and stderr pipes and the job pipe are made now. Returns 0, or -1
+ * with errno.
+ */
+static int
+spawn_fork(struct spare *sc)
+{
+	int		 ctl[2], out[2], err[2], job[2], null, saved;
 	sigset_t	 all, old;
 	pid_t		 pid;
 
+	ctl[0] = out[0] = err[0] = job[0] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1)
 		return (-1);
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		close(ctl[0]);
-		close(ctl[1]);
-		return (-1);
-	}
-	if (pipe2(err, O_CLOEXEC) == -1) {
-		close(ctl[0]);
-		close(ctl[1]);
-		close(out[0]);
-		close(out[1]);
-		return (-1);
-	}
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    pipe2(job, O_CLOEXEC) == -1)
+		goto fail;
 
 	/* No signal handler of the daemon may run in the child. */
 	sigfillset(&all);
@@ -338,20 +451,22 @@ spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 	pid = fork();
 	if (pid == 0) {
 		/*
-		 * Move the three descriptors to fixed numbers (through
-		 * copies above everything, so none is overwritten first) and
-		 * close every other descriptor of the daemon.
+		 * Move the four descriptors to fixed numbers (through copies
+		 * above everything, so none is overwritten first) and close
+		 * every other descriptor of the daemon.
 		 */
 		int c = fcntl(ctl[1], F_DUPFD_CLOEXEC, 64);
 		int o = fcntl(out[1], F_DUPFD_CLOEXEC, 64);
 		int e = fcntl(err[1], F_DUPFD_CLOEXEC, 64);
+		int j = fcntl(job[0], F_DUPFD_CLOEXEC, 64);
 
-		if (c == -1 || o == -1 || e == -1 ||
+		if (c == -1 || o == -1 || e == -1 || j == -1 ||
 		    dup3(c, SUP_CTL, O_CLOEXEC) == -1 ||
 		    dup3(o, SUP_OUT, O_CLOEXEC) == -1 ||
-		    dup3(e, SUP_ERR, O_CLOEXEC) == -1)
+		    dup3(e, SUP_ERR, O_CLOEXEC) == -1 ||
+		    dup3(j, SUP_JOB, O_CLOEXEC) == -1)
 			_exit(1);
-		closefrom(SUP_ERR + 1);
+		closefrom(SUP_JOB + 1);
 		if ((null = open("/dev/null", O_RDWR)) != -1) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
@@ -359,24 +474,205 @@ spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 			if (null > STDERR_FILENO)
 				close(null);
 		}
+		/* Its own name, so "pkill -x microlightd" spares it. */
+		prctl(PR_SET_NAME, "microlight-run", 0, 0, 0);
 		/* Signals stay blocked here; the script's child resets them. */
-		spawn_supervise(sp);
+		spawn_wait_job();
 	}
+	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(ctl[1]);
 	close(out[1]);
 	close(err[1]);
+	close(job[0]);
 	if (pid == -1) {
 		close(ctl[0]);
 		close(out[0]);
 		close(err[0]);
+		close(job[1]);
+		errno = saved;
 		return (-1);
 	}
 	fcntl(ctl[0], F_SETFL, O_NONBLOCK);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	*ctlp = ctl[0];
-	*outp = out[0];
-	*errp = err[0];
-	return (pid);
+	sc->pid = pid;
+	sc->ctl = ctl[0];
+	sc->out = out[0];
+	sc->err = err[0];
+	sc->job = job[1];
+	return (0);
+
+fail:
+	saved = errno;
+	close(ctl[0]);
+	close(ctl[1]);
+	if (out[0] != -1) {
+		close(out[0]);
+		close(out[1]);
+	}
+	if (err[0] != -1) {
+		close(err[0]);
+		close(err[1]);
+	}
+	errno = saved;
+	return (-1);
+}
+
+/* Encode a job for a spare; returns an allocated buffer of *len bytes. */
+static char *
+spawn_job_encode(const struct spawn *sp, size_t *len)
+{
+	struct spawn_job	 hdr;
+	const char		*strs[3];
+	char			*buf, *p;
+	size_t			 size;
+	u_int			 i, nenv;
+
+	strs[0] = sp->path;
+	strs[1] = sp->workdir;
+	strs[2] = sp->username != NULL ? sp->username : "";
+	for (nenv = 0; sp->envp[nenv] != NULL; nenv++)
+		;
+	size = sizeof hdr + sp->ngroups * sizeof (gid_t);
+	for (i = 0; i < 3; i++)
+		size += strlen(strs[i]) + 1;
+	for (i = 0; i < nenv; i++)
+		size += strlen(sp->envp[i]) + 1;
+
+	memset(&hdr, 0, sizeof hdr);
+	hdr.size = size;
+	hdr.change_user = sp->change_user;
+	hdr.uid = sp->uid;
+	hdr.gid = sp->gid;
+	hdr.ngroups = sp->ngroups;
+	hdr.nenv = nenv;
+	hdr.kill_grace_ms = sp->kill_grace_ms;
+	buf = p = xmalloc(size);
+	memcpy(p, &hdr, sizeof hdr);
+	p += sizeof hdr;
+	if (sp->ngroups > 0) {
+		memcpy(p, sp->groups, sp->ngroups * sizeof (gid_t));
+		p += sp->ngroups * sizeof (gid_t);
+	}
+	for (i = 0; i < 3; i++) {
+		memcpy(p, strs[i], strlen(strs[i]) + 1);
+		p += strlen(strs[i]) + 1;
+	}
+	for (i = 0; i < nenv; i++) {
+		memcpy(p, sp->envp[i], strlen(sp->envp[i]) + 1);
+		p += strlen(sp->envp[i]) + 1;
+	}
+	*len = size;
+	return (buf);
+}
+
+/*
+ * Write a job to a spare. The job pipe is blocking: the spare is reading
+ * it in a loop, so even a job larger than the pipe goes through at once;
+ * a spare that died gives EPIPE (SIGPIPE is ignored).
+ */
+static int
+spawn_job_send(struct spare *sc, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = write(sc->job, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return (-1);
+		buf += n;
+		len -= n;
+	}
+	close(sc->job);
+	sc->job = -1;
+	return (0);
+}
+
+/* Fork the next spare, when the loop gets to it. */
+static void
+spawn_spare_cb(int fd, short events, void *arg)
+{
+	if (spare.pid != -1 || ml_shutting_down)
+		return;
+	if (spawn_fork(&spare) == -1)
+		log_warn("forking a spare supervisor");
+}
+
+/* Keep a spare supervisor ready (at start, and after each run starts). */
+void
+spawn_prepare(void)
+{
+	if (ev_spare == NULL)
+		ev_spare = event_new(ml_base, -1, 0, spawn_spare_cb, NULL);
+	if (spare.pid == -1 && !ml_shutting_down)
+		event_active(ev_spare, EV_TIMEOUT, 0);
+}
+
+/*
+ * Start the supervisor of a run: hand the job to the spare (forking one
+ * now if there is none, or if the spare turns out to be dead). Returns the
+ * supervisor's pid and the daemon's ends of the control socket and of the
+ * stdout and stderr pipes (non-blocking, close-on-exec), or -1.
+ */
+pid_t
+spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
+{
+	char	*job;
+	size_t	 len;
+	pid_t	 pid;
+	int	 tries;
+
+	job = spawn_job_encode(sp, &len);
+	for (tries = 0; tries < 2; tries++) {
+		if (spare.pid == -1 && spawn_fork(&spare) == -1)
+			break;
+		if (spawn_job_send(&spare, job, len) == 0) {
+			free(job);
+			pid = spare.pid;
+			*ctlp = spare.ctl;
+			*outp = spare.out;
+			*errp = spare.err;
+			spare.pid = -1;
+			spare.ctl = spare.out = spare.err = -1;
+			spawn_prepare();
+			return (pid);
+		}
+		/* The spare is gone: make sure, and fork a fresh one. */
+		log_warn("handing a run to the spare supervisor");
+		kill(spare.pid, SIGKILL);
+		spawn_spare_close(&spare);
+	}
+	free(job);
+	return (-1);
+}
+
+/* A child was reaped: if it was the spare, forget it. Returns 1 if so. */
+int
+spawn_reaped(pid_t pid)
+{
+	if (pid != spare.pid || pid == -1)
+		return (0);
+	log_warnx("the spare supervisor (pid %d) exited", (int)pid);
+	spawn_spare_close(&spare);
+	return (1);
+}
+
+/* The spare's pid, or -1. */
+pid_t
+spawn_spare_pid(void)
+{
+	return (spare.pid);
+}
+
+/* At exit: the spare sees its job pipe close and exits. */
+void
+spawn_shutdown(void)
+{
+	spawn_spare_close(&spare);
+	if (ev_spare != NULL)
+		event_free(ev_spare);
+	ev_spare = NULL;
 }
