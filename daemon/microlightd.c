@@ -259,8 +259,10 @@ signal_chld_cb(int sig, short events, void *arg)
 	pid_t	 pid;
 	int	 status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		run_reaped(pid, status);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (!launcher_reaped(pid, status))
+			log_debug("reaped process %d", (int)pid);
+	}
 }
 
 /* Take a pidfile lock; the message names the other daemon if there is one. */
@@ -496,6 +498,9 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	signal(SIGPIPE, SIG_IGN);
+	/* The launcher forks the runs' supervisors: fork it while we are small. */
+	if (launcher_start(&cause) != 0)
+		startup_fail("%s", cause);
 	ml_started = time_now_ms();
 
 	if ((ml_base = event_base_new()) == NULL)
@@ -526,6 +531,7 @@ main(int argc, char **argv)
 
 	tasks_install(set);
 	run_init();
+	launcher_listen();
 	spawn_prepare();
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
@@ -546,6 +552,7 @@ main(int argc, char **argv)
 	log_info("exiting");
 	control_close();
 	spawn_shutdown();
+	launcher_stop();
 	queue_free_all();
 	run_flush_all();
 	watch_stop();

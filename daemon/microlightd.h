@@ -154,6 +154,7 @@ TAILQ_HEAD(watches, watch);
 #define RUN_ENDED	0x10	/* status recorded; leftovers may remain */
 #define RUN_MARKED	0x20	/* the dropped-output marker is written */
 #define RUN_LIMIT_HIT	0x40	/* output went past max-log-size */
+#define RUN_SHIM_DONE	0x80	/* the supervisor said all is gone */
 
 struct run {
 	struct runrec		 rec;
@@ -200,7 +201,6 @@ int		 run_start(struct run *);
 void		 run_kill(struct run *, enum run_status, const char *);
 void		 run_finish_queued(struct run *, enum run_status,
 		     const char *);
-void		 run_reaped(pid_t, int);
 void		 run_flush_all(void);
 void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
@@ -230,6 +230,7 @@ enum spawn_msg_type {
 	SPAWN_EXEC_OK,		/* value: the script's pid */
 	SPAWN_EXEC_FAILED,	/* value: errno, stage: what failed */
 	SPAWN_EXITED,		/* value: the main process's wait status */
+	SPAWN_DONE,		/* every process of the run is gone */
 };
 enum spawn_stage {
 	STAGE_EXEC,
@@ -245,11 +246,30 @@ struct spawn_msg {
 #define SPAWN_CMD_TERM	'T'	/* SIGTERM and SIGCONT to every process */
 #define SPAWN_CMD_KILL	'K'	/* SIGKILL to every process */
 
+/* A supervisor waiting for its job: its pid and the daemon's ends. */
+struct spare {
+	pid_t	 pid;
+	int	 ctl;
+	int	 out;
+	int	 err;
+	int	 job;
+};
+
 pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
+int		 spawn_fork_spare(struct spare *);
+void		 spawn_add_spare(struct spare *);
+void		 spawn_spares_lost(void);
 void		 spawn_prepare(void);
-int		 spawn_reaped(pid_t);
-pid_t		 spawn_spare_pid(void);
+u_int		 spawn_spare_pids(pid_t **, u_int);
 void		 spawn_shutdown(void);
+
+/* launcher.c */
+int		 launcher_start(char **);
+void		 launcher_listen(void);
+u_int		 launcher_request(u_int);
+int		 launcher_reaped(pid_t, int);
+pid_t		 launcher_pid(void);
+void		 launcher_stop(void);
 
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);

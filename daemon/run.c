@@ -33,6 +33,8 @@ static struct event	*ev_flush;
 
 static void	run_progress(struct run *);
 static void	run_flush_one(struct run *);
+static void	run_shim_gone(struct run *);
+static void	run_kill_orphans(void);
 
 /* A new queued run of a task; params (normalised) are taken over. */
 struct run *
@@ -505,10 +507,11 @@ run_ctl_read(struct run *r)
 		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n != (ssize_t)sizeof msg) {
-			/* EOF: the supervisor is gone or going. */
+			/* EOF: the supervisor has exited. */
 			event_del(r->ev_ctl);
 			close(r->ctl_fd);
 			r->ctl_fd = -1;
+			run_shim_gone(r);
 			return;
 		}
 		switch (msg.type) {
@@ -528,6 +531,9 @@ run_ctl_read(struct run *r)
 				evtimer_del(r->ev_timeout);
 			/* Leftovers got SIGTERM; SIGKILL after kill-grace. */
 			run_arm_kill(r);
+			break;
+		case SPAWN_DONE:
+			r->flags |= RUN_SHIM_DONE;
 			break;
 		}
 	}
@@ -919,7 +925,10 @@ run_list_shims(struct runs *list, pid_t **shims, u_int *n)
 	}
 }
 
-/* Kill what a dead supervisor left: our descendants outside every live one. */
+/*
+ * Kill what a dead supervisor left, if it was re-parented to the daemon:
+ * its descendants outside every live supervisor, spare and the launcher.
+ */
 static void
 run_kill_orphans(void)
 {
@@ -928,51 +937,31 @@ run_kill_orphans(void)
 
 	run_list_shims(&runs_active, &shims, &nshims);
 	run_list_shims(&runs_ending, &shims, &nshims);
-	if (spawn_spare_pid() != -1) {
+	nshims = spawn_spare_pids(&shims, nshims);
+	if (launcher_pid() != -1) {
 		shims = xreallocarray(shims, nshims + 1, sizeof *shims);
-		shims[nshims++] = spawn_spare_pid();
+		shims[nshims++] = launcher_pid();
 	}
 	proc_signal_descendants(getpid(), SIGKILL, shims, nshims);
 	free(shims);
 }
 
-/* The run whose supervisor has this pid, in one list. */
-static struct run *
-run_find_shim(struct runs *list, pid_t pid)
-{
-	struct run	*r;
-
-	TAILQ_FOREACH(r, list, entry) {
-		if (r->pid == pid && (r->flags & RUN_SHIM_EXITED) == 0)
-			return (r);
-	}
-	return (NULL);
-}
-
 /*
- * A child of the daemon was reaped. A supervisor exits only when all the
- * run's processes are gone, so the pipes can be drained to the end now.
+ * The supervisor has exited (its socket reached EOF). It exits only once
+ * all the run's processes are gone, so the pipes can be drained to the end
+ * now; without its last word (SPAWN_DONE) it died, and what it left is
+ * killed (by the launcher, the subreaper above it, or here).
  */
-void
-run_reaped(pid_t pid, int status)
+static void
+run_shim_gone(struct run *r)
 {
-	struct run	*r;
-
-	if ((r = run_find_shim(&runs_active, pid)) == NULL &&
-	    (r = run_find_shim(&runs_ending, pid)) == NULL) {
-		if (!spawn_reaped(pid))
-			log_debug("reaped process %d", (int)pid);
-		return;
-	}
-	run_ctl_read(r);
 	r->flags |= RUN_SHIM_EXITED;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if ((r->flags & RUN_SHIM_DONE) == 0) {
 		log_warnx("%s[%lld]: the supervisor (pid %d) died", r->rec.task,
-		    (long long)r->rec.id, (int)pid);
+		    (long long)r->rec.id, (int)r->pid);
 		run_kill_orphans();
 	}
 	run_close_pipes(r);
-	run_progress(r);
 }
 
 /* A queued run ends without running (cancelled, or its task is gone). */

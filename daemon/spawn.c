@@ -10,10 +10,12 @@
  * exits only when none is left, so its exit means the run's processes are
  * gone. It never returns into daemon code and uses no libevent.
  *
- * Forking the daemon costs a few hundred microseconds on a small VM, so one
- * supervisor is forked ahead of need (the spare): it waits for its job (the
- * script, its environment and user) on a pipe, and a new spare is forked
- * once the loop has nothing more urgent to do.
+ * Supervisors are not forked from the daemon but from the launcher
+ * (launcher.c), a small process forked once at start-up: forking the daemon
+ * itself costs its page tables and copy-on-write faults on every page it
+ * touches afterwards, most of the daemon's CPU time under load. They are
+ * forked ahead of need (spares): a spare waits for its job (the script, its
+ * environment and user) on a pipe, and the daemon keeps a few ready.
  */
 
 #include <sys/types.h>
@@ -56,15 +58,12 @@ struct spawn_job {
 	 * username, and nenv environment entries. */
 };
 
-/* The spare: a supervisor forked ahead of need, waiting for its job. */
-static struct spare {
-	pid_t	 pid;
-	int	 ctl;
-	int	 out;
-	int	 err;
-	int	 job;
-} spare = { -1, -1, -1, -1, -1 };
-static struct event	*ev_spare;
+#define SPARES_WANTED	2	/* spares kept ready */
+
+/* Spares received from the launcher, ready for a job. */
+static struct spare	 spares[SPARES_WANTED];
+static u_int		 nspares;
+static u_int		 spares_asked;	/* asked of the launcher, not in yet */
 
 /* Write a whole message, retrying EINTR; errors are ignored (best effort). */
 static void
@@ -135,7 +134,7 @@ spawn_exec(const struct spawn *sp, int report)
 	uid_t		 ruid, euid, suid;
 	gid_t		 rgid, egid, sgid;
 
-	spawn_default_signals();
+	/* Dispositions are the defaults already (the spare reset them). */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
@@ -218,14 +217,16 @@ spawn_now(void)
 	return (time_mono_ms());
 }
 
-/* The supervisor: start the script, then reap, report and obey. */
+/*
+ * The supervisor: start the script, then reap, report and obey. sfd (a
+ * signalfd for SIGCHLD) and the report pipe were made while it waited.
+ */
 static __dead void
-spawn_supervise(const struct spawn *sp)
+spawn_supervise(const struct spawn *sp, int sfd, int report[2])
 {
 	struct signalfd_siginfo	 si;
 	struct pollfd		 pfd[2];
-	sigset_t		 chld;
-	int			 sfd, report[2], st, got[2], ctl_open = 1;
+	int			 st, got[2], ctl_open = 1;
 	int			 main_alive = 1, killed = 0;
 	int			 leftovers_told = 0;
 	int64_t			 deadline = -1, now;
@@ -233,23 +234,6 @@ spawn_supervise(const struct spawn *sp)
 	ssize_t			 n;
 	char			 cmd;
 
-	setsid();
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
-	    pipe2(report, O_CLOEXEC) == -1) {
-		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
-		_exit(1);
-	}
-
-	/* The script's pipes wait at SUP_OUT + 10 and SUP_ERR + 10. */
-	if (dup2(SUP_OUT, SUP_OUT + 10) == -1 ||
-	    dup2(SUP_ERR, SUP_ERR + 10) == -1) {
-		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
-		_exit(1);
-	}
 	if ((main_pid = spawn_script(sp, report[1])) == -1) {
 		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
 		_exit(1);
@@ -298,8 +282,11 @@ spawn_supervise(const struct spawn *sp)
 				}
 				continue;
 			}
-			if (pid == -1 && errno == ECHILD && !main_alive)
+			if (pid == -1 && errno == ECHILD && !main_alive) {
+				/* All gone: the daemon may release the run. */
+				spawn_send(SPAWN_DONE, 0, 0);
 				_exit(0);
+			}
 			break;
 		}
 		if (!main_alive && !leftovers_told) {
@@ -366,19 +353,40 @@ spawn_job_string(char **p, char *end)
 }
 
 /*
- * A spare waits for its job; EOF means the daemon has gone or no longer
- * needs it. The job is decoded into a spawn structure pointing into it.
+ * A spare readies all it can while it waits for its job (so the run's
+ * start does not wait for it): its own session, the subreaper flag,
+ * default signal dispositions, a signalfd for SIGCHLD, the exec report
+ * pipe, the run's pipes where the script's process will take them. EOF on
+ * the job pipe means the daemon has gone or no longer needs it. The job
+ * is decoded into a spawn structure pointing into it.
  */
 static __dead void
 spawn_wait_job(void)
 {
 	struct spawn_job	 hdr;
 	struct spawn		 sp;
+	sigset_t		 chld;
 	char			*buf, *p, *end;
 	uint32_t		 i;
+	int			 sfd, report[2], setup_errno = 0;
+
+	setsid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	spawn_default_signals();
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    pipe2(report, O_CLOEXEC) == -1 ||
+	    dup2(SUP_OUT, SUP_OUT + 10) == -1 ||
+	    dup2(SUP_ERR, SUP_ERR + 10) == -1)
+		setup_errno = errno;
 
 	if (!spawn_read_all(SUP_JOB, &hdr, sizeof hdr))
 		_exit(0);
+	if (setup_errno != 0) {
+		spawn_send(SPAWN_EXEC_FAILED, setup_errno, STAGE_SETUP);
+		_exit(1);
+	}
 	if (hdr.size < sizeof hdr || hdr.size > JOB_MAX ||
 	    hdr.ngroups < 0 || hdr.ngroups > 65536)
 		_exit(1);
@@ -407,7 +415,7 @@ spawn_wait_job(void)
 	if (sp.path == NULL || sp.workdir == NULL || sp.username == NULL ||
 	    (hdr.nenv > 0 && sp.envp[hdr.nenv - 1] == NULL))
 		_exit(1);
-	spawn_supervise(&sp);
+	spawn_supervise(&sp, sfd, report);
 }
 
 /* Close the daemon's ends of a spare's descriptors. */
@@ -427,25 +435,26 @@ spawn_spare_close(struct spare *sc)
 }
 
 /*
- * Fork a supervisor that waits for its job: its control socket, the run's
- * stdout and stderr pipes and the job pipe are made now. Returns 0, or -1
- * with errno.
+ * Fork a spare: a supervisor that waits for its job. Its control socket,
+ * the run's stdout and stderr pipes and the job pipe are made now; sc gets
+ * the other ends. Runs in the launcher (or, if there is none, the daemon).
+ * Returns 0, or -1 with errno.
  */
-static int
-spawn_fork(struct spare *sc)
+int
+spawn_fork_spare(struct spare *sc)
 {
 	int		 ctl[2], out[2], err[2], job[2], null, saved;
 	sigset_t	 all, old;
 	pid_t		 pid;
 
-	ctl[0] = out[0] = err[0] = job[0] = -1;
+	out[0] = err[0] = job[0] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1)
 		return (-1);
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
 	    pipe2(job, O_CLOEXEC) == -1)
 		goto fail;
 
-	/* No signal handler of the daemon may run in the child. */
+	/* No signal handler of the parent may run in the child. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
@@ -453,7 +462,7 @@ spawn_fork(struct spare *sc)
 		/*
 		 * Move the four descriptors to fixed numbers (through copies
 		 * above everything, so none is overwritten first) and close
-		 * every other descriptor of the daemon.
+		 * every other descriptor of the parent.
 		 */
 		int c = fcntl(ctl[1], F_DUPFD_CLOEXEC, 64);
 		int o = fcntl(out[1], F_DUPFD_CLOEXEC, 64);
@@ -493,9 +502,6 @@ spawn_fork(struct spare *sc)
 		errno = saved;
 		return (-1);
 	}
-	fcntl(ctl[0], F_SETFL, O_NONBLOCK);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	sc->pid = pid;
 	sc->ctl = ctl[0];
 	sc->out = out[0];
@@ -591,88 +597,106 @@ spawn_job_send(struct spare *sc, const char *buf, size_t len)
 	return (0);
 }
 
-/* Fork the next spare, when the loop gets to it. */
-static void
-spawn_spare_cb(int fd, short events, void *arg)
+/* A spare arrived from the launcher. */
+void
+spawn_add_spare(struct spare *sc)
 {
-	if (spare.pid != -1 || ml_shutting_down)
+	if (spares_asked > 0)
+		spares_asked--;
+	if (nspares == SPARES_WANTED || ml_shutting_down) {
+		spawn_spare_close(sc);	/* it sees EOF and exits */
 		return;
-	if (spawn_fork(&spare) == -1)
-		log_warn("forking a spare supervisor");
+	}
+	fcntl(sc->ctl, F_SETFL, O_NONBLOCK);
+	fcntl(sc->out, F_SETFL, O_NONBLOCK);
+	fcntl(sc->err, F_SETFL, O_NONBLOCK);
+	spares[nspares++] = *sc;
 }
 
-/* Keep a spare supervisor ready (at start, and after each run starts). */
+/* The launcher asked for spares is gone: they will not come. */
+void
+spawn_spares_lost(void)
+{
+	spares_asked = 0;
+}
+
+/* Keep SPARES_WANTED spares ready or on their way from the launcher. */
 void
 spawn_prepare(void)
 {
-	if (ev_spare == NULL)
-		ev_spare = event_new(ml_base, -1, 0, spawn_spare_cb, NULL);
-	if (spare.pid == -1 && !ml_shutting_down)
-		event_active(ev_spare, EV_TIMEOUT, 0);
+	u_int	 want;
+
+	if (ml_shutting_down)
+		return;
+	if (nspares + spares_asked >= SPARES_WANTED)
+		return;
+	want = SPARES_WANTED - nspares - spares_asked;
+	spares_asked += launcher_request(want);
 }
 
 /*
- * Start the supervisor of a run: hand the job to the spare (forking one
- * now if there is none, or if the spare turns out to be dead). Returns the
+ * Start the supervisor of a run: hand the job to a spare (forking one here
+ * if none is ready, or if the one taken turns out to be dead). Returns the
  * supervisor's pid and the daemon's ends of the control socket and of the
  * stdout and stderr pipes (non-blocking, close-on-exec), or -1.
  */
 pid_t
 spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 {
-	char	*job;
-	size_t	 len;
-	pid_t	 pid;
-	int	 tries;
+	struct spare	 sc;
+	char		*job;
+	size_t		 len;
+	int		 tries;
 
 	job = spawn_job_encode(sp, &len);
-	for (tries = 0; tries < 2; tries++) {
-		if (spare.pid == -1 && spawn_fork(&spare) == -1)
-			break;
-		if (spawn_job_send(&spare, job, len) == 0) {
-			free(job);
-			pid = spare.pid;
-			*ctlp = spare.ctl;
-			*outp = spare.out;
-			*errp = spare.err;
-			spare.pid = -1;
-			spare.ctl = spare.out = spare.err = -1;
-			spawn_prepare();
-			return (pid);
+	for (tries = 0; tries < SPARES_WANTED + 2; tries++) {
+		if (nspares > 0) {
+			sc = spares[0];
+			memmove(spares, spares + 1,
+			    --nspares * sizeof *spares);
+		} else {
+			/* None ready: fork one here, slower but sure. */
+			if (spawn_fork_spare(&sc) == -1)
+				break;
+			fcntl(sc.ctl, F_SETFL, O_NONBLOCK);
+			fcntl(sc.out, F_SETFL, O_NONBLOCK);
+			fcntl(sc.err, F_SETFL, O_NONBLOCK);
 		}
-		/* The spare is gone: make sure, and fork a fresh one. */
-		log_warn("handing a run to the spare supervisor");
-		kill(spare.pid, SIGKILL);
-		spawn_spare_close(&spare);
+		if (spawn_job_send(&sc, job, len) == 0) {
+			free(job);
+			*ctlp = sc.ctl;
+			*outp = sc.out;
+			*errp = sc.err;
+			spawn_prepare();
+			return (sc.pid);
+		}
+		log_warn("handing a run to supervisor %d", (int)sc.pid);
+		kill(sc.pid, SIGKILL);
+		spawn_spare_close(&sc);
 	}
 	free(job);
+	spawn_prepare();
 	return (-1);
 }
 
-/* A child was reaped: if it was the spare, forget it. Returns 1 if so. */
-int
-spawn_reaped(pid_t pid)
+/* The pids of the spares, for the orphan killer to spare them. */
+u_int
+spawn_spare_pids(pid_t **pids, u_int n)
 {
-	if (pid != spare.pid || pid == -1)
-		return (0);
-	log_warnx("the spare supervisor (pid %d) exited", (int)pid);
-	spawn_spare_close(&spare);
-	return (1);
+	u_int	 i;
+
+	for (i = 0; i < nspares; i++) {
+		*pids = xreallocarray(*pids, n + 1, sizeof **pids);
+		(*pids)[n++] = spares[i].pid;
+	}
+	return (n);
 }
 
-/* The spare's pid, or -1. */
-pid_t
-spawn_spare_pid(void)
-{
-	return (spare.pid);
-}
-
-/* At exit: the spare sees its job pipe close and exits. */
+/* At exit: each spare sees its job pipe close and exits. */
 void
 spawn_shutdown(void)
 {
-	spawn_spare_close(&spare);
-	if (ev_spare != NULL)
-		event_free(ev_spare);
-	ev_spare = NULL;
+	while (nspares > 0)
+		spawn_spare_close(&spares[--nspares]);
+	spares_asked = 0;
 }
