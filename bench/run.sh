@@ -9,6 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${ML_BUILDDIR:-$top}
 N=${N:-2000}
 LAT=${LAT:-300}
+ROUNDS=${ROUNDS:-9}
 
 [ -x "$builddir/microlightd" ] || { echo "build first (make)" >&2; exit 1; }
 cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c" 2>/dev/null ||
@@ -64,6 +65,7 @@ echo
 start "max-running 4"
 sleep 1
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+[ -n "${SMAPS:-}" ] && cp "/proc/$pid/smaps" "$SMAPS"
 echo "idle RSS with $(ls "$dir/tasks.d" | wc -l) tasks loaded: $rss KiB" \
     "($(awk "BEGIN { printf \"%.2f\", $rss / 1024 }") MiB; target < 4 MiB)"
 echo
@@ -83,8 +85,18 @@ done
 echo
 
 start "max-running 4"
-echo "wall time of one run ($LAT times, one after the other):"
-printf '  /bin/true directly:                  '
-"$loop" "$LAT" /bin/true
-printf '  microlightctl run true --wait:       '
-"$loop" "$LAT" "$builddir/microlightctl" -s "$dir/sock" run true --wait
+echo "wall time of one run: $ROUNDS rounds of $LAT runs one after the other,"
+echo "alternating; median of the rounds (min-max):"
+tr= ; cr=
+for r in $(seq 1 "$ROUNDS"); do
+	tr="$tr $("$loop" "$LAT" /bin/true | awk '{ print $8 }')"
+	cr="$cr $("$loop" "$LAT" "$builddir/microlightctl" -s "$dir/sock" \
+	    run true --wait | awk '{ print $8 }')"
+done
+summary() { printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 }
+	END { printf "%.3f ms (%.3f-%.3f)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+echo "  /bin/true directly:                  $(summary "$tr")"
+echo "  microlightctl run true --wait:       $(summary "$cr")"
+ratio=$(awk -v t="$(summary "$tr")" -v c="$(summary "$cr")" \
+    'BEGIN { split(t, a, " "); split(c, b, " "); printf "%.2f", b[1] / a[1] }')
+echo "  ratio of the medians: ${ratio}x (target < 3x)"

@@ -40,7 +40,10 @@ struct launcher_msg {
 static pid_t		 lpid = -1;
 static int		 lfd = -1;
 static struct event	*ev_launcher;
+static struct event	*ev_restart;
 static int64_t		 last_start;
+
+static void	launcher_restart_cb(int, short, void *);
 
 /* Send one spare's descriptors to the daemon. */
 static void
@@ -294,29 +297,49 @@ launcher_request(u_int n)
 
 /*
  * A child of the daemon was reaped: if it was the launcher, start another
- * (at most once a second; meanwhile supervisors are forked by the daemon).
+ * (at most one a second; meanwhile supervisors are forked by the daemon).
  * Returns 1 if it was the launcher.
  */
 int
 launcher_reaped(pid_t pid, int status)
 {
-	char	*cause;
+	struct timeval	 tv;
+	int64_t		 wait;
 
 	if (pid != lpid)
 		return (0);
 	log_warnx("the launcher (pid %d) exited", (int)pid);
 	launcher_stop();
 	spawn_spares_lost();
-	if (ml_shutting_down || time_mono_ms() - last_start < RESTART_MS)
+	if (ml_shutting_down)
 		return (1);
+	if (ev_restart == NULL)
+		ev_restart = evtimer_new(ml_base, launcher_restart_cb, NULL);
+	wait = RESTART_MS - (time_mono_ms() - last_start);
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(ev_restart, &tv);
+	return (1);
+}
+
+/* Start a new launcher after the last one died. */
+static void
+launcher_restart_cb(int fd, short events, void *arg)
+{
+	char	*cause;
+
+	if (ml_shutting_down || lpid != -1)
+		return;
 	if (launcher_start(&cause) != 0) {
 		log_warnx("%s", cause);
 		free(cause);
-		return (1);
+		return;
 	}
+	log_info("launcher restarted, pid %d", (int)lpid);
 	launcher_listen();
 	spawn_prepare();
-	return (1);
 }
 
 /* The launcher's pid, or -1. */
@@ -333,6 +356,10 @@ launcher_stop(void)
 	if (ev_launcher != NULL)
 		event_free(ev_launcher);
 	ev_launcher = NULL;
+	if (ev_restart != NULL) {
+		event_free(ev_restart);
+		ev_restart = NULL;
+	}
 	if (lfd != -1)
 		close(lfd);
 	lfd = -1;

@@ -259,6 +259,7 @@ pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
 int		 spawn_fork_spare(struct spare *);
 void		 spawn_add_spare(struct spare *);
 void		 spawn_spares_lost(void);
+int		 spawn_ready(void);
 void		 spawn_prepare(void);
 u_int		 spawn_spare_pids(pid_t **, u_int);
 void		 spawn_shutdown(void);

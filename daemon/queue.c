@@ -1,4 +1,7 @@
-/* The queue: runs waiting for a slot under max-running, first in first out. */
+/*
+ * The queue: runs waiting for a slot under max-running (and for a spare
+ * supervisor, a moment), first in first out.
+ */
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@ queue_submit(struct run *r, char **cause)
 
 	/* A run that can start at once is recorded as running: one write. */
 	now = !ml_shutting_down && TAILQ_EMPTY(&queue) &&
-	    run_active_count() < (u_int)ml_conf->max_running;
+	    run_active_count() < (u_int)ml_conf->max_running && spawn_ready();
 	if (now) {
 		r->rec.status = RUN_RUNNING;
 		r->rec.started_at = time_now_ms();
@@ -59,7 +62,7 @@ queue_kick(void)
 		queue_again = 0;
 		while (!ml_shutting_down &&
 		    run_active_count() < (u_int)ml_conf->max_running &&
-		    (r = TAILQ_FIRST(&queue)) != NULL) {
+		    spawn_ready() && (r = TAILQ_FIRST(&queue)) != NULL) {
 			TAILQ_REMOVE(&queue, r, entry);
 			queue_n--;
 			run_start(r);

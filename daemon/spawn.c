@@ -64,6 +64,13 @@ struct spawn_job {
 static struct spare	 spares[SPARES_WANTED];
 static u_int		 nspares;
 static u_int		 spares_asked;	/* asked of the launcher, not in yet */
+static int		 spares_failing; /* the launcher cannot give any */
+static struct event	*ev_spares_late;
+
+#define SPARES_LATE_MS	1000	/* a spare asked for and not in by then */
+
+static void	spawn_spares_timer(void);
+static void	spawn_spares_late_cb(int, short, void *);
 
 /* Write a whole message, retrying EINTR; errors are ignored (best effort). */
 static void
@@ -597,12 +604,14 @@ spawn_job_send(struct spare *sc, const char *buf, size_t len)
 	return (0);
 }
 
-/* A spare arrived from the launcher. */
+/* A spare arrived from the launcher: a waiting run may start. */
 void
 spawn_add_spare(struct spare *sc)
 {
 	if (spares_asked > 0)
 		spares_asked--;
+	spares_failing = 0;
+	spawn_spares_timer();
 	if (nspares == SPARES_WANTED || ml_shutting_down) {
 		spawn_spare_close(sc);	/* it sees EOF and exits */
 		return;
@@ -611,27 +620,80 @@ spawn_add_spare(struct spare *sc)
 	fcntl(sc->out, F_SETFL, O_NONBLOCK);
 	fcntl(sc->err, F_SETFL, O_NONBLOCK);
 	spares[nspares++] = *sc;
+	queue_kick();
 }
 
-/* The launcher asked for spares is gone: they will not come. */
+/*
+ * The spares asked for will not come (the launcher failed or is gone):
+ * runs start with a supervisor forked by the daemon until spares come
+ * again.
+ */
 void
 spawn_spares_lost(void)
 {
 	spares_asked = 0;
+	spares_failing = 1;
+	if (ev_spares_late != NULL)
+		evtimer_del(ev_spares_late);
+	queue_kick();
+}
+
+/*
+ * While spares are asked for, the launcher must deliver one every
+ * SPARES_LATE_MS; (re)start that clock, or stop it when none is asked.
+ */
+static void
+spawn_spares_timer(void)
+{
+	struct timeval	 tv;
+
+	if (ev_spares_late == NULL)
+		ev_spares_late = evtimer_new(ml_base, spawn_spares_late_cb,
+		    NULL);
+	if (spares_asked == 0) {
+		evtimer_del(ev_spares_late);
+		return;
+	}
+	tv.tv_sec = SPARES_LATE_MS / 1000;
+	tv.tv_usec = (SPARES_LATE_MS % 1000) * 1000;
+	evtimer_add(ev_spares_late, &tv);
+}
+
+/* Spares asked for long ago have not come: stop waiting for them. */
+static void
+spawn_spares_late_cb(int fd, short events, void *arg)
+{
+	log_warnx("the launcher gives no spare supervisor: forking them here");
+	spawn_spares_lost();
+}
+
+/*
+ * Whether a run can start now: a spare is ready, or the launcher cannot
+ * give one and the daemon forks the supervisor itself. Otherwise the run
+ * waits in the queue a moment for the spare on its way: forking the daemon
+ * costs more than that wait.
+ */
+int
+spawn_ready(void)
+{
+	return (nspares > 0 || spares_failing || launcher_pid() == -1);
 }
 
 /* Keep SPARES_WANTED spares ready or on their way from the launcher. */
 void
 spawn_prepare(void)
 {
-	u_int	 want;
+	u_int	 want, asked;
 
 	if (ml_shutting_down)
 		return;
 	if (nspares + spares_asked >= SPARES_WANTED)
 		return;
 	want = SPARES_WANTED - nspares - spares_asked;
-	spares_asked += launcher_request(want);
+	asked = launcher_request(want);
+	spares_asked += asked;
+	if (asked > 0)
+		spawn_spares_timer();
 }
 
 /*
@@ -699,4 +761,7 @@ spawn_shutdown(void)
 	while (nspares > 0)
 		spawn_spare_close(&spares[--nspares]);
 	spares_asked = 0;
+	if (ev_spares_late != NULL)
+		event_free(ev_spares_late);
+	ev_spares_late = NULL;
 }

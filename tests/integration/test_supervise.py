@@ -637,5 +637,98 @@ class MaxRunning(SuperviseTest):
             self.assertGreaterEqual(run["started_at"], prev["finished_at"])
 
 
+# The launcher and the supervisors ------------------------------------
+
+def children(pid):
+    """The pids whose parent is pid."""
+    kids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(name))
+    return kids
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class Launcher(SuperviseTest):
+    """The daemon forks supervisors through its launcher; killing any of
+    these helpers loses no run and leaves no process behind."""
+
+    CONFIG = "kill-grace 1s\n"
+    TASKS = {
+        "hello.sh": "#!/bin/sh\n# Hello.\necho hello\n",
+        "spawner.sh": SPAWNER.replace("{timeout}", "0"),
+    }
+
+    def launcher(self):
+        kids = [k for k in children(self.d.proc.pid)
+                if comm(k) == "microlight-pool"]
+        return kids[0] if len(kids) == 1 else None
+
+    def test_helpers_have_their_own_names(self):
+        # "pkill -x microlightd" must hit the daemon alone.
+        pool = wait_for(self.launcher, what="the launcher")
+        spares = wait_for(lambda: children(pool), what="spare supervisors")
+        for pid in spares:
+            self.assertEqual(comm(pid), "microlight-run")
+        self.assertEqual(comm(self.d.proc.pid), "microlightd")
+
+    def test_runs_survive_a_killed_launcher(self):
+        pool = wait_for(self.launcher, what="the launcher")
+        self.assertEqual(self.d.run("hello")["status"], "succeeded")
+        os.kill(pool, signal.SIGKILL)
+        wait_for(lambda: not pid_alive(pool), what="the launcher to die")
+        for _ in range(5):
+            run = self.d.run("hello")
+            self.assertEqual(run["status"], "succeeded", run)
+            self.assertEqual(self.d.logs(run["id"]), b"hello\n")
+        # A new launcher takes over.
+        new = wait_for(self.launcher, what="a new launcher")
+        self.assertNotEqual(new, pool)
+
+    def test_runs_survive_killed_spares(self):
+        pool = wait_for(self.launcher, what="the launcher")
+        spares = wait_for(lambda: children(pool), what="spare supervisors")
+        for pid in spares:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(4):
+            run = self.d.run("hello")
+            self.assertEqual(run["status"], "succeeded", run)
+
+    def test_killed_supervisor_fails_the_run_and_kills_its_processes(self):
+        p = self.popen_ctl("run", "spawner", "--wait")
+        run_id = int(p.stdout.readline())
+        out = wait_for(lambda: (lambda o: o if values(o, "escaped") and
+                                values(o, "plain") else None)(
+                                    self.d.logs(run_id)),
+                       timeout=20, what="the run to report its processes")
+        pids = values(out, "escaped") + values(out, "plain") + \
+            values(out, "main")
+        pool = self.launcher()
+        sup = [k for k in children(pool) if
+               values(out, "main")[0] in children(k)]
+        self.assertEqual(len(sup), 1, "the run's supervisor")
+        os.kill(sup[0], signal.SIGKILL)
+        self.assertEqual(p.wait(30), 1)
+        run = self.d.status(run_id)
+        self.assertEqual(run["status"], "failed", run)
+        self.assertIn("supervisor", run["reason"])
+        self.assert_gone(pids, "a process of the run")
+        self.assertEqual(self.d.run("hello")["status"], "succeeded")
+
+
 if __name__ == "__main__":
     main()
