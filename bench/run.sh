@@ -12,9 +12,10 @@ LAT=${LAT:-300}
 ROUNDS=${ROUNDS:-9}
 
 [ -x "$builddir/microlightd" ] || { echo "build first (make)" >&2; exit 1; }
-cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c" 2>/dev/null ||
-	{ mkdir -p "$builddir/bench" &&
-	  cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c"; }
+mkdir -p "$builddir/bench"
+cc -O2 -o "$builddir/bench/spawnloop" "$top/bench/spawnloop.c"
+cc -O2 -o "$builddir/bench/rssfloor" "$top/bench/rssfloor.c" \
+    $(pkg-config --cflags --libs sqlite3 libevent_core jansson libbsd-overlay)
 loop="$builddir/bench/spawnloop"
 
 dir=$(mktemp -d /tmp/ml-bench.XXXXXX)
@@ -68,6 +69,11 @@ rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 [ -n "${SMAPS:-}" ] && cp "/proc/$pid/smaps" "$SMAPS"
 echo "idle RSS with $(ls "$dir/tasks.d" | wc -l) tasks loaded: $rss KiB" \
     "($(awk "BEGIN { printf \"%.2f\", $rss / 1024 }") MiB; target < 4 MiB)"
+private=$(awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' \
+    "/proc/$pid/smaps")
+floor=$("$builddir/bench/rssfloor" "$dir/floor.db")
+echo "  of which private to microlightd: $private KiB"
+echo "  floor: a program linking the same libraries, doing nothing: $floor KiB"
 echo
 
 ln -s /bin/true "$dir/tasks.d/true"

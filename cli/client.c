@@ -23,7 +23,7 @@ conn_open(struct conn *c, const char *path)
 	c->path = path;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path) >=
 	    sizeof sun.sun_path)
 		errx(EXIT_USAGE, "socket path too long: %s", path);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
