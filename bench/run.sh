@@ -69,10 +69,10 @@ rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 [ -n "${SMAPS:-}" ] && cp "/proc/$pid/smaps" "$SMAPS"
 echo "idle RSS with $(ls "$dir/tasks.d" | wc -l) tasks loaded: $rss KiB" \
     "($(awk "BEGIN { printf \"%.2f\", $rss / 1024 }") MiB; target < 4 MiB)"
-private=$(awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' \
+private=$(awk '/^Private_Dirty:/ { n += $2 } END { print n }' \
     "/proc/$pid/smaps")
 floor=$("$builddir/bench/rssfloor" "$dir/floor.db")
-echo "  of which private to microlightd: $private KiB"
+echo "  of which written by microlightd (private dirty): $private KiB"
 echo "  floor: a program linking the same libraries, doing nothing: $floor KiB"
 echo
 

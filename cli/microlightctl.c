@@ -509,6 +509,12 @@ main(int argc, char **argv)
 	int	 ch;
 	u_int	 i;
 
+	/*
+	 * The replies come from the daemon, not from an attacker flooding
+	 * hash tables: a fixed seed spares jansson reading /dev/urandom.
+	 */
+	json_object_seed(1);
+
 	/* "+": stop at the command; its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+hjs:V", lo, NULL)) != -1) {
 		switch (ch) {
