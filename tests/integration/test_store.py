@@ -66,6 +66,90 @@ class Schema(DaemonTest):
                          "socket mode without socket-group")
 
 
+class SocketGroup(DaemonTest):
+    """socket-group GROUP: the socket is 0660 and belongs to GROUP."""
+    import grp as _grp
+    GROUP = _grp.getgrgid(os.getgid()).gr_name
+    CONFIG = "socket-group %s\n" % GROUP
+
+    def test_socket_mode_and_group(self):
+        st = os.stat(self.d.socket)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertEqual(st.st_gid, os.getgid())
+        self.d.ctl("ping", check=0)
+
+
+class FullDisk(DaemonTest):
+    """A state directory on a 2 MiB tmpfs that fills up: the daemon keeps
+    serving, every run gets its end, lost output is counted and marked,
+    and the database stays sound. Needs root (mount); skipped otherwise."""
+
+    START = False
+    TASKS = {
+        "big.sh": """\
+            #!/bin/sh
+            # Writes 700 kB.
+            head -c 700000 /dev/zero | tr '\\0' x
+            echo done
+            """,
+        "hi.sh": "#!/bin/sh\n# Hi.\necho hi\n",
+    }
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        os.mkdir(self.d.state_dir, 0o700)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=700",
+                            "tmpfs", self.d.state_dir], capture_output=True)
+        if p.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % p.stderr.decode())
+        self.addCleanup(subprocess.run, ["umount", "-l", self.d.state_dir])
+        self.d.start()
+
+    def test_disk_full(self):
+        ids = []
+        for _ in range(6):
+            p = self.d.ctl("run", "big", "--wait")
+            # Either the run happened (and ended), or it was refused with
+            # a clear error because not even its record fits.
+            if p.returncode == 0:
+                ids.append(int(p.stdout.split(b"\n", 1)[0]))
+            else:
+                self.assertEqual(p.returncode, EX_SOFTWARE, p.stderr)
+                self.assertIn(b"could not be recorded", p.stderr)
+        free = os.statvfs(self.d.state_dir)
+        self.assertLess(free.f_bavail * free.f_frsize, 256 * 1024,
+                        "the disk never filled up")
+        self.assertTrue(ids)
+        dropped = 0
+        for run_id in ids:
+            run = self.d.status(run_id)
+            self.assertEqual(run["status"], "succeeded", run)
+            self.assertIsNotNone(run["finished_at"])
+            log = self.d.logs(run_id)
+            # What is stored is what the record says; the rest is counted.
+            self.assertEqual(len(log), run["output_size"], run)
+            self.assertGreaterEqual(
+                run["output_size"] + run["output_dropped"], 700005, run)
+            if run["output_dropped"] > 0:
+                dropped += 1
+                # The marker line, if even it found room, says why.
+                if b"[microlight:" in log[-200:]:
+                    self.assertIn(b"could not be stored]\n", log[-200:])
+        self.assertGreater(dropped, 0, "no run lost output: disk not full?")
+        # Still serving.
+        self.d.ctl("ping", check=0)
+        self.d.ctl("list", check=0)
+        self.d.stop()
+        with self.d.db() as db:
+            self.assertEqual(db.execute("PRAGMA integrity_check")
+                             .fetchone()[0], "ok")
+            self.assertEqual(db.execute(
+                "SELECT count(*) FROM runs WHERE status = 'running'")
+                .fetchone()[0], 0)
+
+
 class RunRecords(DaemonTest):
     CONFIG = "kill-grace 1s\nmax-running 1\n"
     TASKS = {

@@ -730,5 +730,48 @@ class Launcher(SuperviseTest):
         self.assertEqual(self.d.run("hello")["status"], "succeeded")
 
 
+# @user ---------------------------------------------------------------
+
+USER_TASK = """\
+    #!/bin/sh
+    # Who am I?
+    # @user nobody
+    echo "uid=$(id -u) gid=$(id -g) groups=$(id -G)"
+    echo "HOME=$HOME USER=$USER"
+    """
+
+
+class User(SuperviseTest):
+    TASKS = {
+        "as-nobody.sh": USER_TASK,
+        "as-ghost.sh": "#!/bin/sh\n# Nobody knows.\n# @user no-such-user-ml\n"
+                       "echo hi\n",
+    }
+
+    def test_unknown_user_is_a_task_error(self):
+        task = self.d.request({"cmd": "show", "task": "as-ghost"})["task"]
+        self.assertFalse(task["valid"])
+        self.assertIn("unknown user 'no-such-user-ml'", task["error"])
+        self.d.ctl("run", "as-ghost", check=EX_DATAERR)
+
+    def test_runs_as_the_user(self):
+        task = self.d.request({"cmd": "show", "task": "as-nobody"})["task"]
+        if os.geteuid() != 0:
+            # Only root can switch users: the task says so.
+            self.assertFalse(task["valid"])
+            self.assertIn("needs microlightd to run as root", task["error"])
+            return
+        self.assertTrue(task["valid"], task)
+        import pwd
+        pw = pwd.getpwnam("nobody")
+        run = self.d.run("as-nobody", check=0)
+        self.assertEqual(run["status"], "succeeded", run)
+        out = self.d.logs(run["id"]).decode()
+        groups = sorted(os.getgrouplist("nobody", pw.pw_gid))
+        self.assertEqual(out, "uid=%d gid=%d groups=%s\nHOME=%s USER=nobody\n"
+                         % (pw.pw_uid, pw.pw_gid,
+                            " ".join(map(str, groups)), pw.pw_dir))
+
+
 if __name__ == "__main__":
     main()
