@@ -50,6 +50,7 @@ struct watch {
 	int			 stream; /* 0: both */
 	int64_t			 next_seq;
 	int64_t			 stop_seq; /* without follow: the end now */
+	json_t			*end;	/* the run's final object, once known */
 	TAILQ_ENTRY(watch)	 entry;
 };
 
@@ -146,6 +147,7 @@ control_watch_free(struct watch *w)
 		TAILQ_REMOVE(&w->run->watches, w, entry);
 	if (w->client->watch == w)
 		w->client->watch = NULL;
+	json_decref(w->end);
 	free(w);
 }
 
@@ -262,6 +264,7 @@ static int
 control_find_run(struct client *c, int64_t id, struct run **rp,
     json_t **objp)
 {
+	const struct runrec *pending;
 	struct runrec	 rec;
 	struct run	*r;
 	int		 rc;
@@ -272,6 +275,10 @@ control_find_run(struct client *c, int64_t id, struct run **rp,
 	if (r != NULL) {
 		*rp = r;
 		*objp = run_json(r);
+		return (0);
+	}
+	if ((pending = record_pending(id)) != NULL) {
+		*objp = runrec_json(pending);
 		return (0);
 	}
 	if (id > 0 && (rc = db_run_load(id, &rec)) == 0) {
@@ -1071,6 +1078,10 @@ control_pump(struct watch *w)
 	}
 	if (w->run != NULL)
 		obj = run_json(w->run);
+	else if (w->end != NULL)
+		obj = json_incref(w->end);
+	else if (record_pending(w->run_id) != NULL)
+		obj = runrec_json(record_pending(w->run_id));
 	else if (db_run_load(w->run_id, &rec) == 0) {
 		obj = runrec_json(&rec);
 		runrec_clear(&rec);
@@ -1126,6 +1137,7 @@ control_run_ended(struct run *r)
 
 	while ((w = TAILQ_FIRST(&r->watches)) != NULL) {
 		TAILQ_REMOVE(&r->watches, w, entry);
+		w->end = run_json(r);
 		w->run = NULL;
 		w->stop_seq = w->follow ? INT64_MAX : w->stop_seq;
 		control_pump(w);

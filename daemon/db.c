@@ -563,6 +563,18 @@ db_last_runs(json_t *map)
 	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
+/* Copy a record (deeply: dst owns its own strings). */
+void
+runrec_copy(struct runrec *dst, const struct runrec *src)
+{
+	*dst = *src;
+	dst->task = xstrdup(src->task);
+	dst->triggered_by = xstrdup(src->triggered_by);
+	dst->reason = src->reason != NULL ? xstrdup(src->reason) : NULL;
+	dst->params = src->params != NULL ? json_deep_copy(src->params) :
+	    json_object();
+}
+
 /* Free what a record holds. */
 void
 runrec_clear(struct runrec *r)

@@ -555,6 +555,7 @@ main(int argc, char **argv)
 	launcher_stop();
 	queue_free_all();
 	run_flush_all();
+	record_shutdown();
 	watch_stop();
 	db_close();
 	tasks_install(NULL);

@@ -131,7 +131,13 @@ int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
 int		 db_last_runs(json_t *);
 void		 runrec_clear(struct runrec *);
+void		 runrec_copy(struct runrec *, const struct runrec *);
 json_t		*runrec_json(const struct runrec *);
+
+/* record.c */
+int		 record_write(const struct runrec *);
+const struct runrec *record_pending(int64_t);
+void		 record_shutdown(void);
 
 /* run.c */
 struct chunk {

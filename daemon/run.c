@@ -853,11 +853,10 @@ run_end(struct run *r)
 	if (ok && db_run_update(&r->rec) == 0 && db_commit() == 0)
 		run_pending_done(r, 1);
 	else {
+		/* Output and record apart: the record must get through. */
 		db_rollback();
 		run_flush_one(r);
-		if (db_run_update(&r->rec) != 0)
-			log_warnx("%s[%lld]: the end of the run could not be "
-			    "recorded", r->rec.task, (long long)r->rec.id);
+		record_write(&r->rec);
 	}
 
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
@@ -877,9 +876,9 @@ run_release(struct run *r)
 {
 	run_mark_dropped(r);
 	run_flush_one(r);
-	if (r->rec.output_size != r->end_size && db_run_update(&r->rec) != 0)
-		log_warnx("%s[%lld]: the output size could not be recorded",
-		    r->rec.task, (long long)r->rec.id);
+	if (r->rec.output_size != r->end_size ||
+	    record_pending(r->rec.id) != NULL)
+		record_write(&r->rec);
 	TAILQ_REMOVE(&runs_ending, r, entry);
 	runs_nending--;
 	run_free(r);
@@ -972,9 +971,7 @@ run_finish_queued(struct run *r, enum run_status status, const char *reason)
 	r->rec.finished_at = time_now_ms();
 	free(r->rec.reason);
 	r->rec.reason = reason != NULL ? xstrdup(reason) : NULL;
-	if (db_run_update(&r->rec) != 0)
-		log_warnx("%s[%lld]: the end of the run could not be recorded",
-		    r->rec.task, (long long)r->rec.id);
+	record_write(&r->rec);
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(status), reason != NULL ? ": " : "",
 	    reason != NULL ? reason : "");
