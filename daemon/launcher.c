@@ -112,20 +112,14 @@ launcher_main(void)
 	sigset_t		 all, chld;
 	pid_t			*live = NULL, pid;
 	u_int			 nlive = 0, i;
-	int			 sfd, st, null;
+	int			 sfd, st;
 	ssize_t			 n;
 	char			 cmd;
 
 	setsid();	/* out of the terminal's reach, like the runs */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_NAME, "microlight-pool", 0, 0, 0);
-	if ((null = open("/dev/null", O_RDWR)) != -1) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
+	proc_null_stdio();
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	sigemptyset(&chld);

@@ -290,7 +290,7 @@ lock_file(const char *path, const char *what)
 static void
 daemonise(void)
 {
-	int	 fds[2], null;
+	int	 fds[2];
 	char	 buf[1024];
 	ssize_t	 n;
 	size_t	 len = 0;
@@ -331,13 +331,7 @@ daemonise(void)
 	default:
 		_exit(0);
 	}
-	if ((null = open("/dev/null", O_RDWR)) != -1) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
+	proc_null_stdio();
 	log_init("microlightd", 0, opts.verbose);
 }
 

@@ -280,6 +280,7 @@ void		 launcher_stop(void);
 
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
+void		 proc_null_stdio(void);
 
 /* queue.c */
 int		 queue_submit(struct run *, char **);

@@ -1,4 +1,4 @@
-/* The process table from /proc: children and descendants of a process. */
+/* Processes: descendants from the /proc table, and stdio for helpers. */
 
 #include <sys/types.h>
 
@@ -123,4 +123,19 @@ proc_signal_descendants(pid_t root, int sig, const pid_t *exclude,
 	free(todo);
 	free(tab);
 	return (signalled);
+}
+
+/* Point standard input, output and error at /dev/null. */
+void
+proc_null_stdio(void)
+{
+	int	 null;
+
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 }

@@ -450,7 +450,7 @@ spawn_spare_close(struct spare *sc)
 int
 spawn_fork_spare(struct spare *sc)
 {
-	int		 ctl[2], out[2], err[2], job[2], null, saved;
+	int		 ctl[2], out[2], err[2], job[2], saved;
 	sigset_t	 all, old;
 	pid_t		 pid;
 
@@ -483,13 +483,7 @@ spawn_fork_spare(struct spare *sc)
 		    dup3(j, SUP_JOB, O_CLOEXEC) == -1)
 			_exit(1);
 		closefrom(SUP_JOB + 1);
-		if ((null = open("/dev/null", O_RDWR)) != -1) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			if (null > STDERR_FILENO)
-				close(null);
-		}
+		proc_null_stdio();
 		/* Its own name, so "pkill -x microlightd" spares it. */
 		prctl(PR_SET_NAME, "microlight-run", 0, 0, 0);
 		/* Signals stay blocked here; the script's child resets them. */

@@ -37,6 +37,51 @@ SANITIZER_RE = re.compile(
 EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE = 64, 65, 69, 70
 
 
+# Task bodies may use placeholders, filled in by subst(): @PYTHON@ (the
+# interpreter's path), @SCRATCH@ (a directory of the test's), and the
+# helpers @SH_GATE@ / @PY_GATE@ that define gate N: the task waits there
+# until the test creates the file go-RUNID-N in the scratch directory, so
+# ordering checks never depend on sleeps.
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else \
+    shutil.which("python3")
+
+SH_GATE = """\
+gate() {
+    _gate_n=0
+    while [ ! -e "@SCRATCH@/go-$MICROLIGHT_RUN_ID-$1" ]; do
+        _gate_n=$((_gate_n + 1))
+        if [ "$_gate_n" -gt 1200 ]; then echo "gate $1 never opened" >&2; exit 99; fi
+        sleep 0.05
+    done
+}
+"""
+
+PY_GATE = """\
+import os, sys, time
+def gate(n):
+    path = "@SCRATCH@/go-%s-%d" % (os.environ["MICROLIGHT_RUN_ID"], n)
+    for _ in range(1200):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    os.write(2, b"gate %d never opened\\n" % n)
+    sys.exit(99)
+def put(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+"""
+
+
+def subst(body, scratch):
+    """A task body with its placeholders filled in (dedented first, so the
+    inserted helpers keep their own indentation)."""
+    body = textwrap.dedent(body).lstrip("\n")
+    return (body.replace("@SH_GATE@\n", SH_GATE)
+            .replace("@PY_GATE@\n", PY_GATE)
+            .replace("@PYTHON@", PYTHON)
+            .replace("@SCRATCH@", scratch))
+
+
 def ctl_env(extra=None):
     """The environment for microlightctl: leaks of a short-lived client
     are not interesting, everything else of the sanitizers is."""

@@ -9,38 +9,6 @@ import select
 
 from harness import *
 
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else \
-    shutil.which("python3")
-
-# A task waits at "gate N" until the test creates the file go-RUNID-N in the
-# scratch directory: the test decides when the task may go on, so ordering
-# checks never depend on sleeps.
-SH_GATE = """\
-gate() {
-    _gate_n=0
-    while [ ! -e "@SCRATCH@/go-$MICROLIGHT_RUN_ID-$1" ]; do
-        _gate_n=$((_gate_n + 1))
-        if [ "$_gate_n" -gt 1200 ]; then echo "gate $1 never opened" >&2; exit 99; fi
-        sleep 0.05
-    done
-}
-"""
-
-PY_GATE = """\
-import os, sys, time
-def gate(n):
-    path = "@SCRATCH@/go-%s-%d" % (os.environ["MICROLIGHT_RUN_ID"], n)
-    for _ in range(1200):
-        if os.path.exists(path):
-            return
-        time.sleep(0.05)
-    os.write(2, b"gate %d never opened\\n" % n)
-    sys.exit(99)
-def put(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
-"""
-
 # Every byte value, NUL bytes, invalid UTF-8 (a lone continuation byte,
 # bad lead bytes, an overlong encoding, a surrogate, a truncated sequence).
 OUT1 = (bytes(range(256)) + b"\x00\x00\x00" +
@@ -48,19 +16,6 @@ OUT1 = (bytes(range(256)) + b"\x00\x00\x00" +
         b"\r\n" + "h\u00e9llo \u20ac\n".encode())
 ERR1 = b"\x00err\xff\xfe\x80\n" + bytes(range(255, -1, -1))
 OUT2 = b"tail without a final newline \x00\xe2\x82"   # ends mid-character
-
-
-def subst(body, scratch):
-    """A task body with its placeholders filled in (dedented first, so the
-    inserted helpers keep their own indentation)."""
-    body = textwrap.dedent(body).lstrip("\n")
-    return (body.replace("@SH_GATE@\n", SH_GATE)
-            .replace("@PY_GATE@\n", PY_GATE)
-            .replace("@PYTHON@", PYTHON)
-            .replace("@SCRATCH@", scratch)
-            .replace("@OUT1@", repr(OUT1))
-            .replace("@ERR1@", repr(ERR1))
-            .replace("@OUT2@", repr(OUT2)))
 
 
 def read_until(proc, stream, needle, buf, timeout=20):

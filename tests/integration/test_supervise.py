@@ -10,20 +10,6 @@ import pwd
 
 from harness import *
 
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else \
-    shutil.which("python3")
-
-SH_GATE = """\
-gate() {
-    _gate_n=0
-    while [ ! -e "@SCRATCH@/go-$MICROLIGHT_RUN_ID-$1" ]; do
-        _gate_n=$((_gate_n + 1))
-        if [ "$_gate_n" -gt 1200 ]; then echo "gate $1 never opened" >&2; exit 99; fi
-        sleep 0.05
-    done
-}
-"""
-
 # Started between microlightd and the test, as a careless init script
 # might: an ignored signal, blocked signals and a stray descriptor (9), all
 # of which a task must not inherit.
@@ -36,13 +22,6 @@ fd = os.open("/dev/null", os.O_RDONLY)
 os.dup2(fd, 9)
 os.execv(sys.argv[1], sys.argv[1:])
 """
-
-
-def subst(body, scratch):
-    body = textwrap.dedent(body).lstrip("\n")
-    return (body.replace("@SH_GATE@\n", SH_GATE)
-            .replace("@PYTHON@", PYTHON)
-            .replace("@SCRATCH@", scratch))
 
 
 def parse_environ(data):
