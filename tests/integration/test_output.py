@@ -18,6 +18,13 @@ ERR1 = b"\x00err\xff\xfe\x80\n" + bytes(range(255, -1, -1))
 OUT2 = b"tail without a final newline \x00\xe2\x82"   # ends mid-character
 
 
+def subst_bytes(body, scratch):
+    """subst(), and @OUT1@ @ERR1@ @OUT2@ as Python bytes literals."""
+    return (subst(body, scratch).replace("@OUT1@", repr(OUT1))
+            .replace("@ERR1@", repr(ERR1))
+            .replace("@OUT2@", repr(OUT2)))
+
+
 def read_until(proc, stream, needle, buf, timeout=20):
     """Read a Popen pipe until needle is in what was read; returns all of
     it. Fails if the pipe ends first or nothing comes in time."""
@@ -82,7 +89,7 @@ class OutputTest(DaemonTest):
     def setUp(self):
         self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
         self.addCleanup(shutil.rmtree, self.scratch, True)
-        self.TASKS = {name: subst(body, self.scratch)
+        self.TASKS = {name: subst_bytes(body, self.scratch)
                       for name, body in type(self).TASKS.items()}
         super().setUp()
 
