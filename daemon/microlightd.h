@@ -84,6 +84,7 @@ void		 task_ref(struct task *);
 void		 task_unref(struct task *);
 int		 task_valid(const struct task *);
 int64_t		 task_timeout(const struct task *);
+char		*task_workdir(const struct task *);
 json_t		*task_json(const struct task *, json_t *);
 void		 tasks_reload(void);
 

@@ -36,6 +36,20 @@ static void	run_flush_one(struct run *);
 static void	run_shim_gone(struct run *);
 static void	run_kill_orphans(void);
 
+/* An empty run: no process, no descriptor, no output yet. */
+static struct run *
+run_alloc(void)
+{
+	struct run	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->ctl_fd = r->out_fd = r->err_fd = -1;
+	r->last_newline = 1;
+	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->watches);
+	return (r);
+}
+
 /* A new queued run of a task; params (normalised) are taken over. */
 struct run *
 run_create(struct task *t, enum run_trigger trigger, const char *by,
@@ -43,7 +57,7 @@ run_create(struct task *t, enum run_trigger trigger, const char *by,
 {
 	struct run	*r;
 
-	r = xcalloc(1, sizeof *r);
+	r = run_alloc();
 	r->rec.task = xstrdup(t->name);
 	r->rec.status = RUN_QUEUED;
 	r->rec.trigger = trigger;
@@ -53,10 +67,6 @@ run_create(struct task *t, enum run_trigger trigger, const char *by,
 	r->rec.queued_at = time_now_ms();
 	r->rec.exit_code = -1;
 	r->rec.priority = t->def != NULL ? t->def->priority : 0;
-	r->ctl_fd = r->out_fd = r->err_fd = -1;
-	r->last_newline = 1;
-	TAILQ_INIT(&r->pending);
-	TAILQ_INIT(&r->watches);
 	return (r);
 }
 
@@ -66,12 +76,8 @@ run_from_record(struct runrec *rec)
 {
 	struct run	*r;
 
-	r = xcalloc(1, sizeof *r);
+	r = run_alloc();
 	r->rec = *rec;
-	r->ctl_fd = r->out_fd = r->err_fd = -1;
-	r->last_newline = 1;
-	TAILQ_INIT(&r->pending);
-	TAILQ_INIT(&r->watches);
 	return (r);
 }
 
@@ -599,7 +605,7 @@ run_start(struct run *r)
 	struct passwd	*pw;
 	struct timeval	 tv;
 	struct task	*t;
-	char		*argv[2], *workdir = NULL;
+	char		*argv[2], *workdir;
 	int64_t		 timeout;
 	int		 recorded;
 
@@ -628,13 +634,7 @@ run_start(struct run *r)
 		free(sp.groups);
 		return (-1);
 	}
-	if (t->def->workdir == NULL)
-		workdir = xstrdup(ml_conf->tasks_dir);
-	else if (t->def->workdir[0] != '/')
-		xasprintf(&workdir, "%s/%s", ml_conf->tasks_dir,
-		    t->def->workdir);
-	else
-		workdir = xstrdup(t->def->workdir);
+	workdir = task_workdir(t);
 	argv[0] = t->path;
 	argv[1] = NULL;
 	sp.path = t->path;
@@ -643,7 +643,7 @@ run_start(struct run *r)
 	sp.workdir = workdir;
 	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
 
-	/* Recorded as running before the fork: a crash now reads "lost". */
+	/* Recorded as running before it starts: a crash then reads "lost". */
 	if (!recorded && db_run_update(&r->rec) != 0) {
 		run_strv_free(sp.envp);
 		free(sp.groups);

@@ -82,6 +82,20 @@ task_unref(struct task *t)
 		task_free(t);
 }
 
+/* A task's working directory: @workdir (relative to tasks.d), else tasks.d. */
+char *
+task_workdir(const struct task *t)
+{
+	char	*dir;
+
+	if (t->def == NULL || t->def->workdir == NULL)
+		return (xstrdup(ml_conf->tasks_dir));
+	if (t->def->workdir[0] == '/')
+		return (xstrdup(t->def->workdir));
+	xasprintf(&dir, "%s/%s", ml_conf->tasks_dir, t->def->workdir);
+	return (dir);
+}
+
 /* Whether a task may run. */
 int
 task_valid(const struct task *t)
@@ -376,12 +390,7 @@ task_json(const struct task *t, json_t *last_run)
 	json_object_set_new(o, "on_success",
 	    json_string_or_null(def->on_success));
 	json_object_set_new(o, "user", json_string_or_null(def->user));
-	if (def->workdir == NULL)
-		workdir = xstrdup(ml_conf->tasks_dir);
-	else if (def->workdir[0] != '/')
-		xasprintf(&workdir, "%s/%s", ml_conf->tasks_dir, def->workdir);
-	else
-		workdir = xstrdup(def->workdir);
+	workdir = task_workdir(t);
 	json_object_set_new(o, "workdir", json_string_or_null(workdir));
 	free(workdir);
 	a = json_array();
