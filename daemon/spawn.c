@@ -1,6 +1,6 @@
 /*
- * Starting a run: a small supervisor process per run, forked from the
- * daemon, which starts the script and owns everything the script starts.
+ * Starting a run: a small supervisor process per run, which starts the
+ * script and owns everything the script starts.
  *
  * Why a supervisor: the supervisor is a child subreaper, so a process the
  * script leaves behind (a double fork, a setsid()) is re-parented to it and
