@@ -85,19 +85,6 @@ launcher_send(const struct spare *sc, int error)
 		;
 }
 
-/* Whether pid is in a list. */
-static int
-launcher_listed(pid_t pid, const pid_t *list, u_int n)
-{
-	u_int	 i;
-
-	for (i = 0; i < n; i++) {
-		if (list[i] == pid)
-			return (1);
-	}
-	return (0);
-}
-
 /*
  * The launcher's loop: fork a spare per request; reap supervisors; when one
  * died without cleaning up, kill every child that is not a live supervisor
@@ -139,7 +126,7 @@ launcher_main(void)
 			while (read(sfd, &si, sizeof si) > 0)
 				;
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-				if (!launcher_listed(pid, live, nlive))
+				if (!proc_listed(pid, live, nlive))
 					continue;	/* an orphan */
 				for (i = 0; live[i] != pid; i++)
 					;

@@ -282,6 +282,7 @@ void		 launcher_stop(void);
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
 void		 proc_null_stdio(void);
+int		 proc_listed(pid_t, const pid_t *, u_int);
 
 /* queue.c */
 int		 queue_submit(struct run *, char **);

@@ -76,7 +76,7 @@ proc_table(struct proc_entry **out)
 }
 
 /* Whether pid is in a list. */
-static int
+int
 proc_listed(pid_t pid, const pid_t *list, u_int n)
 {
 	u_int	 i;

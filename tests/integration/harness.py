@@ -341,6 +341,44 @@ class DaemonTest(unittest.TestCase):
         self.d.cleanup()
 
 
+class ScratchTest(DaemonTest):
+    """DaemonTest with a scratch directory, task placeholders filled in by
+    subst(), gates to open (go) and microlightctl in the background."""
+
+    DAEMON = Daemon
+
+    def subst(self, body):
+        return subst(body, self.scratch)
+
+    def setUp(self):
+        self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
+        self.addCleanup(shutil.rmtree, self.scratch, True)
+        tasks = {name: self.subst(body)
+                 for name, body in type(self).TASKS.items()}
+        self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
+                             start=self.START)
+
+    def go(self, run_id, n=1):
+        """Open gate n of a run."""
+        with open(os.path.join(self.scratch, "go-%d-%s" % (run_id, n)), "w"):
+            pass
+
+    def popen_ctl(self, *args):
+        """microlightctl in the background, killed at the end."""
+        p = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket] +
+                             [str(a) for a in args], env=ctl_env(),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self._reap, p)
+        return p
+
+    @staticmethod
+    def _reap(p):
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+
+
 # TAP -----------------------------------------------------------------
 
 class TapResult(unittest.TestResult):

@@ -83,35 +83,11 @@ def digest(data):
     return "%d bytes, sha256 %s" % (len(data), hashlib.sha256(data).hexdigest())
 
 
-class OutputTest(DaemonTest):
-    """DaemonTest with a scratch directory and placeholder substitution."""
+class OutputTest(ScratchTest):
+    """ScratchTest whose tasks may hold the byte strings above."""
 
-    def setUp(self):
-        self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
-        self.addCleanup(shutil.rmtree, self.scratch, True)
-        self.TASKS = {name: subst_bytes(body, self.scratch)
-                      for name, body in type(self).TASKS.items()}
-        super().setUp()
-
-    def go(self, run_id, n):
-        with open(os.path.join(self.scratch, "go-%d-%s" % (run_id, n)), "w"):
-            pass
-
-    def popen_ctl(self, *args):
-        p = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket] +
-                             [str(a) for a in args], env=ctl_env(),
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(self._reap, p)
-        return p
-
-    @staticmethod
-    def _reap(p):
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-        p.stdout.close()
-        p.stderr.close()
+    def subst(self, body):
+        return subst_bytes(body, self.scratch)
 
     def chunks(self, run_id):
         """(seq, stream, time, data) of the run's stored output."""

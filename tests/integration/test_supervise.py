@@ -57,35 +57,8 @@ class HostileDaemon(Daemon):
             super().command(extra)
 
 
-class SuperviseTest(DaemonTest):
-    """DaemonTest with a scratch directory and placeholder substitution."""
-    DAEMON = Daemon
-
-    def setUp(self):
-        self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
-        self.addCleanup(shutil.rmtree, self.scratch, True)
-        tasks = {name: subst(body, self.scratch)
-                 for name, body in type(self).TASKS.items()}
-        self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
-                             start=self.START)
-
-    def go(self, run_id, n=1):
-        with open(os.path.join(self.scratch, "go-%d-%s" % (run_id, n)), "w"):
-            pass
-
-    def popen_ctl(self, *args):
-        p = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket] +
-                             [str(a) for a in args], env=ctl_env(),
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(self._reap, p)
-        return p
-
-    @staticmethod
-    def _reap(p):
-        if p.poll() is None:
-            p.kill()
-        p.communicate()
+class SuperviseTest(ScratchTest):
+    """ScratchTest with checks on processes and durations."""
 
     def assert_gone(self, pids, what):
         for pid in pids:
