@@ -526,5 +526,100 @@ class Background(DaemonTest):
         self.d.ctl("ping", check=EX_UNAVAILABLE)
 
 
+class DefaultPaths(unittest.TestCase):
+    """An ordinary user's default paths (SPEC section 1): tasks.d under
+    $XDG_CONFIG_HOME, the database under $XDG_STATE_HOME, the socket under
+    $XDG_RUNTIME_DIR or else /tmp/microlight-UID; microlightctl finds the
+    socket by the same rules. As root the test runs them as nobody."""
+
+    def setUp(self):
+        import pwd
+        self.home = tempfile.mkdtemp(prefix="ml-home-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+            os.chown(self.home, self.uid, self.gid)
+        else:
+            self.uid, self.gid = os.getuid(), os.getgid()
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        shutil.rmtree("/tmp/microlight-%d" % self.uid, ignore_errors=True)
+
+    def as_user(self):
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(self.gid)
+            os.setuid(self.uid)
+
+    def env(self, runtime):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "HOME": self.home,
+               "XDG_CONFIG_HOME": os.path.join(self.home, "cfg"),
+               "XDG_STATE_HOME": os.path.join(self.home, "state"),
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")}
+        if runtime:
+            env["XDG_RUNTIME_DIR"] = os.path.join(self.home, "run")
+            os.mkdir(env["XDG_RUNTIME_DIR"], 0o700)
+            os.chown(env["XDG_RUNTIME_DIR"], self.uid, self.gid)
+        return env
+
+    def start(self, env):
+        log = open(os.path.join(self.home, "log"), "ab")
+        p = subprocess.Popen([MICROLIGHTD, "-f", "-l", "none"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log, preexec_fn=self.as_user)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def ctl(self, env, *args):
+        cenv = dict(env, ASAN_OPTIONS="detect_leaks=0")
+        return subprocess.run([MICROLIGHTCTL] + list(args), env=cenv,
+                              capture_output=True, preexec_fn=self.as_user,
+                              stdin=subprocess.DEVNULL)
+
+    def check(self, env, socket_path):
+        p = self.start(env)
+        wait_for(lambda: os.path.exists(socket_path), timeout=20,
+                 what="the socket at %s" % socket_path)
+        tasks = os.path.join(self.home, "cfg", "microlight", "tasks.d")
+        self.assertTrue(os.path.isdir(tasks), "tasks.d was not created")
+        db = os.path.join(self.home, "state", "microlight", "microlight.db")
+        wait_for(lambda: os.path.exists(db), what="the database")
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(db)).st_mode),
+                         0o700)
+        # microlightctl finds the daemon without being told where.
+        r = wait_for(lambda: (lambda r: r if r.returncode == 0 else None)(
+            self.ctl(env, "ping")), what="microlightctl ping")
+        self.assertIn(b"microlightd", r.stdout)
+        p.terminate()
+        self.assertEqual(p.wait(20), 0)
+        with open(os.path.join(self.home, "log"), "rb") as f:
+            log = f.read()
+        self.assertIsNone(SANITIZER_RE.search(log), log)
+
+    def test_xdg_runtime_dir(self):
+        env = self.env(runtime=True)
+        self.check(env, os.path.join(env["XDG_RUNTIME_DIR"], "microlight",
+                                     "microlightd.sock"))
+
+    def test_tmp_without_runtime_dir(self):
+        env = self.env(runtime=False)
+        sock = "/tmp/microlight-%d/microlightd.sock" % self.uid
+        self.check(env, sock)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(sock))
+                                      .st_mode), 0o700)
+
+
 if __name__ == "__main__":
     main()
