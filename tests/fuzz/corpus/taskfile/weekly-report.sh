@@ -1,0 +1,16 @@
+#!/bin/sh
+# Build the weekly report, printing progress as it goes.
+# A slow task (about two seconds a step): watch it with
+# "microlightctl run weekly-report --follow" or "microlightctl logs -f".
+#
+# @param steps int "Steps" default=10
+# @timeout 5m
+# @group Examples
+set -eu
+i=1
+while [ "$i" -le "$steps" ]; do
+	echo "[$i/$steps] $(date +%H:%M:%S) collecting part $i"
+	sleep 2
+	i=$((i + 1))
+done
+echo "report ready"
