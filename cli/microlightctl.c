@@ -24,6 +24,7 @@ static int	cmd_runs(int, char **);
 static int	cmd_status(int, char **);
 static int	cmd_cancel(int, char **);
 static int	cmd_reload(int, char **);
+static int	cmd_backup(int, char **);
 
 /* The commands: name, usage, handler. */
 static const struct ctl_cmd {
@@ -39,6 +40,7 @@ static const struct ctl_cmd {
 	{ "status", "status RUN", cmd_status },
 	{ "cancel", "cancel RUN", cmd_cancel },
 	{ "reload", "reload", cmd_reload },
+	{ "backup", "backup FILE", cmd_backup },
 	{ "ping", "ping", cmd_ping },
 };
 #define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
@@ -185,8 +187,10 @@ run_exit_status(json_t *run)
 
 	if (status == NULL)
 		return (EXIT_SOFTWARE);
-	if (strcmp(status, "succeeded") == 0 || strcmp(status, "skipped") == 0)
+	if (strcmp(status, "succeeded") == 0)
 		return (0);
+	if (strcmp(status, "skipped") == 0)
+		return (EXIT_SKIPPED);
 	if (strcmp(status, "timed_out") == 0)
 		return (124);
 	if (strcmp(status, "cancelled") == 0)
@@ -328,6 +332,14 @@ cmd_run(int argc, char **argv)
 			printf("%lld\n", (long long)jint(run, "id", 0));
 		fflush(stdout);
 	}
+	if (jstr(run, K_STATUS) != NULL &&
+	    strcmp(jstr(run, K_STATUS), "skipped") == 0) {
+		/* @overlap skip: the run was recorded but will not run. */
+		report_end(run);
+		json_decref(r);
+		conn_close(&c);
+		return (EXIT_SKIPPED);
+	}
 	json_decref(r);
 	if (!wait && !follow) {
 		conn_close(&c);
@@ -426,8 +438,17 @@ cmd_runs(int argc, char **argv)
 	if (status != NULL)
 		json_object_set_new(req, K_STATUS, json_string(status));
 	r = request(&c, req);
-	if (!json_output)
+	if (!json_output) {
 		print_runs(json_object_get(r, K_RUNS), argc - optind == 0);
+		if (jint(r, K_PRUNED, 0) > 0 &&
+		    json_array_size(json_object_get(r, K_RUNS)) < (size_t)n)
+			printf("(%lld older run%s pruned: keep-runs %lld per "
+			    "task, keep-days %lld)\n",
+			    (long long)jint(r, K_PRUNED, 0),
+			    jint(r, K_PRUNED, 0) == 1 ? " was" : "s were",
+			    (long long)jint(r, K_KEEP_RUNS, 0),
+			    (long long)jint(r, K_KEEP_DAYS, 0));
+	}
 	json_decref(r);
 	conn_close(&c);
 	return (0);
@@ -493,6 +514,77 @@ cmd_reload(int argc, char **argv)
 		    (long long)jint(r, K_TASKS, 0),
 		    (long long)jint(r, K_INVALID, 0));
 	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/*
+ * backup FILE: the daemon makes a consistent copy and sends it; it is
+ * written beside FILE and renamed into place once complete, so FILE is
+ * never half-written.
+ */
+static int
+cmd_backup(int argc, char **argv)
+{
+	struct conn	 c;
+	json_t		*r, *ev;
+	const char	*type, *data;
+	char		*tmp;
+	void		*bytes;
+	size_t		 len;
+	int64_t		 total = 0;
+	int		 fd;
+
+	if (argc != 2)
+		cmd_usage();
+	xasprintf(&tmp, "%s.tmp-XXXXXX", argv[1]);
+	if ((fd = mkstemp(tmp)) == -1)
+		err(EXIT_DATAERR, "%s", argv[1]);
+	r = request(&c, json_pack("{s:s}", K_CMD, CMD_BACKUP));
+	json_decref(r);
+	for (;;) {
+		if ((ev = conn_recv(&c)) == NULL) {
+			unlink(tmp);
+			errx(EXIT_UNAVAILABLE, "microlightd closed the "
+			    "connection before the backup was complete");
+		}
+		type = jstr(ev, K_EVENT);
+		if (type == NULL) {
+			unlink(tmp);
+			errx(exit_for_error(ev), "%s",
+			    jstr(json_object_get(ev, K_ERROR), K_MESSAGE));
+		}
+		if (strcmp(type, EV_END) == 0)
+			break;
+		if (strcmp(type, EV_DATA) != 0) {
+			json_decref(ev);
+			continue;
+		}
+		data = jstr(ev, K_DATA);
+		if (data == NULL || base64_decode(data, strlen(data), &bytes,
+		    &len) != 0) {
+			unlink(tmp);
+			errx(EXIT_SOFTWARE, "bad data from microlightd");
+		}
+		write_all(fd, bytes, len);
+		total += len;
+		free(bytes);
+		json_decref(ev);
+	}
+	if (jint(ev, K_SIZE, -1) != total) {
+		unlink(tmp);
+		errx(EXIT_SOFTWARE, "backup: %lld bytes received, %lld sent",
+		    (long long)total, (long long)jint(ev, K_SIZE, -1));
+	}
+	json_decref(ev);
+	if (fsync(fd) == -1 || close(fd) == -1 || rename(tmp, argv[1]) == -1) {
+		unlink(tmp);
+		err(EXIT_DATAERR, "%s", argv[1]);
+	}
+	if (!json_output)
+		printf("backup: %lld bytes written to %s\n", (long long)total,
+		    argv[1]);
+	free(tmp);
 	conn_close(&c);
 	return (0);
 }

@@ -15,6 +15,7 @@
 #define EXIT_USAGE	64
 #define EXIT_DATAERR	65
 #define EXIT_UNAVAILABLE 69
+#define EXIT_SKIPPED	75	/* EX_TEMPFAIL: @overlap skip refused the run */
 #define EXIT_SOFTWARE	70
 
 #define CLIENT_MAX_FRAME (64 * 1024 * 1024)

@@ -276,8 +276,16 @@ print_run(json_t *run)
 	if (jint(run, "retry_of", 0) > 0)
 		printf("retry of:     %lld\n",
 		    (long long)jint(run, "retry_of", 0));
+	if (jint(run, "chain_of", 0) > 0)
+		printf("chained by:   run %lld\n",
+		    (long long)jint(run, "chain_of", 0));
 	fmt_time(run, "queued_at", t, sizeof t);
 	printf("queued:       %s\n", t);
+	if (json_is_string(json_object_get(run, "not_before")) &&
+	    status != NULL && strcmp(status, "queued") == 0) {
+		fmt_time(run, "not_before", t, sizeof t);
+		printf("starts at:    %s (not before)\n", t);
+	}
 	fmt_time(run, "started_at", t, sizeof t);
 	printf("started:      %s\n", t);
 	fmt_time(run, "finished_at", t, sizeof t);

@@ -120,7 +120,9 @@ struct taskdef {
 	int64_t			 retry_delay;	/* seconds */
 	int			 webhook;
 	char			*on_failure;
+	int			 on_failure_line;
 	char			*on_success;
+	int			 on_success_line;
 	char			*user;
 	char			*workdir;
 	char			**env;		/* KEY=VALUE */

@@ -30,6 +30,7 @@
 #define CMD_STATUS		"status"
 #define CMD_CANCEL		"cancel"
 #define CMD_RELOAD		"reload"
+#define CMD_BACKUP		"backup"
 
 /* Request and reply keys. */
 #define K_CMD			"cmd"
@@ -61,11 +62,16 @@
 #define K_QUEUED		"queued"
 #define K_INVALID		"invalid"
 #define K_ERRORS		"errors"
+#define K_PRUNED		"pruned"	/* runs reply: runs pruned */
+#define K_SIZE			"size"
+#define K_KEEP_RUNS		"keep_runs"
+#define K_KEEP_DAYS		"keep_days"
 
 /* Events of a following command; the last one is always EV_END. */
 #define EV_STATUS		"status"	/* the run changed state */
 #define EV_OUTPUT		"output"	/* a chunk of output */
 #define EV_END			"end"		/* the run ended, or the log did */
+#define EV_DATA			"data"		/* a piece of a backup */
 
 /* Error codes of {"ok":false,"error":{"code":...,"message":...}}. */
 #define E_BAD_REQUEST		"bad-request"	/* not JSON, not an object */

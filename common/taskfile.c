@@ -661,6 +661,7 @@ static int
 parse_on_failure(struct parse *p, const char *rest)
 {
 	p->def->on_failure = taskname_arg(p, "on-failure", rest);
+	p->def->on_failure_line = p->line;
 	return (p->def->on_failure == NULL ? -1 : 0);
 }
 
@@ -669,6 +670,7 @@ static int
 parse_on_success(struct parse *p, const char *rest)
 {
 	p->def->on_success = taskname_arg(p, "on-success", rest);
+	p->def->on_success_line = p->line;
 	return (p->def->on_success == NULL ? -1 : 0);
 }
 

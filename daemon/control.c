@@ -36,6 +36,7 @@ struct client {
 	int			 closing; /* close once the output is out */
 	int			 discarding; /* skipping an oversized request */
 	struct watch		*watch;
+	struct backup		*backup;
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(clients, client);
@@ -64,6 +65,7 @@ static struct event	*ev_accept_pause;
 static struct event	*ev_gc;
 
 static void	control_pump(struct watch *);
+static size_t	control_pending(struct client *);
 static int	control_make_room(void);
 
 static void	cmd_ping(struct client *, json_t *);
@@ -75,6 +77,7 @@ static void	cmd_runs(struct client *, json_t *);
 static void	cmd_status(struct client *, json_t *);
 static void	cmd_cancel(struct client *, json_t *);
 static void	cmd_reload(struct client *, json_t *);
+static void	cmd_backup(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
 
@@ -93,6 +96,7 @@ static const struct control_cmd {
 	{ CMD_STATUS, cmd_status, 0 },
 	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES },
 	{ CMD_RELOAD, cmd_reload, CMD_MUTATES },
+	{ CMD_BACKUP, cmd_backup, 0 },
 };
 
 /* Queue a message to a client; the message is consumed. */
@@ -174,6 +178,10 @@ control_client_kill(struct client *c)
 	c->dead = 1;
 	if (c->watch != NULL)
 		control_watch_free(c->watch);
+	if (c->backup != NULL) {
+		backup_abort(c->backup);
+		c->backup = NULL;
+	}
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_REMOVE(&clients, c, entry);
 	nclients--;
@@ -267,7 +275,7 @@ control_find_run(struct client *c, int64_t id, struct run **rp,
 	const struct runrec *pending;
 	struct runrec	 rec;
 	struct run	*r;
-	int		 rc;
+	int		 rc, was;
 
 	*rp = NULL;
 	if ((r = run_active_find(id)) == NULL)
@@ -290,7 +298,12 @@ control_find_run(struct client *c, int64_t id, struct run **rp,
 		    "daemon's log)", (long long)id);
 		return (-1);
 	}
-	control_error(c, E_UNKNOWN_RUN, "no run %lld", (long long)id);
+	if (db_pruned(NULL, id, NULL, &was) == 0 && was)
+		control_error(c, E_UNKNOWN_RUN, "run %lld was pruned: runs are "
+		    "kept for keep-days (%d) and up to keep-runs (%d) per task",
+		    (long long)id, ml_conf->keep_days, ml_conf->keep_runs);
+	else
+		control_error(c, E_UNKNOWN_RUN, "no run %lld", (long long)id);
 	return (-1);
 }
 
@@ -423,14 +436,12 @@ cmd_run(struct client *c, json_t *req)
 		return;
 	}
 	r = run_create(t, TRIGGER_CLI, c->who, params);
-	if (queue_submit(r, &cause) != 0) {
+	if ((id = queue_trigger(t, r, &cause)) == -1) {
 		control_error(c, E_INTERNAL, "%s", cause);
 		free(cause);
-		run_free(r);
 		return;
 	}
-	/* The run may have ended already (it could not start): by id. */
-	id = r->rec.id;
+	/* The run may have ended already (skipped, could not start): by id. */
 	if (control_find_run(c, id, &r, &obj) != 0)
 		return;
 	reply = proto_ok();
@@ -471,7 +482,7 @@ static void
 cmd_runs(struct client *c, json_t *req)
 {
 	const char	*task, *sname;
-	int64_t		 limit, before;
+	int64_t		 limit, before, pruned;
 	int		 status = -1;
 	json_t		*runs, *reply;
 
@@ -499,6 +510,12 @@ cmd_runs(struct client *c, json_t *req)
 	}
 	reply = proto_ok();
 	json_object_set_new(reply, K_RUNS, runs);
+	if (db_pruned(task, 0, &pruned, NULL) == 0)
+		json_object_set_new(reply, K_PRUNED, json_integer(pruned));
+	json_object_set_new(reply, K_KEEP_RUNS,
+	    json_integer(ml_conf->keep_runs));
+	json_object_set_new(reply, K_KEEP_DAYS,
+	    json_integer(ml_conf->keep_days));
 	control_send(c, reply);
 }
 
@@ -525,13 +542,22 @@ cmd_cancel(struct client *c, json_t *req)
 {
 	struct run	*r;
 	json_t		*obj, *reply, *st;
-	int64_t		 id;
+	int64_t		 id, first;
 	char		*reason;
 
 	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
 	if (control_find_run(c, id, &r, &obj) != 0)
 		return;
+	if (r == NULL) {
+		/*
+		 * An ended run whose retry waits: cancelling the run stops
+		 * its retries, so the waiting attempt is what is cancelled.
+		 */
+		first = json_integer_value(json_object_get(obj, "retry_of"));
+		if ((r = queue_find_retry(first != 0 ? first : id)) != NULL)
+			id = r->rec.id;
+	}
 	if (r == NULL) {
 		st = json_object_get(obj, K_STATUS);
 		control_error(c, E_NOT_ACTIVE, "run %lld has already ended "
@@ -571,6 +597,46 @@ cmd_reload(struct client *c, json_t *req)
 	json_object_set_new(reply, K_INVALID,
 	    json_integer(tasks_current()->ninvalid));
 	control_send(c, reply);
+}
+
+/* backup: a consistent copy of the database, sent as data events. */
+static void
+cmd_backup(struct client *c, json_t *req)
+{
+	char	*cause;
+
+	if ((c->backup = backup_start(c, &cause)) == NULL) {
+		control_error(c, E_INTERNAL, "%s", cause);
+		free(cause);
+	}
+}
+
+/* Send a message to a client (for backup.c). */
+void
+control_client_send(struct client *c, json_t *msg)
+{
+	control_send(c, msg);
+}
+
+/* Bytes queued to a client and not yet written. */
+size_t
+control_client_pending(struct client *c)
+{
+	return (control_pending(c));
+}
+
+/* A client's backup is over: it may send requests again. */
+void
+control_client_done(struct client *c)
+{
+	c->backup = NULL;
+	if (c->dead)
+		return;
+	if (c->eof)
+		control_client_close(c);
+	else
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* Handle one request line. */
@@ -629,7 +695,8 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 eollen, len;
 	char			*line;
 
-	while (!c->dead && !c->closing && c->watch == NULL) {
+	while (!c->dead && !c->closing && c->watch == NULL &&
+	    c->backup == NULL) {
 		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			len = evbuffer_get_length(in);
@@ -676,6 +743,8 @@ control_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->watch != NULL)
 		control_pump(c->watch);
+	else if (c->backup != NULL)
+		backup_pump(c->backup);
 	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		control_client_kill(c);
 }
@@ -687,7 +756,7 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct client	*c = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->watch != NULL) {
+		if (c->watch != NULL || c->backup != NULL) {
 			bufferevent_enable(bev, EV_READ);
 			return;
 		}
@@ -696,7 +765,7 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    (c->watch != NULL || evbuffer_get_length(
+	    (c->watch != NULL || c->backup != NULL || evbuffer_get_length(
 	    bufferevent_get_output(bev)) > 0 ||
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
 		/* Half-closed: answer what was asked, then close. */

@@ -53,12 +53,24 @@ static const char *db_migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") STRICT;",
+
+	/* 1 -> 2: retry delays, chains, pruning. */
+	"ALTER TABLE runs ADD COLUMN not_before INTEGER;"
+	"ALTER TABLE runs ADD COLUMN chain_of INTEGER;"
+	"CREATE INDEX runs_finished ON runs(finished_at) "
+	"  WHERE finished_at IS NOT NULL;"
+	"CREATE TABLE pruned ("
+	"  task TEXT PRIMARY KEY,"
+	"  count INTEGER NOT NULL,"
+	"  last_id INTEGER NOT NULL"
+	") STRICT;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
 #define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
 	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
-	"signal, reason, priority, output_size, output_dropped"
+	"signal, reason, priority, output_size, output_dropped, not_before, " \
+	"chain_of"
 
 /* Prepared statements, made once and kept. */
 enum db_stmt {
@@ -73,6 +85,13 @@ enum db_stmt {
 	STMT_OUTPUT_INSERT,
 	STMT_OUTPUT_READ,
 	STMT_LAST_RUNS,
+	STMT_PRUNE_OLD,
+	STMT_PRUNE_TASK,
+	STMT_PRUNE_EXCESS,
+	STMT_PRUNE_DELETE,
+	STMT_PRUNE_COUNT,
+	STMT_PRUNED_COUNT,
+	STMT_LAST_ID,
 	STMT_MAX
 };
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -81,7 +100,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
 	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
-	    "priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "priority, not_before, chain_of, finished_at, reason) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
@@ -90,13 +110,27 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "finished_at = ?, reason = 'the daemon stopped while it ran' "
 	    "WHERE status = 'running'",
 	[STMT_RUNS_QUEUED] = "SELECT " RUN_COLUMNS " FROM runs "
-	    "WHERE status = 'queued' ORDER BY id",
+	    "WHERE status = 'queued' ORDER BY priority DESC, id",
 	[STMT_OUTPUT_INSERT] = "INSERT INTO output (run_id, seq, stream, "
 	    "time, data) VALUES (?, ?, ?, ?, ?)",
 	[STMT_OUTPUT_READ] = "SELECT seq, stream, time, data FROM output "
 	    "WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
 	[STMT_LAST_RUNS] = "SELECT " RUN_COLUMNS " FROM runs "
 	    "WHERE id IN (SELECT max(id) FROM runs GROUP BY task)",
+	[STMT_PRUNE_OLD] = "SELECT id, task FROM runs WHERE finished_at < ? "
+	    "ORDER BY finished_at LIMIT ?",
+	[STMT_PRUNE_TASK] = "SELECT task FROM runs WHERE finished_at IS NOT "
+	    "NULL GROUP BY task HAVING count(*) > ? LIMIT 1",
+	[STMT_PRUNE_EXCESS] = "SELECT id FROM runs WHERE task = ?1 AND "
+	    "finished_at IS NOT NULL ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+	[STMT_PRUNE_DELETE] = "DELETE FROM runs WHERE id = ?",
+	[STMT_PRUNE_COUNT] = "INSERT INTO pruned (task, count, last_id) "
+	    "VALUES (?1, 1, ?2) ON CONFLICT (task) DO UPDATE SET "
+	    "count = count + 1, last_id = max(last_id, ?2)",
+	[STMT_PRUNED_COUNT] = "SELECT coalesce(sum(count), 0) FROM pruned "
+	    "WHERE ?1 IS NULL OR task = ?1",
+	[STMT_LAST_ID] = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+	    "WHERE name = 'runs'",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -208,7 +242,7 @@ int
 db_open(const char *path, char **cause)
 {
 	mode_t	 old;
-	int	 rc;
+	int	 rc, vacuum;
 	char	*why;
 
 	old = umask(077);
@@ -229,9 +263,15 @@ db_open(const char *path, char **cause)
 	 * short statements needs, and the page cache is capped at 1 MiB.
 	 */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 128, 64);
-	if (db_exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
-	    &why) != 0) {
+	/*
+	 * Incremental auto-vacuum, so that pruning gives space back (it takes
+	 * effect on a new database; an older one is converted below); and
+	 * the WAL file is cut back to 4 MiB after a checkpoint.
+	 */
+	if (db_exec("PRAGMA auto_vacuum = INCREMENTAL; "
+	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024; "
+	    "PRAGMA journal_size_limit = 4194304;", &why) != 0) {
 		xasprintf(cause, "%s: %s", path, why);
 		free(why);
 		db_close();
@@ -242,6 +282,14 @@ db_open(const char *path, char **cause)
 		free(why);
 		db_close();
 		return (-1);
+	}
+	if (db_pragma_int("PRAGMA auto_vacuum", &vacuum) == 0 && vacuum == 0) {
+		/* Made before auto-vacuum: VACUUM once to switch it on. */
+		log_info("%s: switching to incremental vacuum", path);
+		if (db_exec("VACUUM", &why) != 0) {
+			log_warnx("%s: VACUUM: %s", path, why);
+			free(why);
+		}
 	}
 	return (0);
 }
@@ -318,6 +366,11 @@ db_run_insert(struct runrec *r)
 	sqlite3_bind_int64(st, 8, r->queued_at);
 	db_bind_opt(st, 9, r->started_at, 0);
 	sqlite3_bind_int(st, 10, r->priority);
+	db_bind_opt(st, 11, r->not_before, 0);
+	db_bind_opt(st, 12, r->chain_of, 0);
+	db_bind_opt(st, 13, r->finished_at, 0);
+	if (r->reason != NULL)
+		sqlite3_bind_text(st, 14, r->reason, -1, SQLITE_STATIC);
 	if (db_step_done(st, "inserting a run") != 0) {
 		free(params);
 		return (-1);
@@ -397,6 +450,8 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 	r->priority = sqlite3_column_int(st, 14);
 	r->output_size = sqlite3_column_int64(st, 15);
 	r->output_dropped = sqlite3_column_int64(st, 16);
+	r->not_before = db_column_opt(st, 17, 0);
+	r->chain_of = db_column_opt(st, 18, 0);
 	if (r->task == NULL)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)
@@ -575,6 +630,224 @@ runrec_copy(struct runrec *dst, const struct runrec *src)
 	    json_object();
 }
 
+/* Delete one run (its output goes with it) and count it as pruned. */
+static int
+db_prune_one(int64_t id, const char *task)
+{
+	sqlite3_stmt	*st;
+
+	st = db_stmt(STMT_PRUNE_DELETE);
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step_done(st, "pruning a run") != 0)
+		return (-1);
+	st = db_stmt(STMT_PRUNE_COUNT);
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	return (db_step_done(st, "counting a pruned run"));
+}
+
+/*
+ * Prune at most limit runs in one transaction: first those that ended
+ * before the cutoff (ms; 0: none), then, for one task with more than keep
+ * ended runs (0: no limit), its oldest beyond those keep. Runs queued or
+ * running are never pruned. Returns how many were pruned, or -1.
+ */
+int
+db_prune(int64_t cutoff, int keep, int limit)
+{
+	sqlite3_stmt	*st;
+	int64_t		*ids = NULL;
+	char		**tasks = NULL, *task = NULL;
+	int		 n = 0, i, rc = -1;
+
+	if (db_begin() != 0)
+		return (-1);
+	if (cutoff > 0) {
+		st = db_stmt(STMT_PRUNE_OLD);
+		sqlite3_bind_int64(st, 1, cutoff);
+		sqlite3_bind_int(st, 2, limit);
+		while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
+			ids = xreallocarray(ids, n + 1, sizeof *ids);
+			tasks = xreallocarray(tasks, n + 1, sizeof *tasks);
+			ids[n] = sqlite3_column_int64(st, 0);
+			tasks[n] = xstrdup((const char *)
+			    sqlite3_column_text(st, 1));
+			n++;
+		}
+		sqlite3_reset(st);
+	}
+	if (n < limit && keep > 0) {
+		st = db_stmt(STMT_PRUNE_TASK);
+		sqlite3_bind_int(st, 1, keep);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			task = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	if (task != NULL) {
+		st = db_stmt(STMT_PRUNE_EXCESS);
+		sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, limit - n);
+		sqlite3_bind_int(st, 3, keep);
+		while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
+			ids = xreallocarray(ids, n + 1, sizeof *ids);
+			tasks = xreallocarray(tasks, n + 1, sizeof *tasks);
+			ids[n] = sqlite3_column_int64(st, 0);
+			tasks[n] = xstrdup(task);
+			n++;
+		}
+		sqlite3_reset(st);
+	}
+	for (i = 0; i < n; i++) {
+		if (db_prune_one(ids[i], tasks[i]) != 0)
+			goto out;
+	}
+	if (db_commit() == 0)
+		rc = n;
+out:
+	if (rc == -1)
+		db_rollback();
+	for (i = 0; i < n; i++)
+		free(tasks[i]);
+	free(tasks);
+	free(ids);
+	free(task);
+	return (rc);
+}
+
+/* Copy the WAL into the database now, without waiting on readers. */
+void
+db_checkpoint(void)
+{
+	int	 log, ckpt;
+
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+	    &ckpt) != SQLITE_OK)
+		log_warnx("sqlite: checkpoint: %s", sqlite3_errmsg(db));
+}
+
+/* Give up to pages free pages back to the file system; returns how many remain. */
+int
+db_vacuum_step(int pages)
+{
+	char	*sql, *why;
+	int	 left = 0;
+
+	xasprintf(&sql, "PRAGMA incremental_vacuum(%d)", pages);
+	if (db_exec(sql, &why) != 0) {
+		log_warnx("sqlite: incremental vacuum: %s", why);
+		free(why);
+	}
+	free(sql);
+	db_pragma_int("PRAGMA freelist_count", &left);
+	return (left);
+}
+
+/*
+ * How many runs were pruned (of one task, or of all, NULL), and whether
+ * run id existed once and was pruned. Either may be NULL.
+ */
+int
+db_pruned(const char *task, int64_t id, int64_t *count, int *was)
+{
+	sqlite3_stmt	*st;
+	int		 rc = 0;
+
+	if (count != NULL) {
+		*count = 0;
+		st = db_stmt(STMT_PRUNED_COUNT);
+		if (task != NULL)
+			sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*count = sqlite3_column_int64(st, 0);
+		else
+			rc = -1;
+		sqlite3_reset(st);
+	}
+	if (was != NULL) {
+		/* Ids only grow: a missing id below the last was pruned. */
+		*was = 0;
+		st = db_stmt(STMT_LAST_ID);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*was = id > 0 && id <= sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return (rc);
+}
+
+/* An online backup of the database into another file, made in steps. */
+struct db_backup {
+	sqlite3		*dst;
+	sqlite3_backup	*b;
+};
+
+/* Start a backup into path (a new file). */
+struct db_backup *
+db_backup_open(const char *path, char **cause)
+{
+	struct db_backup	*bk;
+
+	bk = xcalloc(1, sizeof *bk);
+	if (sqlite3_open_v2(path, &bk->dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", path, sqlite3_errmsg(bk->dst));
+		db_backup_close(bk);
+		return (NULL);
+	}
+	if ((bk->b = sqlite3_backup_init(bk->dst, "main", db, "main")) ==
+	    NULL) {
+		xasprintf(cause, "backup: %s", sqlite3_errmsg(bk->dst));
+		db_backup_close(bk);
+		return (NULL);
+	}
+	return (bk);
+}
+
+/*
+ * Copy up to pages pages: 1 if more remain, 0 when the copy is complete,
+ * -1 with *cause on an error. Changes made meanwhile through the daemon's
+ * own connection are carried into the copy as they happen.
+ */
+int
+db_backup_step(struct db_backup *bk, int pages, char **cause)
+{
+	int	 rc;
+
+	rc = sqlite3_backup_step(bk->b, pages);
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return (1);
+	if (rc == SQLITE_DONE) {
+		sqlite3_backup_finish(bk->b);
+		bk->b = NULL;
+		/* A copy that stands alone: no WAL beside it. */
+		sqlite3_exec(bk->dst, "PRAGMA journal_mode = DELETE", NULL,
+		    NULL, NULL);
+		return (0);
+	}
+	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
+	return (-1);
+}
+
+/* Pages left to copy and in all, for progress. */
+void
+db_backup_progress(struct db_backup *bk, int *left, int *total)
+{
+	*left = bk->b != NULL ? sqlite3_backup_remaining(bk->b) : 0;
+	*total = bk->b != NULL ? sqlite3_backup_pagecount(bk->b) : 0;
+}
+
+/* End a backup (finished or not) and close the copy. */
+void
+db_backup_close(struct db_backup *bk)
+{
+	if (bk == NULL)
+		return;
+	if (bk->b != NULL)
+		sqlite3_backup_finish(bk->b);
+	if (bk->dst != NULL)
+		sqlite3_close(bk->dst);
+	free(bk);
+}
+
 /* Free what a record holds. */
 void
 runrec_clear(struct runrec *r)
@@ -631,5 +904,8 @@ runrec_json(const struct runrec *r)
 	json_object_set_new(o, "output_size", json_integer(r->output_size));
 	json_object_set_new(o, "output_dropped",
 	    json_integer(r->output_dropped));
+	json_object_set_new(o, "not_before", runrec_time(r->not_before));
+	json_object_set_new(o, "chain_of", r->chain_of != 0 ?
+	    json_integer(r->chain_of) : json_null());
 	return (o);
 }

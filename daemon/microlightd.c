@@ -206,6 +206,7 @@ daemon_reload(char **cause)
 	ml_conf = conf;
 	tasks_reload();
 	queue_kick();
+	prune_soon();
 	return (0);
 }
 
@@ -525,6 +526,7 @@ main(int argc, char **argv)
 
 	tasks_install(set);
 	run_init();
+	prune_start();
 	launcher_listen();
 	spawn_prepare();
 	control_listen();
@@ -545,6 +547,7 @@ main(int argc, char **argv)
 
 	log_info("exiting");
 	control_close();
+	prune_stop();
 	spawn_shutdown();
 	launcher_stop();
 	queue_free_all();

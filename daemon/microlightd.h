@@ -60,6 +60,9 @@ struct task {
 	char			*name;	/* or the file name if it has none */
 	char			*file;	/* name in the tasks directory */
 	char			*path;	/* full path */
+	char			*exec_path; /* what runs: path, or where it points */
+	dev_t			 dev;	/* the file that was checked */
+	ino_t			 ino;
 	struct taskdef		*def;	/* NULL if the file was unreadable */
 	char			**errors;	/* "file:line: message" */
 	u_int			 nerrors;
@@ -85,6 +88,7 @@ void		 task_unref(struct task *);
 int		 task_valid(const struct task *);
 int64_t		 task_timeout(const struct task *);
 char		*task_workdir(const struct task *);
+const char	*task_recheck(const struct task *);
 json_t		*task_json(const struct task *, json_t *);
 void		 tasks_reload(void);
 
@@ -111,6 +115,8 @@ struct runrec {
 	int			 priority;
 	int64_t			 output_size;
 	int64_t			 output_dropped;
+	int64_t			 not_before;	/* ms; a retry waits until */
+	int64_t			 chain_of;	/* the run that chained it */
 };
 
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -131,6 +137,14 @@ int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 		     const void *, size_t);
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
 int		 db_last_runs(json_t *);
+int		 db_prune(int64_t, int, int);
+int		 db_vacuum_step(int);
+void		 db_checkpoint(void);
+struct db_backup *db_backup_open(const char *, char **);
+int		 db_backup_step(struct db_backup *, int, char **);
+void		 db_backup_progress(struct db_backup *, int *, int *);
+void		 db_backup_close(struct db_backup *);
+int		 db_pruned(const char *, int64_t, int64_t *, int *);
 void		 runrec_clear(struct runrec *);
 void		 runrec_copy(struct runrec *, const struct runrec *);
 json_t		*runrec_json(const struct runrec *);
@@ -194,7 +208,8 @@ struct run {
 	size_t			 pending_bytes;
 	struct watches		 watches;
 
-	TAILQ_ENTRY(run)	 entry;		/* queue or active list */
+	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
+	RB_ENTRY(run)		 qnode;		/* queue */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
 };
@@ -212,6 +227,7 @@ void		 run_flush_all(void);
 void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
 u_int		 run_ending_count(void);
+u_int		 run_task_count(const char *);
 struct run	*run_active_find(int64_t);
 void		 run_shutdown(void);
 void		 run_init(void);
@@ -279,6 +295,14 @@ int		 launcher_reaped(pid_t, int);
 pid_t		 launcher_pid(void);
 void		 launcher_stop(void);
 
+/* policy.c */
+void		 policy_run_ended(struct run *);
+
+/* prune.c */
+void		 prune_start(void);
+void		 prune_soon(void);
+void		 prune_stop(void);
+
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
 void		 proc_null_stdio(void);
@@ -286,12 +310,22 @@ int		 proc_listed(pid_t, const pid_t *, u_int);
 
 /* queue.c */
 int		 queue_submit(struct run *, char **);
+int64_t		 queue_trigger(struct task *, struct run *, char **);
+u_int		 queue_count_task(const char *);
+struct run	*queue_find_retry(int64_t);
 void		 queue_kick(void);
 void		 queue_restore(void);
 struct run	*queue_find(int64_t);
 int		 queue_cancel(struct run *, const char *);
 u_int		 queue_length(void);
 void		 queue_free_all(void);
+
+/* backup.c */
+struct client;
+struct backup;
+struct backup	*backup_start(struct client *, char **);
+void		 backup_pump(struct backup *);
+void		 backup_abort(struct backup *);
 
 /* control.c */
 int		 control_bind(const char *, const char *, char **);
@@ -302,6 +336,9 @@ void		 control_run_output(struct run *);
 void		 control_run_status(struct run *);
 void		 control_run_ended(struct run *);
 u_int		 control_client_count(void);
+void		 control_client_send(struct client *, json_t *);
+size_t		 control_client_pending(struct client *);
+void		 control_client_done(struct client *);
 
 /* microlightd.c */
 extern struct event_base	*ml_base;

@@ -1,6 +1,9 @@
 /*
- * The queue: runs waiting for a slot under max-running (and for a spare
- * supervisor, a moment), first in first out.
+ * The queue: runs waiting to start. A run starts when a slot is free under
+ * max-running, its task has fewer runs than its @concurrency, and its time
+ * has come (a retry waits out its delay). Among the runs that may start,
+ * the highest @priority goes first, the oldest among equals; a run whose
+ * task is at its limit is passed over and never blocks another task's.
  */
 
 #include <stdlib.h>
@@ -8,20 +11,90 @@
 
 #include "microlightd.h"
 
-static struct runs	 queue = TAILQ_HEAD_INITIALIZER(queue);
+RB_HEAD(queue_tree, run);
+RB_PROTOTYPE(queue_tree, run, qnode, queue_cmp);
+
+static struct queue_tree queue = RB_INITIALIZER(&queue);
 static u_int		 queue_n;
 static int		 queue_kicking;
 static int		 queue_again;
+static struct event	*ev_wake;
 
-/* Record a new run and queue it; it starts at once if a slot is free. */
+/* Queue order: higher priority first, then lower id (older) first. */
+static int
+queue_cmp(struct run *a, struct run *b)
+{
+	if (a->rec.priority != b->rec.priority)
+		return (a->rec.priority > b->rec.priority ? -1 : 1);
+	if (a->rec.id != b->rec.id)
+		return (a->rec.id < b->rec.id ? -1 : 1);
+	return (0);
+}
+RB_GENERATE(queue_tree, run, qnode, queue_cmp);
+
+/* The @concurrency of a task as it is now (1 if it has none). */
+static int
+queue_task_limit(const char *name)
+{
+	struct task	*t;
+
+	if ((t = task_find(name)) == NULL || t->def == NULL)
+		return (1);
+	return (t->def->concurrency);
+}
+
+/* Runs of a task waiting in the queue. */
+u_int
+queue_count_task(const char *name)
+{
+	struct run	*r;
+	u_int		 n = 0;
+
+	RB_FOREACH(r, queue_tree, &queue) {
+		if (strcmp(r->rec.task, name) == 0)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * Whether a run may start now: a free slot, a supervisor at hand, its
+ * task below its limit, its time come. *later is lowered to the time a
+ * run that waits for its time may go.
+ */
+static int
+queue_may_start(const struct run *r, int64_t now, int64_t *later)
+{
+	if (ml_shutting_down || !spawn_ready() ||
+	    run_active_count() >= (u_int)ml_conf->max_running)
+		return (0);
+	if (r->rec.not_before > now) {
+		if (*later == 0 || r->rec.not_before < *later)
+			*later = r->rec.not_before;
+		return (0);
+	}
+	return (run_task_count(r->rec.task) <
+	    (u_int)queue_task_limit(r->rec.task));
+}
+
+/* The first queued run's time has come. */
+static void
+queue_wake_cb(int fd, short events, void *arg)
+{
+	queue_kick();
+}
+
+/*
+ * Record a new run and queue it; it starts at once if it may (and is then
+ * recorded as running: one write instead of two).
+ */
 int
 queue_submit(struct run *r, char **cause)
 {
+	int64_t	 later = 0;
 	int	 now;
 
-	/* A run that can start at once is recorded as running: one write. */
-	now = !ml_shutting_down && TAILQ_EMPTY(&queue) &&
-	    run_active_count() < (u_int)ml_conf->max_running && spawn_ready();
+	now = queue_may_start(r, time_now_ms(), &later);
 	if (now) {
 		r->rec.status = RUN_RUNNING;
 		r->rec.started_at = time_now_ms();
@@ -37,21 +110,65 @@ queue_submit(struct run *r, char **cause)
 	}
 	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)r->rec.id,
 	    r->rec.triggered_by);
-	TAILQ_INSERT_TAIL(&queue, r, entry);
+	RB_INSERT(queue_tree, &queue, r);
 	queue_n++;
 	queue_kick();
 	return (0);
 }
 
 /*
- * Start waiting runs while slots are free. A run that ends at once (its
+ * Trigger a run: the task's @overlap policy first. With "skip", a run
+ * beyond the task's @concurrency (counting the runs running and waiting)
+ * is recorded as skipped, with the reason, and does not start. The run is
+ * taken over (freed when skipped). Returns its id, or -1 with *cause.
+ */
+int64_t
+queue_trigger(struct task *t, struct run *r, char **cause)
+{
+	u_int	 busy;
+	int64_t	 id;
+
+	if (t->def->overlap == OVERLAP_SKIP) {
+		busy = run_task_count(t->name) + queue_count_task(t->name);
+		if (busy >= (u_int)t->def->concurrency) {
+			r->rec.status = RUN_SKIPPED;
+			r->rec.finished_at = r->rec.queued_at;
+			xasprintf(&r->rec.reason, "%s has %u run%s in progress "
+			    "(@concurrency %d, @overlap skip)", t->name, busy,
+			    busy == 1 ? "" : "s", t->def->concurrency);
+			if (db_run_insert(&r->rec) != 0) {
+				xasprintf(cause, "the run could not be "
+				    "recorded (see the daemon's log)");
+				run_free(r);
+				return (-1);
+			}
+			log_info("%s[%lld]: skipped: %s", r->rec.task,
+			    (long long)r->rec.id, r->rec.reason);
+			id = r->rec.id;
+			run_free(r);
+			return (id);
+		}
+	}
+	if (queue_submit(r, cause) != 0) {
+		run_free(r);
+		return (-1);
+	}
+	return (r->rec.id);
+}
+
+/*
+ * Start the runs that may start, best first. A run that ends at once (its
  * task is gone) frees its slot and calls back in here: that call only asks
- * the loop below to go round again.
+ * the loop below to go round again. The scan starts over after each start,
+ * since a start can change what may start next (and retries and chains
+ * may have joined the queue meanwhile).
  */
 void
 queue_kick(void)
 {
 	struct run	*r;
+	struct timeval	 tv;
+	int64_t		 now, later, wait;
 
 	if (queue_kicking) {
 		queue_again = 1;
@@ -60,15 +177,33 @@ queue_kick(void)
 	queue_kicking = 1;
 	do {
 		queue_again = 0;
-		while (!ml_shutting_down &&
-		    run_active_count() < (u_int)ml_conf->max_running &&
-		    spawn_ready() && (r = TAILQ_FIRST(&queue)) != NULL) {
-			TAILQ_REMOVE(&queue, r, entry);
+		now = time_now_ms();
+		later = 0;
+		RB_FOREACH(r, queue_tree, &queue) {
+			if (queue_may_start(r, now, &later))
+				break;
+		}
+		if (r != NULL) {
+			RB_REMOVE(queue_tree, &queue, r);
 			queue_n--;
 			run_start(r);
+			queue_again = 1;
 		}
 	} while (queue_again);
 	queue_kicking = 0;
+
+	/* Come back when the first delayed run may go. */
+	if (ev_wake == NULL)
+		ev_wake = evtimer_new(ml_base, queue_wake_cb, NULL);
+	evtimer_del(ev_wake);
+	if (later != 0 && !ml_shutting_down) {
+		wait = later - time_now_ms();
+		if (wait < 0)
+			wait = 0;
+		tv.tv_sec = wait / 1000;
+		tv.tv_usec = (wait % 1000) * 1000 + 1000;
+		evtimer_add(ev_wake, &tv);
+	}
 }
 
 /* Add a run loaded from the database to the queue. */
@@ -79,7 +214,7 @@ queue_restore_one(struct runrec *rec, void *arg)
 
 	r = run_from_record(rec);
 	free(rec);
-	TAILQ_INSERT_TAIL(&queue, r, entry);
+	RB_INSERT(queue_tree, &queue, r);
 	queue_n++;
 }
 
@@ -99,8 +234,21 @@ queue_find(int64_t id)
 {
 	struct run	*r;
 
-	TAILQ_FOREACH(r, &queue, entry) {
+	RB_FOREACH(r, queue_tree, &queue) {
 		if (r->rec.id == id)
+			return (r);
+	}
+	return (NULL);
+}
+
+/* The queued retry of a run (whose first run is first), or NULL. */
+struct run *
+queue_find_retry(int64_t first)
+{
+	struct run	*r;
+
+	RB_FOREACH(r, queue_tree, &queue) {
+		if (r->rec.retry_of == first)
 			return (r);
 	}
 	return (NULL);
@@ -110,7 +258,7 @@ queue_find(int64_t id)
 int
 queue_cancel(struct run *r, const char *reason)
 {
-	TAILQ_REMOVE(&queue, r, entry);
+	RB_REMOVE(queue_tree, &queue, r);
 	queue_n--;
 	run_finish_queued(r, RUN_CANCELLED, reason);
 	return (0);
@@ -130,11 +278,14 @@ queue_length(void)
 void
 queue_free_all(void)
 {
-	struct run	*r;
+	struct run	*r, *r1;
 
-	while ((r = TAILQ_FIRST(&queue)) != NULL) {
-		TAILQ_REMOVE(&queue, r, entry);
+	RB_FOREACH_SAFE(r, queue_tree, &queue, r1) {
+		RB_REMOVE(queue_tree, &queue, r);
 		run_free(r);
 	}
 	queue_n = 0;
+	if (ev_wake != NULL)
+		event_free(ev_wake);
+	ev_wake = NULL;
 }

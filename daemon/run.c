@@ -140,6 +140,20 @@ run_ending_count(void)
 	return (runs_nending);
 }
 
+/* Number of running runs of a task (they hold its @concurrency). */
+u_int
+run_task_count(const char *name)
+{
+	struct run	*r;
+	u_int		 n = 0;
+
+	TAILQ_FOREACH(r, &runs_active, entry) {
+		if (strcmp(r->rec.task, name) == 0)
+			n++;
+	}
+	return (n);
+}
+
 /* An active run by id. */
 struct run *
 run_active_find(int64_t id)
@@ -188,10 +202,33 @@ run_strv_free(char **v)
 	free(v);
 }
 
+/* For a chained run: the run that chained it, its task and its status. */
+static void
+run_env_chain(char ***envp, u_int *n, int64_t id)
+{
+	const struct runrec	*pending;
+	struct runrec		 rec;
+	char			 buf[32];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)id);
+	run_env_set(envp, n, "MICROLIGHT_CHAIN_RUN_ID", buf);
+	if ((pending = record_pending(id)) != NULL) {
+		run_env_set(envp, n, "MICROLIGHT_CHAIN_TASK", pending->task);
+		run_env_set(envp, n, "MICROLIGHT_CHAIN_STATUS",
+		    proto_status_name(pending->status));
+	} else if (db_run_load(id, &rec) == 0) {
+		run_env_set(envp, n, "MICROLIGHT_CHAIN_TASK", rec.task);
+		run_env_set(envp, n, "MICROLIGHT_CHAIN_STATUS",
+		    proto_status_name(rec.status));
+		runrec_clear(&rec);
+	}
+}
+
 /*
  * The environment of SPEC section 2: PATH, HOME, USER, LANG and TZ from the
  * daemon (HOME and USER of the @user), the @env lines, the parameters, and
- * the MICROLIGHT_ variables. Nothing else of the daemon's leaks through.
+ * the MICROLIGHT_ variables (with MICROLIGHT_CHAIN_ ones for a chained
+ * run). Nothing else of the daemon's leaks through.
  */
 static char **
 run_environment(struct run *r, const struct passwd *pw)
@@ -237,6 +274,8 @@ run_environment(struct run *r, const struct passwd *pw)
 	run_env_set(&env, &n, "MICROLIGHT_TRIGGERED_BY", r->rec.triggered_by);
 	snprintf(buf, sizeof buf, "%d", r->rec.attempt);
 	run_env_set(&env, &n, "MICROLIGHT_ATTEMPT", buf);
+	if (r->rec.chain_of != 0)
+		run_env_chain(&env, &n, r->rec.chain_of);
 	return (env);
 }
 
@@ -618,7 +657,15 @@ run_start(struct run *r)
 	TAILQ_INSERT_TAIL(&runs_active, r, entry);
 	runs_nactive++;
 
-	if ((t = task_find(r->rec.task)) == NULL) {
+	if ((t = task_find(r->rec.task)) != NULL && task_valid(t) &&
+	    task_recheck(t) != NULL) {
+		/* Changed since it was read: read tasks.d again. */
+		log_info("%s[%lld]: %s: reloading", r->rec.task,
+		    (long long)r->rec.id, task_recheck(t));
+		tasks_reload();
+		t = task_find(r->rec.task);
+	}
+	if (t == NULL) {
 		run_fail_start(r, "the task no longer exists");
 		return (-1);
 	}
@@ -637,7 +684,7 @@ run_start(struct run *r)
 	workdir = task_workdir(t);
 	argv[0] = t->path;
 	argv[1] = NULL;
-	sp.path = t->path;
+	sp.path = t->exec_path;
 	sp.argv = argv;
 	sp.envp = run_environment(r, pw);
 	sp.workdir = workdir;
@@ -867,6 +914,7 @@ run_end(struct run *r)
 	TAILQ_INSERT_TAIL(&runs_ending, r, entry);
 	runs_nending++;
 	control_run_ended(r);
+	policy_run_ended(r);
 	queue_kick();
 }
 

@@ -60,6 +60,7 @@ task_free(struct task *t)
 	free(t->name);
 	free(t->file);
 	free(t->path);
+	free(t->exec_path);
 	taskdef_free(t->def);
 	for (i = 0; i < t->nerrors; i++)
 		free(t->errors[i]);
@@ -113,13 +114,74 @@ task_timeout(const struct task *t)
 }
 
 /*
- * Read and parse one file. The file is opened without blocking (a FIFO
- * must not hang the daemon) and checked through its descriptor.
+ * The trust rules for a file (or the tasks directory) when the daemon runs
+ * as root, after cronie's: owned by root (or the daemon's user) and
+ * writable by nobody else, and, for a file, one name only (a hard link
+ * could be changed through a name elsewhere). Returns the reason it is
+ * refused, or NULL.
  */
-static void
-task_load(struct task *t)
+static const char *
+task_untrusted(const struct stat *sb, int file)
+{
+	static char	 why[128];
+
+	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+		snprintf(why, sizeof why, "owned by uid %lu, not by root",
+		    (u_long)sb->st_uid);
+		return (why);
+	}
+	if (sb->st_mode & (S_IWGRP | S_IWOTH))
+		return ("writable by its group or by others (chmod go-w)");
+	if (file && sb->st_nlink > 1) {
+		snprintf(why, sizeof why, "a hard link (%lu names): copy it "
+		    "instead", (u_long)sb->st_nlink);
+		return (why);
+	}
+	return (NULL);
+}
+
+/*
+ * The file a task runs: the task file itself, or where its symlink points,
+ * which as root must be inside the tasks directory. Returns an allocated
+ * path, or NULL with a problem recorded.
+ */
+static char *
+task_exec_path(struct task *t, const char *dir_real)
 {
 	struct stat	 sb;
+	char		*real;
+	size_t		 len = strlen(dir_real);
+
+	if (lstat(t->path, &sb) == -1) {
+		task_problem(t, 0, "cannot stat: %s", strerror(errno));
+		return (NULL);
+	}
+	if (!S_ISLNK(sb.st_mode) || geteuid() != 0)
+		return (xstrdup(t->path));
+	if ((real = realpath(t->path, NULL)) == NULL) {
+		task_problem(t, 0, "a symlink to nowhere: %s", strerror(errno));
+		return (NULL);
+	}
+	if (strncmp(real, dir_real, len) != 0 || real[len] != '/') {
+		task_problem(t, 0, "refused: a symlink pointing outside the "
+		    "tasks directory (to %s)", real);
+		free(real);
+		return (NULL);
+	}
+	return (real);
+}
+
+/*
+ * Read and parse one file. The file is opened without blocking (a FIFO
+ * must not hang the daemon) and without following a symlink, and checked
+ * through its descriptor; as root, it must pass the trust rules. What was
+ * checked (device and inode) is kept, for the run's start to compare.
+ */
+static void
+task_load(struct task *t, const char *dir_real)
+{
+	struct stat	 sb;
+	const char	*why;
 	char		*buf;
 	ssize_t		 n;
 	size_t		 len = 0;
@@ -127,8 +189,10 @@ task_load(struct task *t)
 	u_int		 i;
 	struct passwd	*pw;
 
-	if ((fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-	    O_NOCTTY)) == -1) {
+	if ((t->exec_path = task_exec_path(t, dir_real)) == NULL)
+		return;
+	if ((fd = open(t->exec_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY | (geteuid() == 0 ? O_NOFOLLOW : 0))) == -1) {
 		task_problem(t, 0, "cannot open: %s", strerror(errno));
 		return;
 	}
@@ -142,6 +206,13 @@ task_load(struct task *t)
 		close(fd);
 		return;
 	}
+	if (geteuid() == 0 && (why = task_untrusted(&sb, 1)) != NULL) {
+		task_problem(t, 0, "refused: %s", why);
+		close(fd);
+		return;
+	}
+	t->dev = sb.st_dev;
+	t->ino = sb.st_ino;
 	buf = xmalloc(ML_HEADER_MAX);
 	while (len < ML_HEADER_MAX) {
 		n = read(fd, buf + len, ML_HEADER_MAX - len);
@@ -176,6 +247,68 @@ task_load(struct task *t)
 	}
 }
 
+/*
+ * Before a run starts: is the file still the one that was checked (same
+ * device and inode, same trust)? Returns NULL, or why not.
+ */
+const char *
+task_recheck(const struct task *t)
+{
+	struct stat	 sb;
+	const char	*why;
+
+	if (stat(t->exec_path, &sb) == -1)
+		return ("the task file is gone");
+	if (sb.st_dev != t->dev || sb.st_ino != t->ino)
+		return ("the task file was replaced since it was read");
+	if (geteuid() == 0 && (why = task_untrusted(&sb, 1)) != NULL)
+		return (why);
+	return (NULL);
+}
+
+/* A task of a set by name (the first file if several). */
+static struct task *
+tasks_lookup(struct taskset *set, const char *name)
+{
+	struct task	 key, *t;
+
+	key.name = (char *)name;
+	key.file = "";
+	t = RB_NFIND(task_tree, &set->tree, &key);
+	if (t == NULL || strcmp(t->name, name) != 0)
+		return (NULL);
+	return (t);
+}
+
+/*
+ * @on-success and @on-failure must name a task of the set, one that a
+ * chained run (which brings no parameters) can start.
+ */
+static void
+tasks_check_chain(struct taskset *set, struct task *t, const char *what,
+    const char *target, int line)
+{
+	struct task	*to;
+	u_int		 i;
+
+	if (target == NULL)
+		return;
+	if ((to = tasks_lookup(set, target)) == NULL) {
+		task_problem(t, line, "@%s: no task named '%s'", what, target);
+		return;
+	}
+	if (to->def == NULL)
+		return;
+	for (i = 0; i < to->def->nparams; i++) {
+		if (to->def->params[i].required) {
+			task_problem(t, line, "@%s: task '%s' has a required "
+			    "parameter (%s), and a chained run has none", what,
+			    target, to->def->params[i].name);
+			return;
+		}
+	}
+}
+
 /* Scan a tasks directory into a new set. Never fails: problems go on the tasks. */
 struct taskset *
 tasks_scan(const char *dir)
@@ -183,9 +316,10 @@ tasks_scan(const char *dir)
 	struct taskset	*set;
 	struct task	*t, *other, key;
 	struct dirent	*de;
+	struct stat	 sb;
 	DIR		*d;
-	char		 name[ML_NAME_MAX + 1];
-	const char	*errstr;
+	char		 name[ML_NAME_MAX + 1], *dir_real;
+	const char	*errstr, *dir_problem;
 
 	set = xcalloc(1, sizeof *set);
 	RB_INIT(&set->tree);
@@ -193,6 +327,12 @@ tasks_scan(const char *dir)
 		log_warn("tasks directory %s", dir);
 		return (set);
 	}
+	/* As root, the directory itself must be trusted too. */
+	dir_problem = NULL;
+	if (geteuid() == 0 && fstat(dirfd(d), &sb) == 0)
+		dir_problem = task_untrusted(&sb, 0);
+	if ((dir_real = realpath(dir, NULL)) == NULL)
+		dir_real = xstrdup(dir);
 	while ((de = readdir(d)) != NULL) {
 		if (taskfile_ignored(de->d_name))
 			continue;
@@ -205,9 +345,13 @@ tasks_scan(const char *dir)
 		if (taskfile_name(de->d_name, name, sizeof name, &errstr) != 0) {
 			t->name = xstrdup(de->d_name);
 			task_problem(t, 0, "%s", errstr);
+		} else if (dir_problem != NULL) {
+			t->name = xstrdup(name);
+			task_problem(t, 0, "refused: the tasks directory %s is "
+			    "%s", dir, dir_problem);
 		} else {
 			t->name = xstrdup(name);
-			task_load(t);
+			task_load(t, dir_real);
 		}
 		if (RB_INSERT(task_tree, &set->tree, t) != NULL) {
 			task_free(t);	/* same file twice: cannot happen */
@@ -216,6 +360,7 @@ tasks_scan(const char *dir)
 		set->ntasks++;
 	}
 	closedir(d);
+	free(dir_real);
 
 	/* Two files giving one name: both are errors. */
 	RB_FOREACH(t, task_tree, &set->tree) {
@@ -227,6 +372,14 @@ tasks_scan(const char *dir)
 			if (other != t)
 				task_problem(t, 0, "the task name '%s' is also "
 				    "given by %s", t->name, other->file);
+		}
+	}
+	RB_FOREACH(t, task_tree, &set->tree) {
+		if (t->def != NULL && t->nerrors == 0) {
+			tasks_check_chain(set, t, "on-success",
+			    t->def->on_success, t->def->on_success_line);
+			tasks_check_chain(set, t, "on-failure",
+			    t->def->on_failure, t->def->on_failure_line);
 		}
 	}
 	RB_FOREACH(t, task_tree, &set->tree) {
@@ -279,16 +432,9 @@ tasks_install(struct taskset *set)
 struct task *
 task_find(const char *name)
 {
-	struct task	 key, *t;
-
 	if (tasks_live == NULL)
 		return (NULL);
-	key.name = (char *)name;
-	key.file = "";
-	t = RB_NFIND(task_tree, &tasks_live->tree, &key);
-	if (t == NULL || strcmp(t->name, name) != 0)
-		return (NULL);
-	return (t);
+	return (tasks_lookup(tasks_live, name));
 }
 
 /*

@@ -279,10 +279,13 @@ class Reload(DaemonTest):
 
     def link_task(self, name, body=HELLO):
         """Add a task by a hard link: no inotify event the daemon
-        watches, so only a reload can see it."""
+        watches, so only a reload can see it. The first name is removed
+        at once, so that the file has one name (as root, a task file with
+        several is refused)."""
         src = os.path.join(self.d.dir, name)
         write_file(src, body)
         os.link(src, os.path.join(self.d.tasks_dir, name))
+        os.unlink(src)
 
     def test_reload_command(self):
         self.link_task("three.sh")

@@ -6,6 +6,8 @@ import datetime
 
 from harness import *
 
+SCHEMA_VERSION = 2     # PRAGMA user_version of a current database
+
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 # The members of a run object (SPEC section 3).
@@ -34,14 +36,15 @@ def kill_group_from(path):
 class Schema(DaemonTest):
     TASKS = {"hello.sh": "#!/bin/sh\necho hello\n"}
 
-    def test_database_is_wal_with_schema_version_1(self):
+    def test_database_is_wal_with_current_schema(self):
         self.d.run("hello")
         with self.d.db() as db:
             self.assertEqual(
                 db.execute("PRAGMA journal_mode").fetchone()[0].lower(),
                 "wal")
             self.assertEqual(
-                db.execute("PRAGMA user_version").fetchone()[0], 1)
+                db.execute("PRAGMA user_version").fetchone()[0],
+                SCHEMA_VERSION)
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             self.assertIn("runs", tables)
@@ -64,6 +67,41 @@ class Schema(DaemonTest):
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600,
                          "socket mode without socket-group")
+
+
+class Migration(DaemonTest):
+    """A database made by the first schema version (fixtures/schema-v1.db:
+    runs 1-3 of tasks hi and fail, with output) migrates on start with its
+    runs and output intact."""
+
+    START = False
+    TASKS = {"hi.sh": "#!/bin/sh\n# Hi.\n# @param who \"Who\" default=world\n"
+                      "echo \"hi $who\"\n"}
+
+    def test_v1_database_migrates(self):
+        os.mkdir(self.d.state_dir, 0o700)
+        shutil.copy(os.path.join(SRCDIR, "tests", "integration", "fixtures",
+                                 "schema-v1.db"), self.d.db_path)
+        os.chmod(self.d.db_path, 0o600)
+        self.d.start()
+        with self.d.db() as db:
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             SCHEMA_VERSION)
+            self.assertEqual(db.execute("PRAGMA integrity_check")
+                             .fetchone()[0], "ok")
+        runs = self.d.request({"cmd": "runs", "limit": 10})["runs"]
+        self.assertEqual([(r["id"], r["task"], r["status"]) for r in runs],
+                         [(3, "hi", "succeeded"), (2, "fail", "failed"),
+                          (1, "hi", "succeeded")])
+        self.assertEqual(runs[0]["params"], {"who": "two"})
+        self.assertEqual(runs[1]["exit_code"], 3)
+        self.assertIsNone(runs[0]["not_before"])
+        self.assertEqual(self.d.logs(1), b"hi one\nerr\n")
+        self.assertEqual(self.d.logs(1, "--stream", "stderr"), b"err\n")
+        # New runs carry on after the old ones.
+        run = self.d.run("hi", "who=four")
+        self.assertEqual(run["id"], 4)
+        self.assertEqual(self.d.logs(4), b"hi four\n")
 
 
 class SocketGroup(DaemonTest):

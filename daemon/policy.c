@@ -1,0 +1,180 @@
+/*
+ * What follows a run's end: its retry (@retries, @retry-delay) and the
+ * task it chains to (@on-success, @on-failure).
+ *
+ * A retry is a new run, queued at once and started when its delay is over
+ * (retry-delay, then twice that, then four times...), so it shows as queued
+ * with its time and survives a restart. A chain starts after the last
+ * attempt. The chain rule: a chain never starts a task that has already run
+ * in it (the finished run's task and those of the runs that chained to
+ * it), and stops after CHAIN_MAX links; the refused link is recorded as a
+ * skipped run that says why. So A -> B -> A stops at the second A, and a
+ * task chaining to itself never runs again through the chain.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "microlightd.h"
+#include "params.h"
+
+#define CHAIN_MAX		16
+#define RETRY_DELAY_MAX		(30 * 86400)	/* seconds */
+
+/* The delay before attempt n + 1: the base doubled n - 1 times, capped. */
+static int64_t
+policy_retry_delay(int64_t base, int attempt)
+{
+	int64_t	 delay = base;
+	int	 i;
+
+	for (i = 1; i < attempt && delay < RETRY_DELAY_MAX; i++)
+		delay *= 2;
+	return (delay < RETRY_DELAY_MAX ? delay : RETRY_DELAY_MAX);
+}
+
+/* Queue the next attempt of a failed run. */
+static void
+policy_retry(struct run *r, struct task *t)
+{
+	struct run	*n;
+	int64_t		 delay;
+	char		*cause, when[32];
+
+	n = run_create(t, TRIGGER_RETRY, r->rec.triggered_by,
+	    json_deep_copy(r->rec.params));
+	n->rec.attempt = r->rec.attempt + 1;
+	n->rec.retry_of = r->rec.retry_of != 0 ? r->rec.retry_of : r->rec.id;
+	n->rec.chain_of = r->rec.chain_of;
+	delay = policy_retry_delay(t->def->retry_delay, r->rec.attempt);
+	n->rec.not_before = time_now_ms() + delay * 1000;
+	duration_format(delay, when, sizeof when);
+	if (queue_submit(n, &cause) != 0) {
+		log_warnx("%s[%lld]: cannot queue its retry: %s", r->rec.task,
+		    (long long)r->rec.id, cause);
+		free(cause);
+		run_free(n);
+		return;
+	}
+	log_info("%s[%lld]: attempt %d of %d in %s, as run %lld", r->rec.task,
+	    (long long)r->rec.id, n->rec.attempt, t->def->retries + 1, when,
+	    (long long)n->rec.id);
+}
+
+/* A run's record, wherever it is; 0 if found (rec is then the caller's). */
+static int
+policy_load(int64_t id, struct runrec *rec)
+{
+	const struct runrec	*pending;
+
+	if ((pending = record_pending(id)) != NULL) {
+		runrec_copy(rec, pending);
+		return (0);
+	}
+	return (db_run_load(id, rec));
+}
+
+/*
+ * Whether the chain that ends with run r may go on to task target: a
+ * reason why not, or NULL.
+ */
+static char *
+policy_chain_refused(struct run *r, const char *target)
+{
+	struct runrec	 rec;
+	int64_t		 id;
+	int		 links = 1;
+	char		*why = NULL;
+
+	if (strcmp(r->rec.task, target) == 0) {
+		xasprintf(&why, "chain stopped: %s already ran in this chain "
+		    "(run %lld)", target, (long long)r->rec.id);
+		return (why);
+	}
+	for (id = r->rec.chain_of; id != 0 && why == NULL; links++) {
+		if (links >= CHAIN_MAX) {
+			xasprintf(&why, "chain stopped after %d links",
+			    CHAIN_MAX);
+			break;
+		}
+		if (policy_load(id, &rec) != 0)
+			break;
+		if (strcmp(rec.task, target) == 0)
+			xasprintf(&why, "chain stopped: %s already ran in this "
+			    "chain (run %lld)", target, (long long)rec.id);
+		id = rec.chain_of;
+		runrec_clear(&rec);
+	}
+	return (why);
+}
+
+/* Start the task a run's end chains to. */
+static void
+policy_chain(struct run *r, const char *what, const char *target)
+{
+	struct task	*t;
+	struct run	*n;
+	json_t		*params;
+	char		*cause, by[64];
+
+	if ((t = task_find(target)) == NULL || !task_valid(t)) {
+		log_warnx("%s[%lld]: @%s: task '%s' is %s", r->rec.task,
+		    (long long)r->rec.id, what, target, t == NULL ? "gone" :
+		    "invalid");
+		return;
+	}
+	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
+		log_warnx("%s[%lld]: @%s %s: %s", r->rec.task,
+		    (long long)r->rec.id, what, target, cause);
+		free(cause);
+		return;
+	}
+	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
+	n = run_create(t, TRIGGER_CHAIN, by, params);
+	n->rec.chain_of = r->rec.id;
+	if ((n->rec.reason = policy_chain_refused(r, target)) != NULL) {
+		n->rec.status = RUN_SKIPPED;
+		n->rec.finished_at = n->rec.queued_at;
+		if (db_run_insert(&n->rec) == 0)
+			log_info("%s[%lld]: skipped: %s", n->rec.task,
+			    (long long)n->rec.id, n->rec.reason);
+		run_free(n);
+		return;
+	}
+	if (queue_trigger(t, n, &cause) == -1) {
+		log_warnx("%s[%lld]: @%s %s: %s", r->rec.task,
+		    (long long)r->rec.id, what, target, cause);
+		free(cause);
+	}
+}
+
+/*
+ * A run has ended and is recorded: a failed or timed-out run is retried
+ * while attempts remain; then, after success, @on-success starts, and after
+ * the last failed attempt, @on-failure. Cancelled, skipped and lost runs
+ * start nothing.
+ */
+void
+policy_run_ended(struct run *r)
+{
+	const struct taskdef	*def;
+	struct task		*t;
+	int			 failed;
+
+	if (r->task == NULL || r->task->def == NULL)
+		return;
+	def = r->task->def;
+	failed = r->rec.status == RUN_FAILED || r->rec.status == RUN_TIMED_OUT;
+	if (failed && r->rec.attempt <= def->retries) {
+		/* The task as it is now, if it still is; else as it was. */
+		if ((t = task_find(r->rec.task)) == NULL || !task_valid(t))
+			t = r->task;
+		policy_retry(r, t);
+		return;
+	}
+	if (r->rec.status == RUN_SUCCEEDED && def->on_success != NULL)
+		policy_chain(r, "on-success", def->on_success);
+	else if (failed && def->on_failure != NULL)
+		policy_chain(r, "on-failure", def->on_failure);
+}
