@@ -1,7 +1,8 @@
 #!/bin/sh
 # The manual pages are clean under mandoc -Tlint -W warning (TAP).
 srcdir=${ML_SRCDIR:-$(dirname "$0")/..}
-pages="$srcdir/man/microlightd.8 $srcdir/man/microlightctl.1"
+pages="$srcdir/man/microlightd.8 $srcdir/man/microlightctl.1
+    $srcdir/man/microlight-tasks.5 $srcdir/man/microlight.conf.5"
 n=0
 echo "1..$(echo $pages | wc -w)"
 for page in $pages; do
