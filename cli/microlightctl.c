@@ -518,10 +518,21 @@ cmd_reload(int argc, char **argv)
 	return (0);
 }
 
+/* The temporary file of a backup under way, removed if we stop early. */
+static char	*backup_tmp;
+
+/* atexit: a backup that did not complete leaves nothing behind. */
+static void
+backup_unlink(void)
+{
+	if (backup_tmp != NULL)
+		unlink(backup_tmp);
+}
+
 /*
  * backup FILE: the daemon makes a consistent copy and sends it; it is
- * written beside FILE and renamed into place once complete, so FILE is
- * never half-written.
+ * written beside FILE (with this user's rights) and renamed into place
+ * once complete, so FILE is never half-written.
  */
 static int
 cmd_backup(int argc, char **argv)
@@ -529,7 +540,6 @@ cmd_backup(int argc, char **argv)
 	struct conn	 c;
 	json_t		*r, *ev;
 	const char	*type, *data;
-	char		*tmp;
 	void		*bytes;
 	size_t		 len;
 	int64_t		 total = 0;
@@ -537,23 +547,23 @@ cmd_backup(int argc, char **argv)
 
 	if (argc != 2)
 		cmd_usage();
-	xasprintf(&tmp, "%s.tmp-XXXXXX", argv[1]);
-	if ((fd = mkstemp(tmp)) == -1)
-		err(EXIT_DATAERR, "%s", argv[1]);
+	xasprintf(&backup_tmp, "%s.tmp-XXXXXX", argv[1]);
+	if ((fd = mkstemp(backup_tmp)) == -1) {
+		free(backup_tmp);
+		backup_tmp = NULL;
+		err(EXIT_CANTCREAT, "%s", argv[1]);
+	}
+	atexit(backup_unlink);
 	r = request(&c, json_pack("{s:s}", K_CMD, CMD_BACKUP));
 	json_decref(r);
 	for (;;) {
-		if ((ev = conn_recv(&c)) == NULL) {
-			unlink(tmp);
+		if ((ev = conn_recv(&c)) == NULL)
 			errx(EXIT_UNAVAILABLE, "microlightd closed the "
 			    "connection before the backup was complete");
-		}
 		type = jstr(ev, K_EVENT);
-		if (type == NULL) {
-			unlink(tmp);
+		if (type == NULL)
 			errx(exit_for_error(ev), "%s",
 			    jstr(json_object_get(ev, K_ERROR), K_MESSAGE));
-		}
 		if (strcmp(type, EV_END) == 0)
 			break;
 		if (strcmp(type, EV_DATA) != 0) {
@@ -562,29 +572,28 @@ cmd_backup(int argc, char **argv)
 		}
 		data = jstr(ev, K_DATA);
 		if (data == NULL || base64_decode(data, strlen(data), &bytes,
-		    &len) != 0) {
-			unlink(tmp);
+		    &len) != 0)
 			errx(EXIT_SOFTWARE, "bad data from microlightd");
-		}
-		write_all(fd, bytes, len);
+		if (write(fd, bytes, len) != (ssize_t)len)
+			err(EXIT_CANTCREAT, "%s", backup_tmp);
 		total += len;
 		free(bytes);
 		json_decref(ev);
 	}
-	if (jint(ev, K_SIZE, -1) != total) {
-		unlink(tmp);
+	if (json_output)
+		printf("%s\n", c.line);
+	if (jint(ev, K_SIZE, -1) != total)
 		errx(EXIT_SOFTWARE, "backup: %lld bytes received, %lld sent",
 		    (long long)total, (long long)jint(ev, K_SIZE, -1));
-	}
 	json_decref(ev);
-	if (fsync(fd) == -1 || close(fd) == -1 || rename(tmp, argv[1]) == -1) {
-		unlink(tmp);
-		err(EXIT_DATAERR, "%s", argv[1]);
-	}
+	if (fsync(fd) == -1 || close(fd) == -1 ||
+	    rename(backup_tmp, argv[1]) == -1)
+		err(EXIT_CANTCREAT, "%s", argv[1]);
+	free(backup_tmp);
+	backup_tmp = NULL;
 	if (!json_output)
 		printf("backup: %lld bytes written to %s\n", (long long)total,
 		    argv[1]);
-	free(tmp);
 	conn_close(&c);
 	return (0);
 }

@@ -15,6 +15,7 @@
 #define EXIT_USAGE	64
 #define EXIT_DATAERR	65
 #define EXIT_UNAVAILABLE 69
+#define EXIT_CANTCREAT	73	/* backup: cannot write FILE */
 #define EXIT_SKIPPED	75	/* EX_TEMPFAIL: @overlap skip refused the run */
 #define EXIT_SOFTWARE	70
 

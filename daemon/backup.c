@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -170,4 +171,26 @@ backup_abort(struct backup *bk)
 {
 	log_info("backup: the client went away");
 	backup_free(bk);
+}
+
+/* At start-up: remove copies a daemon that died left in the state dir. */
+void
+backup_cleanup(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path;
+
+	if ((d = opendir(ml_conf->state_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "backup-", 7) != 0)
+			continue;
+		xasprintf(&path, "%s/%s", ml_conf->state_dir, de->d_name);
+		if (unlink(path) == 0)
+			log_info("removed %s, left by an interrupted backup",
+			    path);
+		free(path);
+	}
+	closedir(d);
 }

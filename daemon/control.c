@@ -770,9 +770,9 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
 		/* Half-closed: answer what was asked, then close. */
 		c->eof = 1;
-		if (c->watch == NULL)
+		if (c->watch == NULL && c->backup == NULL)
 			control_read_cb(bev, c);
-		if (!c->dead && c->watch == NULL)
+		if (!c->dead && c->watch == NULL && c->backup == NULL)
 			control_client_close(c);
 		return;
 	}

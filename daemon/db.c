@@ -57,6 +57,7 @@ static const char *db_migrations[] = {
 	/* 1 -> 2: retry delays, chains, pruning. */
 	"ALTER TABLE runs ADD COLUMN not_before INTEGER;"
 	"ALTER TABLE runs ADD COLUMN chain_of INTEGER;"
+	"ALTER TABLE runs ADD COLUMN chain_tasks TEXT;"
 	"CREATE INDEX runs_finished ON runs(finished_at) "
 	"  WHERE finished_at IS NOT NULL;"
 	"CREATE TABLE pruned ("
@@ -70,7 +71,14 @@ static const char *db_migrations[] = {
 #define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
 	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
 	"signal, reason, priority, output_size, output_dropped, not_before, " \
-	"chain_of"
+	"chain_of, chain_tasks"
+
+/*
+ * A run that a waiting or running retry names as its first is kept, so
+ * that cancelling it still finds the retry (pruning goes on later).
+ */
+#define NOT_REFERENCED "id NOT IN (SELECT retry_of FROM runs WHERE " \
+	"status IN ('queued', 'running') AND retry_of IS NOT NULL)"
 
 /* Prepared statements, made once and kept. */
 enum db_stmt {
@@ -100,8 +108,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
 	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
-	    "priority, not_before, chain_of, finished_at, reason) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "priority, not_before, chain_of, finished_at, reason, chain_tasks) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
@@ -118,11 +126,12 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_LAST_RUNS] = "SELECT " RUN_COLUMNS " FROM runs "
 	    "WHERE id IN (SELECT max(id) FROM runs GROUP BY task)",
 	[STMT_PRUNE_OLD] = "SELECT id, task FROM runs WHERE finished_at < ? "
-	    "ORDER BY finished_at LIMIT ?",
+	    "AND " NOT_REFERENCED " ORDER BY finished_at LIMIT ?",
 	[STMT_PRUNE_TASK] = "SELECT task FROM runs WHERE finished_at IS NOT "
-	    "NULL GROUP BY task HAVING count(*) > ? LIMIT 1",
-	[STMT_PRUNE_EXCESS] = "SELECT id FROM runs WHERE task = ?1 AND "
-	    "finished_at IS NOT NULL ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+	    "NULL GROUP BY task HAVING count(*) > ?",
+	[STMT_PRUNE_EXCESS] = "SELECT id FROM (SELECT id FROM runs WHERE "
+	    "task = ?1 AND finished_at IS NOT NULL ORDER BY id DESC "
+	    "LIMIT -1 OFFSET ?3) WHERE " NOT_REFERENCED " LIMIT ?2",
 	[STMT_PRUNE_DELETE] = "DELETE FROM runs WHERE id = ?",
 	[STMT_PRUNE_COUNT] = "INSERT INTO pruned (task, count, last_id) "
 	    "VALUES (?1, 1, ?2) ON CONFLICT (task) DO UPDATE SET "
@@ -371,6 +380,8 @@ db_run_insert(struct runrec *r)
 	db_bind_opt(st, 13, r->finished_at, 0);
 	if (r->reason != NULL)
 		sqlite3_bind_text(st, 14, r->reason, -1, SQLITE_STATIC);
+	if (r->chain_tasks != NULL)
+		sqlite3_bind_text(st, 15, r->chain_tasks, -1, SQLITE_STATIC);
 	if (db_step_done(st, "inserting a run") != 0) {
 		free(params);
 		return (-1);
@@ -452,6 +463,7 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 	r->output_dropped = sqlite3_column_int64(st, 16);
 	r->not_before = db_column_opt(st, 17, 0);
 	r->chain_of = db_column_opt(st, 18, 0);
+	r->chain_tasks = db_column_text(st, 19);
 	if (r->task == NULL)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)
@@ -628,6 +640,8 @@ runrec_copy(struct runrec *dst, const struct runrec *src)
 	dst->reason = src->reason != NULL ? xstrdup(src->reason) : NULL;
 	dst->params = src->params != NULL ? json_deep_copy(src->params) :
 	    json_object();
+	dst->chain_tasks = src->chain_tasks != NULL ?
+	    xstrdup(src->chain_tasks) : NULL;
 }
 
 /* Delete one run (its output goes with it) and count it as pruned. */
@@ -655,7 +669,7 @@ db_prune_one(int64_t id, const char *task)
 int
 db_prune(int64_t cutoff, int keep, int limit)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st, *tst;
 	int64_t		*ids = NULL;
 	char		**tasks = NULL, *task = NULL;
 	int		 n = 0, i, rc = -1;
@@ -677,25 +691,29 @@ db_prune(int64_t cutoff, int keep, int limit)
 		sqlite3_reset(st);
 	}
 	if (n < limit && keep > 0) {
-		st = db_stmt(STMT_PRUNE_TASK);
-		sqlite3_bind_int(st, 1, keep);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			task = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-	}
-	if (task != NULL) {
-		st = db_stmt(STMT_PRUNE_EXCESS);
-		sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, limit - n);
-		sqlite3_bind_int(st, 3, keep);
-		while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
-			ids = xreallocarray(ids, n + 1, sizeof *ids);
-			tasks = xreallocarray(tasks, n + 1, sizeof *tasks);
-			ids[n] = sqlite3_column_int64(st, 0);
-			tasks[n] = xstrdup(task);
-			n++;
+		/* Each task over its keep, until the batch is full. */
+		tst = db_stmt(STMT_PRUNE_TASK);
+		sqlite3_bind_int(tst, 1, keep);
+		while (n < limit && sqlite3_step(tst) == SQLITE_ROW) {
+			task = xstrdup((const char *)
+			    sqlite3_column_text(tst, 0));
+			st = db_stmt(STMT_PRUNE_EXCESS);
+			sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(st, 2, limit - n);
+			sqlite3_bind_int(st, 3, keep);
+			while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
+				ids = xreallocarray(ids, n + 1, sizeof *ids);
+				tasks = xreallocarray(tasks, n + 1,
+				    sizeof *tasks);
+				ids[n] = sqlite3_column_int64(st, 0);
+				tasks[n] = xstrdup(task);
+				n++;
+			}
+			sqlite3_reset(st);
+			free(task);
+			task = NULL;
 		}
-		sqlite3_reset(st);
+		sqlite3_reset(tst);
 	}
 	for (i = 0; i < n; i++) {
 		if (db_prune_one(ids[i], tasks[i]) != 0)
@@ -855,6 +873,7 @@ runrec_clear(struct runrec *r)
 	free(r->task);
 	free(r->triggered_by);
 	free(r->reason);
+	free(r->chain_tasks);
 	json_decref(r->params);
 	memset(r, 0, sizeof *r);
 }

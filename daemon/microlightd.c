@@ -524,6 +524,7 @@ main(int argc, char **argv)
 			    "stopped: marked lost", nlost);
 	}
 
+	backup_cleanup();
 	tasks_install(set);
 	run_init();
 	prune_start();

@@ -117,6 +117,8 @@ struct runrec {
 	int64_t			 output_dropped;
 	int64_t			 not_before;	/* ms; a retry waits until */
 	int64_t			 chain_of;	/* the run that chained it */
+	char			*chain_tasks;	/* "a,b": tasks run before in
+						   its chain, or NULL */
 };
 
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -326,6 +328,7 @@ struct backup;
 struct backup	*backup_start(struct client *, char **);
 void		 backup_pump(struct backup *);
 void		 backup_abort(struct backup *);
+void		 backup_cleanup(void);
 
 /* control.c */
 int		 control_bind(const char *, const char *, char **);

@@ -6,10 +6,11 @@
  * (retry-delay, then twice that, then four times...), so it shows as queued
  * with its time and survives a restart. A chain starts after the last
  * attempt. The chain rule: a chain never starts a task that has already run
- * in it (the finished run's task and those of the runs that chained to
- * it), and stops after CHAIN_MAX links; the refused link is recorded as a
- * skipped run that says why. So A -> B -> A stops at the second A, and a
- * task chaining to itself never runs again through the chain.
+ * in it (the finished run's task and those of the runs that chained to it,
+ * carried along in chain_tasks, so pruning cannot hide them), and stops
+ * after CHAIN_MAX links; the refused link is recorded as a skipped run
+ * that says why. So A -> B -> A stops at the second A, and a task chaining
+ * to itself never runs again through the chain.
  */
 
 #include <stdio.h>
@@ -47,6 +48,8 @@ policy_retry(struct run *r, struct task *t)
 	n->rec.attempt = r->rec.attempt + 1;
 	n->rec.retry_of = r->rec.retry_of != 0 ? r->rec.retry_of : r->rec.id;
 	n->rec.chain_of = r->rec.chain_of;
+	if (r->rec.chain_tasks != NULL)
+		n->rec.chain_tasks = xstrdup(r->rec.chain_tasks);
 	delay = policy_retry_delay(t->def->retry_delay, r->rec.attempt);
 	n->rec.not_before = time_now_ms() + delay * 1000;
 	duration_format(delay, when, sizeof when);
@@ -62,86 +65,109 @@ policy_retry(struct run *r, struct task *t)
 	    (long long)n->rec.id);
 }
 
-/* A run's record, wherever it is; 0 if found (rec is then the caller's). */
+/* Whether name is one of the comma-separated names of list. */
 static int
-policy_load(int64_t id, struct runrec *rec)
+policy_listed(const char *list, const char *name)
 {
-	const struct runrec	*pending;
+	size_t	 len = strlen(name);
 
-	if ((pending = record_pending(id)) != NULL) {
-		runrec_copy(rec, pending);
-		return (0);
+	while (list != NULL && *list != '\0') {
+		if (strncmp(list, name, len) == 0 &&
+		    (list[len] == ',' || list[len] == '\0'))
+			return (1);
+		if ((list = strchr(list, ',')) != NULL)
+			list++;
 	}
-	return (db_run_load(id, rec));
+	return (0);
 }
 
 /*
- * Whether the chain that ends with run r may go on to task target: a
- * reason why not, or NULL.
+ * Record a link of a chain that will not run (the chain rule, or the
+ * target cannot run), as a skipped run of the target that says why.
  */
-static char *
-policy_chain_refused(struct run *r, const char *target)
+static void
+policy_chain_skip(struct run *r, const char *target, json_t *params,
+    const char *why)
 {
 	struct runrec	 rec;
-	int64_t		 id;
-	int		 links = 1;
-	char		*why = NULL;
+	char		 by[64];
 
-	if (strcmp(r->rec.task, target) == 0) {
-		xasprintf(&why, "chain stopped: %s already ran in this chain "
-		    "(run %lld)", target, (long long)r->rec.id);
-		return (why);
-	}
-	for (id = r->rec.chain_of; id != 0 && why == NULL; links++) {
-		if (links >= CHAIN_MAX) {
-			xasprintf(&why, "chain stopped after %d links",
-			    CHAIN_MAX);
-			break;
-		}
-		if (policy_load(id, &rec) != 0)
-			break;
-		if (strcmp(rec.task, target) == 0)
-			xasprintf(&why, "chain stopped: %s already ran in this "
-			    "chain (run %lld)", target, (long long)rec.id);
-		id = rec.chain_of;
-		runrec_clear(&rec);
-	}
-	return (why);
+	memset(&rec, 0, sizeof rec);
+	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
+	rec.task = (char *)target;
+	rec.status = RUN_SKIPPED;
+	rec.trigger = TRIGGER_CHAIN;
+	rec.triggered_by = by;
+	rec.params = params != NULL ? params : json_object();
+	rec.attempt = 1;
+	rec.queued_at = rec.finished_at = time_now_ms();
+	rec.exit_code = -1;
+	rec.chain_of = r->rec.id;
+	rec.reason = (char *)why;
+	if (db_run_insert(&rec) == 0)
+		log_info("%s[%lld]: skipped: %s", target, (long long)rec.id,
+		    why);
+	if (params == NULL)
+		json_decref(rec.params);
 }
 
-/* Start the task a run's end chains to. */
+/*
+ * Start the task a run's end chains to. The chain rule: the tasks that ran
+ * in the chain so far travel with it (chain_tasks), and a chain never
+ * starts one of them again, nor goes past CHAIN_MAX links.
+ */
 static void
 policy_chain(struct run *r, const char *what, const char *target)
 {
 	struct task	*t;
 	struct run	*n;
 	json_t		*params;
-	char		*cause, by[64];
+	char		*cause, *why, *tasks, by[64];
+	const char	*c;
+	int		 links = 1;
 
+	if (r->rec.chain_tasks != NULL)
+		xasprintf(&tasks, "%s,%s", r->rec.chain_tasks, r->rec.task);
+	else
+		tasks = xstrdup(r->rec.task);
+	for (c = tasks; *c != '\0'; c++)
+		links += *c == ',';
+
+	if (policy_listed(tasks, target)) {
+		xasprintf(&why, "chain stopped: %s already ran in this chain "
+		    "(%s)", target, tasks);
+		policy_chain_skip(r, target, NULL, why);
+		free(why);
+		free(tasks);
+		return;
+	}
+	if (links >= CHAIN_MAX) {
+		xasprintf(&why, "chain stopped after %d links", CHAIN_MAX);
+		policy_chain_skip(r, target, NULL, why);
+		free(why);
+		free(tasks);
+		return;
+	}
 	if ((t = task_find(target)) == NULL || !task_valid(t)) {
-		log_warnx("%s[%lld]: @%s: task '%s' is %s", r->rec.task,
-		    (long long)r->rec.id, what, target, t == NULL ? "gone" :
-		    "invalid");
+		xasprintf(&why, "@%s of %s: task %s is %s", what, r->rec.task,
+		    target, t == NULL ? "gone" : "invalid");
+		policy_chain_skip(r, target, NULL, why);
+		free(why);
+		free(tasks);
 		return;
 	}
 	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
-		log_warnx("%s[%lld]: @%s %s: %s", r->rec.task,
-		    (long long)r->rec.id, what, target, cause);
+		xasprintf(&why, "@%s of %s: %s", what, r->rec.task, cause);
+		policy_chain_skip(r, target, NULL, why);
+		free(why);
 		free(cause);
+		free(tasks);
 		return;
 	}
 	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
 	n = run_create(t, TRIGGER_CHAIN, by, params);
 	n->rec.chain_of = r->rec.id;
-	if ((n->rec.reason = policy_chain_refused(r, target)) != NULL) {
-		n->rec.status = RUN_SKIPPED;
-		n->rec.finished_at = n->rec.queued_at;
-		if (db_run_insert(&n->rec) == 0)
-			log_info("%s[%lld]: skipped: %s", n->rec.task,
-			    (long long)n->rec.id, n->rec.reason);
-		run_free(n);
-		return;
-	}
+	n->rec.chain_tasks = tasks;
 	if (queue_trigger(t, n, &cause) == -1) {
 		log_warnx("%s[%lld]: @%s %s: %s", r->rec.task,
 		    (long long)r->rec.id, what, target, cause);

@@ -336,8 +336,10 @@ tasks_scan(const char *dir)
 	while ((de = readdir(d)) != NULL) {
 		if (taskfile_ignored(de->d_name))
 			continue;
-		if (de->d_type == DT_DIR)
-			continue;
+		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
+		    fstatat(dirfd(d), de->d_name, &sb, 0) == 0 &&
+		    S_ISDIR(sb.st_mode)))
+			continue;	/* a directory (say lib/) is not a task */
 		t = xcalloc(1, sizeof *t);
 		t->file = xstrdup(de->d_name);
 		xasprintf(&t->path, "%s/%s", dir, de->d_name);
