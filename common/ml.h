@@ -124,6 +124,7 @@ struct taskdef {
 	char			*on_success;
 	int			 on_success_line;
 	char			*user;
+	int			 user_line;
 	char			*workdir;
 	char			**env;		/* KEY=VALUE */
 	u_int			 nenv;

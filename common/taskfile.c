@@ -694,6 +694,7 @@ parse_user(struct parse *p, const char *rest)
 		return (-1);
 	}
 	p->def->user = arg;
+	p->def->user_line = p->line;
 	return (0);
 }
 

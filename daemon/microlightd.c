@@ -429,10 +429,22 @@ main(int argc, char **argv)
 	for (i = 0; i < nproblems; i++)
 		fprintf(stderr, "%s\n", problems[i]);
 	problems_free(problems, nproblems);
+	if (ml_conf == NULL && opts.check) {
+		/* Check mode reports the tasks' problems too. */
+		ml_conf = config_create();
+		if (apply_options(ml_conf, &cause) != 0)
+			free(cause);
+		if (access(ml_conf->tasks_dir, R_OK | X_OK) == 0) {
+			set = tasks_scan(ml_conf->tasks_dir);
+			check_tasks(set);
+			tasks_free(set);
+		}
+		config_free(ml_conf);
+		exit(1);
+	}
 	if (ml_conf == NULL) {
-		if (!opts.check)
-			fprintf(stderr, "microlightd: configuration has "
-			    "errors, not starting\n");
+		fprintf(stderr, "microlightd: configuration has errors, not "
+		    "starting\n");
 		exit(1);
 	}
 	if (opts.tasks_dir == NULL && access(ml_conf->tasks_dir, F_OK) != 0 &&

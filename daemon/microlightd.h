@@ -311,7 +311,7 @@ void		 proc_null_stdio(void);
 int		 proc_listed(pid_t, const pid_t *, u_int);
 
 /* queue.c */
-int		 queue_submit(struct run *, char **);
+int64_t		 queue_submit(struct run *, char **);
 int64_t		 queue_trigger(struct task *, struct run *, char **);
 u_int		 queue_count_task(const char *);
 struct run	*queue_find_retry(int64_t);

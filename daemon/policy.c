@@ -40,8 +40,9 @@ static void
 policy_retry(struct run *r, struct task *t)
 {
 	struct run	*n;
-	int64_t		 delay;
+	int64_t		 delay, id;
 	char		*cause, when[32];
+	int		 attempt;
 
 	n = run_create(t, TRIGGER_RETRY, r->rec.triggered_by,
 	    json_deep_copy(r->rec.params));
@@ -53,7 +54,8 @@ policy_retry(struct run *r, struct task *t)
 	delay = policy_retry_delay(t->def->retry_delay, r->rec.attempt);
 	n->rec.not_before = time_now_ms() + delay * 1000;
 	duration_format(delay, when, sizeof when);
-	if (queue_submit(n, &cause) != 0) {
+	attempt = n->rec.attempt;
+	if ((id = queue_submit(n, &cause)) == -1) {
 		log_warnx("%s[%lld]: cannot queue its retry: %s", r->rec.task,
 		    (long long)r->rec.id, cause);
 		free(cause);
@@ -61,8 +63,8 @@ policy_retry(struct run *r, struct task *t)
 		return;
 	}
 	log_info("%s[%lld]: attempt %d of %d in %s, as run %lld", r->rec.task,
-	    (long long)r->rec.id, n->rec.attempt, t->def->retries + 1, when,
-	    (long long)n->rec.id);
+	    (long long)r->rec.id, attempt, t->def->retries + 1, when,
+	    (long long)id);
 }
 
 /* Whether name is one of the comma-separated names of list. */

@@ -86,12 +86,15 @@ queue_wake_cb(int fd, short events, void *arg)
 
 /*
  * Record a new run and queue it; it starts at once if it may (and is then
- * recorded as running: one write instead of two).
+ * recorded as running: one write instead of two). Returns the run's id, or
+ * -1 with *cause (the run is then still the caller's). Once recorded, the
+ * run is the queue's: it may even have ended and been freed on return (a
+ * run that cannot start), so the caller must not touch it.
  */
-int
+int64_t
 queue_submit(struct run *r, char **cause)
 {
-	int64_t	 later = 0;
+	int64_t	 later = 0, id;
 	int	 now;
 
 	now = queue_may_start(r, time_now_ms(), &later);
@@ -104,16 +107,17 @@ queue_submit(struct run *r, char **cause)
 		    "daemon's log)");
 		return (-1);
 	}
+	id = r->rec.id;
 	if (now) {
 		run_start(r);
-		return (0);
+		return (id);
 	}
-	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)r->rec.id,
+	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
 	RB_INSERT(queue_tree, &queue, r);
 	queue_n++;
 	queue_kick();
-	return (0);
+	return (id);
 }
 
 /*
@@ -149,11 +153,11 @@ queue_trigger(struct task *t, struct run *r, char **cause)
 			return (id);
 		}
 	}
-	if (queue_submit(r, cause) != 0) {
+	if ((id = queue_submit(r, cause)) == -1) {
 		run_free(r);
 		return (-1);
 	}
-	return (r->rec.id);
+	return (id);
 }
 
 /*

@@ -239,11 +239,11 @@ task_load(struct task *t, const char *dir_real)
 		task_problem(t, 0, "not executable (chmod +x to enable it)");
 	if (t->def->user != NULL) {
 		if ((pw = getpwnam(t->def->user)) == NULL)
-			task_problem(t, 0, "@user: unknown user '%s'",
-			    t->def->user);
+			task_problem(t, t->def->user_line, "@user: unknown "
+			    "user '%s'", t->def->user);
 		else if (geteuid() != 0 && pw->pw_uid != geteuid())
-			task_problem(t, 0, "@user %s needs microlightd to run "
-			    "as root", t->def->user);
+			task_problem(t, t->def->user_line, "@user %s needs "
+			    "microlightd to run as root", t->def->user);
 	}
 }
 
@@ -257,6 +257,9 @@ task_recheck(const struct task *t)
 	struct stat	 sb;
 	const char	*why;
 
+	if (geteuid() == 0 && stat(ml_conf->tasks_dir, &sb) == 0 &&
+	    task_untrusted(&sb, 0) != NULL)
+		return ("the tasks directory is no longer trusted");
 	if (stat(t->exec_path, &sb) == -1)
 		return ("the task file is gone");
 	if (sb.st_dev != t->dev || sb.st_ino != t->ino)

@@ -81,10 +81,12 @@ class KeepRuns(ScratchTest):
         self.assertIn(plain[0], output_runs(d))
 
         d.ctl("reload", check=0)
-        # Of work's 11 ended runs the 3 newest stay; of other's 4, 3 stay
-        # (although two of them are older than every run work keeps).
-        kept = {held, retry} | set(plain[-3:]) | set(other[1:])
-        pruned = {failed, other[0]} | set(plain[:-3])
+        # Of work's 11 ended runs the 3 newest stay, and the failed one
+        # whose retry still waits (cancelling it must still stop the
+        # retry); of other's 4, 3 stay (although two of them are older
+        # than every run work keeps).
+        kept = {held, retry, failed} | set(plain[-3:]) | set(other[1:])
+        pruned = {other[0]} | set(plain[:-3])
         wait_for(lambda: set(stored_runs(d)) == kept, timeout=10,
                  what="runs %s to be pruned" % sorted(pruned))
         self.assertEqual(d.status(held)["status"], "running")
