@@ -85,6 +85,26 @@ fmt_time(json_t *o, const char *key, char *buf, size_t len)
 		time_local(ms, buf, len);
 }
 
+/*
+ * When a run started; for a run that has not, "-", or when it may start
+ * if it waits for a time (a retry's delay).
+ */
+static void
+fmt_started(json_t *run, char *buf, size_t len)
+{
+	char	 t[32];
+
+	if (json_is_string(json_object_get(run, "started_at")))
+		fmt_time(run, "started_at", buf, len);
+	else if (json_is_string(json_object_get(run, "not_before")) &&
+	    jstr(run, "status") != NULL &&
+	    strcmp(jstr(run, "status"), "queued") == 0) {
+		fmt_time(run, "not_before", t, sizeof t);
+		snprintf(buf, len, "not before %s", t);
+	} else
+		snprintf(buf, len, "-");
+}
+
 /* How long a run ran (or has been running), or "-". */
 void
 fmt_duration(json_t *run, char *buf, size_t len)
@@ -309,7 +329,7 @@ print_runs(json_t *runs, int with_task)
 	struct table	*t;
 	json_t		*run;
 	size_t		 i;
-	char		 id[32], started[64], d[32], e[32];
+	char		 id[32], started[80], d[32], e[32];
 
 	if (with_task)
 		t = table_create(8, "ID", "TASK", "*STATUS", "TRIGGER", "BY",
@@ -319,9 +339,7 @@ print_runs(json_t *runs, int with_task)
 		    "STARTED", "DURATION", "EXIT");
 	json_array_foreach(runs, i, run) {
 		snprintf(id, sizeof id, "%lld", (long long)jint(run, "id", 0));
-		fmt_time(run, json_is_string(json_object_get(run,
-		    "started_at")) ? "started_at" : "queued_at", started,
-		    sizeof started);
+		fmt_started(run, started, sizeof started);
 		fmt_duration(run, d, sizeof d);
 		fmt_exit(run, e, sizeof e);
 		if (with_task)

@@ -655,7 +655,7 @@ class Chaining(PolicyTest):
                               "ping chained by pong")
         self.assertEqual(again["status"], "skipped", again)
         self.assertEqual(again["reason"], "chain stopped: ping already ran "
-                         "in this chain (run %d)" % ping)
+                         "in this chain (ping,pong)")
         self.assertEqual(again["trigger"], "chain")
         self.assertEqual(again["triggered_by"], "run %d" % pong["id"])
         self.assertIsNone(again["started_at"])
@@ -673,7 +673,7 @@ class Chaining(PolicyTest):
                               "self chained by itself")
         self.assertEqual(again["status"], "skipped")
         self.assertEqual(again["reason"], "chain stopped: self already ran "
-                         "in this chain (run %d)" % first)
+                         "in this chain (self)")
         time.sleep(1)
         self.assertEqual(self.read("cycle").splitlines(),
                          ["self %d" % first])
