@@ -212,6 +212,7 @@ struct run {
 
 	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
 	RB_ENTRY(run)		 qnode;		/* queue */
+	RB_ENTRY(run)		 qidnode;	/* queue, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
 };

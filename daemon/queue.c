@@ -13,8 +13,11 @@
 
 RB_HEAD(queue_tree, run);
 RB_PROTOTYPE(queue_tree, run, qnode, queue_cmp);
+RB_HEAD(queue_ids, run);
+RB_PROTOTYPE(queue_ids, run, qidnode, queue_id_cmp);
 
 static struct queue_tree queue = RB_INITIALIZER(&queue);
+static struct queue_ids	 queue_by_id = RB_INITIALIZER(&queue_by_id);
 static u_int		 queue_n;
 static int		 queue_kicking;
 static int		 queue_again;
@@ -31,6 +34,32 @@ queue_cmp(struct run *a, struct run *b)
 	return (0);
 }
 RB_GENERATE(queue_tree, run, qnode, queue_cmp);
+
+/* The same runs by id, to find one quickly. */
+static int
+queue_id_cmp(struct run *a, struct run *b)
+{
+	return (a->rec.id < b->rec.id ? -1 : a->rec.id > b->rec.id);
+}
+RB_GENERATE(queue_ids, run, qidnode, queue_id_cmp);
+
+/* Put a run in the queue. */
+static void
+queue_insert(struct run *r)
+{
+	RB_INSERT(queue_tree, &queue, r);
+	RB_INSERT(queue_ids, &queue_by_id, r);
+	queue_n++;
+}
+
+/* Take a run out of the queue. */
+static void
+queue_remove(struct run *r)
+{
+	RB_REMOVE(queue_tree, &queue, r);
+	RB_REMOVE(queue_ids, &queue_by_id, r);
+	queue_n--;
+}
 
 /* The @concurrency of a task as it is now (1 if it has none). */
 static int
@@ -57,17 +86,22 @@ queue_count_task(const char *name)
 	return (n);
 }
 
+/* Whether any run may start now: a free slot, a supervisor at hand. */
+static int
+queue_slot_free(void)
+{
+	return (!ml_shutting_down && spawn_ready() &&
+	    run_active_count() < (u_int)ml_conf->max_running);
+}
+
 /*
- * Whether a run may start now: a free slot, a supervisor at hand, its
- * task below its limit, its time come. *later is lowered to the time a
- * run that waits for its time may go.
+ * Whether a run may start, given a free slot: its task below its limit,
+ * its time come. *later is lowered to the time a run that waits for its
+ * time may go.
  */
 static int
 queue_may_start(const struct run *r, int64_t now, int64_t *later)
 {
-	if (ml_shutting_down || !spawn_ready() ||
-	    run_active_count() >= (u_int)ml_conf->max_running)
-		return (0);
 	if (r->rec.not_before > now) {
 		if (*later == 0 || r->rec.not_before < *later)
 			*later = r->rec.not_before;
@@ -97,7 +131,7 @@ queue_submit(struct run *r, char **cause)
 	int64_t	 later = 0, id;
 	int	 now;
 
-	now = queue_may_start(r, time_now_ms(), &later);
+	now = queue_slot_free() && queue_may_start(r, time_now_ms(), &later);
 	if (now) {
 		r->rec.status = RUN_RUNNING;
 		r->rec.started_at = time_now_ms();
@@ -114,8 +148,7 @@ queue_submit(struct run *r, char **cause)
 	}
 	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
-	RB_INSERT(queue_tree, &queue, r);
-	queue_n++;
+	queue_insert(r);
 	queue_kick();
 	return (id);
 }
@@ -183,13 +216,15 @@ queue_kick(void)
 		queue_again = 0;
 		now = time_now_ms();
 		later = 0;
-		RB_FOREACH(r, queue_tree, &queue) {
-			if (queue_may_start(r, now, &later))
-				break;
+		r = NULL;
+		if (queue_slot_free()) {
+			RB_FOREACH(r, queue_tree, &queue) {
+				if (queue_may_start(r, now, &later))
+					break;
+			}
 		}
 		if (r != NULL) {
-			RB_REMOVE(queue_tree, &queue, r);
-			queue_n--;
+			queue_remove(r);
 			run_start(r);
 			queue_again = 1;
 		}
@@ -218,8 +253,7 @@ queue_restore_one(struct runrec *rec, void *arg)
 
 	r = run_from_record(rec);
 	free(rec);
-	RB_INSERT(queue_tree, &queue, r);
-	queue_n++;
+	queue_insert(r);
 }
 
 /* At start: runs that were queued when the daemon stopped wait again. */
@@ -236,13 +270,10 @@ queue_restore(void)
 struct run *
 queue_find(int64_t id)
 {
-	struct run	*r;
+	struct run	 key;
 
-	RB_FOREACH(r, queue_tree, &queue) {
-		if (r->rec.id == id)
-			return (r);
-	}
-	return (NULL);
+	key.rec.id = id;
+	return (RB_FIND(queue_ids, &queue_by_id, &key));
 }
 
 /* The queued retry of a run (whose first run is first), or NULL. */
@@ -262,8 +293,7 @@ queue_find_retry(int64_t first)
 int
 queue_cancel(struct run *r, const char *reason)
 {
-	RB_REMOVE(queue_tree, &queue, r);
-	queue_n--;
+	queue_remove(r);
 	run_finish_queued(r, RUN_CANCELLED, reason);
 	return (0);
 }
@@ -285,10 +315,9 @@ queue_free_all(void)
 	struct run	*r, *r1;
 
 	RB_FOREACH_SAFE(r, queue_tree, &queue, r1) {
-		RB_REMOVE(queue_tree, &queue, r);
+		queue_remove(r);
 		run_free(r);
 	}
-	queue_n = 0;
 	if (ev_wake != NULL)
 		event_free(ev_wake);
 	ev_wake = NULL;
