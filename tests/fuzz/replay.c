@@ -21,13 +21,35 @@ compare(const void *a, const void *b)
 	return (strcmp(*(char * const *)a, *(char * const *)b));
 }
 
+/* Add the files of a directory to the list; -1 if it cannot be read. */
+static int
+add_dir(const char *dir, char ***paths, size_t *n)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path;
+	size_t		 len;
+
+	if ((d = opendir(dir)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		len = strlen(dir) + strlen(de->d_name) + 2;
+		path = malloc(len);
+		snprintf(path, len, "%s/%s", dir, de->d_name);
+		*paths = realloc(*paths, (*n + 1) * sizeof **paths);
+		(*paths)[(*n)++] = path;
+	}
+	closedir(d);
+	return (0);
+}
+
 int
 main(void)
 {
 	const char	*srcdir;
-	char		 dir[4096], path[8192], **names = NULL;
-	struct dirent	*de;
-	DIR		*d;
+	char		 dir[4096], **paths = NULL;
 	FILE		*f;
 	uint8_t		*buf;
 	size_t		 n = 0, i, len;
@@ -36,24 +58,25 @@ main(void)
 	if ((srcdir = getenv("ML_SRCDIR")) == NULL)
 		srcdir = ".";
 	snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", srcdir, CORPUS);
-	if ((d = opendir(dir)) == NULL) {
+	if (add_dir(dir, &paths, &n) != 0) {
 		printf("1..1\nnot ok 1 - cannot open %s\n", dir);
 		return (1);
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		names = realloc(names, (n + 1) * sizeof *names);
-		names[n++] = strdup(de->d_name);
+#ifdef EXTRA
+	/* More seeds that live elsewhere in the tree (the example tasks). */
+	snprintf(dir, sizeof dir, "%s/%s", srcdir, EXTRA);
+	if (add_dir(dir, &paths, &n) != 0) {
+		printf("1..1\nnot ok 1 - cannot open %s\n", dir);
+		return (1);
 	}
-	closedir(d);
-	qsort(names, n, sizeof *names, compare);
+#endif
+	qsort(paths, n, sizeof *paths, compare);
 	printf("1..%zu\n", n);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if ((f = fopen(path, "rb")) == NULL ||
+		if ((f = fopen(paths[i], "rb")) == NULL ||
 		    fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0) {
-			printf("not ok %zu - cannot read %s\n", i + 1, path);
+			printf("not ok %zu - cannot read %s\n", i + 1,
+			    paths[i]);
 			continue;
 		}
 		rewind(f);
@@ -62,10 +85,11 @@ main(void)
 		fclose(f);
 		LLVMFuzzerTestOneInput(buf, len);
 		free(buf);
-		printf("ok %zu - %s on %s\n", i + 1, CORPUS, names[i]);
+		printf("ok %zu - %s on %s\n", i + 1, CORPUS,
+		    strrchr(paths[i], '/') + 1);
 		fflush(stdout);
-		free(names[i]);
+		free(paths[i]);
 	}
-	free(names);
+	free(paths);
 	return (0);
 }

@@ -165,6 +165,15 @@ class Daemon:
                 "-d", self.state_dir, "-s", self.socket, "-l", "none"] + \
             self.args + list(extra)
 
+    def check_mode(self, extra=()):
+        """microlightd -n on this daemon's files: (exit status, all it
+        printed)."""
+        cmd = self.command(["-n"] + list(extra))
+        cmd.remove("-f")
+        p = subprocess.run(cmd, capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL, env=self.env)
+        return p.returncode, p.stdout.decode() + p.stderr.decode()
+
     def start(self, extra=(), wait=True):
         """Start in the foreground; return once the socket answers."""
         self.log = open(self.log_path, "ab")

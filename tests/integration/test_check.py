@@ -29,11 +29,7 @@ class CheckTest(DaemonTest):
     START = False
 
     def check(self):
-        cmd = self.d.command(["-n"])
-        cmd.remove("-f")
-        p = subprocess.run(cmd, capture_output=True, timeout=30,
-                           stdin=subprocess.DEVNULL, env=self.d.env)
-        return p.returncode, p.stdout.decode() + p.stderr.decode()
+        return self.d.check_mode()
 
     def path(self, file):
         return os.path.join(self.d.tasks_dir, file)

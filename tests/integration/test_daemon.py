@@ -67,11 +67,7 @@ class CheckMode(DaemonTest):
     START = False
 
     def check(self, *extra):
-        cmd = self.d.command(["-n"] + list(extra))
-        cmd.remove("-f")
-        p = subprocess.run(cmd, capture_output=True, timeout=30,
-                           stdin=subprocess.DEVNULL, env=self.d.env)
-        return p.returncode, p.stdout.decode() + p.stderr.decode()
+        return self.d.check_mode(extra)
 
     def test_valid(self):
         self.d.add_task("hello.sh", HELLO)
@@ -220,11 +216,8 @@ class AllConfigKeys(DaemonTest):
                    mode=0o644)
         self.d.add_task("hello.sh", HELLO)
 
-        cmd = self.d.command(["-n"])
-        cmd.remove("-f")
-        p = subprocess.run(cmd, capture_output=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
-        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, out = self.d.check_mode()
+        self.assertEqual(rc, 0, out)
 
         self.d.start()
         # The command line (-T, -d, -s, -l none) overrides the file ...

@@ -18,9 +18,8 @@ class Examples(DaemonTest):
         self.d.start()
 
     def test_all_examples_valid(self):
-        p = subprocess.run(self.d.command(["-n"]), capture_output=True,
-                           env=ctl_env())
-        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, out = self.d.check_mode()
+        self.assertEqual(rc, 0, out)
         tasks = self.d.request({"cmd": "list"})["tasks"]
         names = sorted(t["name"] for t in tasks)
         self.assertEqual(names, ["check-backup", "greet", "hello",

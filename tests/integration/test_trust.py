@@ -35,11 +35,7 @@ class TrustTest(ScratchTest):
 
     def check_mode(self):
         """microlightd -n: exit status and everything it printed."""
-        cmd = self.d.command(["-n"])
-        cmd.remove("-f")
-        p = subprocess.run(cmd, capture_output=True, timeout=30,
-                           stdin=subprocess.DEVNULL, env=self.d.env)
-        return p.returncode, p.stdout.decode() + p.stderr.decode()
+        return self.d.check_mode()
 
     def task(self, name):
         return self.d.request({"cmd": "show", "task": name})["task"]
