@@ -25,6 +25,7 @@ static int	cmd_status(int, char **);
 static int	cmd_cancel(int, char **);
 static int	cmd_reload(int, char **);
 static int	cmd_backup(int, char **);
+static int	cmd_next(int, char **);
 
 /* The commands: name, usage, handler. */
 static const struct ctl_cmd {
@@ -41,6 +42,8 @@ static const struct ctl_cmd {
 	{ "cancel", "cancel RUN", cmd_cancel },
 	{ "reload", "reload", cmd_reload },
 	{ "backup", "backup FILE", cmd_backup },
+	{ "next", "next [-n COUNT] [--from TIME] [--tz ZONE] -- EXPR",
+	    cmd_next },
 	{ "ping", "ping", cmd_ping },
 };
 #define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
@@ -515,6 +518,89 @@ cmd_reload(int argc, char **argv)
 		    (long long)jint(r, K_INVALID, 0));
 	json_decref(r);
 	conn_close(&c);
+	return (0);
+}
+
+/*
+ * next [-n COUNT] [--from TIME] [--tz ZONE] -- EXPR: the next fire times of
+ * a schedule, computed here (no daemon needed) by the daemon's own code.
+ */
+static int
+cmd_next(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "from", required_argument, NULL, 'F' },
+		{ "tz", required_argument, NULL, 'Z' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cron	 c;
+	struct tz	*z;
+	const char	*errstr, *zone = NULL, *from = NULL;
+	char		*expr, *cause, buf[64];
+	long long	 count = 5;
+	int64_t		 t, ms;
+	size_t		 len = 1;
+	int		 ch, i;
+
+	while ((ch = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			count = number(optarg, 1, 10000, &errstr);
+			if (errstr != NULL) {
+				warnx("-n %s: %s (1 to 10000)", optarg, errstr);
+				cmd_usage();
+			}
+			break;
+		case 'F':
+			from = optarg;
+			break;
+		case 'Z':
+			zone = optarg;
+			break;
+		default:
+			cmd_usage();
+		}
+	}
+	if (optind >= argc)
+		cmd_usage();
+	for (i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	expr = xcalloc(1, len);
+	for (i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(expr, " ");
+		strcat(expr, argv[i]);
+	}
+	if (from == NULL)
+		t = time_now_ms() / 1000;
+	else if (from[0] == '@') {
+		t = number(from + 1, LLONG_MIN / 2, LLONG_MAX / 2, &errstr);
+		if (errstr != NULL) {
+			warnx("--from %s: not @SECONDS", from);
+			exit(EXIT_USAGE);
+		}
+	} else if (time_parse_rfc3339(from, &ms) == 0)
+		t = ms / 1000 - (ms % 1000 < 0);
+	else {
+		warnx("--from %s: not ISO 8601 with an offset "
+		    "(2026-03-29T01:30:00+01:00) or @SECONDS", from);
+		exit(EXIT_USAGE);
+	}
+	if (cron_parse(expr, &c, &cause) != 0)
+		errx(EXIT_DATAERR, "%s", cause);
+	if (c.reboot)
+		errx(EXIT_DATAERR, "@reboot fires when microlightd starts, "
+		    "not at a time");
+	if ((z = tz_load(zone, &cause)) == NULL)
+		errx(EXIT_DATAERR, "%s", cause);
+	for (i = 0; i < count; i++) {
+		if ((t = cron_next(&c, z, t)) == -1)
+			break;
+		cron_format(z, t, buf, sizeof buf);
+		printf("%s\n", buf);
+	}
+	tz_free(z);
+	free(expr);
 	return (0);
 }
 

@@ -66,6 +66,44 @@ enum ml_path {
 char		*paths_default(enum ml_path);
 int		 paths_mkdir(const char *, mode_t, char **);
 
+/* tz.c */
+struct civil {
+	int64_t	 year;
+	int	 month;		/* 1-12 */
+	int	 day;		/* 1-31 */
+	int	 hour;
+	int	 minute;
+	int	 second;
+	int	 wday;		/* 0 Sunday */
+};
+struct tz;
+struct tz	*tz_load(const char *, char **);
+void		 tz_free(struct tz *);
+const char	*tz_name(const struct tz *);
+int		 tz_offset(const struct tz *, int64_t, int64_t *, int64_t *);
+void		 civil_from_secs(int64_t, struct civil *);
+int64_t		 civil_to_secs(const struct civil *);
+int		 civil_month_days(int64_t, int);
+
+/* cron.c */
+struct cron {
+	uint64_t	 sec;		/* bit n: second n matches */
+	uint64_t	 min;
+	uint32_t	 hour;
+	uint32_t	 dom;		/* bits 1-31 */
+	uint16_t	 mon;		/* bits 1-12 */
+	uint8_t		 dow;		/* bits 0-6, 0 Sunday */
+	int		 dom_star;	/* the field starts with '*' */
+	int		 dow_star;
+	int		 hour_star;	/* an every-hour schedule */
+	int		 has_seconds;
+	int		 reboot;	/* @reboot */
+};
+int		 cron_parse(const char *, struct cron *, char **);
+int		 cron_civil_next(const struct cron *, struct civil *);
+int64_t		 cron_next(const struct cron *, const struct tz *, int64_t);
+void		 cron_format(const struct tz *, int64_t, char *, size_t);
+
 /* base64.c */
 char		*base64_encode(const void *, size_t, size_t *);
 int		 base64_decode(const char *, size_t, void **, size_t *);

@@ -339,37 +339,6 @@ parse_schedule(struct parse *p, const char *rest)
 	return (0);
 }
 
-/* Whether name is an IANA zone present in the zone database. */
-int
-timezone_valid(const char *name)
-{
-	const char	*dir, *c;
-	char		 path[PATH_MAX], magic[4];
-	struct stat	 sb;
-	int		 fd, ok;
-
-	if (*name == '\0' || *name == '/' || strlen(name) > 128)
-		return (0);
-	for (c = name; *c != '\0'; c++) {
-		if (!isalnum((u_char)*c) && strchr("/_+-", *c) == NULL)
-			return (0);
-	}
-	if (strstr(name, "..") != NULL)
-		return (0);
-	if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
-		dir = "/usr/share/zoneinfo";
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >=
-	    sizeof path)
-		return (0);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return (0);
-	ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    read(fd, magic, sizeof magic) == sizeof magic &&
-	    memcmp(magic, "TZif", 4) == 0;
-	close(fd);
-	return (ok);
-}
-
 /* @timezone ZONE. */
 static int
 parse_timezone(struct parse *p, const char *rest)
