@@ -72,17 +72,24 @@ jint(json_t *o, const char *key, int64_t dflt)
 	return (json_is_integer(v) ? json_integer_value(v) : dflt);
 }
 
-/* A time member in local time, or "-". */
-void
-fmt_time(json_t *o, const char *key, char *buf, size_t len)
+/* A time (an RFC 3339 string) in local time, or "-". */
+static void
+fmt_time_value(json_t *v, char *buf, size_t len)
 {
-	const char	*s = jstr(o, key);
+	const char	*s = json_string_value(v);
 	int64_t		 ms;
 
 	if (s == NULL || time_parse_rfc3339(s, &ms) != 0)
 		snprintf(buf, len, "-");
 	else
 		time_local(ms, buf, len);
+}
+
+/* A time member in local time, or "-". */
+void
+fmt_time(json_t *o, const char *key, char *buf, size_t len)
+{
+	fmt_time_value(json_object_get(o, key), buf, len);
 }
 
 /*
@@ -289,6 +296,9 @@ print_run(json_t *run)
 		printf("reason:       %s\n", json_string_value(v));
 	printf("trigger:      %s\n", jstr(run, "trigger"));
 	printf("triggered by: %s\n", jstr(run, "triggered_by"));
+	if ((v = json_object_get(run, "schedule")) != NULL &&
+	    json_is_string(v))
+		printf("schedule:     %s\n", json_string_value(v));
 	p = params_text(json_object_get(run, "params"));
 	printf("parameters:   %s\n", *p != '\0' ? p : "-");
 	free(p);
@@ -371,6 +381,32 @@ schedules_text(json_t *task)
 	return (s);
 }
 
+/* Each schedule of a task on its own line, with its next fire time. */
+static void
+print_schedules(json_t *task)
+{
+	json_t		*a = json_object_get(task, "schedules"), *v, *nexts;
+	size_t		 i;
+	const char	*label = "schedule:     ";
+	char		 next[64];
+
+	if (json_array_size(a) == 0) {
+		printf("%s-\n", label);
+		return;
+	}
+	nexts = json_object_get(task, "next_runs");
+	json_array_foreach(a, i, v) {
+		if (json_is_string(json_array_get(nexts, i))) {
+			fmt_time_value(json_array_get(nexts, i), next,
+			    sizeof next);
+			printf("%s%s (next %s)\n", label, json_string_value(v),
+			    next);
+		} else
+			printf("%s%s\n", label, json_string_value(v));
+		label = "              ";
+	}
+}
+
 /* One task in detail, with its recent runs. */
 void
 print_task(json_t *task, json_t *runs)
@@ -378,7 +414,7 @@ print_task(json_t *task, json_t *runs)
 	json_t		*params, *p, *v, *errors;
 	struct table	*t;
 	size_t		 i;
-	char		*s, buf[64];
+	char		 buf[64];
 
 	printf("task:         %s\n", jstr(task, "name"));
 	printf("file:         %s\n", jstr(task, "path"));
@@ -394,9 +430,7 @@ print_task(json_t *task, json_t *runs)
 		printf("valid:        yes\n");
 	if (json_object_get(task, "timeout") == NULL)
 		return;
-	s = schedules_text(task);
-	printf("schedule:     %s\n", s != NULL ? s : "-");
-	free(s);
+	print_schedules(task);
 	if (jstr(task, "timezone") != NULL)
 		printf("time zone:    %s\n", jstr(task, "timezone"));
 	duration_format(jint(task, "timeout", 0), buf, sizeof buf);

@@ -246,35 +246,18 @@ duration_arg(struct parse *p, const char *name, const char *rest,
 	return (0);
 }
 
-/* Whether s is a cron macro this parser knows. */
-static int
-schedule_macro(const char *s)
-{
-	static const char *macros[] = {
-		"@yearly", "@annually", "@monthly", "@weekly", "@daily",
-		"@midnight", "@hourly", "@reboot"
-	};
-	u_int	 i;
-
-	for (i = 0; i < sizeof macros / sizeof macros[0]; i++) {
-		if (strcasecmp(s, macros[i]) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 /*
- * @schedule EXPR. Until the cron engine lands this checks the shape only:
- * a macro, or 5 or 6 fields made of cron characters.
+ * @schedule EXPR: a cron expression (cron.c has the grammar), stored with
+ * one space between fields.
  */
 static int
 parse_schedule(struct parse *p, const char *rest)
 {
 	struct taskdef	*def = p->def;
-	char		*expr, *field, *cp, *save;
-	const char	*c;
-	int		 nfields = 0;
+	struct cron	 cron;
+	char		*expr, *field, *cp, *save, *cause;
 	size_t		 len;
+	u_int		 i;
 
 	while (*rest == ' ' || *rest == '\t')
 		rest++;
@@ -284,48 +267,30 @@ parse_schedule(struct parse *p, const char *rest)
 	if (len == 0)
 		return (perror_add(p, "@schedule needs a cron expression"));
 	expr = xstrndup(rest, len);
-	if (*expr == '@') {
-		if (!schedule_macro(expr)) {
-			perror_add(p, "@schedule: unknown macro '%s'", expr);
-			free(expr);
-			return (-1);
-		}
-	} else {
-		cp = xstrdup(expr);
-		for (field = strtok_r(cp, " \t", &save); field != NULL;
-		    field = strtok_r(NULL, " \t", &save)) {
-			nfields++;
-			for (c = field; *c != '\0'; c++) {
-				if (!isalnum((u_char)*c) && strchr("*,/-",
-				    *c) == NULL) {
-					perror_add(p, "@schedule: field %d "
-					    "'%s' has a bad character '%c'",
-					    nfields, field, *c);
-					free(cp);
-					free(expr);
-					return (-1);
-				}
-			}
-		}
-		free(cp);
-		if (nfields != 5 && nfields != 6) {
-			perror_add(p, "@schedule: '%s' has %d fields, "
-			    "expected 5 (or 6 with seconds)", expr, nfields);
-			free(expr);
-			return (-1);
-		}
-		/* Normalise the spacing: one space between fields. */
-		cp = xmalloc(strlen(expr) + 1);
-		cp[0] = '\0';
-		save = NULL;
-		for (field = strtok_r(expr, " \t", &save); field != NULL;
-		    field = strtok_r(NULL, " \t", &save)) {
-			if (cp[0] != '\0')
-				strcat(cp, " ");
-			strcat(cp, field);
-		}
+	if (cron_parse(expr, &cron, &cause) != 0) {
+		perror_add(p, "@schedule: %s", cause);
+		free(cause);
 		free(expr);
-		expr = cp;
+		return (-1);
+	}
+	/* Normalise the spacing: one space between fields. */
+	cp = xmalloc(strlen(expr) + 1);
+	cp[0] = '\0';
+	save = NULL;
+	for (field = strtok_r(expr, " \t", &save); field != NULL;
+	    field = strtok_r(NULL, " \t", &save)) {
+		if (cp[0] != '\0')
+			strcat(cp, " ");
+		strcat(cp, field);
+	}
+	free(expr);
+	expr = cp;
+	for (i = 0; i < def->nschedules; i++) {
+		if (strcmp(def->schedules[i].expr, expr) == 0) {
+			free(expr);
+			return (perror_add(p, "@schedule: the same schedule "
+			    "is on line %d", def->schedules[i].line));
+		}
 	}
 	if (def->nschedules >= TASKDEF_MAX_REPEAT) {
 		free(expr);
@@ -868,6 +833,17 @@ parse_finish(struct parse *p)
 				    "variable of the same name",
 				    def->params[j].name);
 			}
+		}
+	}
+	/* A scheduled run brings no parameters. */
+	for (i = 0; i < def->nschedules; i++) {
+		for (j = 0; j < def->nparams; j++) {
+			if (!def->params[j].required)
+				continue;
+			p->line = def->schedules[i].line;
+			perror_add(p, "@schedule: parameter %s is required, "
+			    "and a scheduled run has no parameters",
+			    def->params[j].name);
 		}
 	}
 }

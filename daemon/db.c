@@ -65,13 +65,22 @@ static const char *db_migrations[] = {
 	"  count INTEGER NOT NULL,"
 	"  last_id INTEGER NOT NULL"
 	") STRICT;",
+
+	/* 2 -> 3: schedules. */
+	"ALTER TABLE runs ADD COLUMN schedule TEXT;"
+	"CREATE TABLE schedules ("
+	"  task TEXT NOT NULL,"
+	"  expr TEXT NOT NULL,"
+	"  last_fire INTEGER NOT NULL,"
+	"  PRIMARY KEY (task, expr)"
+	") STRICT, WITHOUT ROWID;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
 #define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
 	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
 	"signal, reason, priority, output_size, output_dropped, not_before, " \
-	"chain_of, chain_tasks"
+	"chain_of, chain_tasks, schedule"
 
 /*
  * A run that a waiting or running retry names as its first is kept, so
@@ -100,6 +109,8 @@ enum db_stmt {
 	STMT_PRUNE_COUNT,
 	STMT_PRUNED_COUNT,
 	STMT_LAST_ID,
+	STMT_SCHEDULE_FIRED,
+	STMT_SCHEDULE_LAST,
 	STMT_MAX
 };
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -108,8 +119,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
 	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
-	    "priority, not_before, chain_of, finished_at, reason, chain_tasks) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "priority, not_before, chain_of, finished_at, reason, chain_tasks, "
+	    "schedule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
@@ -140,6 +151,11 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "WHERE ?1 IS NULL OR task = ?1",
 	[STMT_LAST_ID] = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
 	    "WHERE name = 'runs'",
+	[STMT_SCHEDULE_FIRED] = "INSERT INTO schedules (task, expr, "
+	    "last_fire) VALUES (?, ?, ?) ON CONFLICT (task, expr) DO UPDATE "
+	    "SET last_fire = excluded.last_fire",
+	[STMT_SCHEDULE_LAST] = "SELECT last_fire FROM schedules "
+	    "WHERE task = ? AND expr = ?",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -382,6 +398,8 @@ db_run_insert(struct runrec *r)
 		sqlite3_bind_text(st, 14, r->reason, -1, SQLITE_STATIC);
 	if (r->chain_tasks != NULL)
 		sqlite3_bind_text(st, 15, r->chain_tasks, -1, SQLITE_STATIC);
+	if (r->schedule != NULL)
+		sqlite3_bind_text(st, 16, r->schedule, -1, SQLITE_STATIC);
 	if (db_step_done(st, "inserting a run") != 0) {
 		free(params);
 		return (-1);
@@ -464,6 +482,7 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 	r->not_before = db_column_opt(st, 17, 0);
 	r->chain_of = db_column_opt(st, 18, 0);
 	r->chain_tasks = db_column_text(st, 19);
+	r->schedule = db_column_text(st, 20);
 	if (r->task == NULL)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)
@@ -642,6 +661,7 @@ runrec_copy(struct runrec *dst, const struct runrec *src)
 	    json_object();
 	dst->chain_tasks = src->chain_tasks != NULL ?
 	    xstrdup(src->chain_tasks) : NULL;
+	dst->schedule = src->schedule != NULL ? xstrdup(src->schedule) : NULL;
 }
 
 /* Delete one run (its output goes with it) and count it as pruned. */
@@ -792,6 +812,33 @@ db_pruned(const char *task, int64_t id, int64_t *count, int *was)
 	return (rc);
 }
 
+/* Record that a schedule fired (or was first armed) at a time (seconds). */
+int
+db_schedule_fired(const char *task, const char *expr, int64_t at)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_SCHEDULE_FIRED);
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at);
+	return (db_step_done(st, "recording a schedule's fire"));
+}
+
+/* When a schedule last fired (seconds), or 0 if it never did. */
+int64_t
+db_schedule_last(const char *task, const char *expr)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_SCHEDULE_LAST);
+	int64_t		 last = 0;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return (last);
+}
+
 /* An online backup of the database into another file, made in steps. */
 struct db_backup {
 	sqlite3		*dst;
@@ -874,6 +921,7 @@ runrec_clear(struct runrec *r)
 	free(r->triggered_by);
 	free(r->reason);
 	free(r->chain_tasks);
+	free(r->schedule);
 	json_decref(r->params);
 	memset(r, 0, sizeof *r);
 }
@@ -926,5 +974,7 @@ runrec_json(const struct runrec *r)
 	json_object_set_new(o, "not_before", runrec_time(r->not_before));
 	json_object_set_new(o, "chain_of", r->chain_of != 0 ?
 	    json_integer(r->chain_of) : json_null());
+	json_object_set_new(o, "schedule", r->schedule != NULL ?
+	    json_string_lossy(r->schedule) : json_null());
 	return (o);
 }

@@ -545,6 +545,7 @@ main(int argc, char **argv)
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
 	queue_restore();
+	sched_start();
 
 	log_info("microlightd %s ready: %u tasks (%u invalid) from %s, "
 	    "socket %s", PACKAGE_VERSION, set->ntasks, set->ninvalid,
@@ -559,6 +560,7 @@ main(int argc, char **argv)
 	event_base_dispatch(ml_base);
 
 	log_info("exiting");
+	sched_stop();
 	control_close();
 	prune_stop();
 	spawn_shutdown();

@@ -119,6 +119,7 @@ struct runrec {
 	int64_t			 chain_of;	/* the run that chained it */
 	char			*chain_tasks;	/* "a,b": tasks run before in
 						   its chain, or NULL */
+	char			*schedule;	/* the @schedule that fired it */
 };
 
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -147,6 +148,8 @@ int		 db_backup_step(struct db_backup *, int, char **);
 void		 db_backup_progress(struct db_backup *, int *, int *);
 void		 db_backup_close(struct db_backup *);
 int		 db_pruned(const char *, int64_t, int64_t *, int *);
+int		 db_schedule_fired(const char *, const char *, int64_t);
+int64_t		 db_schedule_last(const char *, const char *);
 void		 runrec_clear(struct runrec *);
 void		 runrec_copy(struct runrec *, const struct runrec *);
 json_t		*runrec_json(const struct runrec *);
@@ -300,6 +303,12 @@ void		 launcher_stop(void);
 
 /* policy.c */
 void		 policy_run_ended(struct run *);
+
+/* sched.c */
+void		 sched_start(void);
+void		 sched_load(int);
+int64_t		 sched_next(const char *, const char *);
+void		 sched_stop(void);
 
 /* prune.c */
 void		 prune_start(void);

@@ -51,6 +51,8 @@ policy_retry(struct run *r, struct task *t)
 	n->rec.chain_of = r->rec.chain_of;
 	if (r->rec.chain_tasks != NULL)
 		n->rec.chain_tasks = xstrdup(r->rec.chain_tasks);
+	if (r->rec.schedule != NULL)
+		n->rec.schedule = xstrdup(r->rec.schedule);
 	delay = policy_retry_delay(t->def->retry_delay, r->rec.attempt);
 	n->rec.not_before = time_now_ms() + delay * 1000;
 	duration_format(delay, when, sizeof when);

@@ -443,8 +443,9 @@ task_find(const char *name)
 }
 
 /*
- * Rescan tasks.d and swap the set in. An invalid file only makes its own
- * task invalid; the other tasks are as valid as their own files.
+ * Rescan tasks.d and swap the set in, and re-arm the schedules. An invalid
+ * file only makes its own task invalid; the other tasks are as valid as
+ * their own files.
  */
 void
 tasks_reload(void)
@@ -455,6 +456,7 @@ tasks_reload(void)
 	log_info("loaded %u tasks from %s (%u invalid)", set->ntasks,
 	    ml_conf->tasks_dir, set->ninvalid);
 	tasks_install(set);
+	sched_load(0);
 }
 
 /* A string member (made valid UTF-8) or JSON null. */
@@ -494,6 +496,18 @@ task_params_json(const struct taskdef *def)
 	return (a);
 }
 
+/* A fire time (seconds) as RFC 3339, or null for -1. */
+static json_t *
+task_time_json(int64_t t)
+{
+	char	 buf[TIME_RFC3339_LEN];
+
+	if (t == -1)
+		return (json_null());
+	time_rfc3339(t * 1000, buf, sizeof buf);
+	return (json_string(buf));
+}
+
 /*
  * A task as the protocol's task object; last_run (borrowed, may be NULL)
  * is the task's latest run object.
@@ -502,8 +516,9 @@ json_t *
 task_json(const struct task *t, json_t *last_run)
 {
 	const struct taskdef	*def = t->def;
-	json_t			*o, *a;
+	json_t			*o, *a, *nexts;
 	u_int			 i;
+	int64_t			 next, first = -1;
 	char			*workdir;
 
 	o = json_pack("{s:o,s:o,s:o,s:b}", "name", json_string_lossy(t->name),
@@ -524,9 +539,18 @@ task_json(const struct task *t, json_t *last_run)
 	json_object_set_new(o, "description",
 	    json_string_or_null(def->description));
 	a = json_array();
-	for (i = 0; i < def->nschedules; i++)
+	nexts = json_array();
+	for (i = 0; i < def->nschedules; i++) {
 		json_array_append_new(a, json_string(def->schedules[i].expr));
+		next = task_valid(t) ? sched_next(t->name,
+		    def->schedules[i].expr) : -1;
+		json_array_append_new(nexts, task_time_json(next));
+		if (next != -1 && (first == -1 || next < first))
+			first = next;
+	}
 	json_object_set_new(o, "schedules", a);
+	json_object_set_new(o, "next_runs", nexts);
+	json_object_set_new(o, "next_run", task_time_json(first));
 	json_object_set_new(o, "timezone", json_string_or_null(def->timezone));
 	json_object_set_new(o, "timeout", json_integer(task_timeout(t)));
 	json_object_set_new(o, "params", task_params_json(def));

@@ -6,7 +6,7 @@ import datetime
 
 from harness import *
 
-SCHEMA_VERSION = 2     # PRAGMA user_version of a current database
+SCHEMA_VERSION = 3     # PRAGMA user_version of a current database
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

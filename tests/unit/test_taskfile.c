@@ -409,7 +409,18 @@ test_schedule_bad(void **state)
 	one_bad("@schedule 0 0 * * * * *", "@schedule", "7 fields");
 	one_bad("@schedule 0", "@schedule", "1 fields");
 	one_bad("@schedule * * * * ?", "@schedule", "'?'");
-	one_bad("@schedule 0 3 * * 1;reboot", "@schedule", "';'");
+	one_bad("@schedule 0 3 * * 1;reboot", "day-of-week", "'1;reboot'");
+	one_bad("@schedule 61 * * * *", "minute", "61");
+	one_bad("@schedule 0 0 30 2 *", "@schedule", "never");
+	expect_error("# @schedule 0 3 * * *\n# @schedule 0  3 * * *\n", 2,
+	    "@schedule", "line 1");
+
+	/* A scheduled run has no parameters to give. */
+	expect_error("# @param who required\n# @schedule @daily\n", 2,
+	    "@schedule", "who");
+	def = parse("# @param who default=me\n# @schedule @daily\n");
+	assert_int_equal(def->nerrors, 0);
+	taskdef_free(def);
 	one_bad("@schedule @sometimes", "@schedule", "@sometimes");
 	one_bad("@schedule @daily 3", "@schedule", "@daily 3");
 

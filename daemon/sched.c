@@ -1,0 +1,541 @@
+/*
+ * The scheduler: every @schedule of every valid task, in a heap ordered by
+ * its next fire time, and one libevent timer for the earliest. A fire
+ * triggers a run like any other trigger (so @concurrency, @overlap and
+ * retries apply), with trigger "schedule".
+ *
+ * Time: libevent's timers run on the monotonic clock, fire times on the
+ * wall clock, so the wall clock is read again at each wake-up, the timer
+ * never sleeps more than SCHED_MAX_SLEEP (a slewed clock drifts little in
+ * that time), and a step of the wall clock (NTP, date -s) is noticed at
+ * once through a timerfd that the kernel cancels when the clock is set. On
+ * a step forward, every schedule that came due fires once (the runs of the
+ * skipped interval fold into one); on a step back, nothing fires again
+ * before the last time it fired, unless the step is longer than
+ * SCHED_RESET (as cronie does: the clock was wrong, so start afresh).
+ * Each schedule's last fire (or the time it was first armed) is stored,
+ * so that @catchup can tell at start-up that a fire time passed while the
+ * daemon was down, and a reload keeps the schedules' places: nothing due
+ * is lost, nothing fires twice.
+ */
+
+#include <sys/timerfd.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightd.h"
+#include "params.h"
+
+#define SCHED_MAX_SLEEP_MS	60000
+#define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
+#define SCHED_RESET		(3 * 3600) /* a step back longer: start afresh */
+
+struct sched {
+	char		*task;
+	char		*expr;
+	char		*zone;		/* as given, or NULL: the daemon's */
+	struct cron	 cron;
+	struct tz	*tz;		/* borrowed from the zone cache */
+	int64_t		 next;		/* seconds; -1: never */
+	int64_t		 last;		/* last fire; 0: never */
+	int		 catchup;	/* fire once when loaded */
+	u_int		 idx;		/* in the heap */
+};
+
+/* Loaded zones, kept for the daemon's life (there are few). */
+struct zone {
+	char		*name;		/* NULL: the daemon's zone */
+	struct tz	*tz;
+	TAILQ_ENTRY(zone) entry;
+};
+TAILQ_HEAD(zones, zone);
+
+static struct sched	**heap;
+static u_int		 nheap, heap_size;
+static struct sched	**byname;	/* the same, by task and expression */
+static struct zones	 zones = TAILQ_HEAD_INITIALIZER(zones);
+static struct event	*ev_sched;
+static struct event	*ev_step;
+static int		 step_fd = -1;
+static int64_t		 last_real, last_mono;
+
+/* Whether two zone names (NULL: the daemon's) are the same. */
+static int
+sched_same_zone(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/* A zone, loaded once. */
+static struct tz *
+sched_zone(const char *name, char **cause)
+{
+	struct zone	*zn;
+	struct tz	*tz;
+
+	TAILQ_FOREACH(zn, &zones, entry) {
+		if (sched_same_zone(zn->name, name))
+			return (zn->tz);
+	}
+	if ((tz = tz_load(name, cause)) == NULL)
+		return (NULL);
+	zn = xcalloc(1, sizeof *zn);
+	zn->name = name != NULL ? xstrdup(name) : NULL;
+	zn->tz = tz;
+	TAILQ_INSERT_TAIL(&zones, zn, entry);
+	return (tz);
+}
+
+/* Heap order: the earlier next fire first; never (-1) last. */
+static int
+sched_before(const struct sched *a, const struct sched *b)
+{
+	if (a->next == -1)
+		return (0);
+	if (b->next == -1)
+		return (1);
+	return (a->next < b->next);
+}
+
+/* Swap two heap slots. */
+static void
+sched_swap(u_int i, u_int j)
+{
+	struct sched	*t = heap[i];
+
+	heap[i] = heap[j];
+	heap[j] = t;
+	heap[i]->idx = i;
+	heap[j]->idx = j;
+}
+
+/* Restore the heap around slot i after its key changed. */
+static void
+sched_fix(u_int i)
+{
+	u_int	 l, r, m;
+
+	while (i > 0 && sched_before(heap[i], heap[(i - 1) / 2])) {
+		sched_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < nheap && sched_before(heap[l], heap[m]))
+			m = l;
+		if (r < nheap && sched_before(heap[r], heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		sched_swap(i, m);
+		i = m;
+	}
+}
+
+/* Add a schedule to the heap. */
+static void
+sched_push(struct sched *s)
+{
+	if (nheap == heap_size) {
+		heap_size = heap_size == 0 ? 64 : heap_size * 2;
+		heap = xreallocarray(heap, heap_size, sizeof *heap);
+	}
+	s->idx = nheap;
+	heap[nheap++] = s;
+	sched_fix(s->idx);
+}
+
+/* Free a schedule. */
+static void
+sched_free(struct sched *s)
+{
+	free(s->task);
+	free(s->expr);
+	free(s->zone);
+	free(s);
+}
+
+/* Arm the timer for the earliest fire (or a check, after SCHED_MAX_SLEEP). */
+static void
+sched_arm(void)
+{
+	struct timeval	 tv;
+	int64_t		 wait = SCHED_MAX_SLEEP_MS, now;
+
+	if (nheap > 0 && heap[0]->next != -1) {
+		now = time_now_ms();
+		wait = heap[0]->next * 1000 - now;
+		if (wait < 0)
+			wait = 0;
+		if (wait > SCHED_MAX_SLEEP_MS)
+			wait = SCHED_MAX_SLEEP_MS;
+	}
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(ev_sched, &tv);
+}
+
+/* Trigger a scheduled run of a task ("catchup" for a missed one). */
+static void
+sched_trigger(const char *name, const char *expr, int64_t at)
+{
+	struct task	*t;
+	struct run	*r;
+	json_t		*params;
+	char		*cause;
+
+	if (ml_shutting_down)
+		return;
+	if ((t = task_find(name)) == NULL || !task_valid(t))
+		return;
+	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
+		log_warnx("%s: @schedule %s: %s", name, expr, cause);
+		free(cause);
+		return;
+	}
+	r = run_create(t, TRIGGER_SCHEDULE, "schedule", params);
+	r->rec.schedule = xstrdup(expr);
+	if (queue_trigger(t, r, &cause) == -1) {
+		log_warnx("%s: @schedule %s: %s", name, expr, cause);
+		free(cause);
+		return;
+	}
+	if (at > 0 && db_schedule_fired(name, expr, at) != 0)
+		log_warnx("%s: @schedule %s: its last fire could not be "
+		    "recorded", name, expr);
+}
+
+/* Fire what is due; then sleep until the next. */
+static void
+sched_cb(int fd, short events, void *arg)
+{
+	struct sched	*s;
+	int64_t		 now_ms, now, mono, drift, at;
+
+	now_ms = time_now_ms();
+	mono = time_mono_ms();
+	drift = (now_ms - last_real) - (mono - last_mono);
+	if (last_real != 0 && (drift > SCHED_STEP_MS || drift < -SCHED_STEP_MS))
+		log_warnx("the clock moved by %+lld s: schedules follow it",
+		    (long long)(drift / 1000));
+	last_real = now_ms;
+	last_mono = mono;
+	now = now_ms / 1000;
+	while (nheap > 0 && (s = heap[0])->next != -1 && s->next * 1000 <=
+	    now_ms) {
+		at = s->next;
+		s->last = at;
+		/* Late (the clock stepped, or we were busy): fire once. */
+		s->next = cron_next(&s->cron, s->tz, at > now ? at : now);
+		sched_fix(0);
+		log_debug("%s: @schedule %s fires (due at %lld)", s->task,
+		    s->expr, (long long)at);
+		sched_trigger(s->task, s->expr, at);
+	}
+	sched_arm();
+}
+
+/* Order by next fire, never last: a sorted array is a heap. */
+static int
+sched_cmp_next(const void *a, const void *b)
+{
+	const struct sched	*sa = *(struct sched *const *)a;
+	const struct sched	*sb = *(struct sched *const *)b;
+
+	if (sched_before(sa, sb))
+		return (-1);
+	return (sched_before(sb, sa));
+}
+
+/*
+ * Recompute every next fire from the wall clock as it is now, after it
+ * was set. A fire that came due in a step forward is kept, to fire once.
+ * After a step back, nothing fires before a schedule's last fire (so
+ * nothing is replayed), unless that is more than SCHED_RESET ahead: then
+ * the clock was wrong when it fired, and the schedule starts afresh.
+ */
+static void
+sched_recompute(void)
+{
+	struct sched	*s;
+	int64_t		 now = time_now_ms() / 1000, from;
+	u_int		 i;
+
+	for (i = 0; i < nheap; i++) {
+		s = heap[i];
+		if (s->next != -1 && s->next <= now && s->next > s->last)
+			continue;	/* due in the step: fire once */
+		if (s->last > now + SCHED_RESET) {
+			log_info("%s: @schedule %s: its last fire is %lld s "
+			    "ahead of the clock: starting afresh", s->task,
+			    s->expr, (long long)(s->last - now));
+			s->last = now;
+		}
+		from = now > s->last ? now : s->last;
+		s->next = cron_next(&s->cron, s->tz, from);
+	}
+	if (nheap > 0)
+		qsort(heap, nheap, sizeof *heap, sched_cmp_next);
+	for (i = 0; i < nheap; i++)
+		heap[i]->idx = i;
+}
+
+/* (Re)arm the clock-step detector: a far timer the kernel cancels on a step. */
+static void
+sched_step_arm(void)
+{
+	struct itimerspec	 its;
+
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = time_now_ms() / 1000 + 10 * 365 * 86400;
+	timerfd_settime(step_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+	    &its, NULL);
+}
+
+/* The wall clock was set: recompute, fire what the step made due. */
+static void
+sched_step_cb(int fd, short events, void *arg)
+{
+	uint64_t	 n;
+
+	if (read(fd, &n, sizeof n) == -1 && errno != ECANCELED &&
+	    errno != EAGAIN)
+		log_warn("timerfd");
+	log_info("the wall clock was set: recomputing schedules");
+	sched_recompute();
+	sched_step_arm();
+	evtimer_del(ev_sched);
+	sched_cb(-1, 0, NULL);
+}
+
+/* Order by task, then expression. */
+static int
+sched_cmp_name(const void *a, const void *b)
+{
+	const struct sched	*sa = *(struct sched *const *)a;
+	const struct sched	*sb = *(struct sched *const *)b;
+	int			 c;
+
+	if ((c = strcmp(sa->task, sb->task)) != 0)
+		return (c);
+	return (strcmp(sa->expr, sb->expr));
+}
+
+/* Find a task's schedule in a by-name index. */
+static struct sched *
+sched_lookup(struct sched **index, u_int n, const char *task,
+    const char *expr)
+{
+	struct sched	 key, *kp = &key, **found;
+
+	if (index == NULL)
+		return (NULL);
+	key.task = (char *)task;
+	key.expr = (char *)expr;
+	found = bsearch(&kp, index, n, sizeof *index, sched_cmp_name);
+	return (found != NULL ? *found : NULL);
+}
+
+/*
+ * Make a schedule for one @schedule of a task; NULL if it cannot be, or
+ * if it is @reboot (then *reboot is set).
+ */
+static struct sched *
+sched_new(struct task *t, const char *expr, int *reboot)
+{
+	struct sched	*s;
+	char		*cause;
+
+	s = xcalloc(1, sizeof *s);
+	if (cron_parse(expr, &s->cron, &cause) != 0) {
+		/* Checked when the file was read. */
+		log_warnx("%s: @schedule %s: %s", t->name, expr, cause);
+		free(cause);
+		free(s);
+		return (NULL);
+	}
+	if (s->cron.reboot) {
+		*reboot = 1;
+		free(s);
+		return (NULL);
+	}
+	if ((s->tz = sched_zone(t->def->timezone, &cause)) == NULL) {
+		log_warnx("%s: %s", t->name, cause);
+		free(cause);
+		free(s);
+		return (NULL);
+	}
+	s->task = xstrdup(t->name);
+	s->expr = xstrdup(expr);
+	s->zone = t->def->timezone != NULL ? xstrdup(t->def->timezone) : NULL;
+	return (s);
+}
+
+/*
+ * Place a schedule the old heap did not have. The database knows when it
+ * last fired; one it never knew is recorded as armed now, so that @catchup
+ * works from its first day. At start-up, a @catchup task whose fire time
+ * passed while the daemon was down is marked to fire once.
+ */
+static void
+sched_place(struct sched *s, int catchup, int starting, int64_t now)
+{
+	s->last = db_schedule_last(s->task, s->expr);
+	if (s->last == 0) {
+		if (db_schedule_fired(s->task, s->expr, now) != 0)
+			log_warnx("%s: @schedule %s: could not be recorded",
+			    s->task, s->expr);
+	} else if (starting && catchup && s->last < now &&
+	    cron_next(&s->cron, s->tz, s->last) <= now) {
+		log_info("%s: @schedule %s: a fire time passed while "
+		    "microlightd was down: catching up", s->task, s->expr);
+		s->catchup = 1;
+		s->last = now;
+	}
+	if (s->last > now + SCHED_RESET)
+		s->last = now;	/* it fired by a clock that was wrong */
+	s->next = cron_next(&s->cron, s->tz, now > s->last ? now : s->last);
+}
+
+/*
+ * Build the heap from the live tasks. A schedule the old heap had (same
+ * task, expression and zone) keeps its last and next fire, so a reload
+ * neither fires it again nor loses a fire that is due. At start-up
+ * (starting), @reboot fires, and @catchup is looked at. Runs are made
+ * after the schedules' times are written, outside that transaction.
+ */
+void
+sched_load(int starting)
+{
+	struct sched	**old = heap, **oldname = byname, *s, *prev;
+	struct task	*t;
+	struct taskschedule **reboots = NULL;
+	const char	**rebootnames = NULL;
+	u_int		 nold = nheap, nreboots = 0, i, j;
+	int64_t		 now = time_now_ms() / 1000;
+	int		 txn, reboot;
+
+	if (ev_sched == NULL && !starting)
+		return;		/* not started yet: sched_start loads */
+	heap = byname = NULL;
+	nheap = heap_size = 0;
+	txn = db_begin() == 0;	/* first-armed times: one write, not many */
+	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
+		if (!task_valid(t))
+			continue;
+		for (j = 0; j < t->def->nschedules; j++) {
+			reboot = 0;
+			s = sched_new(t, t->def->schedules[j].expr, &reboot);
+			if (reboot && starting) {
+				reboots = xreallocarray(reboots, nreboots + 1,
+				    sizeof *reboots);
+				rebootnames = xreallocarray(rebootnames,
+				    nreboots + 1, sizeof *rebootnames);
+				reboots[nreboots] = &t->def->schedules[j];
+				rebootnames[nreboots++] = t->name;
+			}
+			if (s == NULL)
+				continue;
+			prev = sched_lookup(oldname, nold, s->task, s->expr);
+			if (prev != NULL && old[prev->idx] == prev &&
+			    sched_same_zone(prev->zone, s->zone)) {
+				s->last = prev->last;
+				s->next = prev->next;
+				old[prev->idx] = NULL;
+			} else
+				sched_place(s, t->def->catchup, starting, now);
+			sched_push(s);
+		}
+	}
+	if (txn && db_commit() != 0)
+		log_warnx("schedules' first-armed times were not recorded");
+	for (i = 0; i < nold; i++)
+		sched_free(oldname[i]);
+	free(old);
+	free(oldname);
+	for (i = 0; i < nreboots; i++)
+		sched_trigger(rebootnames[i], reboots[i]->expr, 0);
+	free(reboots);
+	free(rebootnames);
+	for (i = 0; i < nheap; i++) {
+		if (heap[i]->catchup) {
+			heap[i]->catchup = 0;
+			sched_trigger(heap[i]->task, heap[i]->expr, now);
+		}
+	}
+	if (nheap > 0) {
+		byname = xreallocarray(NULL, nheap, sizeof *byname);
+		memcpy(byname, heap, nheap * sizeof *byname);
+		qsort(byname, nheap, sizeof *byname, sched_cmp_name);
+	}
+	if (ev_sched != NULL) {
+		evtimer_del(ev_sched);
+		sched_arm();
+	}
+}
+
+/* The next fire of one schedule of a task (seconds), or -1. */
+int64_t
+sched_next(const char *task, const char *expr)
+{
+	struct sched	*s;
+
+	if ((s = sched_lookup(byname, nheap, task, expr)) == NULL)
+		return (-1);
+	return (s->next);
+}
+
+/* Start the scheduler (once the database is open and tasks are loaded). */
+void
+sched_start(void)
+{
+	ev_sched = evtimer_new(ml_base, sched_cb, NULL);
+	last_real = time_now_ms();
+	last_mono = time_mono_ms();
+	if ((step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		log_warn("timerfd: clock steps are noticed within a minute");
+	else {
+		sched_step_arm();
+		ev_step = event_new(ml_base, step_fd, EV_READ | EV_PERSIST,
+		    sched_step_cb, NULL);
+		event_add(ev_step, NULL);
+	}
+	sched_load(1);
+}
+
+/* At exit. */
+void
+sched_stop(void)
+{
+	struct zone	*zn;
+	u_int		 i;
+
+	if (ev_sched != NULL)
+		event_free(ev_sched);
+	if (ev_step != NULL)
+		event_free(ev_step);
+	ev_sched = ev_step = NULL;
+	if (step_fd != -1)
+		close(step_fd);
+	step_fd = -1;
+	for (i = 0; i < nheap; i++)
+		sched_free(heap[i]);
+	free(heap);
+	free(byname);
+	heap = byname = NULL;
+	nheap = heap_size = 0;
+	while ((zn = TAILQ_FIRST(&zones)) != NULL) {
+		TAILQ_REMOVE(&zones, zn, entry);
+		tz_free(zn->tz);
+		free(zn->name);
+		free(zn);
+	}
+}
