@@ -28,7 +28,12 @@
 
 #include "ml.h"
 
-#define CRON_YEARS	10	/* a match comes within this (Feb 29: 8) */
+/*
+ * A possible expression matches within this many years: the Gregorian
+ * calendar repeats every 400 years, and a day such as "Sunday the 29th of
+ * February" ("0 0 29 2 *\/7") comes only every 28 or 40 years.
+ */
+#define CRON_YEARS	400
 
 /* The fields in order, with their ranges and value names. */
 static const struct cron_field {
@@ -211,7 +216,7 @@ cron_possible(const struct cron *c)
 int
 cron_parse(const char *expr, struct cron *c, char **cause)
 {
-	char		*copy, *fields[7], *save, *tok;
+	char		*copy, *fields[6], *save, *tok;
 	const char	*text = expr;
 	uint64_t	 bits[6];
 	u_int		 i;
@@ -220,28 +225,32 @@ cron_parse(const char *expr, struct cron *c, char **cause)
 	memset(c, 0, sizeof *c);
 	while (isspace((u_char)*text))
 		text++;
-	if (*text == '@') {
-		if (strcasecmp(text, "@reboot") == 0) {
+	copy = xstrdup(text);
+	for (i = strlen(copy); i > 0 && isspace((u_char)copy[i - 1]); i--)
+		copy[i - 1] = '\0';
+	if (*copy == '@') {
+		if (strcasecmp(copy, "@reboot") == 0) {
 			c->reboot = 1;
-			return (0);
+			rc = 0;
+			goto out;
 		}
 		for (i = 0; i < sizeof cron_macros / sizeof cron_macros[0];
 		    i++) {
-			if (strcasecmp(text, cron_macros[i].name) == 0)
-				return (cron_parse(cron_macros[i].expr, c,
-				    cause));
+			if (strcasecmp(copy, cron_macros[i].name) == 0) {
+				rc = cron_parse(cron_macros[i].expr, c, cause);
+				goto out;
+			}
 		}
 		xasprintf(cause, "unknown macro '%s' (@yearly, @annually, "
 		    "@monthly, @weekly, @daily, @midnight, @hourly, @reboot)",
-		    text);
-		return (-1);
+		    copy);
+		goto out;
 	}
-	copy = xstrdup(text);
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
-		if (n == 7)
-			break;
-		fields[n++] = tok;
+	for (tok = strtok_r(copy, " \t\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\n", &save)) {
+		if (n < 6)
+			fields[n] = tok;
+		n++;
 	}
 	if (n != 5 && n != 6) {
 		xasprintf(cause, "'%s' has %d fields: a schedule has 5 "

@@ -189,6 +189,5 @@ const char	*taskparam_type_name(enum param_type);
 int		 taskparam_normalise(const struct taskparam *, const char *,
 		     char **, char **);
 const struct taskparam *taskdef_param(const struct taskdef *, const char *);
-int		 timezone_valid(const char *);
 
 #endif /* ML_H */

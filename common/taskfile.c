@@ -308,15 +308,18 @@ parse_schedule(struct parse *p, const char *rest)
 static int
 parse_timezone(struct parse *p, const char *rest)
 {
-	char	*zone;
+	struct tz	*z;
+	char		*zone, *cause;
 
 	if ((zone = one_arg(p, "timezone", rest)) == NULL)
 		return (-1);
-	if (!timezone_valid(zone)) {
-		perror_add(p, "@timezone: unknown time zone '%s'", zone);
+	if ((z = tz_load(zone, &cause)) == NULL) {
+		perror_add(p, "@timezone: %s", cause);
+		free(cause);
 		free(zone);
 		return (-1);
 	}
+	tz_free(z);
 	p->def->timezone = zone;
 	return (0);
 }

@@ -320,7 +320,7 @@ tz_offset(const struct tz *z, int64_t t, int64_t *next, int64_t *prev)
 }
 
 /* Whether name is an IANA zone present in the zone database. */
-int
+static int
 timezone_valid(const char *name)
 {
 	const char	*dir, *c;
@@ -454,38 +454,40 @@ tz_parse_tzif(struct tz *z, const u_char *p, size_t len)
 
 /*
  * Load a zone: an IANA name ("Europe/Berlin"), or NULL for the local zone
- * ($TZ if set, as a name or a POSIX rule, else /etc/localtime). Returns
- * NULL with *cause for an unknown zone (never a silent UTC).
+ * ($TZ if set, as a name, a path or a POSIX rule, else /etc/localtime).
+ * Returns NULL with *cause for an unknown zone (never a silent UTC).
  */
 struct tz *
 tz_load(const char *name, char **cause)
 {
 	struct tz	*z;
-	const char	*dir, *path;
+	const char	*dir, *path, *local = NULL;
 	char		 buf[PATH_MAX], *data;
 	size_t		 len;
 
 	if (name == NULL) {
-		if ((name = getenv("TZ")) != NULL && *name == ':')
-			name++;
-		if (name == NULL || *name == '\0')
-			name = NULL;
+		if ((local = getenv("TZ")) != NULL && *local == ':')
+			local++;
+		if (local != NULL && *local == '\0')
+			local = NULL;
+		name = local;
 	}
 	z = xcalloc(1, sizeof *z);
 	z->name = xstrdup(name != NULL ? name : "localtime");
 	if (name == NULL)
 		path = "/etc/localtime";
-	else if (name[0] == '/')
-		path = name;
+	else if (local != NULL && local[0] == '/')
+		path = local;
 	else if (timezone_valid(name)) {
 		if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
 			dir = "/usr/share/zoneinfo";
 		snprintf(buf, sizeof buf, "%s/%s", dir, name);
 		path = buf;
-	} else if (tz_parse_rule(name, &z->rule) == 0)
+	} else if (local != NULL && tz_parse_rule(local, &z->rule) == 0)
 		return (z);	/* $TZ as a POSIX rule */
 	else {
-		xasprintf(cause, "unknown time zone '%s'", name);
+		xasprintf(cause, "unknown time zone '%s'%s", name, local !=
+		    NULL ? " (in $TZ)" : "");
 		tz_free(z);
 		return (NULL);
 	}

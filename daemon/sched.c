@@ -212,9 +212,72 @@ sched_trigger(const char *name, const char *expr, int64_t at)
 		    "recorded", name, expr);
 }
 
-/* Fire what is due; then sleep until the next. */
+/* Order by next fire, never last: a sorted array is a heap. */
+static int
+sched_cmp_next(const void *a, const void *b)
+{
+	const struct sched	*sa = *(struct sched *const *)a;
+	const struct sched	*sb = *(struct sched *const *)b;
+
+	if (sched_before(sa, sb))
+		return (-1);
+	return (sched_before(sb, sa));
+}
+
+/*
+ * The instant a schedule's next fire is looked for after, the clock being
+ * at now. An every-hour schedule ("*" or "*\/N" hours) follows real time,
+ * as in a fall-back: after a step back it goes on firing. Any other never
+ * fires before its last fire, so a step back replays nothing, unless that
+ * fire is more than SCHED_RESET ahead: then the clock was wrong when it
+ * fired, and the schedule starts afresh (cronie's rule).
+ */
+static int64_t
+sched_from(struct sched *s, int64_t now)
+{
+	if (s->cron.hour_star || s->last <= now)
+		return (now);
+	if (s->last > now + SCHED_RESET) {
+		log_info("%s: @schedule %s: its last fire is %lld s ahead of "
+		    "the clock: starting afresh", s->task, s->expr,
+		    (long long)(s->last - now));
+		s->last = now;
+	}
+	return (s->last);
+}
+
+/*
+ * Recompute every next fire from the wall clock as it is now, after it
+ * was set. A fire that came due in a step forward is kept, to fire once
+ * (the fires of the skipped interval fold into it).
+ */
 static void
-sched_cb(int fd, short events, void *arg)
+sched_recompute(void)
+{
+	struct sched	*s;
+	int64_t		 now = time_now_ms() / 1000;
+	u_int		 i;
+
+	for (i = 0; i < nheap; i++) {
+		s = heap[i];
+		if (s->next != -1 && s->next <= now && s->next > s->last)
+			continue;	/* due in the step: fire once */
+		s->next = cron_next(&s->cron, s->tz, sched_from(s, now));
+	}
+	if (nheap > 0)
+		qsort(heap, nheap, sizeof *heap, sched_cmp_next);
+	for (i = 0; i < nheap; i++)
+		heap[i]->idx = i;
+}
+
+/*
+ * Fire what is due; then sleep until the next. The wall clock is compared
+ * with the monotonic one since the last wake-up: a step that the timerfd
+ * did not report (it is missing, or the machine was suspended) is handled
+ * here, late but the same way.
+ */
+static void
+sched_run(int stepped)
 {
 	struct sched	*s;
 	int64_t		 now_ms, now, mono, drift, at;
@@ -222,11 +285,13 @@ sched_cb(int fd, short events, void *arg)
 	now_ms = time_now_ms();
 	mono = time_mono_ms();
 	drift = (now_ms - last_real) - (mono - last_mono);
-	if (last_real != 0 && (drift > SCHED_STEP_MS || drift < -SCHED_STEP_MS))
-		log_warnx("the clock moved by %+lld s: schedules follow it",
-		    (long long)(drift / 1000));
 	last_real = now_ms;
 	last_mono = mono;
+	if (stepped || drift > SCHED_STEP_MS || drift < -SCHED_STEP_MS) {
+		log_info("the wall clock moved by %+lld s: recomputing "
+		    "schedules", (long long)(drift / 1000));
+		sched_recompute();
+	}
 	now = now_ms / 1000;
 	while (nheap > 0 && (s = heap[0])->next != -1 && s->next * 1000 <=
 	    now_ms) {
@@ -242,49 +307,11 @@ sched_cb(int fd, short events, void *arg)
 	sched_arm();
 }
 
-/* Order by next fire, never last: a sorted array is a heap. */
-static int
-sched_cmp_next(const void *a, const void *b)
-{
-	const struct sched	*sa = *(struct sched *const *)a;
-	const struct sched	*sb = *(struct sched *const *)b;
-
-	if (sched_before(sa, sb))
-		return (-1);
-	return (sched_before(sb, sa));
-}
-
-/*
- * Recompute every next fire from the wall clock as it is now, after it
- * was set. A fire that came due in a step forward is kept, to fire once.
- * After a step back, nothing fires before a schedule's last fire (so
- * nothing is replayed), unless that is more than SCHED_RESET ahead: then
- * the clock was wrong when it fired, and the schedule starts afresh.
- */
+/* The timer: see what is due. */
 static void
-sched_recompute(void)
+sched_cb(int fd, short events, void *arg)
 {
-	struct sched	*s;
-	int64_t		 now = time_now_ms() / 1000, from;
-	u_int		 i;
-
-	for (i = 0; i < nheap; i++) {
-		s = heap[i];
-		if (s->next != -1 && s->next <= now && s->next > s->last)
-			continue;	/* due in the step: fire once */
-		if (s->last > now + SCHED_RESET) {
-			log_info("%s: @schedule %s: its last fire is %lld s "
-			    "ahead of the clock: starting afresh", s->task,
-			    s->expr, (long long)(s->last - now));
-			s->last = now;
-		}
-		from = now > s->last ? now : s->last;
-		s->next = cron_next(&s->cron, s->tz, from);
-	}
-	if (nheap > 0)
-		qsort(heap, nheap, sizeof *heap, sched_cmp_next);
-	for (i = 0; i < nheap; i++)
-		heap[i]->idx = i;
+	sched_run(0);
 }
 
 /* (Re)arm the clock-step detector: a far timer the kernel cancels on a step. */
@@ -308,11 +335,9 @@ sched_step_cb(int fd, short events, void *arg)
 	if (read(fd, &n, sizeof n) == -1 && errno != ECANCELED &&
 	    errno != EAGAIN)
 		log_warn("timerfd");
-	log_info("the wall clock was set: recomputing schedules");
-	sched_recompute();
 	sched_step_arm();
 	evtimer_del(ev_sched);
-	sched_cb(-1, 0, NULL);
+	sched_run(1);
 }
 
 /* Order by task, then expression. */
@@ -399,9 +424,7 @@ sched_place(struct sched *s, int catchup, int starting, int64_t now)
 		s->catchup = 1;
 		s->last = now;
 	}
-	if (s->last > now + SCHED_RESET)
-		s->last = now;	/* it fired by a clock that was wrong */
-	s->next = cron_next(&s->cron, s->tz, now > s->last ? now : s->last);
+	s->next = cron_next(&s->cron, s->tz, sched_from(s, now));
 }
 
 /*
