@@ -45,7 +45,7 @@ struct sched {
 	u_int		 idx;		/* in the heap */
 };
 
-/* Loaded zones, kept for the daemon's life (there are few). */
+/* Loaded zones (there are few), read again at each load of the tasks. */
 struct zone {
 	char		*name;		/* NULL: the daemon's zone */
 	struct tz	*tz;
@@ -89,6 +89,20 @@ sched_zone(const char *name, char **cause)
 	zn->tz = tz;
 	TAILQ_INSERT_TAIL(&zones, zn, entry);
 	return (tz);
+}
+
+/* Free a list of zones. */
+static void
+sched_zones_free(struct zones *list)
+{
+	struct zone	*zn;
+
+	while ((zn = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, zn, entry);
+		tz_free(zn->tz);
+		free(zn->name);
+		free(zn);
+	}
 }
 
 /* Heap order: the earlier next fire first; never (-1) last. */
@@ -438,6 +452,7 @@ void
 sched_load(int starting)
 {
 	struct sched	**old = heap, **oldname = byname, *s, *prev;
+	struct zones	 oldzones = TAILQ_HEAD_INITIALIZER(oldzones);
 	struct task	*t;
 	struct taskschedule **reboots = NULL;
 	const char	**rebootnames = NULL;
@@ -449,6 +464,7 @@ sched_load(int starting)
 		return;		/* not started yet: sched_start loads */
 	heap = byname = NULL;
 	nheap = heap_size = 0;
+	TAILQ_CONCAT(&oldzones, &zones, entry);
 	txn = db_begin() == 0;	/* first-armed times: one write, not many */
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
 		if (!task_valid(t))
@@ -469,8 +485,15 @@ sched_load(int starting)
 			prev = sched_lookup(oldname, nold, s->task, s->expr);
 			if (prev != NULL && old[prev->idx] == prev &&
 			    sched_same_zone(prev->zone, s->zone)) {
+				/* A fire that is due stays due; any other
+				 * is computed again, with the zone as the
+				 * files now say (tzdata may have changed). */
 				s->last = prev->last;
-				s->next = prev->next;
+				if (prev->next != -1 && prev->next <= now)
+					s->next = prev->next;
+				else
+					s->next = cron_next(&s->cron, s->tz,
+					    sched_from(s, now));
 				old[prev->idx] = NULL;
 			} else
 				sched_place(s, t->def->catchup, starting, now);
@@ -483,6 +506,7 @@ sched_load(int starting)
 		sched_free(oldname[i]);
 	free(old);
 	free(oldname);
+	sched_zones_free(&oldzones);
 	for (i = 0; i < nreboots; i++)
 		sched_trigger(rebootnames[i], reboots[i]->expr, 0);
 	free(reboots);
@@ -538,7 +562,6 @@ sched_start(void)
 void
 sched_stop(void)
 {
-	struct zone	*zn;
 	u_int		 i;
 
 	if (ev_sched != NULL)
@@ -555,10 +578,5 @@ sched_stop(void)
 	free(byname);
 	heap = byname = NULL;
 	nheap = heap_size = 0;
-	while ((zn = TAILQ_FIRST(&zones)) != NULL) {
-		TAILQ_REMOVE(&zones, zn, entry);
-		tz_free(zn->tz);
-		free(zn->name);
-		free(zn);
-	}
+	sched_zones_free(&zones);
 }
