@@ -116,6 +116,16 @@ cron_parse_field(int which, const char *text, uint64_t *bits, char **cause)
 	for (;;) {
 		star = range = 0;
 		step = 1;
+		if (*s == ',' || *s == '\0') {
+			xasprintf(cause, "%s field '%s': a list has an empty "
+			    "element", f->name, text);
+			return (-1);
+		}
+		if (f->names == NULL && isalpha((u_char)*s)) {
+			xasprintf(cause, "%s field '%s': names are only for "
+			    "the month and day-of-week fields", f->name, text);
+			return (-1);
+		}
 		if (*s == '*') {
 			star = 1;
 			lo = f->min;
@@ -130,6 +140,9 @@ cron_parse_field(int which, const char *text, uint64_t *bits, char **cause)
 				range = 1;
 				if (cron_value(f, &s, &hi) != 0)
 					goto bad;
+				/* Sunday ends a week: "fri-sun" is 5-7. */
+				if (which == F_DOW && hi == 0 && lo > 0)
+					hi = 7;
 			}
 			if (lo < f->min || lo > f->max || hi < f->min ||
 			    hi > f->max) {
@@ -276,8 +289,9 @@ cron_parse(const char *expr, struct cron *c, char **cause)
 	c->dom_star = fields[F_DOM - first][0] == '*';
 	c->dow_star = fields[F_DOW - first][0] == '*';
 	if (!cron_possible(c)) {
-		xasprintf(cause, "'%s' never matches: no month given has such "
-		    "a day", text);
+		xasprintf(cause, "'%s' never matches: no month in the month "
+		    "field '%s' has a day in the day-of-month field '%s'", text,
+		    fields[F_MON - first], fields[F_DOM - first]);
 		goto out;
 	}
 	rc = 0;
@@ -356,7 +370,8 @@ cron_civil_next(const struct cron *c, struct civil *t)
 			cron_next_day(t);
 			continue;
 		}
-		while (t->minute < 60 && !(c->min & ((uint64_t)1 << t->minute))) {
+		while (t->minute < 60 &&
+		    !(c->min & ((uint64_t)1 << t->minute))) {
 			t->minute++;
 			t->second = 0;
 		}
@@ -383,6 +398,19 @@ cron_civil_next(const struct cron *c, struct civil *t)
 }
 
 /*
+ * Whether the jump at instant at, from offset before to a larger offset
+ * after, skips a wall-clock time that matches.
+ */
+static int
+cron_gap(const struct cron *c, int64_t at, int before, int after)
+{
+	struct civil	 g;
+
+	civil_from_secs(at + before, &g);
+	return (cron_civil_next(c, &g) == 0 && civil_to_secs(&g) < at + after);
+}
+
+/*
  * The next instant (seconds since the epoch) strictly after from at which
  * the schedule fires in zone z, by the rules above; -1 if it never does
  * (and for @reboot, which fires only at start-up).
@@ -390,7 +418,7 @@ cron_civil_next(const struct cron *c, struct civil *t)
 int64_t
 cron_next(const struct cron *c, const struct tz *z, int64_t from)
 {
-	struct civil	 t, g;
+	struct civil	 t;
 	int64_t		 step, u, nx, pv, cand, first;
 	int		 off, off2, offp, i;
 
@@ -398,6 +426,20 @@ cron_next(const struct cron *c, const struct tz *z, int64_t from)
 		return (-1);
 	step = c->has_seconds ? 1 : 60;
 	u = from - (((from % step) + step) % step) + step;
+	if (!c->hour_star) {
+		/*
+		 * A jump after from but not after u (u is the first whole
+		 * step after from, so it can be the jump itself) starts the
+		 * segment of u: the loop below would never look back at the
+		 * wall-clock times it skipped, which fire at the jump.
+		 */
+		off = tz_offset(z, u, NULL, &pv);
+		if (pv > from) {
+			offp = tz_offset(z, pv - 1, NULL, NULL);
+			if (offp < off && cron_gap(c, pv, offp, off))
+				return (pv);
+		}
+	}
 	for (i = 0; i < 10000; i++) {
 		off = tz_offset(z, u, &nx, &pv);
 		civil_from_secs(u + off, &t);
@@ -407,15 +449,11 @@ cron_next(const struct cron *c, const struct tz *z, int64_t from)
 		if (cand >= nx) {
 			/* The match lies past this segment's end. */
 			if (!c->hour_star) {
+				/* Wall-clock times skipped by a jump fire
+				 * when it happens. */
 				off2 = tz_offset(z, nx, NULL, NULL);
-				if (off2 > off) {
-					/* Wall-clock times skipped by the
-					 * jump fire when it happens. */
-					civil_from_secs(nx + off, &g);
-					if (cron_civil_next(c, &g) == 0 &&
-					    civil_to_secs(&g) < nx + off2)
-						return (nx);
-				}
+				if (off2 > off && cron_gap(c, nx, off, off2))
+					return (nx);
 			}
 			u = nx;
 			continue;
@@ -426,7 +464,12 @@ cron_next(const struct cron *c, const struct tz *z, int64_t from)
 			offp = tz_offset(z, pv - 1, NULL, NULL);
 			first = civil_to_secs(&t) - offp;
 			if (offp > off && first < pv) {
-				u = cand + step;
+				/* It was: so is every time up to the end of
+				 * the repeat, pv + offp - off. Go past it. */
+				u = pv + offp - off;
+				u += (step - ((u % step) + step) % step) % step;
+				if (u <= cand)
+					u = cand + step;
 				continue;
 			}
 		}

@@ -384,13 +384,27 @@ tz_read(const char *path, size_t *len, char **cause)
 	return (buf);
 }
 
+/* Read the six counts of a TZif header; -1 if one cannot be right. */
+static int
+tz_counts(const u_char *p, int64_t *cnt)
+{
+	u_int	 i;
+
+	for (i = 0; i < 6; i++) {
+		cnt[i] = tz_be(p + 20 + 4 * i, 4);
+		if (cnt[i] < 0 || cnt[i] > TZ_FILE_MAX)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Parse TZif data (version 2 or later: the 64-bit block and the footer). */
 static int
 tz_parse_tzif(struct tz *z, const u_char *p, size_t len)
 {
 	const u_char	*end = p + len, *h;
 	int64_t		 cnt[6];
-	size_t		 skip, need;
+	size_t		 skip, need, foot;
 	u_int		 i, typ, ntypes;
 	int		*type_off;
 	char		 footer[256];
@@ -401,9 +415,12 @@ tz_parse_tzif(struct tz *z, const u_char *p, size_t len)
 		return (-1);
 	if (p[4] == '\0')
 		v1 = 1;
-	/* Skip the 32-bit block of version 2+ files. */
-	for (i = 0; i < 6; i++)
-		cnt[i] = tz_be(p + 20 + 4 * i, 4);
+	/*
+	 * Skip the 32-bit block of version 2+ files. The counts are checked
+	 * first: a corrupt file must not move a pointer out of the data.
+	 */
+	if (tz_counts(p, cnt) != 0)
+		return (-1);
 	/* isutcnt isstdcnt leapcnt timecnt typecnt charcnt */
 	skip = 44 + cnt[3] * 5 + cnt[4] * 6 + cnt[5] + cnt[2] * 8 +
 	    cnt[1] + cnt[0];
@@ -411,8 +428,8 @@ tz_parse_tzif(struct tz *z, const u_char *p, size_t len)
 		if (skip + 44 > len || memcmp(p + skip, "TZif", 4) != 0)
 			return (-1);
 		p += skip;
-		for (i = 0; i < 6; i++)
-			cnt[i] = tz_be(p + 20 + 4 * i, 4);
+		if (tz_counts(p, cnt) != 0)
+			return (-1);
 	}
 	h = p + 44;
 	need = cnt[3] * (v1 ? 4 : 8) + cnt[3] + cnt[4] * 6;
@@ -441,9 +458,12 @@ tz_parse_tzif(struct tz *z, const u_char *p, size_t len)
 	if (v1)
 		return (0);
 	/* The footer: "\nTZ-string\n" after the 64-bit block. */
-	p = h + need + cnt[5] + cnt[2] * 12 + cnt[1] + cnt[0];
-	if (p < end && *p == '\n' && (nl = memchr(p + 1, '\n', end - p - 1)) !=
-	    NULL && nl - p - 1 < (ptrdiff_t)sizeof footer) {
+	foot = need + cnt[5] + cnt[2] * 12 + cnt[1] + cnt[0];
+	if (foot >= (size_t)(end - h))
+		return (0);
+	p = h + foot;
+	if (*p == '\n' && (nl = memchr(p + 1, '\n', end - p - 1)) != NULL &&
+	    nl - p - 1 < (ptrdiff_t)sizeof footer) {
 		memcpy(footer, p + 1, nl - p - 1);
 		footer[nl - p - 1] = '\0';
 		if (footer[0] != '\0' && tz_parse_rule(footer, &z->rule) != 0)
