@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "microlightd.h"
@@ -248,6 +249,27 @@ task_load(struct task *t, const char *dir_real)
 }
 
 /*
+ * A task whose schedules are read in the daemon's zone needs that zone: an
+ * unknown $TZ makes it invalid (never a silent UTC), naming the zone.
+ */
+static void
+task_check_zone(struct task *t, const char *zone_cause)
+{
+	u_int	 i;
+
+	if (zone_cause == NULL || t->def == NULL || t->def->timezone != NULL)
+		return;
+	for (i = 0; i < t->def->nschedules; i++) {
+		if (strcasecmp(t->def->schedules[i].expr, "@reboot") != 0) {
+			task_problem(t, t->def->schedules[i].line, "@schedule: "
+			    "the daemon's time zone: %s (set @timezone, or TZ "
+			    "for microlightd)", zone_cause);
+			return;
+		}
+	}
+}
+
+/*
  * Before a run starts: is the file still the one that was checked (same
  * device and inode, same trust)? Returns NULL, or why not.
  */
@@ -321,7 +343,8 @@ tasks_scan(const char *dir)
 	struct dirent	*de;
 	struct stat	 sb;
 	DIR		*d;
-	char		 name[ML_NAME_MAX + 1], *dir_real;
+	struct tz	*zone;
+	char		 name[ML_NAME_MAX + 1], *dir_real, *zone_cause = NULL;
 	const char	*errstr, *dir_problem;
 
 	set = xcalloc(1, sizeof *set);
@@ -379,6 +402,11 @@ tasks_scan(const char *dir)
 				    "given by %s", t->name, other->file);
 		}
 	}
+	if ((zone = tz_load(NULL, &zone_cause)) != NULL)
+		tz_free(zone);
+	RB_FOREACH(t, task_tree, &set->tree)
+		task_check_zone(t, zone_cause);
+	free(zone_cause);
 	RB_FOREACH(t, task_tree, &set->tree) {
 		if (t->def != NULL && t->nerrors == 0) {
 			tasks_check_chain(set, t, "on-success",
