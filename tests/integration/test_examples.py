@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The example tasks of tasks.d: valid, and behaving as the README says."""
 
+import calendar
 import shutil
 
 from harness import *
@@ -58,6 +59,20 @@ class Examples(DaemonTest):
         self.assertRegex(p.stdout, rb"^\[1/1\] \d\d:\d\d:\d\d collecting "
                          rb"part 1\nreport ready\n$")
 
+    def test_weekly_report_schedule(self):
+        task = self.d.request({"cmd": "show", "task": "weekly-report"})
+        task = task["task"]
+        self.assertEqual(task["schedules"], ["0 8 * * mon"])
+        self.assertTrue(task["catchup"])
+        # Its next run is the coming Monday at 8:00, local time (the
+        # daemon's zone is the test's).
+        t = calendar.timegm(time.strptime(task["next_run"][:19],
+                                          "%Y-%m-%dT%H:%M:%S"))
+        local = time.localtime(t)
+        self.assertEqual((local.tm_wday, local.tm_hour, local.tm_min,
+                          local.tm_sec), (0, 8, 0, 0), task["next_run"])
+        self.assertGreater(t, time.time())
+        self.assertLessEqual(t, time.time() + 7 * 86400)
 
 if __name__ == "__main__":
     main()
