@@ -50,6 +50,7 @@ void		 size_format(int64_t, char *, size_t);
 /* timefmt.c */
 #define TIME_RFC3339_LEN	32
 int64_t		 time_now_ms(void);
+int64_t		 time_now_us(void);
 int64_t		 time_mono_ms(void);
 void		 time_rfc3339(int64_t, char *, size_t);
 int		 time_parse_rfc3339(const char *, int64_t *);

@@ -17,6 +17,16 @@ time_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* Wall-clock time in microseconds since the epoch. */
+int64_t
+time_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 /* Monotonic time in milliseconds, for intervals. */
 int64_t
 time_mono_ms(void)

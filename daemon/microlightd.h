@@ -143,6 +143,7 @@ int		 db_last_runs(json_t *);
 int		 db_prune(int64_t, int, int);
 int		 db_vacuum_step(int);
 void		 db_checkpoint(void);
+void		 db_checkpoint_soon(void);
 struct db_backup *db_backup_open(const char *, char **);
 int		 db_backup_step(struct db_backup *, int, char **);
 void		 db_backup_progress(struct db_backup *, int *, int *);
@@ -308,6 +309,7 @@ void		 policy_run_ended(struct run *);
 void		 sched_start(void);
 void		 sched_load(int);
 int64_t		 sched_next(const char *, const char *);
+int64_t		 sched_quiet_wait(void);
 void		 sched_stop(void);
 
 /* prune.c */
@@ -355,6 +357,14 @@ void		 control_client_done(struct client *);
 
 /* microlightd.c */
 extern struct event_base	*ml_base;
+
+/*
+ * Event priorities: the scheduler's timer goes first when it is due at the
+ * same time as other work (output, ends of runs); everything else has the
+ * default, ML_PRIORITIES / 2.
+ */
+#define ML_PRIORITIES	2
+#define ML_PRIORITY_SCHED 0
 extern struct config		*ml_conf;
 extern int64_t			 ml_started;
 extern int			 ml_shutting_down;

@@ -32,9 +32,13 @@ prune_schedule(int64_t ms)
 static void
 prune_cb(int fd, short events, void *arg)
 {
-	int64_t	 cutoff = 0;
+	int64_t	 cutoff = 0, wait;
 	int	 n, left;
 
+	if ((wait = sched_quiet_wait()) > 0) {
+		prune_schedule(wait);	/* not just before a fire */
+		return;
+	}
 	if (ml_conf->keep_days > 0)
 		cutoff = time_now_ms() - (int64_t)ml_conf->keep_days * 86400000;
 	n = db_prune(cutoff, ml_conf->keep_runs, PRUNE_BATCH);
@@ -57,7 +61,7 @@ prune_cb(int fd, short events, void *arg)
 	}
 	if (vacuumed) {
 		/* The file shrinks when the WAL is checkpointed into it. */
-		db_checkpoint();
+		db_checkpoint_soon();
 		vacuumed = 0;
 	}
 	prune_schedule(PRUNE_EVERY_SECONDS * 1000);

@@ -32,6 +32,7 @@
 #define SCHED_MAX_SLEEP_MS	60000
 #define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
 #define SCHED_RESET		(3 * 3600) /* a step back longer: start afresh */
+#define SCHED_QUIET_MS		250	/* keep slow work this far from a fire */
 
 struct sched {
 	char		*task;
@@ -181,24 +182,23 @@ static void
 sched_arm(void)
 {
 	struct timeval	 tv;
-	int64_t		 wait = SCHED_MAX_SLEEP_MS, now;
+	int64_t		 wait = SCHED_MAX_SLEEP_MS * 1000;	/* us */
 
 	if (nheap > 0 && heap[0]->next != -1) {
-		now = time_now_ms();
-		wait = heap[0]->next * 1000 - now;
+		wait = heap[0]->next * 1000000 - time_now_us();
 		if (wait < 0)
 			wait = 0;
-		if (wait > SCHED_MAX_SLEEP_MS)
-			wait = SCHED_MAX_SLEEP_MS;
+		if (wait > SCHED_MAX_SLEEP_MS * 1000)
+			wait = SCHED_MAX_SLEEP_MS * 1000;
 	}
-	tv.tv_sec = wait / 1000;
-	tv.tv_usec = (wait % 1000) * 1000;
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
 	evtimer_add(ev_sched, &tv);
 }
 
-/* Trigger a scheduled run of a task ("catchup" for a missed one). */
-static void
-sched_trigger(const char *name, const char *expr, int64_t at)
+/* Trigger a scheduled run of a task; 0 if a run was made. */
+static int
+sched_trigger(const char *name, const char *expr)
 {
 	struct task	*t;
 	struct run	*r;
@@ -206,24 +206,58 @@ sched_trigger(const char *name, const char *expr, int64_t at)
 	char		*cause;
 
 	if (ml_shutting_down)
-		return;
+		return (-1);
 	if ((t = task_find(name)) == NULL || !task_valid(t))
-		return;
+		return (-1);
 	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
 		log_warnx("%s: @schedule %s: %s", name, expr, cause);
 		free(cause);
-		return;
+		return (-1);
 	}
 	r = run_create(t, TRIGGER_SCHEDULE, "schedule", params);
 	r->rec.schedule = xstrdup(expr);
 	if (queue_trigger(t, r, &cause) == -1) {
 		log_warnx("%s: @schedule %s: %s", name, expr, cause);
 		free(cause);
-		return;
+		return (-1);
 	}
-	if (at > 0 && db_schedule_fired(name, expr, at) != 0)
-		log_warnx("%s: @schedule %s: its last fire could not be "
-		    "recorded", name, expr);
+	return (0);
+}
+
+/* Fire a schedule: trigger its run, and list it to be recorded if made. */
+static void
+sched_fire(struct sched *s, struct sched ***fired, u_int *nfired)
+{
+	if (sched_trigger(s->task, s->expr) != 0)
+		return;
+	*fired = xreallocarray(*fired, *nfired + 1, sizeof **fired);
+	(*fired)[(*nfired)++] = s;
+}
+
+/*
+ * Record the last fire of the schedules that fired, in one transaction
+ * once their runs are made: the runs come first, and a burst of fires
+ * costs one commit more, not one per schedule. A fire whose run could not
+ * be made is not recorded, so that @catchup makes up for it.
+ */
+static void
+sched_record(struct sched **fired, u_int n)
+{
+	u_int	 i;
+	int	 txn;
+
+	if (n == 0)
+		return;
+	txn = n > 1 && db_begin() == 0;
+	for (i = 0; i < n; i++) {
+		if (db_schedule_fired(fired[i]->task, fired[i]->expr,
+		    fired[i]->last) != 0)
+			log_warnx("%s: @schedule %s: its last fire could not "
+			    "be recorded", fired[i]->task, fired[i]->expr);
+	}
+	if (txn && db_commit() != 0)
+		log_warnx("the last fires of %u schedules were not recorded",
+		    n);
 }
 
 /* Order by next fire, never last: a sorted array is a heap. */
@@ -293,8 +327,9 @@ sched_recompute(void)
 static void
 sched_run(int stepped)
 {
-	struct sched	*s;
+	struct sched	*s, **fired = NULL;
 	int64_t		 now_ms, now, mono, drift, at;
+	u_int		 nfired = 0;
 
 	now_ms = time_now_ms();
 	mono = time_mono_ms();
@@ -316,9 +351,11 @@ sched_run(int stepped)
 		sched_fix(0);
 		log_debug("%s: @schedule %s fires (due at %lld)", s->task,
 		    s->expr, (long long)at);
-		sched_trigger(s->task, s->expr, at);
+		sched_fire(s, &fired, &nfired);
 	}
 	sched_arm();
+	sched_record(fired, nfired);
+	free(fired);
 }
 
 /* The timer: see what is due. */
@@ -452,11 +489,12 @@ void
 sched_load(int starting)
 {
 	struct sched	**old = heap, **oldname = byname, *s, *prev;
+	struct sched	**fired = NULL;
 	struct zones	 oldzones = TAILQ_HEAD_INITIALIZER(oldzones);
 	struct task	*t;
 	struct taskschedule **reboots = NULL;
 	const char	**rebootnames = NULL;
-	u_int		 nold = nheap, nreboots = 0, i, j;
+	u_int		 nold = nheap, nreboots = 0, nfired = 0, i, j;
 	int64_t		 now = time_now_ms() / 1000;
 	int		 txn, reboot;
 
@@ -508,15 +546,17 @@ sched_load(int starting)
 	free(oldname);
 	sched_zones_free(&oldzones);
 	for (i = 0; i < nreboots; i++)
-		sched_trigger(rebootnames[i], reboots[i]->expr, 0);
+		sched_trigger(rebootnames[i], reboots[i]->expr);
 	free(reboots);
 	free(rebootnames);
 	for (i = 0; i < nheap; i++) {
 		if (heap[i]->catchup) {
 			heap[i]->catchup = 0;
-			sched_trigger(heap[i]->task, heap[i]->expr, now);
+			sched_fire(heap[i], &fired, &nfired);
 		}
 	}
+	sched_record(fired, nfired);
+	free(fired);
 	if (nheap > 0) {
 		byname = xreallocarray(NULL, nheap, sizeof *byname);
 		memcpy(byname, heap, nheap * sizeof *byname);
@@ -539,11 +579,30 @@ sched_next(const char *task, const char *expr)
 	return (s->next);
 }
 
+/*
+ * For work that holds up the loop for milliseconds (a checkpoint, a batch
+ * of pruning): 0 if it may run now, else how long to wait (ms) so that it
+ * runs just after the next fire rather than just before it.
+ */
+int64_t
+sched_quiet_wait(void)
+{
+	int64_t	 until;
+
+	if (nheap == 0 || heap[0]->next == -1)
+		return (0);
+	until = heap[0]->next * 1000 - time_now_ms();
+	if (until >= SCHED_QUIET_MS)
+		return (0);
+	return ((until > 0 ? until : 0) + 50);
+}
+
 /* Start the scheduler (once the database is open and tasks are loaded). */
 void
 sched_start(void)
 {
 	ev_sched = evtimer_new(ml_base, sched_cb, NULL);
+	event_priority_set(ev_sched, ML_PRIORITY_SCHED);
 	last_real = time_now_ms();
 	last_mono = time_mono_ms();
 	if ((step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK |
