@@ -104,6 +104,7 @@ int		 cron_parse(const char *, struct cron *, char **);
 int		 cron_civil_next(const struct cron *, struct civil *);
 int64_t		 cron_next(const struct cron *, const struct tz *, int64_t);
 void		 cron_format(const struct tz *, int64_t, char *, size_t);
+char		*cron_describe(const char *);
 
 /* base64.c */
 char		*base64_encode(const void *, size_t, size_t *);
@@ -111,6 +112,37 @@ int		 base64_decode(const char *, size_t, void **, size_t *);
 
 /* utf8.c */
 int		 utf8_valid(const char *, size_t);
+
+/* hmac.c */
+#define HMAC_SHA256_LEN		32	/* bytes of a SHA-256 digest */
+#define HMAC_SECRET_LEN		64	/* characters of hmac_secret() */
+void		 hmac_digest(const void *, size_t, u_char *);
+void		 hmac_sha256(const void *, size_t, const void *, size_t,
+		     u_char *);
+int		 hmac_equal(const void *, const void *, size_t);
+void		 hmac_hex_encode(const void *, size_t, char *);
+int		 hmac_hex_decode(const char *, size_t, void *, size_t);
+int		 hmac_check_github(const char *, const void *, size_t,
+		     const char *);
+int		 hmac_check_secret(const char *, const char *);
+char		*hmac_secret(void);
+
+/* html.c */
+#define HTML_ANSI_SEQ_MAX	64	/* CSI parameter bytes kept */
+struct html_ansi_state {		/* zero before the first chunk */
+	u_char	 fg;			/* 0: default, else colour 0-15 + 1 */
+	u_char	 bg;
+	u_char	 attr;			/* bold, dim, italic, underline */
+	u_char	 esc;			/* escape parser state, 0: text */
+	u_char	 cr;			/* the last byte was \r */
+	u_char	 ulen;			/* bytes of a UTF-8 character ... */
+	u_char	 ubuf[4];		/* ... split across chunks */
+	u_char	 plen;			/* CSI parameter bytes saved */
+	u_char	 pover;			/* more than HTML_ANSI_SEQ_MAX */
+	char	 params[HTML_ANSI_SEQ_MAX];
+};
+char		*html_escape(const char *, size_t);
+char		*html_ansi(const void *, size_t, struct html_ansi_state *);
 
 /* taskfile.c */
 enum param_type {

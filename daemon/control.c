@@ -1,4 +1,4 @@
-/* The control socket: clients, the command table, and following a run. */
+/* The control socket: clients and the command table (over ops and follow). */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -17,15 +17,9 @@
 #include <event2/buffer.h>
 
 #include "microlightd.h"
-#include "params.h"
 
 #define CONTROL_MAX_CLIENTS	256
 #define CONTROL_IDLE_SECONDS	60	/* a silent client is dropped */
-#define WATCH_HIGH		(256 * 1024) /* unsent bytes before pausing */
-#define WATCH_LOW		(64 * 1024)  /* and before resuming */
-#define WATCH_BATCH		8	/* chunks read from SQLite per step */
-#define RUNS_DEFAULT_LIMIT	20
-#define RUNS_MAX_LIMIT		10000
 
 struct client {
 	struct bufferevent	*bev;
@@ -35,25 +29,11 @@ struct client {
 	int			 eof;	/* the client sent all it will */
 	int			 closing; /* close once the output is out */
 	int			 discarding; /* skipping an oversized request */
-	struct watch		*watch;
+	struct follower		*follower; /* the run it follows */
 	struct backup		*backup;
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(clients, client);
-
-/* A client following a run: its output, its end, or both. */
-struct watch {
-	struct client		*client;
-	struct run		*run;	/* NULL once it is only in SQLite */
-	int64_t			 run_id;
-	int			 output; /* send output events */
-	int			 follow; /* until the run ends */
-	int			 stream; /* 0: both */
-	int64_t			 next_seq;
-	int64_t			 stop_seq; /* without follow: the end now */
-	json_t			*end;	/* the run's final object, once known */
-	TAILQ_ENTRY(watch)	 entry;
-};
 
 static struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct clients	 clients_dead = TAILQ_HEAD_INITIALIZER(clients_dead);
@@ -64,7 +44,6 @@ static struct event	*ev_accept;
 static struct event	*ev_accept_pause;
 static struct event	*ev_gc;
 
-static void	control_pump(struct watch *);
 static size_t	control_pending(struct client *);
 static int	control_make_room(void);
 
@@ -143,18 +122,6 @@ control_error(struct client *c, const char *code, const char *fmt, ...)
 	free(msg);
 }
 
-/* Stop following: the watch leaves its run and its client. */
-static void
-control_watch_free(struct watch *w)
-{
-	if (w->run != NULL)
-		TAILQ_REMOVE(&w->run->watches, w, entry);
-	if (w->client->watch == w)
-		w->client->watch = NULL;
-	json_decref(w->end);
-	free(w);
-}
-
 /* Free the clients marked dead, outside of their own callbacks. */
 static void
 control_gc_cb(int fd, short events, void *arg)
@@ -176,8 +143,10 @@ control_client_kill(struct client *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
-	if (c->watch != NULL)
-		control_watch_free(c->watch);
+	if (c->follower != NULL) {
+		follow_cancel(c->follower);
+		c->follower = NULL;
+	}
 	if (c->backup != NULL) {
 		backup_abort(c->backup);
 		c->backup = NULL;
@@ -263,70 +232,85 @@ control_arg_bool(struct client *c, json_t *req, const char *key, int *out)
 	return (0);
 }
 
-/*
- * Find a run wherever it is: running, queued, or only in the database.
- * Returns the live run in *rp (or NULL) and its object in *objp; -1 with
- * an error sent if there is no such run.
- */
-static int
-control_find_run(struct client *c, int64_t id, struct run **rp,
-    json_t **objp)
+/* Reply with an operation's error; the error is cleared. */
+static void
+control_fail(struct client *c, struct ops_error *err)
 {
-	const struct runrec *pending;
-	struct runrec	 rec;
-	struct run	*r;
-	int		 rc, was;
+	control_send(c, ops_error_reply(err));
+}
 
-	*rp = NULL;
-	if ((r = run_active_find(id)) == NULL)
-		r = queue_find(id);
-	if (r != NULL) {
-		*rp = r;
-		*objp = run_json(r);
-		return (0);
-	}
-	if ((pending = record_pending(id)) != NULL) {
-		*objp = runrec_json(pending);
-		return (0);
-	}
-	if (id > 0 && (rc = db_run_load(id, &rec)) == 0) {
-		*objp = runrec_json(&rec);
-		runrec_clear(&rec);
-		return (0);
-	} else if (id > 0 && rc == -1) {
-		control_error(c, E_INTERNAL, "cannot read run %lld (see the "
-		    "daemon's log)", (long long)id);
-		return (-1);
-	}
-	if (db_pruned(NULL, id, NULL, &was) == 0 && was)
-		control_error(c, E_UNKNOWN_RUN, "run %lld was pruned: runs are "
-		    "kept for keep-days (%d) and up to keep-runs (%d) per task",
-		    (long long)id, ml_conf->keep_days, ml_conf->keep_runs);
+/* A chunk of a followed run's output, as an output event. */
+static void
+control_follow_output(void *arg, int64_t seq, enum run_stream stream,
+    int64_t time, const void *data, size_t len)
+{
+	struct client	*c = arg;
+
+	control_send(c, proto_output_event(stream, seq, time, data, len));
+}
+
+/* A followed run started: a status event. */
+static void
+control_follow_status(void *arg, json_t *run)
+{
+	struct client	*c = arg;
+
+	control_send(c, json_pack("{s:s,s:o}", K_EVENT, EV_STATUS, K_RUN, run));
+}
+
+/*
+ * The end of a followed run: the end event, then the requests that
+ * arrived meanwhile are read from the loop (or the client is closed).
+ */
+static void
+control_follow_end(void *arg, json_t *run)
+{
+	struct client	*c = arg;
+
+	c->follower = NULL;
+	control_send(c, json_pack("{s:s,s:o}", K_EVENT, EV_END, K_RUN, run));
+	if (c->eof)
+		control_client_close(c);
 	else
-		control_error(c, E_UNKNOWN_RUN, "no run %lld", (long long)id);
-	return (-1);
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Unsent bytes of a following client. */
+static size_t
+control_follow_pending(void *arg)
+{
+	return (control_pending(arg));
+}
+
+/* How a followed run reaches a client. */
+static const struct follow_sink control_sink = {
+	control_follow_output,
+	control_follow_status,
+	control_follow_end,
+	control_follow_pending,
+};
+
+/* Start following a run for a client (the run may already be over). */
+static void
+control_follow(struct client *c, int64_t id, int output, int follow,
+    int stream)
+{
+	struct follower	*f;
+
+	f = follow_start(id, output, follow, stream, &control_sink, c);
+	c->follower = f;
+	follow_pump(f);
 }
 
 /* ping: version and uptime. */
 static void
 cmd_ping(struct client *c, json_t *req)
 {
-	char	 started[TIME_RFC3339_LEN];
 	json_t	*reply;
 
-	time_rfc3339(ml_started, started, sizeof started);
 	reply = proto_ok();
-	json_object_set_new(reply, K_VERSION, json_string(PACKAGE_VERSION));
-	json_object_set_new(reply, K_PROTOCOL, json_integer(ML_PROTO_VERSION));
-	json_object_set_new(reply, K_PID, json_integer(getpid()));
-	json_object_set_new(reply, K_STARTED_AT, json_string(started));
-	json_object_set_new(reply, K_UPTIME,
-	    json_integer((time_now_ms() - ml_started) / 1000));
-	json_object_set_new(reply, K_RUNNING,
-	    json_integer(run_active_count()));
-	json_object_set_new(reply, K_QUEUED, json_integer(queue_length()));
-	json_object_set_new(reply, K_TASKS,
-	    json_integer(tasks_current()->ntasks));
+	ops_ping(reply);
 	control_send(c, reply);
 }
 
@@ -334,18 +318,10 @@ cmd_ping(struct client *c, json_t *req)
 static void
 cmd_list(struct client *c, json_t *req)
 {
-	struct task	*t;
-	json_t		*last, *tasks, *reply;
+	json_t	*reply;
 
-	last = json_object();
-	db_last_runs(last);
-	tasks = json_array();
-	RB_FOREACH(t, task_tree, &tasks_current()->tree)
-		json_array_append_new(tasks,
-		    task_json(t, json_object_get(last, t->name)));
-	json_decref(last);
 	reply = proto_ok();
-	json_object_set_new(reply, K_TASKS, tasks);
+	ops_list(reply);
 	control_send(c, reply);
 }
 
@@ -353,113 +329,59 @@ cmd_list(struct client *c, json_t *req)
 static void
 cmd_show(struct client *c, json_t *req)
 {
-	const char	*name;
-	struct task	*t;
-	json_t		*runs, *reply, *last;
-	int64_t		 limit;
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int64_t			 limit;
 
 	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
-	    control_arg_int(c, req, K_LIMIT, 0, 10, &limit) != 0)
+	    control_arg_int(c, req, K_LIMIT, 0, OPS_SHOW_LIMIT, &limit) != 0)
 		return;
-	if ((t = task_find(name)) == NULL) {
-		control_error(c, E_UNKNOWN_TASK, "no task named '%s'", name);
-		return;
-	}
-	if (limit < 1 || limit > RUNS_MAX_LIMIT) {
-		control_error(c, E_USAGE, "\"limit\" is 1 to %d",
-		    RUNS_MAX_LIMIT);
-		return;
-	}
-	runs = json_array();
-	db_runs_query(t->name, -1, 0, (int)limit, runs);
-	last = json_array_get(runs, 0);
 	reply = proto_ok();
-	json_object_set_new(reply, K_TASK, task_json(t, last));
-	json_object_set_new(reply, K_RUNS, runs);
+	if (ops_show(name, limit, reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
-}
-
-/* Start following a run for a client (the run may already be over). */
-static void
-control_watch(struct client *c, int64_t id, int output, int follow,
-    int stream)
-{
-	struct watch	*w;
-	struct run	*r;
-
-	if ((r = run_active_find(id)) == NULL)
-		r = queue_find(id);
-	w = xcalloc(1, sizeof *w);
-	w->client = c;
-	w->run = r;
-	w->run_id = id;
-	w->output = output;
-	w->follow = follow;
-	w->stream = stream;
-	w->stop_seq = (!follow && r != NULL) ? r->next_seq : INT64_MAX;
-	if (r != NULL)
-		TAILQ_INSERT_TAIL(&r->watches, w, entry);
-	c->watch = w;
-	control_pump(w);
 }
 
 /* run: check the task and parameters, queue a run, maybe follow it. */
 static void
 cmd_run(struct client *c, json_t *req)
 {
-	const char	*name;
-	struct task	*t;
-	struct run	*r;
-	json_t		*params, *obj, *reply;
-	int		 wait, follow;
-	int64_t		 id;
-	char		*cause;
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int			 wait, follow;
+	int64_t			 id;
 
 	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
 	    control_arg_bool(c, req, K_WAIT, &wait) != 0 ||
 	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
-	if ((t = task_find(name)) == NULL) {
-		control_error(c, E_UNKNOWN_TASK, "no task named '%s'", name);
-		return;
-	}
-	if (!task_valid(t)) {
-		control_error(c, E_INVALID_TASK, "task '%s' is invalid: %s",
-		    name, t->nerrors > 0 ? t->errors[0] : "unreadable");
-		return;
-	}
-	params = params_check(t->def, json_object_get(req, K_PARAMS), 0,
-	    &cause);
-	if (params == NULL) {
-		control_error(c, E_BAD_PARAMS, "%s", cause);
-		free(cause);
-		return;
-	}
-	r = run_create(t, TRIGGER_CLI, c->who, params);
-	if ((id = queue_trigger(t, r, &cause)) == -1) {
-		control_error(c, E_INTERNAL, "%s", cause);
-		free(cause);
-		return;
-	}
-	/* The run may have ended already (skipped, could not start): by id. */
-	if (control_find_run(c, id, &r, &obj) != 0)
-		return;
 	reply = proto_ok();
-	json_object_set_new(reply, K_RUN, obj);
+	id = ops_run(name, json_object_get(req, K_PARAMS), 0, TRIGGER_CLI,
+	    c->who, reply, &err);
+	if (id == -1) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
 	if (wait || follow)
-		control_watch(c, id, follow, 1, 0);
+		control_follow(c, id, follow, 1, 0);
 }
 
 /* logs: a run's output, then the end; with follow until the run ends. */
 static void
 cmd_logs(struct client *c, json_t *req)
 {
-	const char	*sname;
-	struct run	*r;
-	json_t		*obj, *reply;
-	int		 follow, stream = 0;
-	int64_t		 id;
+	struct ops_error	 err;
+	const char		*sname;
+	json_t			*reply;
+	int			 follow, stream = 0;
+	int64_t			 id;
 
 	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0 ||
 	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
@@ -469,53 +391,36 @@ cmd_logs(struct client *c, json_t *req)
 		control_error(c, E_USAGE, "\"stream\" is stdout or stderr");
 		return;
 	}
-	if (control_find_run(c, id, &r, &obj) != 0)
-		return;
 	reply = proto_ok();
-	json_object_set_new(reply, K_RUN, obj);
+	if (ops_status(id, reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
-	control_watch(c, id, 1, follow, stream);
+	control_follow(c, id, 1, follow, stream);
 }
 
 /* runs: history, newest first. */
 static void
 cmd_runs(struct client *c, json_t *req)
 {
-	const char	*task, *sname;
-	int64_t		 limit, before, pruned;
-	int		 status = -1;
-	json_t		*runs, *reply;
+	struct ops_error	 err;
+	const char		*task, *sname;
+	int64_t			 limit, before;
+	json_t			*reply;
 
 	if (control_arg_string(c, req, K_TASK, 0, &task) != 0 ||
 	    control_arg_string(c, req, K_STATUS, 0, &sname) != 0 ||
-	    control_arg_int(c, req, K_LIMIT, 0, RUNS_DEFAULT_LIMIT,
-	    &limit) != 0 ||
+	    control_arg_int(c, req, K_LIMIT, 0, OPS_RUNS_LIMIT, &limit) != 0 ||
 	    control_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
 		return;
-	if (sname != NULL && (status = proto_status_from(sname)) == -1) {
-		control_error(c, E_USAGE, "unknown status '%s'", sname);
-		return;
-	}
-	if (limit < 1 || limit > RUNS_MAX_LIMIT) {
-		control_error(c, E_USAGE, "\"limit\" is 1 to %d",
-		    RUNS_MAX_LIMIT);
-		return;
-	}
-	runs = json_array();
-	if (db_runs_query(task, status, before, (int)limit, runs) != 0) {
-		json_decref(runs);
-		control_error(c, E_INTERNAL, "cannot read the runs (see the "
-		    "daemon's log)");
-		return;
-	}
 	reply = proto_ok();
-	json_object_set_new(reply, K_RUNS, runs);
-	if (db_pruned(task, 0, &pruned, NULL) == 0)
-		json_object_set_new(reply, K_PRUNED, json_integer(pruned));
-	json_object_set_new(reply, K_KEEP_RUNS,
-	    json_integer(ml_conf->keep_runs));
-	json_object_set_new(reply, K_KEEP_DAYS,
-	    json_integer(ml_conf->keep_days));
+	if (ops_runs(task, sname, before, limit, reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
 }
 
@@ -523,16 +428,18 @@ cmd_runs(struct client *c, json_t *req)
 static void
 cmd_status(struct client *c, json_t *req)
 {
-	struct run	*r;
-	json_t		*obj, *reply;
-	int64_t		 id;
+	struct ops_error	 err;
+	json_t			*reply;
+	int64_t			 id;
 
 	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
-	if (control_find_run(c, id, &r, &obj) != 0)
-		return;
 	reply = proto_ok();
-	json_object_set_new(reply, K_RUN, obj);
+	if (ops_status(id, reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
 }
 
@@ -540,42 +447,18 @@ cmd_status(struct client *c, json_t *req)
 static void
 cmd_cancel(struct client *c, json_t *req)
 {
-	struct run	*r;
-	json_t		*obj, *reply, *st;
-	int64_t		 id, first;
-	char		*reason;
+	struct ops_error	 err;
+	json_t			*reply;
+	int64_t			 id;
 
 	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
-	if (control_find_run(c, id, &r, &obj) != 0)
-		return;
-	if (r == NULL) {
-		/*
-		 * An ended run whose retry waits: cancelling the run stops
-		 * its retries, so the waiting attempt is what is cancelled.
-		 */
-		first = json_integer_value(json_object_get(obj, "retry_of"));
-		if ((r = queue_find_retry(first != 0 ? first : id)) != NULL)
-			id = r->rec.id;
-	}
-	if (r == NULL) {
-		st = json_object_get(obj, K_STATUS);
-		control_error(c, E_NOT_ACTIVE, "run %lld has already ended "
-		    "(%s)", (long long)id, json_string_value(st));
-		json_decref(obj);
-		return;
-	}
-	json_decref(obj);
-	xasprintf(&reason, "cancelled by %s", c->who);
-	if (r->rec.status == RUN_QUEUED)
-		queue_cancel(r, reason);
-	else
-		run_kill(r, RUN_CANCELLED, reason);
-	free(reason);
-	if (control_find_run(c, id, &r, &obj) != 0)
-		return;
 	reply = proto_ok();
-	json_object_set_new(reply, K_RUN, obj);
+	if (ops_cancel(id, c->who, reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
 	control_send(c, reply);
 }
 
@@ -583,19 +466,15 @@ cmd_cancel(struct client *c, json_t *req)
 static void
 cmd_reload(struct client *c, json_t *req)
 {
-	json_t	*reply;
-	char	*cause;
+	struct ops_error	 err;
+	json_t			*reply;
 
-	if (daemon_reload(&cause) != 0) {
-		control_error(c, E_RELOAD, "%s", cause);
-		free(cause);
+	reply = proto_ok();
+	if (ops_reload(reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
 		return;
 	}
-	reply = proto_ok();
-	json_object_set_new(reply, K_TASKS,
-	    json_integer(tasks_current()->ntasks));
-	json_object_set_new(reply, K_INVALID,
-	    json_integer(tasks_current()->ninvalid));
 	control_send(c, reply);
 }
 
@@ -695,7 +574,7 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 eollen, len;
 	char			*line;
 
-	while (!c->dead && !c->closing && c->watch == NULL &&
+	while (!c->dead && !c->closing && c->follower == NULL &&
 	    c->backup == NULL) {
 		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
@@ -741,8 +620,8 @@ control_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->dead)
 		return;
-	if (c->watch != NULL)
-		control_pump(c->watch);
+	if (c->follower != NULL)
+		follow_pump(c->follower);
 	else if (c->backup != NULL)
 		backup_pump(c->backup);
 	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -756,7 +635,7 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct client	*c = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->watch != NULL || c->backup != NULL) {
+		if (c->follower != NULL || c->backup != NULL) {
 			bufferevent_enable(bev, EV_READ);
 			return;
 		}
@@ -765,14 +644,14 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    (c->watch != NULL || c->backup != NULL || evbuffer_get_length(
+	    (c->follower != NULL || c->backup != NULL || evbuffer_get_length(
 	    bufferevent_get_output(bev)) > 0 ||
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
 		/* Half-closed: answer what was asked, then close. */
 		c->eof = 1;
-		if (c->watch == NULL && c->backup == NULL)
+		if (c->follower == NULL && c->backup == NULL)
 			control_read_cb(bev, c);
-		if (!c->dead && c->watch == NULL && c->backup == NULL)
+		if (!c->dead && c->follower == NULL && c->backup == NULL)
 			control_client_close(c);
 		return;
 	}
@@ -866,7 +745,7 @@ control_accept_cb(int fd, short events, void *arg)
 	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
 	    control_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, ML_MAX_REQUEST + 1);
-	bufferevent_setwatermark(c->bev, EV_WRITE, WATCH_LOW, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, FOLLOW_LOW, 0);
 	tv.tv_sec = CONTROL_IDLE_SECONDS;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
@@ -889,7 +768,7 @@ control_make_room(void)
 	if (nclients < CONTROL_MAX_CLIENTS)
 		return (0);
 	TAILQ_FOREACH(c, &clients, entry) {
-		if (c->watch == NULL && !c->closing && evbuffer_get_length(
+		if (c->follower == NULL && !c->closing && evbuffer_get_length(
 		    bufferevent_get_input(c->bev)) == 0 &&
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			break;
@@ -1070,145 +949,4 @@ static size_t
 control_pending(struct client *c)
 {
 	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
-}
-
-/* Send one chunk to a watcher (from SQLite or memory). */
-static int
-control_watch_chunk(int64_t seq, enum run_stream stream, int64_t time,
-    const void *data, size_t len, void *arg)
-{
-	struct watch	*w = arg;
-
-	if (seq >= w->stop_seq)
-		return (1);
-	if (w->stream == 0 || w->stream == (int)stream)
-		control_send(w->client, proto_output_event(stream, seq, time,
-		    data, len));
-	w->next_seq = seq + 1;
-	return (control_pending(w->client) >= WATCH_HIGH);
-}
-
-/*
- * Send what is available of a run's output: stored chunks from SQLite,
- * newer ones from the run's memory. Returns 1 if it made progress, 0 if
- * nothing more is available now.
- */
-static int
-control_watch_step(struct watch *w)
-{
-	struct run	*r = w->run;
-	struct chunk	*ch;
-	int		 n, progress = 0;
-
-	if (r == NULL || w->next_seq < r->flushed_seq) {
-		n = db_output_read(w->run_id, w->next_seq, WATCH_BATCH,
-		    control_watch_chunk, w);
-		if (n > 0)
-			return (1);
-		if (n == 0 && r != NULL && w->next_seq < r->flushed_seq) {
-			/* Chunks the database refused: skip the gap. */
-			w->next_seq = r->flushed_seq;
-			return (1);
-		}
-		return (0);
-	}
-	TAILQ_FOREACH(ch, &r->pending, entry) {
-		if (ch->seq < w->next_seq)
-			continue;
-		progress = 1;
-		if (control_watch_chunk(ch->seq, ch->stream, ch->time,
-		    ch->data, ch->len, w) != 0)
-			break;
-	}
-	return (progress);
-}
-
-/*
- * Move a watch along as far as the client's buffer allows, and end it with
- * an end event once the run is over (or, without follow, once the output
- * that existed when it began has been sent).
- */
-static void
-control_pump(struct watch *w)
-{
-	struct client	*c = w->client;
-	struct runrec	 rec;
-	json_t		*ev, *obj;
-
-	for (;;) {
-		if (c->dead || control_pending(c) >= WATCH_HIGH)
-			return;
-		if (w->output && w->next_seq < w->stop_seq &&
-		    control_watch_step(w))
-			continue;
-		if (w->run != NULL && w->follow)
-			return;		/* more will come */
-		break;
-	}
-	if (w->run != NULL)
-		obj = run_json(w->run);
-	else if (w->end != NULL)
-		obj = json_incref(w->end);
-	else if (record_pending(w->run_id) != NULL)
-		obj = runrec_json(record_pending(w->run_id));
-	else if (db_run_load(w->run_id, &rec) == 0) {
-		obj = runrec_json(&rec);
-		runrec_clear(&rec);
-	} else
-		obj = json_null();
-	ev = json_pack("{s:s,s:o}", K_EVENT, EV_END, K_RUN, obj);
-	control_send(c, ev);
-	control_watch_free(w);
-	/* Requests that arrived meanwhile: read them from the loop. */
-	if (c->eof)
-		control_client_close(c);
-	else
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-}
-
-/* New output of a run: move its output watchers along. */
-void
-control_run_output(struct run *r)
-{
-	struct watch	*w, *w1;
-
-	TAILQ_FOREACH_SAFE(w, &r->watches, entry, w1) {
-		if (w->output)
-			control_pump(w);
-	}
-}
-
-/* A run changed state (it started): tell those following it. */
-void
-control_run_status(struct run *r)
-{
-	struct watch	*w;
-	json_t		*ev;
-
-	TAILQ_FOREACH(w, &r->watches, entry) {
-		if (!w->follow)
-			continue;
-		ev = json_pack("{s:s,s:o}", K_EVENT, EV_STATUS, K_RUN,
-		    run_json(r));
-		control_send(w->client, ev);
-	}
-}
-
-/*
- * A run ended and its output is all stored: its watchers read on from
- * SQLite and then get the end event. The run is freed after this.
- */
-void
-control_run_ended(struct run *r)
-{
-	struct watch	*w;
-
-	while ((w = TAILQ_FIRST(&r->watches)) != NULL) {
-		TAILQ_REMOVE(&r->watches, w, entry);
-		w->end = run_json(r);
-		w->run = NULL;
-		w->stop_seq = w->follow ? INT64_MAX : w->stop_seq;
-		control_pump(w);
-	}
 }

@@ -111,6 +111,8 @@ enum db_stmt {
 	STMT_LAST_ID,
 	STMT_SCHEDULE_FIRED,
 	STMT_SCHEDULE_LAST,
+	STMT_LAST_SUCCESS,
+	STMT_PING,
 	STMT_MAX
 };
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -156,6 +158,9 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "SET last_fire = excluded.last_fire",
 	[STMT_SCHEDULE_LAST] = "SELECT last_fire FROM schedules "
 	    "WHERE task = ? AND expr = ?",
+	[STMT_LAST_SUCCESS] = "SELECT task, max(finished_at) FROM runs "
+	    "WHERE status = 'succeeded' GROUP BY task",
+	[STMT_PING] = "SELECT count(*) FROM meta",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -1032,4 +1037,30 @@ runrec_json(const struct runrec *r)
 	json_object_set_new(o, "schedule", r->schedule != NULL ?
 	    json_string_lossy(r->schedule) : json_null());
 	return (o);
+}
+
+/* Each task's last success (ms), for the metrics. */
+int
+db_last_successes(void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_SUCCESS);
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), arg);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Whether the database answers a read, for /healthz; 0 if it does. */
+int
+db_ping(void)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_PING);
+	int		 rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW ? 0 : -1);
 }

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 #include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "ml.h"
@@ -144,6 +145,9 @@ int		 db_prune(int64_t, int, int);
 int		 db_vacuum_step(int);
 void		 db_checkpoint(void);
 void		 db_checkpoint_soon(void);
+int		 db_last_successes(void (*)(const char *, int64_t, void *),
+		     void *);
+int		 db_ping(void);
 struct db_backup *db_backup_open(const char *, char **);
 int		 db_backup_step(struct db_backup *, int, char **);
 void		 db_backup_progress(struct db_backup *, int *, int *);
@@ -158,6 +162,7 @@ json_t		*runrec_json(const struct runrec *);
 /* record.c */
 int		 record_write(const struct runrec *);
 const struct runrec *record_pending(int64_t);
+u_int		 record_count(void);
 void		 record_shutdown(void);
 
 /* run.c */
@@ -171,8 +176,8 @@ struct chunk {
 };
 TAILQ_HEAD(chunks, chunk);
 
-struct watch;
-TAILQ_HEAD(watches, watch);
+struct follower;
+TAILQ_HEAD(followers, follower);
 
 #define RUN_MAIN_EXITED	0x1	/* the script's main process is gone */
 #define RUN_SHIM_EXITED	0x2	/* the supervisor and all it held are gone */
@@ -212,7 +217,7 @@ struct run {
 	int			 last_newline;
 	struct chunks		 pending;
 	size_t			 pending_bytes;
-	struct watches		 watches;
+	struct followers	 followers;
 
 	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
 	RB_ENTRY(run)		 qnode;		/* queue */
@@ -310,6 +315,7 @@ void		 sched_start(void);
 void		 sched_load(int);
 int64_t		 sched_next(const char *, const char *);
 int64_t		 sched_quiet_wait(void);
+int		 sched_healthy(void);
 void		 sched_stop(void);
 
 /* prune.c */
@@ -342,18 +348,157 @@ void		 backup_pump(struct backup *);
 void		 backup_abort(struct backup *);
 void		 backup_cleanup(void);
 
+/* follow.c */
+#define FOLLOW_HIGH	(256 * 1024)	/* a consumer's unsent bytes: pause */
+#define FOLLOW_LOW	(64 * 1024)	/* below this, pump again */
+
+/* How a follower reaches its consumer; arg is the consumer's. */
+struct follow_sink {
+	/* A chunk of output (only if output was asked for). */
+	void	(*output)(void *, int64_t, enum run_stream, int64_t,
+		    const void *, size_t);
+	/* The run started (only with follow); the callee owns the object. */
+	void	(*status)(void *, json_t *);
+	/* The end: the run's object (the callee's) or JSON null. */
+	void	(*end)(void *, json_t *);
+	/* Bytes the consumer has not sent yet; may be NULL. */
+	size_t	(*pending)(void *);
+};
+
+struct follower	*follow_start(int64_t, int, int, int,
+		     const struct follow_sink *, void *);
+void		 follow_pump(struct follower *);
+void		 follow_cancel(struct follower *);
+void		 follow_run_output(struct run *);
+void		 follow_run_status(struct run *);
+void		 follow_run_ended(struct run *);
+
+/* ops.c */
+#define OPS_SHOW_LIMIT	10	/* show: runs by default */
+#define OPS_RUNS_LIMIT	20	/* runs: by default */
+#define OPS_MAX_LIMIT	10000
+
+/* Why an operation failed: a code of proto.h (E_*) and a message. */
+struct ops_error {
+	const char	*code;
+	char		*message;
+};
+
+void		 ops_error_clear(struct ops_error *);
+json_t		*ops_error_reply(struct ops_error *);
+void		 ops_ping(json_t *);
+void		 ops_list(json_t *);
+int		 ops_show(const char *, int64_t, json_t *, struct ops_error *);
+int		 ops_find_run(int64_t, struct run **, json_t **,
+		     struct ops_error *);
+int64_t		 ops_run(const char *, json_t *, int, enum run_trigger,
+		     const char *, json_t *, struct ops_error *);
+int		 ops_status(int64_t, json_t *, struct ops_error *);
+int		 ops_cancel(int64_t, const char *, json_t *,
+		     struct ops_error *);
+int		 ops_runs(const char *, const char *, int64_t, int64_t,
+		     json_t *, struct ops_error *);
+int		 ops_reload(json_t *, struct ops_error *);
+
 /* control.c */
 int		 control_bind(const char *, const char *, char **);
 void		 control_listen(void);
 void		 control_stop_accepting(void);
 void		 control_close(void);
-void		 control_run_output(struct run *);
-void		 control_run_status(struct run *);
-void		 control_run_ended(struct run *);
 u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
 size_t		 control_client_pending(struct client *);
 void		 control_client_done(struct client *);
+
+/* http.c */
+struct evhttp_request;
+struct evbuffer;
+struct http_req;
+
+#define R_AUTH		0x1	/* Basic auth, when there is a users-file */
+#define R_HTML		0x2	/* a page: errors are pages too */
+#define R_API		0x4	/* JSON: errors are error objects */
+#define R_FORM		0x8	/* a form of the page: same site, and token */
+#define R_POST		0x10	/* an API change: same site */
+
+struct http_route {
+	const char	*method;
+	const char	*pattern;	/* "*" matches one path segment */
+	void		(*handler)(struct http_req *);
+	int		 flags;
+};
+
+/* A request on its way through: freed by the reply, or by a stream. */
+struct http_req {
+	struct evhttp_request	*req;
+	const struct http_route	*route;
+	char			*arg;		/* the "*" segment, decoded */
+	char			*user;		/* authenticated, or NULL */
+	char			 peer[64];	/* the client's address */
+	struct evkeyvalq	 query;
+	char			 nonce[33];	/* of this reply's script */
+	char			*body;		/* see http_body() */
+	size_t			 body_len;
+};
+
+struct http_stream;
+
+int		 http_bind(const struct config *, char **);
+int		 http_check_conf(const struct config *, char **);
+int		 http_listen_loopback(void);
+const char	*http_address(void);
+void		 http_start(void);
+void		 http_reload(void);
+void		 http_close(void);
+int		 http_status_for(const char *);
+const char	*http_header(struct http_req *, const char *);
+void		 http_set_header(struct http_req *, const char *,
+		     const char *);
+const char	*http_query(struct http_req *, const char *);
+const char	*http_body(struct http_req *, size_t *);
+void		 http_reply(struct http_req *, int, const char *,
+		     struct evbuffer *);
+void		 http_json(struct http_req *, int, json_t *);
+void		 http_error(struct http_req *, int, const char *,
+		     const char *, ...) __attribute__((format(printf, 4, 5)));
+void		 http_ops_error(struct http_req *, json_t *);
+void		 http_redirect(struct http_req *, const char *);
+void		 http_form_token(const char *, char *, size_t);
+struct http_stream *http_stream_start(struct http_req *, int, const char *,
+		     const char *, void (*)(void *), void (*)(void *),
+		     void *);
+int		 http_stream_dead(struct http_stream *);
+size_t		 http_stream_pending(struct http_stream *);
+void		 http_stream_write(struct http_stream *, const void *,
+		     size_t);
+void		 http_stream_end(struct http_stream *);
+
+/* api.c */
+void		 api_tasks(struct http_req *);
+void		 api_task(struct http_req *);
+void		 api_task_run(struct http_req *);
+void		 api_runs(struct http_req *);
+void		 api_run(struct http_req *);
+void		 api_run_log(struct http_req *);
+void		 api_run_cancel(struct http_req *);
+
+/* page.c */
+void		 page_index(struct http_req *);
+void		 page_task(struct http_req *);
+void		 page_task_run(struct http_req *);
+void		 page_run(struct http_req *);
+void		 page_run_events(struct http_req *);
+void		 page_run_cancel(struct http_req *);
+void		 page_error(struct http_req *, int, const char *);
+
+/* hook.c */
+void		 hook_request(struct http_req *);
+
+/* metrics.c */
+void		 metrics_run_ended(const struct runrec *);
+void		 metrics_start(void);
+void		 metrics_stop(void);
+void		 metrics_write(struct evbuffer *, uint64_t, u_int);
 
 /* microlightd.c */
 extern struct event_base	*ml_base;

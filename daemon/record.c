@@ -128,3 +128,15 @@ record_shutdown(void)
 		event_free(ev_retry);
 	ev_retry = NULL;
 }
+
+/* How many records wait for the database. */
+u_int
+record_count(void)
+{
+	struct record	*rc;
+	u_int		 n = 0;
+
+	TAILQ_FOREACH(rc, &records, entry)
+		n++;
+	return (n);
+}

@@ -46,7 +46,7 @@ run_alloc(void)
 	r->ctl_fd = r->out_fd = r->err_fd = -1;
 	r->last_newline = 1;
 	TAILQ_INIT(&r->pending);
-	TAILQ_INIT(&r->watches);
+	TAILQ_INIT(&r->followers);
 	return (r);
 }
 
@@ -81,7 +81,7 @@ run_from_record(struct runrec *rec)
 	return (r);
 }
 
-/* Free a run that has no process, no watcher and no list left. */
+/* Free a run that has no process, no follower and no list left. */
 void
 run_free(struct run *r)
 {
@@ -429,7 +429,7 @@ run_output(struct run *r, enum run_stream stream, const u_char *data,
 		tv.tv_usec = OUTPUT_FLUSH_MS * 1000;
 		evtimer_add(ev_flush, &tv);
 	}
-	control_run_output(r);
+	follow_run_output(r);
 }
 
 /*
@@ -728,7 +728,7 @@ run_start(struct run *r)
 	log_info("%s[%lld]: started by %s (%s)", r->rec.task,
 	    (long long)r->rec.id, r->rec.triggered_by,
 	    proto_trigger_name(r->rec.trigger));
-	control_run_status(r);
+	follow_run_status(r);
 	return (0);
 }
 
@@ -881,7 +881,7 @@ run_mark_dropped(struct run *r)
 /*
  * The main process is gone (or its supervisor is): the run ends with its
  * status now. Its output so far and its record are written together, its
- * watchers are told, its slot is given back. What it left behind is still
+ * followers are told, its slot is given back. What it left behind is still
  * being killed; the run waits for that in the ending list.
  */
 static void
@@ -913,7 +913,7 @@ run_end(struct run *r)
 	runs_nactive--;
 	TAILQ_INSERT_TAIL(&runs_ending, r, entry);
 	runs_nending++;
-	control_run_ended(r);
+	follow_run_ended(r);
 	policy_run_ended(r);
 	queue_kick();
 }
@@ -1023,7 +1023,7 @@ run_finish_queued(struct run *r, enum run_status status, const char *reason)
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(status), reason != NULL ? ": " : "",
 	    reason != NULL ? reason : "");
-	control_run_ended(r);
+	follow_run_ended(r);
 	run_free(r);
 }
 

@@ -33,6 +33,7 @@
 #define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
 #define SCHED_RESET		(3 * 3600) /* a step back longer: start afresh */
 #define SCHED_QUIET_MS		250	/* keep slow work this far from a fire */
+#define SCHED_LATE_MS		10000	/* a fire this late: not healthy */
 
 struct sched {
 	char		*task;
@@ -595,6 +596,25 @@ sched_quiet_wait(void)
 	if (until >= SCHED_QUIET_MS)
 		return (0);
 	return ((until > 0 ? until : 0) + 50);
+}
+
+/*
+ * Whether the scheduler keeps up, for /healthz: no fire is more than
+ * SCHED_LATE_MS overdue (the loop is stuck or the clock was set and not
+ * noticed), and the timer has run within twice its longest sleep.
+ */
+int
+sched_healthy(void)
+{
+	int64_t	 now = time_now_ms();
+
+	if (ev_sched == NULL)
+		return (1);
+	if (nheap > 0 && heap[0]->next != -1 &&
+	    heap[0]->next * 1000 + SCHED_LATE_MS < now)
+		return (0);
+	return (time_mono_ms() - last_mono < 2 * SCHED_MAX_SLEEP_MS +
+	    SCHED_LATE_MS);
 }
 
 /* Start the scheduler (once the database is open and tasks are loaded). */

@@ -1865,6 +1865,193 @@ test_civil(void **state)
 	assert_int_equal(civil_month_days(2026, 12), 31);
 }
 
+/*
+ * Check that expr is described as want, or refused (NULL) when want is
+ * NULL.
+ */
+static void
+check_describe(const char *expr, const char *want)
+{
+	char	*got;
+
+	got = cron_describe(expr);
+	if (want == NULL) {
+		if (got != NULL)
+			fail_msg("\"%s\" is \"%s\", want NULL", expr, got);
+		return;
+	}
+	if (got == NULL)
+		fail_msg("\"%s\" is NULL, want \"%s\"", expr, want);
+	if (strcmp(got, want) != 0)
+		fail_msg("\"%s\" is \"%s\",\n want \"%s\"", expr, got, want);
+	free(got);
+}
+
+/* Schedules in words: each shape has its phrase, and each is exact. */
+static void
+test_describe(void **state)
+{
+	static const struct {
+		const char	*expr;
+		const char	*want;
+	} t[] = {
+		/* Every N: the times fill the day evenly. */
+		{ "* * * * *", "every minute" },
+		{ "*/30 * * * *", "every 30 minutes" },
+		{ "0,30 * * * *", "every 30 minutes" },
+		{ "*/5 * * * *", "every 5 minutes" },
+		{ "0 * * * *", "every hour, on the hour" },
+		{ "15 * * * *", "every hour at 15 minutes past" },
+		{ "1 * * * *", "every hour at 1 minute past" },
+
+		/* Seconds. */
+		{ "* * * * * *", "every second" },
+		{ "*/10 * * * * *", "every 10 seconds" },
+		{ "30 * * * * *", "every minute at 30 seconds past" },
+		{ "30 15 * * * *", "every hour at 15 minutes and 30 seconds "
+		    "past" },
+		{ "0 */5 * * * *", "every 5 minutes" },
+		{ "0 30 2 * * *", "every day at 02:30" },
+		{ "15 30 2 * * *", "every day at 02:30:15" },
+		{ "*/10 * 9-17 * * *", "every 10 seconds from 09:00:00 to "
+		    "17:59:50" },
+
+		/* Times of day: a few written out, evenly spaced ones as a
+		 * window up to the last time, not the end of the hour. */
+		{ "30 2 * * *", "every day at 02:30" },
+		{ "0 0,12 * * *", "every day at 00:00 and 12:00" },
+		{ "0 1,5,22 * * *", "every day at 01:00, 05:00 and 22:00" },
+		{ "0,30 9 * * *", "every day at 09:00 and 09:30" },
+		{ "0 9-17 * * *", "every hour from 09:00 to 17:00" },
+		{ "* 9 * * *", "every minute from 09:00 to 09:59" },
+		{ "*/15 9-17 * * mon-fri", "every 15 minutes from 09:00 to "
+		    "17:45 on weekdays" },
+		{ "0 */2 * * *", "every 2 hours from 00:00 to 22:00" },
+		{ "15 */2 * * *", "every 2 hours from 00:15 to 22:15" },
+		{ "0 8-18/2 * * 1-5", "every 2 hours from 08:00 to 18:00 on "
+		    "weekdays" },
+		{ "5-59/15 * * * *", "every 15 minutes from 00:05 to 23:50" },
+		{ "0 9-12,14-17 * * *", "every hour from 09:00 to 12:00 and "
+		    "from 14:00 to 17:00" },
+		{ "*/15 9-11,14-17 * * *", "every 15 minutes from 09:00 to "
+		    "11:45 and from 14:00 to 17:45" },
+
+		/* Weekdays. */
+		{ "0 9 * * mon-fri", "at 09:00 on weekdays" },
+		{ "0 10 * * sat,sun", "at 10:00 on weekends" },
+		{ "0 8 * * 1", "every Monday at 08:00" },
+		{ "0 8 * * 1,3,5", "at 08:00 on Monday, Wednesday and "
+		    "Friday" },
+		{ "0 9 * * mon-thu", "at 09:00 from Monday to Thursday" },
+		{ "0 9 * * fri-sun", "at 09:00 from Friday to Sunday" },
+		{ "0 9 * * 7", "every Sunday at 09:00" },
+		{ "*/15 * * * 1", "every 15 minutes on Mondays" },
+		{ "0 * * * mon", "every hour, on the hour, on Mondays" },
+		{ "15 * * * MON", "every hour at 15 minutes past, on "
+		    "Mondays" },
+
+		/* Days of the month and months. */
+		{ "0 0 1 * *", "on the 1st of every month at 00:00" },
+		{ "0 6 1,15 * *", "on the 1st and 15th of every month at "
+		    "06:00" },
+		{ "0 0 1-5,22,23 * *", "on the 1st to 5th, 22nd and 23rd of "
+		    "every month at 00:00" },
+		{ "0 9 */2 * *", "on odd days of the month at 09:00" },
+		{ "0 9 2-30/2 * *", "on even days of the month at 09:00" },
+		{ "0 0 1 1 *", "every year on 1 January at 00:00" },
+		{ "0 0 1 jan,jul *", "on 1 January and 1 July at 00:00" },
+		{ "0 9 1,15 jan *", "on the 1st and 15th of January at 09:00" },
+		{ "0 12 1 feb,apr,jun *", "on the 1st of February, April and "
+		    "June at 12:00" },
+		{ "0 9 1 3-10 *", "on the 1st of every month from March to "
+		    "October at 09:00" },
+		{ "*/15 * 1 1 *", "every 15 minutes on 1 January" },
+		{ "0 0 * jan,jul *", "every day in January and July at 00:00" },
+		{ "*/5 * * 6-8 *", "every 5 minutes from June to August" },
+		{ "0 9 * Mar-Oct mon-fri", "at 09:00 on weekdays from March to "
+		    "October" },
+		{ "0 9 * dec mon", "every Monday in December at 09:00" },
+
+		/* Both day fields: the Vixie OR when neither starts with
+		 * '*', AND when one does. */
+		{ "0 9 1 * mon", "at 09:00 on the 1st of the month and on "
+		    "Mondays" },
+		{ "0 9 1-7 * mon", "at 09:00 on the 1st to 7th of the month "
+		    "and on Mondays" },
+		{ "0 9 1,15 * mon,fri", "at 09:00 on the 1st and 15th of the "
+		    "month and on Mondays and Fridays" },
+		{ "0 9 1 jan mon", "at 09:00 on the 1st of the month and on "
+		    "Mondays, in January" },
+		{ "0 9 */2 * mon", "at 09:00 on Mondays that are odd days of "
+		    "the month" },
+		{ "0 9 */10 * mon", "at 09:00 on Mondays that are the 1st, "
+		    "11th, 21st or 31st of the month" },
+		{ "0 9 1 * */2", "at 09:00 on Tuesdays, Thursdays, Saturdays "
+		    "and Sundays that are the 1st of the month" },
+		{ "0 9 1 * 0-7", "every day at 09:00" },	/* OR: any day */
+		{ "0 9 1 * */1", "on the 1st of every month at 09:00" },
+		{ "0 9 */1 * mon", "every Monday at 09:00" },
+
+		/* Field by field, where no shorter phrase is exact. */
+		{ "3,17,41 1,5,22 2-9/3 * *", "at minutes 3, 17 and 41 past "
+		    "hours 1, 5 and 22, on the 2nd, 5th and 8th of every "
+		    "month" },
+		{ "*/7 * * * *", "at minutes 0, 7, 14, 21, 28, 35, 42, 49 and "
+		    "56 past every hour" },
+		{ "5,10 * * * mon", "at minutes 5 and 10 past every hour, on "
+		    "Mondays" },
+		{ "1-30 * * * *", "at minutes 1 to 30 past every hour" },
+		{ "0-29/2 * * * *", "at minutes 0 to 28 in steps of 2 past "
+		    "every hour" },
+		{ "* 1,3,5,7 * * *", "every minute during hours 1, 3, 5 and "
+		    "7" },
+		{ "0,7 5 * * * *", "at seconds 0 and 7 of minute 5 past every "
+		    "hour" },
+
+		/* Macros. */
+		{ "@yearly", "every year on 1 January at 00:00" },
+		{ "@annually", "every year on 1 January at 00:00" },
+		{ "@monthly", "on the 1st of every month at 00:00" },
+		{ "@weekly", "every Sunday at 00:00" },
+		{ "@daily", "every day at 00:00" },
+		{ "@midnight", "every day at 00:00" },
+		{ "@hourly", "every hour, on the hour" },
+		{ "  @HOURLY\t", "every hour, on the hour" },
+		{ "@reboot", "when microlightd starts" },
+	};
+	u_int	 i;
+
+	for (i = 0; i < NITEMS(t); i++)
+		check_describe(t[i].expr, t[i].want);
+}
+
+/* What does not parse has no description. */
+static void
+test_describe_invalid(void **state)
+{
+	static const char *t[] = {
+		"",
+		"   ",
+		"bogus",
+		"* * * *",
+		"0 9 * * 1 extra field",
+		"61 * * * *",
+		"0 24 * * *",
+		"0 0 0 * *",
+		"0 0 * 13 *",
+		"0 0 * * 8",
+		"5/15 * * * *",
+		"*/0 * * * *",
+		"0 0 30 2 *",
+		"@never",
+		"@reboot now",
+	};
+	u_int	 i;
+
+	for (i = 0; i < NITEMS(t); i++)
+		check_describe(t[i], NULL);
+}
+
 /* Run every test; CMOCKA_MESSAGE_OUTPUT=TAP makes the output TAP. */
 int
 main(void)
@@ -1911,6 +2098,8 @@ main(void)
 		cmocka_unit_test(test_tz_corrupt),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_civil),
+		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_describe_invalid),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

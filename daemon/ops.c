@@ -1,0 +1,293 @@
+/* The operations of the control socket and HTTP, apart from either. */
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "microlightd.h"
+#include "params.h"
+
+/* Fail with a code and a message; returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+ops_fail(struct ops_error *err, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	xvasprintf(&err->message, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+/* Forget an error's message (the error may be used again). */
+void
+ops_error_clear(struct ops_error *err)
+{
+	free(err->message);
+	err->message = NULL;
+	err->code = NULL;
+}
+
+/* An error as a protocol error reply; the error is cleared. */
+json_t *
+ops_error_reply(struct ops_error *err)
+{
+	json_t	*reply;
+
+	reply = proto_error(err->code, "%s", err->message);
+	ops_error_clear(err);
+	return (reply);
+}
+
+/* ping: the daemon's version, uptime and load, set in reply. */
+void
+ops_ping(json_t *reply)
+{
+	char	 started[TIME_RFC3339_LEN];
+
+	time_rfc3339(ml_started, started, sizeof started);
+	json_object_set_new(reply, K_VERSION, json_string(PACKAGE_VERSION));
+	json_object_set_new(reply, K_PROTOCOL, json_integer(ML_PROTO_VERSION));
+	json_object_set_new(reply, K_PID, json_integer(getpid()));
+	json_object_set_new(reply, K_STARTED_AT, json_string(started));
+	json_object_set_new(reply, K_UPTIME,
+	    json_integer((time_now_ms() - ml_started) / 1000));
+	json_object_set_new(reply, K_RUNNING,
+	    json_integer(run_active_count()));
+	json_object_set_new(reply, K_QUEUED, json_integer(queue_length()));
+	json_object_set_new(reply, K_TASKS,
+	    json_integer(tasks_current()->ntasks));
+}
+
+/* list: every task, valid or not, with its latest run, set in reply. */
+void
+ops_list(json_t *reply)
+{
+	struct task	*t;
+	json_t		*last, *tasks;
+
+	last = json_object();
+	db_last_runs(last);
+	tasks = json_array();
+	RB_FOREACH(t, task_tree, &tasks_current()->tree)
+		json_array_append_new(tasks,
+		    task_json(t, json_object_get(last, t->name)));
+	json_decref(last);
+	json_object_set_new(reply, K_TASKS, tasks);
+}
+
+/* show: one task and its latest limit runs, set in reply. */
+int
+ops_show(const char *name, int64_t limit, json_t *reply,
+    struct ops_error *err)
+{
+	struct task	*t;
+	json_t		*runs, *last;
+
+	if ((t = task_find(name)) == NULL)
+		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
+		    name));
+	if (limit < 1 || limit > OPS_MAX_LIMIT)
+		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
+		    OPS_MAX_LIMIT));
+	runs = json_array();
+	db_runs_query(t->name, -1, 0, (int)limit, runs);
+	last = json_array_get(runs, 0);
+	json_object_set_new(reply, K_TASK, task_json(t, last));
+	json_object_set_new(reply, K_RUNS, runs);
+	return (0);
+}
+
+/*
+ * Find a run wherever it is: running, queued, waiting to be recorded, or
+ * only in the database. Returns the live run in *rp (or NULL; rp may be
+ * NULL) and its object in *objp (the caller's).
+ */
+int
+ops_find_run(int64_t id, struct run **rp, json_t **objp,
+    struct ops_error *err)
+{
+	const struct runrec *pending;
+	struct runrec	 rec;
+	struct run	*r;
+	int		 rc, was;
+
+	if (rp != NULL)
+		*rp = NULL;
+	*objp = NULL;
+	if ((r = run_active_find(id)) == NULL)
+		r = queue_find(id);
+	if (r != NULL) {
+		if (rp != NULL)
+			*rp = r;
+		*objp = run_json(r);
+		return (0);
+	}
+	if ((pending = record_pending(id)) != NULL) {
+		*objp = runrec_json(pending);
+		return (0);
+	}
+	if (id > 0 && (rc = db_run_load(id, &rec)) == 0) {
+		*objp = runrec_json(&rec);
+		runrec_clear(&rec);
+		return (0);
+	} else if (id > 0 && rc == -1)
+		return (ops_fail(err, E_INTERNAL, "cannot read run %lld (see "
+		    "the daemon's log)", (long long)id));
+	if (db_pruned(NULL, id, NULL, &was) == 0 && was)
+		return (ops_fail(err, E_UNKNOWN_RUN, "run %lld was pruned: "
+		    "runs are kept for keep-days (%d) and up to keep-runs (%d) "
+		    "per task", (long long)id, ml_conf->keep_days,
+		    ml_conf->keep_runs));
+	return (ops_fail(err, E_UNKNOWN_RUN, "no run %lld", (long long)id));
+}
+
+/*
+ * run: check the task and its parameters (params is borrowed, NULL for
+ * none; ignore_unknown lets undeclared ones pass), queue a run and set its
+ * object in reply. Returns the run's id, or -1.
+ */
+int64_t
+ops_run(const char *name, json_t *given, int ignore_unknown,
+    enum run_trigger trigger, const char *by, json_t *reply,
+    struct ops_error *err)
+{
+	struct task	*t;
+	struct run	*r;
+	json_t		*params, *obj;
+	int64_t		 id;
+	char		*cause;
+
+	if ((t = task_find(name)) == NULL)
+		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
+		    name));
+	if (!task_valid(t))
+		return (ops_fail(err, E_INVALID_TASK, "task '%s' is invalid: "
+		    "%s", name, t->nerrors > 0 ? t->errors[0] : "unreadable"));
+	params = params_check(t->def, given, ignore_unknown, &cause);
+	if (params == NULL) {
+		ops_fail(err, E_BAD_PARAMS, "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	r = run_create(t, trigger, by, params);
+	if ((id = queue_trigger(t, r, &cause)) == -1) {
+		ops_fail(err, E_INTERNAL, "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	/* The run may have ended already (skipped, could not start): by id. */
+	if (ops_find_run(id, NULL, &obj, err) != 0)
+		return (-1);
+	json_object_set_new(reply, K_RUN, obj);
+	return (id);
+}
+
+/* status: one run's object, set in reply. */
+int
+ops_status(int64_t id, json_t *reply, struct ops_error *err)
+{
+	json_t	*obj;
+
+	if (ops_find_run(id, NULL, &obj, err) != 0)
+		return (-1);
+	json_object_set_new(reply, K_RUN, obj);
+	return (0);
+}
+
+/*
+ * cancel: a queued run ends now, a running one is told to stop, "cancelled
+ * by who"; the run's object afterwards is set in reply.
+ */
+int
+ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
+{
+	struct run	*r;
+	json_t		*obj, *st;
+	int64_t		 first;
+	char		*reason;
+
+	if (ops_find_run(id, &r, &obj, err) != 0)
+		return (-1);
+	if (r == NULL) {
+		/*
+		 * An ended run whose retry waits: cancelling the run stops
+		 * its retries, so the waiting attempt is what is cancelled.
+		 */
+		first = json_integer_value(json_object_get(obj, "retry_of"));
+		if ((r = queue_find_retry(first != 0 ? first : id)) != NULL)
+			id = r->rec.id;
+	}
+	if (r == NULL) {
+		st = json_object_get(obj, K_STATUS);
+		ops_fail(err, E_NOT_ACTIVE, "run %lld has already ended (%s)",
+		    (long long)id, json_string_value(st));
+		json_decref(obj);
+		return (-1);
+	}
+	json_decref(obj);
+	xasprintf(&reason, "cancelled by %s", who);
+	if (r->rec.status == RUN_QUEUED)
+		queue_cancel(r, reason);
+	else
+		run_kill(r, RUN_CANCELLED, reason);
+	free(reason);
+	return (ops_status(id, reply, err));
+}
+
+/*
+ * runs: history, newest first, of one task or all (task NULL), of one
+ * status or all (sname NULL), before a run id (0: from the newest); set in
+ * reply with what pruning removed and keeps.
+ */
+int
+ops_runs(const char *task, const char *sname, int64_t before, int64_t limit,
+    json_t *reply, struct ops_error *err)
+{
+	int64_t	 pruned;
+	int	 status = -1;
+	json_t	*runs;
+
+	if (sname != NULL && (status = proto_status_from(sname)) == -1)
+		return (ops_fail(err, E_USAGE, "unknown status '%s'", sname));
+	if (limit < 1 || limit > OPS_MAX_LIMIT)
+		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
+		    OPS_MAX_LIMIT));
+	runs = json_array();
+	if (db_runs_query(task, status, before, (int)limit, runs) != 0) {
+		json_decref(runs);
+		return (ops_fail(err, E_INTERNAL, "cannot read the runs (see "
+		    "the daemon's log)"));
+	}
+	json_object_set_new(reply, K_RUNS, runs);
+	if (db_pruned(task, 0, &pruned, NULL) == 0)
+		json_object_set_new(reply, K_PRUNED, json_integer(pruned));
+	json_object_set_new(reply, K_KEEP_RUNS,
+	    json_integer(ml_conf->keep_runs));
+	json_object_set_new(reply, K_KEEP_DAYS,
+	    json_integer(ml_conf->keep_days));
+	return (0);
+}
+
+/* reload: config and tasks.d, like SIGHUP; the counts set in reply. */
+int
+ops_reload(json_t *reply, struct ops_error *err)
+{
+	char	*cause;
+
+	if (daemon_reload(&cause) != 0) {
+		ops_fail(err, E_RELOAD, "%s", cause);
+		free(cause);
+		return (-1);
+	}
+	json_object_set_new(reply, K_TASKS,
+	    json_integer(tasks_current()->ntasks));
+	json_object_set_new(reply, K_INVALID,
+	    json_integer(tasks_current()->ninvalid));
+	return (0);
+}
