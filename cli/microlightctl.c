@@ -24,6 +24,7 @@ static int	cmd_runs(int, char **);
 static int	cmd_status(int, char **);
 static int	cmd_cancel(int, char **);
 static int	cmd_reload(int, char **);
+static int	cmd_webhook(int, char **);
 static int	cmd_backup(int, char **);
 static int	cmd_next(int, char **);
 
@@ -41,6 +42,7 @@ static const struct ctl_cmd {
 	{ "status", "status RUN", cmd_status },
 	{ "cancel", "cancel RUN", cmd_cancel },
 	{ "reload", "reload", cmd_reload },
+	{ "webhook", "webhook TASK [--rotate]", cmd_webhook },
 	{ "backup", "backup FILE", cmd_backup },
 	{ "next", "next [-n COUNT] [--from TIME] [--tz ZONE] -- EXPR",
 	    cmd_next },
@@ -516,6 +518,53 @@ cmd_reload(int argc, char **argv)
 		printf("reloaded: %lld tasks, %lld invalid\n",
 		    (long long)jint(r, K_TASKS, 0),
 		    (long long)jint(r, K_INVALID, 0));
+	json_decref(r);
+	conn_close(&c);
+	return (0);
+}
+
+/*
+ * webhook TASK [--rotate]: the task's webhook URL and secret (made by the
+ * daemon on first use, made again with --rotate) and a curl line to try.
+ */
+static int
+cmd_webhook(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "rotate", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn	 c;
+	json_t		*r;
+	int		 ch, rotate = 0;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			rotate = 1;
+			break;
+		default:
+			cmd_usage();
+		}
+	}
+	if (argc - optind != 1)
+		cmd_usage();
+	r = request(&c, json_pack("{s:s,s:s,s:b}", K_CMD, CMD_WEBHOOK, K_TASK,
+	    argv[optind], K_ROTATE, rotate));
+	if (!json_output) {
+		printf("url:     %s\n", jstr(r, "url") != NULL ?
+		    jstr(r, "url") : "- (the HTTP listener is off)");
+		printf("secret:  %s%s\n", jstr(r, "secret"),
+		    strcmp(jstr(r, "source") != NULL ? jstr(r, "source") : "",
+		    "config") == 0 ? "  (from webhook-secret in the "
+		    "configuration)" : "");
+		printf("\n%s\n", jstr(r, "curl"));
+		printf("\nParameters go in a JSON body (-H 'Content-Type: "
+		    "application/json' -d '{\"name\":\"value\"}'),\n"
+		    "a form body or the query string; add ?wait=30 to wait "
+		    "for the run's end.\nGitHub: use the URL as Payload URL, "
+		    "application/json, and the secret as Secret.\n");
+	}
 	json_decref(r);
 	conn_close(&c);
 	return (0);

@@ -31,6 +31,7 @@
 #define CMD_CANCEL		"cancel"
 #define CMD_RELOAD		"reload"
 #define CMD_BACKUP		"backup"
+#define CMD_WEBHOOK		"webhook"
 
 /* Request and reply keys. */
 #define K_CMD			"cmd"
@@ -66,6 +67,7 @@
 #define K_SIZE			"size"
 #define K_KEEP_RUNS		"keep_runs"
 #define K_KEEP_DAYS		"keep_days"
+#define K_ROTATE		"rotate"	/* webhook: make a new secret */
 
 /* Events of a following command; the last one is always EV_END. */
 #define EV_STATUS		"status"	/* the run changed state */

@@ -56,6 +56,7 @@ static void	cmd_runs(struct client *, json_t *);
 static void	cmd_status(struct client *, json_t *);
 static void	cmd_cancel(struct client *, json_t *);
 static void	cmd_reload(struct client *, json_t *);
+static void	cmd_webhook(struct client *, json_t *);
 static void	cmd_backup(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
@@ -75,6 +76,7 @@ static const struct control_cmd {
 	{ CMD_STATUS, cmd_status, 0 },
 	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES },
 	{ CMD_RELOAD, cmd_reload, CMD_MUTATES },
+	{ CMD_WEBHOOK, cmd_webhook, CMD_MUTATES },
 	{ CMD_BACKUP, cmd_backup, 0 },
 };
 
@@ -471,6 +473,27 @@ cmd_reload(struct client *c, json_t *req)
 
 	reply = proto_ok();
 	if (ops_reload(reply, &err) != 0) {
+		json_decref(reply);
+		control_fail(c, &err);
+		return;
+	}
+	control_send(c, reply);
+}
+
+/* webhook: a task's webhook URL and secret, made (again, with rotate). */
+static void
+cmd_webhook(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int			 rotate;
+
+	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_arg_bool(c, req, K_ROTATE, &rotate) != 0)
+		return;
+	reply = proto_ok();
+	if (hook_info(name, rotate, reply, &err) != 0) {
 		json_decref(reply);
 		control_fail(c, &err);
 		return;

@@ -74,6 +74,17 @@ static const char *db_migrations[] = {
 	"  last_fire INTEGER NOT NULL,"
 	"  PRIMARY KEY (task, expr)"
 	") STRICT, WITHOUT ROWID;",
+
+	/* 3 -> 4: the web front end: webhook bodies, generated secrets. */
+	"CREATE TABLE run_input ("
+	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	"  data BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TABLE webhooks ("
+	"  task TEXT PRIMARY KEY,"
+	"  secret TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	") STRICT;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -113,6 +124,10 @@ enum db_stmt {
 	STMT_SCHEDULE_LAST,
 	STMT_LAST_SUCCESS,
 	STMT_PING,
+	STMT_INPUT_PUT,
+	STMT_INPUT_GET,
+	STMT_HOOK_GET,
+	STMT_HOOK_SET,
 	STMT_MAX
 };
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -161,6 +176,12 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_LAST_SUCCESS] = "SELECT task, max(finished_at) FROM runs "
 	    "WHERE status = 'succeeded' GROUP BY task",
 	[STMT_PING] = "SELECT count(*) FROM meta",
+	[STMT_INPUT_PUT] = "INSERT INTO run_input (run_id, data) VALUES (?, ?)",
+	[STMT_INPUT_GET] = "SELECT data FROM run_input WHERE run_id = ?",
+	[STMT_HOOK_GET] = "SELECT secret FROM webhooks WHERE task = ?",
+	[STMT_HOOK_SET] = "INSERT INTO webhooks (task, secret, created_at) "
+	    "VALUES (?, ?, ?) ON CONFLICT (task) DO UPDATE SET "
+	    "secret = excluded.secret, created_at = excluded.created_at",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -1063,4 +1084,62 @@ db_ping(void)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW ? 0 : -1);
+}
+
+/* Keep a run's stdin (a webhook's body), for its start and its retries. */
+int
+db_run_input_put(int64_t id, const void *data, size_t len)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_INPUT_PUT);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob(st, 2, len > 0 ? data : "", (int)len,
+	    SQLITE_STATIC);
+	return (db_step_done(st, "storing a run's input"));
+}
+
+/* A run's stdin: 0 with *data (allocated) and *len, 1 if none, -1. */
+int
+db_run_input_get(int64_t id, void **data, size_t *len)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_INPUT_GET);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*len = sqlite3_column_bytes(st, 0);
+		*data = xmalloc(*len + 1);
+		if (*len > 0)
+			memcpy(*data, sqlite3_column_blob(st, 0), *len);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return (0);
+	return (rc == SQLITE_DONE ? 1 : -1);
+}
+
+/* The secret the daemon made for a task's webhook, or NULL. */
+char *
+db_hook_secret(const char *task)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_HOOK_GET);
+	char		*secret = NULL;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		secret = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return (secret);
+}
+
+/* Store a task's webhook secret (made, or made again by --rotate). */
+int
+db_hook_secret_set(const char *task, const char *secret)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_HOOK_SET);
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, secret, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	return (db_step_done(st, "storing a webhook secret"));
 }

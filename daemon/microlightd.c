@@ -202,8 +202,14 @@ daemon_reload(char **cause)
 	KEEP(socket_group, "socket-group");
 	KEEP(listen, "listen");
 #undef KEEP
+	if (http_check_conf(conf, cause) != 0) {
+		log_warnx("reload refused: %s", *cause);
+		config_free(conf);
+		return (-1);
+	}
 	config_free(ml_conf);
 	ml_conf = conf;
+	http_reload();
 	tasks_reload();
 	queue_kick();
 	prune_soon();
@@ -237,6 +243,7 @@ signal_term_cb(int sig, short events, void *arg)
 	log_info("%s: shutting down, stopping %u runs", strsignal(sig),
 	    run_active_count());
 	control_stop_accepting();
+	http_stop_accepting();
 	watch_stop();
 	run_shutdown();
 	daemon_maybe_exit();
@@ -490,9 +497,12 @@ main(int argc, char **argv)
 		free(path);
 	}
 
-	/* 3. The control socket, bound while the operator is watching. */
+	/* 3. The sockets, bound while the operator is watching. */
 	if (control_bind(ml_conf->socket_path, ml_conf->socket_group,
 	    &cause) != 0)
+		startup_fail("%s", cause);
+	if (http_bind(ml_conf, &cause) != 0 ||
+	    http_check_conf(ml_conf, &cause) != 0)
 		startup_fail("%s", cause);
 
 	/* 4. Into the background, then everything that needs our final pid. */
@@ -556,6 +566,8 @@ main(int argc, char **argv)
 	watch_start(ml_conf->tasks_dir);
 	queue_restore();
 	sched_start();
+	metrics_start();
+	http_start();
 
 	log_info("microlightd %s ready: %u tasks (%u invalid) from %s, "
 	    "socket %s", PACKAGE_VERSION, set->ntasks, set->ninvalid,
@@ -572,6 +584,7 @@ main(int argc, char **argv)
 	log_info("exiting");
 	sched_stop();
 	control_close();
+	http_close();
 	prune_stop();
 	spawn_shutdown();
 	launcher_stop();
@@ -579,6 +592,7 @@ main(int argc, char **argv)
 	run_flush_all();
 	record_shutdown();
 	watch_stop();
+	metrics_stop();
 	db_close();
 	tasks_install(NULL);
 	event_free(ev_hup);

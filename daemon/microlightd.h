@@ -148,6 +148,10 @@ void		 db_checkpoint_soon(void);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
 		     void *);
 int		 db_ping(void);
+int		 db_run_input_put(int64_t, const void *, size_t);
+int		 db_run_input_get(int64_t, void **, size_t *);
+char		*db_hook_secret(const char *);
+int		 db_hook_secret_set(const char *, const char *);
 struct db_backup *db_backup_open(const char *, char **);
 int		 db_backup_step(struct db_backup *, int, char **);
 void		 db_backup_progress(struct db_backup *, int *, int *);
@@ -224,6 +228,9 @@ struct run {
 	RB_ENTRY(run)		 qidnode;	/* queue, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
+
+	void			*input;		/* stdin (a webhook's body) */
+	size_t			 input_len;
 };
 TAILQ_HEAD(runs, run);
 
@@ -258,6 +265,9 @@ struct spawn {
 	int		 ngroups;
 	const char	*username;
 	int64_t		 kill_grace_ms;
+	const void	*input;		/* stdin's bytes; NULL: /dev/null */
+	size_t		 input_len;
+	int		 input_fd;	/* in the supervisor: a memfd, or -1 */
 };
 
 /* Messages from the supervisor to the daemon. */
@@ -393,6 +403,9 @@ int		 ops_find_run(int64_t, struct run **, json_t **,
 		     struct ops_error *);
 int64_t		 ops_run(const char *, json_t *, int, enum run_trigger,
 		     const char *, json_t *, struct ops_error *);
+int64_t		 ops_run_input(const char *, json_t *, int, enum run_trigger,
+		     const char *, const void *, size_t, json_t *,
+		     struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);
 int		 ops_cancel(int64_t, const char *, json_t *,
 		     struct ops_error *);
@@ -439,6 +452,10 @@ struct http_req {
 	char			 nonce[33];	/* of this reply's script */
 	char			*body;		/* see http_body() */
 	size_t			 body_len;
+	void			(*closed)(void *); /* see http_hold() */
+	void			*closed_arg;
+	int			 held;
+	int			 dead;		/* the client went away */
 };
 
 struct http_stream;
@@ -447,7 +464,9 @@ int		 http_bind(const struct config *, char **);
 int		 http_check_conf(const struct config *, char **);
 int		 http_listen_loopback(void);
 const char	*http_address(void);
+const char	*http_public_address(void);
 void		 http_start(void);
+void		 http_stop_accepting(void);
 void		 http_reload(void);
 void		 http_close(void);
 int		 http_status_for(const char *);
@@ -463,6 +482,7 @@ void		 http_error(struct http_req *, int, const char *,
 		     const char *, ...) __attribute__((format(printf, 4, 5)));
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
+void		 http_hold(struct http_req *, void (*)(void *), void *);
 void		 http_form_token(const char *, char *, size_t);
 struct http_stream *http_stream_start(struct http_req *, int, const char *,
 		     const char *, void (*)(void *), void (*)(void *),
@@ -474,6 +494,10 @@ void		 http_stream_write(struct http_stream *, const void *,
 void		 http_stream_end(struct http_stream *);
 
 /* api.c */
+const char	*api_who(struct http_req *);
+int64_t		 api_run_id(struct http_req *);
+void		 api_sse_event(struct http_stream *, const char *, int64_t,
+		     json_t *);
 void		 api_tasks(struct http_req *);
 void		 api_task(struct http_req *);
 void		 api_task_run(struct http_req *);
@@ -492,6 +516,8 @@ void		 page_run_cancel(struct http_req *);
 void		 page_error(struct http_req *, int, const char *);
 
 /* hook.c */
+char		*hook_secret(const char *, int, int *);
+int		 hook_info(const char *, int, json_t *, struct ops_error *);
 void		 hook_request(struct http_req *);
 
 /* metrics.c */

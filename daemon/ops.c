@@ -157,6 +157,16 @@ ops_run(const char *name, json_t *given, int ignore_unknown,
     enum run_trigger trigger, const char *by, json_t *reply,
     struct ops_error *err)
 {
+	return (ops_run_input(name, given, ignore_unknown, trigger, by, NULL,
+	    0, reply, err));
+}
+
+/* run, with bytes for the run's stdin (a webhook's body; NULL: none). */
+int64_t
+ops_run_input(const char *name, json_t *given, int ignore_unknown,
+    enum run_trigger trigger, const char *by, const void *input, size_t len,
+    json_t *reply, struct ops_error *err)
+{
 	struct task	*t;
 	struct run	*r;
 	json_t		*params, *obj;
@@ -176,6 +186,11 @@ ops_run(const char *name, json_t *given, int ignore_unknown,
 		return (-1);
 	}
 	r = run_create(t, trigger, by, params);
+	if (input != NULL) {
+		r->input = xmalloc(len + 1);
+		memcpy(r->input, input, len);
+		r->input_len = len;
+	}
 	if ((id = queue_trigger(t, r, &cause)) == -1) {
 		ops_fail(err, E_INTERNAL, "%s", cause);
 		free(cause);

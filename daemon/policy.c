@@ -111,6 +111,7 @@ policy_chain_skip(struct run *r, const char *target, json_t *params,
 	if (db_run_insert(&rec) == 0)
 		log_info("%s[%lld]: skipped: %s", target, (long long)rec.id,
 		    why);
+	metrics_run_ended(&rec);
 	if (params == NULL)
 		json_decref(rec.params);
 }

@@ -118,6 +118,20 @@ queue_wake_cb(int fd, short events, void *arg)
 	queue_kick();
 }
 
+/* Record a new run, with its stdin if it has one, in one transaction. */
+static int
+queue_insert_record(struct run *r)
+{
+	if (r->input == NULL)
+		return (db_run_insert(&r->rec));
+	if (db_begin() == 0 && db_run_insert(&r->rec) == 0 &&
+	    db_run_input_put(r->rec.id, r->input, r->input_len) == 0 &&
+	    db_commit() == 0)
+		return (0);
+	db_rollback();
+	return (-1);
+}
+
 /*
  * Record a new run and queue it; it starts at once if it may (and is then
  * recorded as running: one write instead of two). Returns the run's id, or
@@ -136,7 +150,7 @@ queue_submit(struct run *r, char **cause)
 		r->rec.status = RUN_RUNNING;
 		r->rec.started_at = time_now_ms();
 	}
-	if (db_run_insert(&r->rec) != 0) {
+	if (queue_insert_record(r) != 0) {
 		xasprintf(cause, "the run could not be recorded (see the "
 		    "daemon's log)");
 		return (-1);
@@ -181,6 +195,7 @@ queue_trigger(struct task *t, struct run *r, char **cause)
 			}
 			log_info("%s[%lld]: skipped: %s", r->rec.task,
 			    (long long)r->rec.id, r->rec.reason);
+			metrics_run_ended(&r->rec);
 			id = r->rec.id;
 			run_free(r);
 			return (id);

@@ -115,6 +115,7 @@ run_free(struct run *r)
 		task_unref(r->task);
 	free(r->exec_error);
 	free(r->kill_reason);
+	free(r->input);
 	runrec_clear(&r->rec);
 	free(r);
 }
@@ -689,6 +690,18 @@ run_start(struct run *r)
 	sp.envp = run_environment(r, pw);
 	sp.workdir = workdir;
 	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
+	/*
+	 * A webhook's body is the run's stdin: in memory when the run starts
+	 * at once, else kept in the database (a retry reads its first run's).
+	 */
+	if (r->input == NULL && (r->rec.trigger == TRIGGER_WEBHOOK ||
+	    r->rec.trigger == TRIGGER_RETRY) &&
+	    db_run_input_get(r->rec.retry_of != 0 ? r->rec.retry_of :
+	    r->rec.id, &r->input, &r->input_len) == -1)
+		log_warnx("%s[%lld]: its input could not be read: it gets "
+		    "none", r->rec.task, (long long)r->rec.id);
+	sp.input = r->input;
+	sp.input_len = r->input_len;
 
 	/* Recorded as running before it starts: a crash then reads "lost". */
 	if (!recorded && db_run_update(&r->rec) != 0) {
@@ -699,6 +712,8 @@ run_start(struct run *r)
 		return (-1);
 	}
 	r->pid = spawn_start(&sp, &r->ctl_fd, &r->out_fd, &r->err_fd);
+	free(r->input);		/* the supervisor has it now */
+	r->input = NULL;
 	run_strv_free(sp.envp);
 	free(sp.groups);
 	free(workdir);
@@ -909,6 +924,7 @@ run_end(struct run *r)
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(r->rec.status), r->rec.reason != NULL ? ": " :
 	    "", r->rec.reason != NULL ? r->rec.reason : "");
+	metrics_run_ended(&r->rec);
 	TAILQ_REMOVE(&runs_active, r, entry);
 	runs_nactive--;
 	TAILQ_INSERT_TAIL(&runs_ending, r, entry);
@@ -1023,6 +1039,7 @@ run_finish_queued(struct run *r, enum run_status status, const char *reason)
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(status), reason != NULL ? ": " : "",
 	    reason != NULL ? reason : "");
+	metrics_run_ended(&r->rec);
 	follow_run_ended(r);
 	run_free(r);
 }

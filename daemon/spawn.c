@@ -19,6 +19,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -54,8 +55,10 @@ struct spawn_job {
 	int32_t		 ngroups;
 	uint32_t	 nenv;
 	int64_t		 kill_grace_ms;
+	uint32_t	 input_len;
 	/* gid_t groups[ngroups]; then NUL-terminated: path, workdir,
-	 * username, and nenv environment entries. */
+	 * username, and nenv environment entries; then input_len bytes of
+	 * stdin. */
 };
 
 #define SPARES_WANTED	2	/* spares kept ready */
@@ -130,8 +133,9 @@ spawn_fail(int stage)
 
 /*
  * The script's process: its own session, default signals and mask, stdin
- * from /dev/null, stdout and stderr to the run's pipes, nothing else open
- * but the close-on-exec report pipe; then the user, the directory, exec.
+ * from its input (a memfd) or /dev/null, stdout and stderr to the run's
+ * pipes, nothing else open but the close-on-exec report pipe; then the
+ * user, the directory, exec.
  */
 static __dead void
 spawn_exec(const struct spawn *sp, int report)
@@ -148,7 +152,8 @@ spawn_exec(const struct spawn *sp, int report)
 
 	if (dup3(report, EXEC_REPORT, O_CLOEXEC) == -1)
 		_exit(127);
-	if ((fd = open("/dev/null", O_RDONLY)) == -1)
+	if ((fd = sp->input_fd) == -1 &&
+	    (fd = open("/dev/null", O_RDONLY)) == -1)
 		spawn_fail(STAGE_SETUP);
 	if (dup2(fd, STDIN_FILENO) == -1 ||
 	    dup2(SUP_OUT + 10, STDOUT_FILENO) == -1 ||
@@ -246,6 +251,8 @@ spawn_supervise(const struct spawn *sp, int sfd, int report[2])
 		_exit(1);
 	}
 	close(report[1]);
+	if (sp->input_fd != -1)
+		close(sp->input_fd);
 	close(SUP_OUT);
 	close(SUP_ERR);
 	close(SUP_OUT + 10);
@@ -360,6 +367,35 @@ spawn_job_string(char **p, char *end)
 }
 
 /*
+ * The script's stdin when it has input: a memfd holding it, read from the
+ * start (a file, not a pipe: no writer to keep alive, any size at once).
+ */
+static int
+spawn_input(const void *data, size_t len)
+{
+	ssize_t	 n;
+	size_t	 off = 0;
+	int	 fd;
+
+	if ((fd = memfd_create("microlight-input", MFD_CLOEXEC)) == -1)
+		return (-1);
+	while (off < len) {
+		if ((n = write(fd, (const char *)data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return (-1);
+		}
+		off += n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
  * A spare readies all it can while it waits for its job (so the run's
  * start does not wait for it): its own session, the subreaper flag,
  * default signal dispositions, a signalfd for SIGCHLD, the exec report
@@ -420,8 +456,15 @@ spawn_wait_job(void)
 	for (i = 0; i < hdr.nenv; i++)
 		sp.envp[i] = spawn_job_string(&p, end);
 	if (sp.path == NULL || sp.workdir == NULL || sp.username == NULL ||
-	    (hdr.nenv > 0 && sp.envp[hdr.nenv - 1] == NULL))
+	    (hdr.nenv > 0 && sp.envp[hdr.nenv - 1] == NULL) ||
+	    hdr.input_len > (size_t)(end - p))
 		_exit(1);
+	sp.input_fd = -1;
+	if (hdr.input_len > 0 &&
+	    (sp.input_fd = spawn_input(p, hdr.input_len)) == -1) {
+		spawn_send(SPAWN_EXEC_FAILED, errno, STAGE_SETUP);
+		_exit(1);
+	}
 	spawn_supervise(&sp, sfd, report);
 }
 
@@ -546,6 +589,7 @@ spawn_job_encode(const struct spawn *sp, size_t *len)
 		size += strlen(strs[i]) + 1;
 	for (i = 0; i < nenv; i++)
 		size += strlen(sp->envp[i]) + 1;
+	size += sp->input_len;
 
 	memset(&hdr, 0, sizeof hdr);
 	hdr.size = size;
@@ -555,6 +599,7 @@ spawn_job_encode(const struct spawn *sp, size_t *len)
 	hdr.ngroups = sp->ngroups;
 	hdr.nenv = nenv;
 	hdr.kill_grace_ms = sp->kill_grace_ms;
+	hdr.input_len = sp->input_len;
 	buf = p = xmalloc(size);
 	memcpy(p, &hdr, sizeof hdr);
 	p += sizeof hdr;
@@ -570,6 +615,8 @@ spawn_job_encode(const struct spawn *sp, size_t *len)
 		memcpy(p, sp->envp[i], strlen(sp->envp[i]) + 1);
 		p += strlen(sp->envp[i]) + 1;
 	}
+	if (sp->input_len > 0)
+		memcpy(p, sp->input, sp->input_len);
 	*len = size;
 	return (buf);
 }

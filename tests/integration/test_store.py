@@ -6,7 +6,7 @@ import datetime
 
 from harness import *
 
-SCHEMA_VERSION = 3     # PRAGMA user_version of a current database
+SCHEMA_VERSION = 4     # PRAGMA user_version of a current database
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -47,8 +47,9 @@ class Schema(DaemonTest):
                 SCHEMA_VERSION)
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            self.assertIn("runs", tables)
-            self.assertIn("output", tables)
+            for table in ("runs", "output", "schedules", "run_input",
+                          "webhooks"):
+                self.assertIn(table, tables)
             self.assertEqual(
                 db.execute("SELECT count(*) FROM runs").fetchone()[0], 1)
 

@@ -1,0 +1,358 @@
+/*
+ * The JSON API (/api/v1/...): the control socket's operations over HTTP,
+ * with the same objects ({"ok":true,...} or {"ok":false,"error":...}) and
+ * the status codes a client of an HTTP API expects; a run's output as raw
+ * bytes, followed or not, or as Server-Sent Events.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "microlightd.h"
+
+/* A log being sent: the follower feeding it and the stream it feeds. */
+struct api_log {
+	struct follower		*f;
+	struct http_stream	*hs;
+	int			 sse;
+};
+
+/* Who started a run over HTTP: the web user, else the client's address. */
+const char *
+api_who(struct http_req *hr)
+{
+	return (hr->user != NULL ? hr->user : hr->peer);
+}
+
+/* The run id of the path ("/api/v1/runs/ID"); -1 after a 404 if bad. */
+int64_t
+api_run_id(struct http_req *hr)
+{
+	const char	*errstr;
+	int64_t		 id;
+
+	id = strtonum(hr->arg, 1, INT64_MAX, &errstr);
+	if (errstr != NULL) {
+		http_error(hr, 404, E_UNKNOWN_RUN, "no run %s: a run id is a "
+		    "positive integer", hr->arg);
+		return (-1);
+	}
+	return (id);
+}
+
+/* Reply with an operation's result: its reply object, or its error. */
+static void
+api_result(struct http_req *hr, int rc, int status, json_t *reply,
+    struct ops_error *err)
+{
+	if (rc == -1) {
+		json_decref(reply);
+		http_ops_error(hr, ops_error_reply(err));
+		return;
+	}
+	http_json(hr, status, reply);
+}
+
+/* GET /api/v1/tasks */
+void
+api_tasks(struct http_req *hr)
+{
+	json_t	*reply = proto_ok();
+
+	ops_list(reply);
+	http_json(hr, 200, reply);
+}
+
+/* GET /api/v1/tasks/NAME: the task and its recent runs. */
+void
+api_task(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*reply = proto_ok();
+
+	api_result(hr, ops_show(hr->arg, OPS_SHOW_LIMIT, reply, &err), 200,
+	    reply, &err);
+}
+
+/*
+ * POST /api/v1/tasks/NAME/runs with {"params":{...}} (or no body): 201
+ * with the run, and its address in Location.
+ */
+void
+api_task_run(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*req = NULL, *params = NULL, *reply;
+	json_error_t		 jerr;
+	const char		*body, *type, *key;
+	char			 loc[64];
+	size_t			 len;
+	int64_t			 id;
+	void			*it;
+
+	if (ml_shutting_down) {
+		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
+		    "down");
+		return;
+	}
+	body = http_body(hr, &len);
+	if (len > 0) {
+		type = http_header(hr, "Content-Type");
+		if (type == NULL || strncasecmp(type, "application/json",
+		    16) != 0) {
+			http_error(hr, 415, E_BAD_REQUEST, "the body must be "
+			    "JSON (Content-Type: application/json)");
+			return;
+		}
+		req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req == NULL || !json_is_object(req)) {
+			json_decref(req);
+			http_error(hr, 400, E_BAD_REQUEST, "the body is not a "
+			    "JSON object");
+			return;
+		}
+		for (it = json_object_iter(req); it != NULL;
+		    it = json_object_iter_next(req, it)) {
+			key = json_object_iter_key(it);
+			if (strcmp(key, K_PARAMS) != 0) {
+				http_error(hr, 400, E_USAGE, "unknown member "
+				    "\"%s\" (only \"params\")", key);
+				json_decref(req);
+				return;
+			}
+		}
+		params = json_object_get(req, K_PARAMS);
+		if (params != NULL && !json_is_object(params)) {
+			json_decref(req);
+			http_error(hr, 400, E_USAGE, "\"params\" must be an "
+			    "object");
+			return;
+		}
+	}
+	reply = proto_ok();
+	id = ops_run(hr->arg, params, 0, TRIGGER_API, api_who(hr), reply,
+	    &err);
+	json_decref(req);
+	if (id != -1) {
+		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);
+		http_set_header(hr, "Location", loc);
+	}
+	api_result(hr, id == -1 ? -1 : 0, 201, reply, &err);
+}
+
+/* GET /api/v1/runs?task=&status=&limit=&before= */
+void
+api_runs(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	const char		*s, *errstr;
+	int64_t			 limit = OPS_RUNS_LIMIT, before = 0;
+	json_t			*reply;
+
+	if ((s = http_query(hr, "limit")) != NULL) {
+		limit = strtonum(s, 1, OPS_MAX_LIMIT, &errstr);
+		if (errstr != NULL) {
+			http_error(hr, 400, E_USAGE, "limit is 1 to %d",
+			    OPS_MAX_LIMIT);
+			return;
+		}
+	}
+	if ((s = http_query(hr, "before")) != NULL) {
+		before = strtonum(s, 1, INT64_MAX, &errstr);
+		if (errstr != NULL) {
+			http_error(hr, 400, E_USAGE, "before is a run id");
+			return;
+		}
+	}
+	reply = proto_ok();
+	api_result(hr, ops_runs(http_query(hr, "task"),
+	    http_query(hr, "status"), before, limit, reply, &err), 200, reply,
+	    &err);
+}
+
+/* GET /api/v1/runs/ID */
+void
+api_run(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*reply;
+	int64_t			 id;
+
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	reply = proto_ok();
+	api_result(hr, ops_status(id, reply, &err), 200, reply, &err);
+}
+
+/* POST /api/v1/runs/ID/cancel: 200 once cancelled, 202 while it stops. */
+void
+api_run_cancel(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*reply;
+	const char		*st;
+	int64_t			 id;
+	int			 rc;
+
+	if (ml_shutting_down) {
+		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
+		    "down");
+		return;
+	}
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	reply = proto_ok();
+	rc = ops_cancel(id, api_who(hr), reply, &err);
+	st = json_string_value(json_object_get(json_object_get(reply, K_RUN),
+	    K_STATUS));
+	api_result(hr, rc, st != NULL && strcmp(st, "running") == 0 ? 202 :
+	    200, reply, &err);
+}
+
+/* Send one SSE event: a type and one line of JSON (consumed). */
+void
+api_sse_event(struct http_stream *hs, const char *type, int64_t id,
+    json_t *obj)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*text, *line;
+	size_t		 len;
+
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (id >= 0)
+		evbuffer_add_printf(b, "id: %lld\n", (long long)id);
+	evbuffer_add_printf(b, "event: %s\ndata: %s\n\n", type,
+	    text != NULL ? text : "null");
+	free(text);
+	len = evbuffer_get_length(b);
+	line = xmalloc(len);
+	evbuffer_remove(b, line, len);
+	http_stream_write(hs, line, len);
+	free(line);
+	evbuffer_free(b);
+}
+
+/* A chunk of the run's output. */
+static void
+api_log_output(void *arg, int64_t seq, enum run_stream stream, int64_t time,
+    const void *data, size_t len)
+{
+	struct api_log	*al = arg;
+
+	if (al->sse)
+		api_sse_event(al->hs, EV_OUTPUT, seq, proto_output_event(stream,
+		    seq, time, data, len));
+	else
+		http_stream_write(al->hs, data, len);
+}
+
+/* The run started (SSE only). */
+static void
+api_log_status(void *arg, json_t *run)
+{
+	struct api_log	*al = arg;
+
+	if (al->sse)
+		api_sse_event(al->hs, EV_STATUS, -1, json_pack("{s:s,s:o}",
+		    K_EVENT, EV_STATUS, K_RUN, run));
+	else
+		json_decref(run);
+}
+
+/* The end: of the run when followed, else of the output so far. */
+static void
+api_log_end(void *arg, json_t *run)
+{
+	struct api_log	*al = arg;
+
+	if (al->sse)
+		api_sse_event(al->hs, EV_END, -1, json_pack("{s:s,s:o}",
+		    K_EVENT, EV_END, K_RUN, run));
+	else
+		json_decref(run);
+	http_stream_end(al->hs);
+	free(al);
+}
+
+/* Bytes not yet sent. */
+static size_t
+api_log_pending(void *arg)
+{
+	struct api_log	*al = arg;
+
+	return (http_stream_pending(al->hs));
+}
+
+/* The client went away. */
+static void
+api_log_closed(void *arg)
+{
+	struct api_log	*al = arg;
+
+	follow_cancel(al->f);
+	free(al);
+}
+
+/* The client took what was sent: send more. */
+static void
+api_log_drained(void *arg)
+{
+	struct api_log	*al = arg;
+
+	if (http_stream_pending(al->hs) < FOLLOW_LOW)
+		follow_pump(al->f);
+}
+
+static const struct follow_sink api_log_sink = {
+	api_log_output, api_log_status, api_log_end, api_log_pending
+};
+
+/*
+ * GET /api/v1/runs/ID/log[?follow=1][&stream=stdout|stderr]: the output
+ * byte for byte; with Accept: text/event-stream, Server-Sent Events of
+ * the socket's output, status and end events.
+ */
+void
+api_run_log(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct api_log		*al;
+	const char		*s, *accept;
+	json_t			*obj;
+	int64_t			 id;
+	int			 follow = 0, stream = 0;
+
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	if ((s = http_query(hr, "follow")) != NULL) {
+		if (strcmp(s, "1") != 0 && strcmp(s, "0") != 0) {
+			http_error(hr, 400, E_USAGE, "follow is 0 or 1");
+			return;
+		}
+		follow = s[0] == '1';
+	}
+	if ((s = http_query(hr, K_STREAM)) != NULL &&
+	    (stream = proto_stream_from(s)) == -1) {
+		http_error(hr, 400, E_USAGE, "stream is stdout or stderr");
+		return;
+	}
+	if (ops_find_run(id, NULL, &obj, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return;
+	}
+	json_decref(obj);
+	al = xcalloc(1, sizeof *al);
+	accept = http_header(hr, "Accept");
+	al->sse = accept != NULL && strstr(accept, "text/event-stream") != NULL;
+	al->hs = http_stream_start(hr, 200, al->sse ? "text/event-stream" :
+	    "application/octet-stream", al->sse ? ": keep-alive\n\n" : NULL,
+	    api_log_closed, api_log_drained, al);
+	al->f = follow_start(id, 1, follow || al->sse, stream, &api_log_sink,
+	    al);
+	follow_pump(al->f);
+}

@@ -1,0 +1,396 @@
+/*
+ * Webhooks: POST /hooks/NAME starts a run of a task with @webhook for
+ * another system (GitHub, monitoring, a CRM). The caller proves it knows
+ * the task's secret, as a bearer token or as GitHub's HMAC of the body;
+ * parameters come from a JSON body, a form body or the query string; the
+ * raw body is the run's stdin. The webhook only queues the run: nothing
+ * runs inside the request, and a full queue answers 503 rather than
+ * accepting work it would drop. The secret never reaches a log or a reply
+ * but the one `microlightctl webhook` asked for.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "microlightd.h"
+
+#define HOOK_MAX_QUEUED		10000	/* queued runs: more is overload */
+#define HOOK_RETRY_AFTER	"5"	/* seconds, when the queue is full */
+#define HOOK_MAX_WAIT		300	/* ?wait=SECONDS at most */
+
+/* A webhook waiting for its run to end (?wait). */
+struct hook_wait {
+	struct http_req		*hr;
+	struct follower		*f;
+	struct event		*ev_deadline;
+	int64_t			 run_id;
+};
+
+/*
+ * A task's webhook secret: from webhook-secret in the configuration, else
+ * the one the daemon made (made now if create is set). Allocated, or NULL;
+ * *configured says where it came from.
+ */
+char *
+hook_secret(const char *task, int create, int *configured)
+{
+	char	*secret;
+	u_int	 i;
+
+	*configured = 0;
+	for (i = 0; i < ml_conf->nsecrets; i++) {
+		if (strcmp(ml_conf->secrets[i].task, task) == 0) {
+			*configured = 1;
+			return (xstrdup(ml_conf->secrets[i].secret));
+		}
+	}
+	if ((secret = db_hook_secret(task)) != NULL || !create)
+		return (secret);
+	secret = hmac_secret();
+	if (db_hook_secret_set(task, secret) != 0) {
+		free(secret);
+		return (NULL);
+	}
+	return (secret);
+}
+
+/*
+ * The webhook command of the control socket: the task's URL and secret
+ * (made on first use, made again with rotate) and a curl line to try it.
+ */
+int
+hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
+{
+	struct task	*t;
+	char		*secret, *url, *curl;
+	const char	*addr;
+	int		 configured;
+
+	if ((t = task_find(name)) == NULL) {
+		err->code = E_UNKNOWN_TASK;
+		xasprintf(&err->message, "no task named '%s'", name);
+		return (-1);
+	}
+	if (t->def == NULL || !t->def->webhook) {
+		err->code = E_USAGE;
+		xasprintf(&err->message, "task '%s' has no @webhook line: add "
+		    "one to its header to let other systems start it", name);
+		return (-1);
+	}
+	if (rotate) {
+		(void)hook_secret(name, 0, &configured);
+		if (configured) {
+			err->code = E_USAGE;
+			xasprintf(&err->message, "the secret of '%s' is set by "
+			    "webhook-secret in %s: change it there", name,
+			    ml_conf->file);
+			return (-1);
+		}
+		secret = hmac_secret();
+		if (db_hook_secret_set(name, secret) != 0) {
+			free(secret);
+			err->code = E_INTERNAL;
+			xasprintf(&err->message, "the new secret could not be "
+			    "stored (see the daemon's log)");
+			return (-1);
+		}
+		log_info("%s: webhook secret rotated", name);
+	} else if ((secret = hook_secret(name, 1, &configured)) == NULL) {
+		err->code = E_INTERNAL;
+		xasprintf(&err->message, "the secret could not be stored (see "
+		    "the daemon's log)");
+		return (-1);
+	}
+	if ((addr = http_public_address()) != NULL)
+		xasprintf(&url, "http://%s/hooks/%s", addr, name);
+	else
+		url = NULL;
+	xasprintf(&curl, "curl -fsS -X POST -H 'Authorization: Bearer %s' "
+	    "%s", secret, url != NULL ? url : "http://HOST:PORT/hooks/TASK");
+	json_object_set_new(reply, K_TASK, json_string(name));
+	json_object_set_new(reply, "url", url != NULL ? json_string(url) :
+	    json_null());
+	json_object_set_new(reply, "secret", json_string(secret));
+	json_object_set_new(reply, "source", json_string(configured ?
+	    "config" : "generated"));
+	json_object_set_new(reply, "curl", json_string(curl));
+	if (url == NULL)
+		json_object_set_new(reply, "note", json_string("the HTTP "
+		    "listener is off (listen none)"));
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	free(url);
+	free(curl);
+	return (0);
+}
+
+/* Whether the request proves it knows the secret. */
+static int
+hook_authorised(struct http_req *hr, const char *secret)
+{
+	const char	*auth, *sig, *body;
+	size_t		 len;
+
+	if ((auth = http_header(hr, "Authorization")) != NULL &&
+	    strncasecmp(auth, "Bearer ", 7) == 0) {
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		return (hmac_check_secret(secret, auth));
+	}
+	if ((sig = http_header(hr, "X-Hub-Signature-256")) != NULL) {
+		body = http_body(hr, &len);
+		return (hmac_check_github(secret, body, len, sig));
+	}
+	return (0);
+}
+
+/* Add a parameter from the query or a form; 0, or -1 after a 400. */
+static int
+hook_param(struct http_req *hr, const struct taskdef *def, json_t *params,
+    const char *key, json_t *value, const char *where)
+{
+	if (taskdef_param(def, key) == NULL) {
+		http_error(hr, 400, E_BAD_PARAMS, "%s: no such parameter (in "
+		    "the %s)%s", key, where, def->nparams == 0 ?
+		    "; the task takes none" : "");
+		json_decref(value);
+		return (-1);
+	}
+	if (json_object_get(params, key) != NULL) {
+		http_error(hr, 400, E_BAD_PARAMS, "%s: given twice", key);
+		json_decref(value);
+		return (-1);
+	}
+	json_object_set_new(params, key, value);
+	return (0);
+}
+
+/*
+ * The parameters of a webhook request: the query string (but "wait"), a
+ * form body, and the declared members of a JSON object body (third-party
+ * payloads carry many others, which are ignored). NULL after a reply.
+ */
+static json_t *
+hook_params(struct http_req *hr, const struct taskdef *def)
+{
+	struct evkeyvalq	 form;
+	struct evkeyval		*kv;
+	json_t			*params = json_object(), *body_json, *v;
+	json_error_t		 jerr;
+	const char		*type, *body, *key;
+	size_t			 len;
+	u_int			 i;
+
+	TAILQ_FOREACH(kv, &hr->query, next) {
+		if (strcmp(kv->key, "wait") == 0)
+			continue;
+		if (hook_param(hr, def, params, kv->key,
+		    json_string_lossy(kv->value), "query string") != 0)
+			goto fail;
+	}
+	body = http_body(hr, &len);
+	type = http_header(hr, "Content-Type");
+	if (len == 0 || type == NULL)
+		return (params);
+	if (strncasecmp(type, "application/json", 16) == 0) {
+		body_json = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+		    &jerr);
+		if (body_json == NULL) {
+			http_error(hr, 400, E_BAD_REQUEST, "the body is not "
+			    "JSON: %s", jerr.text);
+			goto fail;
+		}
+		if (!json_is_object(body_json)) {
+			/* A JSON array or value: the run's stdin only. */
+			json_decref(body_json);
+			return (params);
+		}
+		for (i = 0; i < def->nparams; i++) {
+			key = def->params[i].name;
+			if ((v = json_object_get(body_json, key)) == NULL)
+				continue;
+			if (json_object_get(params, key) != NULL) {
+				http_error(hr, 400, E_BAD_PARAMS, "%s: given "
+				    "twice", key);
+				json_decref(body_json);
+				goto fail;
+			}
+			json_object_set(params, key, v);
+		}
+		json_decref(body_json);
+	} else if (strncasecmp(type, "application/x-www-form-urlencoded",
+	    33) == 0) {
+		TAILQ_INIT(&form);
+		if (evhttp_parse_query_str(body, &form) != 0) {
+			http_error(hr, 400, E_BAD_REQUEST, "the form body "
+			    "cannot be read");
+			goto fail;
+		}
+		TAILQ_FOREACH(kv, &form, next) {
+			if (hook_param(hr, def, params, kv->key,
+			    json_string_lossy(kv->value), "form") != 0) {
+				evhttp_clear_headers(&form);
+				goto fail;
+			}
+		}
+		evhttp_clear_headers(&form);
+	}
+	return (params);
+fail:
+	json_decref(params);
+	return (NULL);
+}
+
+/* Free a wait (its follower is gone or cancelled by the caller). */
+static void
+hook_wait_free(struct hook_wait *hw)
+{
+	if (hw->ev_deadline != NULL)
+		event_free(hw->ev_deadline);
+	free(hw);
+}
+
+/* The answer to a request that created a run: its id, address, object. */
+static json_t *
+hook_answer(int64_t id, json_t *run)
+{
+	char	 url[64];
+
+	snprintf(url, sizeof url, "/runs/%lld", (long long)id);
+	return (json_pack("{s:I,s:s,s:o}", "run_id", (json_int_t)id, "url",
+	    url, K_RUN, run != NULL ? run : json_null()));
+}
+
+/* The run ended within the wait: 200 if it succeeded, else 502. */
+static void
+hook_wait_end(void *arg, json_t *run)
+{
+	struct hook_wait	*hw = arg;
+	const char		*st;
+	int			 ok;
+
+	st = json_string_value(json_object_get(run, K_STATUS));
+	ok = st != NULL && strcmp(st, "succeeded") == 0;
+	hw->f = NULL;		/* freed after this returns */
+	http_json(hw->hr, ok ? 200 : 502, hook_answer(hw->run_id, run));
+	hook_wait_free(hw);
+}
+
+static const struct follow_sink hook_wait_sink = {
+	NULL, NULL, hook_wait_end, NULL
+};
+
+/* The wait is over and the run is not: 202 with the run as it is. */
+static void
+hook_wait_deadline(int fd, short events, void *arg)
+{
+	struct hook_wait	*hw = arg;
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*run = NULL;
+
+	follow_cancel(hw->f);
+	if (ops_find_run(hw->run_id, NULL, &run, &err) != 0)
+		ops_error_clear(&err);
+	http_json(hw->hr, 202, hook_answer(hw->run_id, run));
+	hook_wait_free(hw);
+}
+
+/* The caller went away while waiting: the run goes on regardless. */
+static void
+hook_wait_closed(void *arg)
+{
+	struct hook_wait	*hw = arg;
+
+	follow_cancel(hw->f);
+	hook_wait_free(hw);
+}
+
+/* POST /hooks/NAME */
+void
+hook_request(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct hook_wait	*hw;
+	struct task		*t;
+	struct timeval		 tv;
+	json_t			*params, *reply, *run;
+	const char		*s, *errstr, *body;
+	char			*secret;
+	size_t			 len;
+	int64_t			 id, wait = 0;
+	int			 configured;
+
+	/* One answer for "no such task" and "no webhook": names stay ours. */
+	if ((t = task_find(hr->arg)) == NULL || t->def == NULL ||
+	    !t->def->webhook ||
+	    (secret = hook_secret(t->name, 0, &configured)) == NULL) {
+		http_error(hr, 404, E_UNKNOWN_TASK, "no webhook here");
+		return;
+	}
+	if (!hook_authorised(hr, secret)) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		log_warnx("%s: webhook from %s refused: bad or missing secret",
+		    t->name, hr->peer);
+		http_error(hr, 401, E_BAD_REQUEST, "the secret is missing or "
+		    "wrong (Authorization: Bearer, or X-Hub-Signature-256)");
+		return;
+	}
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	if ((s = http_query(hr, "wait")) != NULL) {
+		wait = strtonum(s, 0, HOOK_MAX_WAIT, &errstr);
+		if (errstr != NULL) {
+			http_error(hr, 400, E_USAGE, "wait is 0 to %d seconds",
+			    HOOK_MAX_WAIT);
+			return;
+		}
+	}
+	if (ml_shutting_down) {
+		http_set_header(hr, "Retry-After", HOOK_RETRY_AFTER);
+		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
+		    "down");
+		return;
+	}
+	if (queue_length() >= HOOK_MAX_QUEUED) {
+		http_set_header(hr, "Retry-After", HOOK_RETRY_AFTER);
+		http_error(hr, 503, E_INTERNAL, "too many runs are waiting: "
+		    "try again later");
+		return;
+	}
+	if ((params = hook_params(hr, t->def)) == NULL)
+		return;
+	body = http_body(hr, &len);
+	reply = json_object();
+	id = ops_run_input(t->name, params, 0, TRIGGER_WEBHOOK, hr->peer,
+	    body, len, reply, &err);
+	json_decref(params);
+	if (id == -1) {
+		json_decref(reply);
+		http_ops_error(hr, ops_error_reply(&err));
+		return;
+	}
+	run = json_incref(json_object_get(reply, K_RUN));
+	json_decref(reply);
+	if (wait == 0) {
+		http_json(hr, 202, hook_answer(id, run));
+		return;
+	}
+	json_decref(run);
+	hw = xcalloc(1, sizeof *hw);
+	hw->hr = hr;
+	hw->run_id = id;
+	http_hold(hr, hook_wait_closed, hw);
+	hw->ev_deadline = evtimer_new(ml_base, hook_wait_deadline, hw);
+	tv.tv_sec = wait;
+	tv.tv_usec = 0;
+	evtimer_add(hw->ev_deadline, &tv);
+	hw->f = follow_start(id, 0, 1, 0, &hook_wait_sink, hw);
+	follow_pump(hw->f);
+}

@@ -1,0 +1,1252 @@
+/*
+ * HTTP: the listener, the limits that keep slow or idle clients from
+ * exhausting the daemon, the route table, and what every request goes
+ * through before its handler (Host check, Basic auth, cross-site checks).
+ *
+ * evhttp (libevent 2.1) buffers a request whole before calling us and has
+ * only an idle timeout, so a client that sends a byte every few seconds
+ * would hold a connection for ever, and it has no cap on connections. So
+ * the daemon makes each connection's bufferevent itself (evhttp_set_bevcb)
+ * and keeps a reference to it: a sweep once a second sees which
+ * connections evhttp has freed, closes those over the cap, and closes
+ * those whose request has not arrived whole within HTTP_REQUEST_SECONDS.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "microlightd.h"
+
+#define HTTP_MAX_CONNS		256
+#define HTTP_MAX_HEADERS	(16 * 1024)
+#define HTTP_MAX_BODY		(1024 * 1024)
+#define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
+#define HTTP_REQUEST_SECONDS	20	/* a request must arrive whole */
+#define HTTP_SWEEP_MS		1000
+#define HTTP_AUTH_CACHE		32	/* passwords checked, remembered */
+
+/* A connection, as the sweep sees it. */
+struct http_conn {
+	struct bufferevent	*bev;		/* one reference is ours */
+	int64_t			 since;		/* ms: waiting for a request */
+	int			 busy;		/* a request is being served */
+	int			 refused;	/* over the cap: close it */
+	TAILQ_ENTRY(http_conn)	 entry;
+};
+TAILQ_HEAD(http_conns, http_conn);
+
+/* A user of the users-file. */
+struct http_user {
+	char	*name;
+	char	*hash;
+};
+
+static struct evhttp		*http;
+static struct evhttp_bound_socket *http_bound;
+static int			 http_fd = -1;
+static char			*http_listen_text;	/* "127.0.0.1:8080" */
+static char			*http_listen_host;	/* "127.0.0.1" */
+static int			 http_listen_port;
+static struct http_conns	 http_conns = TAILQ_HEAD_INITIALIZER(http_conns);
+static u_int			 http_nconns;
+static struct event		*ev_sweep;
+static struct http_user		*http_users;
+static u_int			 http_nusers;
+static uint8_t			 http_auth_cache[HTTP_AUTH_CACHE][32];
+static u_int			 http_auth_next;
+static uint8_t			 http_key[32];	/* for form tokens */
+static uint64_t			 http_requests;
+
+static void	http_route_healthz(struct http_req *);
+static void	http_route_metrics(struct http_req *);
+
+/* The routes of SPEC section 6; "*" matches one path segment. */
+static const struct http_route http_routes[] = {
+	{ "GET", "/", page_index, R_AUTH | R_HTML },
+	{ "GET", "/tasks/*", page_task, R_AUTH | R_HTML },
+	{ "POST", "/tasks/*/run", page_task_run, R_AUTH | R_HTML | R_FORM },
+	{ "GET", "/runs/*", page_run, R_AUTH | R_HTML },
+	{ "GET", "/runs/*/events", page_run_events, R_AUTH | R_HTML },
+	{ "POST", "/runs/*/cancel", page_run_cancel,
+	    R_AUTH | R_HTML | R_FORM },
+	{ "POST", "/hooks/*", hook_request, 0 },
+	{ "GET", "/api/v1/tasks", api_tasks, R_AUTH | R_API },
+	{ "GET", "/api/v1/tasks/*", api_task, R_AUTH | R_API },
+	{ "POST", "/api/v1/tasks/*/runs", api_task_run,
+	    R_AUTH | R_API | R_POST },
+	{ "GET", "/api/v1/runs", api_runs, R_AUTH | R_API },
+	{ "GET", "/api/v1/runs/*", api_run, R_AUTH | R_API },
+	{ "GET", "/api/v1/runs/*/log", api_run_log, R_AUTH | R_API },
+	{ "POST", "/api/v1/runs/*/cancel", api_run_cancel,
+	    R_AUTH | R_API | R_POST },
+	{ "GET", "/healthz", http_route_healthz, R_API },
+	{ "GET", "/metrics", http_route_metrics, R_AUTH | R_API },
+};
+
+/* The HTTP status for an error code of the protocol. */
+int
+http_status_for(const char *code)
+{
+	static const struct {
+		const char	*code;
+		int		 status;
+	} map[] = {
+		{ E_BAD_REQUEST, 400 },
+		{ E_USAGE, 400 },
+		{ E_BAD_PARAMS, 400 },
+		{ E_TOO_LARGE, 413 },
+		{ E_UNKNOWN_COMMAND, 404 },
+		{ E_UNKNOWN_TASK, 404 },
+		{ E_UNKNOWN_RUN, 404 },
+		{ E_INVALID_TASK, 409 },
+		{ E_NOT_ACTIVE, 409 },
+		{ E_SHUTTING_DOWN, 503 },
+	};
+	u_int	 i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (strcmp(code, map[i].code) == 0)
+			return (map[i].status);
+	}
+	return (500);
+}
+
+/* The reason phrase of a status. */
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 202: return ("Accepted");
+	case 204: return ("No Content");
+	case 303: return ("See Other");
+	case 304: return ("Not Modified");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
+	case 413: return ("Payload Too Large");
+	case 415: return ("Unsupported Media Type");
+	case 421: return ("Misdirected Request");
+	case 429: return ("Too Many Requests");
+	case 502: return ("Bad Gateway");
+	case 503: return ("Service Unavailable");
+	default: return (status < 500 ? "Error" : "Internal Server Error");
+	}
+}
+
+/* A request's header, or NULL. */
+const char *
+http_header(struct http_req *hr, const char *name)
+{
+	return (evhttp_find_header(evhttp_request_get_input_headers(hr->req),
+	    name));
+}
+
+/* Set a reply header. */
+void
+http_set_header(struct http_req *hr, const char *name, const char *value)
+{
+	struct evkeyvalq	*h;
+
+	if (hr->dead)
+		return;
+	h = evhttp_request_get_output_headers(hr->req);
+	evhttp_remove_header(h, name);
+	evhttp_add_header(h, name, value);
+}
+
+/* A query parameter, decoded, or NULL. */
+const char *
+http_query(struct http_req *hr, const char *key)
+{
+	return (evhttp_find_header(&hr->query, key));
+}
+
+/* The request's body (NUL-terminated copy owned by hr), and its length. */
+const char *
+http_body(struct http_req *hr, size_t *len)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(hr->req);
+
+	if (hr->body == NULL) {
+		hr->body_len = evbuffer_get_length(in);
+		hr->body = xmalloc(hr->body_len + 1);
+		evbuffer_copyout(in, hr->body, hr->body_len);
+		hr->body[hr->body_len] = '\0';
+	}
+	*len = hr->body_len;
+	return (hr->body);
+}
+
+/* Free a request's state (not the evhttp request). */
+static void
+http_req_free(struct http_req *hr)
+{
+	evhttp_clear_headers(&hr->query);
+	free(hr->arg);
+	free(hr->user);
+	free(hr->body);
+	free(hr);
+}
+
+/* The headers every reply carries. */
+static void
+http_common_headers(struct http_req *hr)
+{
+	http_set_header(hr, "X-Content-Type-Options", "nosniff");
+	http_set_header(hr, "Referrer-Policy", "no-referrer");
+	http_set_header(hr, "X-Frame-Options", "DENY");
+	http_set_header(hr, "Cache-Control", "no-store");
+}
+
+/* After a held request's client went away: tell its owner, free it. */
+static void
+http_hold_reap(int fd, short events, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (hr->closed != NULL)
+		hr->closed(hr->closed_arg);
+	http_req_free(hr);
+}
+
+/* evhttp: a held request's client went away; the request is gone. */
+static void
+http_hold_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	hr->dead = 1;
+	hr->req = NULL;
+	event_base_once(ml_base, -1, EV_TIMEOUT, http_hold_reap, hr, NULL);
+}
+
+/*
+ * Keep a request for a reply later (a webhook waiting for its run). If
+ * the client goes first, closed(arg) is called from a fresh turn of the
+ * loop and hr is freed; a reply sent after the client went is dropped.
+ */
+void
+http_hold(struct http_req *hr, void (*closed)(void *), void *arg)
+{
+	hr->held = 1;
+	hr->closed = closed;
+	hr->closed_arg = arg;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
+	    http_hold_close_cb, hr);
+}
+
+/*
+ * Send a whole reply and free hr. body may be NULL; the content type is
+ * set when given. An HTML reply gets the page's Content-Security-Policy:
+ * nothing from elsewhere, and only the script that carries its nonce.
+ */
+void
+http_reply(struct http_req *hr, int status, const char *type,
+    struct evbuffer *body)
+{
+	char	 csp[256];
+
+	if (hr->held) {
+		if (hr->dead) {
+			hr->closed = NULL;	/* the reap frees it */
+			return;
+		}
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    hr->req), NULL, NULL);
+	}
+	http_common_headers(hr);
+	if (type != NULL)
+		http_set_header(hr, "Content-Type", type);
+	if (type != NULL && strncmp(type, "text/html", 9) == 0) {
+		snprintf(csp, sizeof csp, "default-src 'none'; "
+		    "script-src 'nonce-%s'; style-src 'nonce-%s'; "
+		    "img-src 'self' data:; connect-src 'self'; "
+		    "form-action 'self'; base-uri 'none'; "
+		    "frame-ancestors 'none'", hr->nonce, hr->nonce);
+		http_set_header(hr, "Content-Security-Policy", csp);
+	}
+	evhttp_send_reply(hr->req, status, http_reason(status), body);
+	http_req_free(hr);
+}
+
+/* Send a JSON reply (the object is consumed). */
+void
+http_json(struct http_req *hr, int status, json_t *obj)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*text;
+
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (text == NULL)
+		fatalx("http_json: cannot encode");
+	evbuffer_add(b, text, strlen(text));
+	evbuffer_add(b, "\n", 1);
+	free(text);
+	http_reply(hr, status, "application/json", b);
+	evbuffer_free(b);
+}
+
+/*
+ * An error: a JSON error object for the API and webhooks
+ * ({"ok":false,"error":{"code":...,"message":...}}), a page for the web
+ * page. The message is escaped there: it may quote what the user sent.
+ */
+void
+http_error(struct http_req *hr, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("http_error: out of memory");
+	va_end(ap);
+	if (hr->route != NULL && (hr->route->flags & R_HTML))
+		page_error(hr, status, msg);
+	else
+		http_json(hr, status, proto_error(code, "%s", msg));
+	free(msg);
+}
+
+/* An error for an error object of ops.c (the object is consumed). */
+void
+http_ops_error(struct http_req *hr, json_t *err)
+{
+	json_t		*e = json_object_get(err, K_ERROR);
+	const char	*code, *msg;
+
+	code = json_string_value(json_object_get(e, K_CODE));
+	msg = json_string_value(json_object_get(e, K_MESSAGE));
+	if (code == NULL)
+		code = E_INTERNAL;
+	http_error(hr, http_status_for(code), code, "%s",
+	    msg != NULL ? msg : code);
+	json_decref(err);
+}
+
+/* A redirect to a path of ours (303: the browser follows with GET). */
+void
+http_redirect(struct http_req *hr, const char *path)
+{
+	http_set_header(hr, "Location", path);
+	http_reply(hr, 303, NULL, NULL);
+}
+
+/*
+ * The token of a user's forms: an HMAC of the user's name under a key
+ * made at start-up. A page of another site cannot read it, so a form it
+ * posts here cannot carry it.
+ */
+void
+http_form_token(const char *user, char *out, size_t len)
+{
+	uint8_t	 mac[32];
+	u_int	 i;
+	char	*p = out;
+
+	hmac_sha256(http_key, sizeof http_key, user != NULL ? user : "",
+	    user != NULL ? strlen(user) : 0, mac);
+	for (i = 0; i < 16 && (size_t)(p - out) + 3 <= len; i++)
+		p += snprintf(p, len - (p - out), "%02x", mac[i]);
+}
+
+/* Whether a string is ours: the listen address, localhost, allowed-hosts. */
+static int
+http_host_known(const char *host)
+{
+	char	 name[256], *end;
+	u_int	 i;
+
+	if (strlcpy(name, host, sizeof name) >= sizeof name)
+		return (0);
+	/* Drop the port and brackets: "[::1]:8080", "localhost:8080". */
+	if (name[0] == '[') {
+		if ((end = strchr(name, ']')) == NULL)
+			return (0);
+		*end = '\0';
+		memmove(name, name + 1, strlen(name));
+	} else if ((end = strrchr(name, ':')) != NULL)
+		*end = '\0';
+	if (strcasecmp(name, "localhost") == 0 ||
+	    strcasecmp(name, http_listen_host) == 0)
+		return (1);
+	for (i = 0; i < ml_conf->nallowed_hosts; i++) {
+		if (strcasecmp(name, ml_conf->allowed_hosts[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Whether a request may have come from a page of another site: its
+ * Origin is not this host, or the browser says it is cross-site.
+ */
+static int
+http_cross_site(struct http_req *hr)
+{
+	const char	*origin, *site, *host;
+
+	if ((site = http_header(hr, "Sec-Fetch-Site")) != NULL &&
+	    strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+		return (1);
+	if ((origin = http_header(hr, "Origin")) == NULL)
+		return (0);
+	host = http_header(hr, "Host");
+	if (host == NULL || strncmp(origin, "http://", 7) != 0 ||
+	    strcmp(origin + 7, host) != 0)
+		return (1);
+	return (0);
+}
+
+/* Whether a (name, password) pair was checked recently. */
+static int
+http_auth_cached(const uint8_t *key)
+{
+	u_int	 i;
+
+	for (i = 0; i < HTTP_AUTH_CACHE; i++) {
+		if (hmac_equal(http_auth_cache[i], key, 32))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Check HTTP Basic credentials against the users-file; the user's name,
+ * or NULL. crypt(3) takes milliseconds by design, so a pair that passed
+ * is remembered (as an HMAC under the start-up key) until a reload.
+ */
+static char *
+http_auth_user(struct http_req *hr)
+{
+	const char		*h;
+	void			*raw;
+	char			*cred, *colon, *hash, *user = NULL;
+	size_t			 len;
+	uint8_t			 key[32];
+	struct crypt_data	*cd;
+	u_int			 i;
+
+	if ((h = http_header(hr, "Authorization")) == NULL ||
+	    strncasecmp(h, "Basic ", 6) != 0)
+		return (NULL);
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if (strlen(h) > 1024 || base64_decode(h, strlen(h), &raw, &len) != 0)
+		return (NULL);
+	cred = xmalloc(len + 1);
+	memcpy(cred, raw, len);
+	cred[len] = '\0';
+	free(raw);
+	if (strlen(cred) != len || (colon = strchr(cred, ':')) == NULL)
+		goto out;
+	*colon = '\0';
+	for (i = 0; i < http_nusers; i++) {
+		if (strcmp(http_users[i].name, cred) == 0)
+			break;
+	}
+	if (i == http_nusers)
+		goto out;
+	colon[0] = ':';
+	hmac_sha256(http_key, sizeof http_key, cred, len, key);
+	colon[0] = '\0';
+	if (http_auth_cached(key)) {
+		user = xstrdup(cred);
+		goto out;
+	}
+	cd = xcalloc(1, sizeof *cd);
+	hash = crypt_r(colon + 1, http_users[i].hash, cd);
+	if (hash != NULL && strlen(hash) == strlen(http_users[i].hash) &&
+	    hmac_equal(hash, http_users[i].hash, strlen(hash))) {
+		user = xstrdup(cred);
+		memcpy(http_auth_cache[http_auth_next], key, 32);
+		http_auth_next = (http_auth_next + 1) % HTTP_AUTH_CACHE;
+	}
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+out:
+	explicit_bzero(cred, len);
+	free(cred);
+	return (user);
+}
+
+/* Split a path into segments and match it against a route's pattern. */
+static int
+http_match(const char *pattern, const char *path, char **arg)
+{
+	const char	*p = pattern, *s = path, *end;
+	char		*seg;
+
+	*arg = NULL;
+	while (*p != '\0' && *s != '\0') {
+		if (*p == '*') {
+			end = strchr(s, '/');
+			if (end == NULL)
+				end = s + strlen(s);
+			if (end == s)
+				goto fail;
+			seg = xstrndup(s, end - s);
+			free(*arg);
+			*arg = evhttp_uridecode(seg, 0, NULL);
+			free(seg);
+			if (*arg == NULL)
+				goto fail;
+			p++;
+			s = end;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*p == '\0' && *s == '\0')
+		return (1);
+fail:
+	free(*arg);
+	*arg = NULL;
+	return (0);
+}
+
+/* The connection a request came on, as the sweep knows it. */
+static struct http_conn *
+http_conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	struct http_conn		*hc;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL)
+		return (NULL);
+	bev = evhttp_connection_get_bufferevent(evcon);
+	TAILQ_FOREACH(hc, &http_conns, entry) {
+		if (hc->bev == bev)
+			return (hc);
+	}
+	return (NULL);
+}
+
+/* A request is done: its connection waits for the next one. */
+static void
+http_request_done(struct evhttp_request *req, void *arg)
+{
+	struct http_conn	*hc;
+
+	if ((hc = http_conn_of(req)) != NULL) {
+		hc->busy = 0;
+		hc->since = time_mono_ms();
+	}
+}
+
+/* Every request: checks, then the route's handler. */
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri		*uri;
+	const struct http_route		*r;
+	struct http_req			*hr;
+	struct http_conn		*hc;
+	struct evhttp_connection	*evcon;
+	const char			*path, *query, *host, *method;
+	char				*peer, *arg0, allow[64];
+	uint8_t				 rnd[16];
+	ev_uint16_t			 port;
+	u_int				 i;
+	int				 path_matched = 0;
+
+	http_requests++;
+	if ((hc = http_conn_of(req)) != NULL)
+		hc->busy = 1;
+	evhttp_request_set_on_complete_cb(req, http_request_done, NULL);
+	hr = xcalloc(1, sizeof *hr);
+	hr->req = req;
+	TAILQ_INIT(&hr->query);
+	arc4random_buf(rnd, sizeof rnd);
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(hr->nonce + 2 * i, 3, "%02x", rnd[i]);
+	evcon = evhttp_request_get_connection(req);
+	evhttp_connection_get_peer(evcon, &peer, &port);
+	strlcpy(hr->peer, peer != NULL ? peer : "?", sizeof hr->peer);
+
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		method = "GET";
+		break;
+	case EVHTTP_REQ_HEAD:
+		method = "GET";		/* evhttp sends no body for HEAD */
+		break;
+	case EVHTTP_REQ_POST:
+		method = "POST";
+		break;
+	default:
+		http_error(hr, 405, E_BAD_REQUEST, "method not allowed");
+		return;
+	}
+	if ((host = http_header(hr, "Host")) == NULL ||
+	    !http_host_known(host)) {
+		/* Not our name: DNS rebinding, or a wrong allowed-hosts. */
+		http_error(hr, 421, E_BAD_REQUEST, "this server is not known "
+		    "by that host name (see allowed-hosts in "
+		    "microlight.conf(5))");
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(req);
+	if ((path = evhttp_uri_get_path(uri)) == NULL || *path != '/') {
+		http_error(hr, 400, E_BAD_REQUEST, "bad request path");
+		return;
+	}
+	if ((query = evhttp_uri_get_query(uri)) != NULL &&
+	    evhttp_parse_query_str(query, &hr->query) != 0) {
+		http_error(hr, 400, E_BAD_REQUEST, "bad query string");
+		return;
+	}
+	allow[0] = '\0';
+	for (i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
+		r = &http_routes[i];
+		if (!http_match(r->pattern, path, &arg0))
+			continue;
+		path_matched = 1;
+		if (strcmp(r->method, method) == 0) {
+			hr->route = r;
+			hr->arg = arg0;
+			break;
+		}
+		free(arg0);
+		if (strstr(allow, r->method) == NULL) {
+			if (allow[0] != '\0')
+				strlcat(allow, ", ", sizeof allow);
+			strlcat(allow, r->method, sizeof allow);
+		}
+	}
+	if (hr->route == NULL) {
+		if (path_matched) {
+			http_set_header(hr, "Allow", allow);
+			http_error(hr, 405, E_BAD_REQUEST, "%s is not allowed "
+			    "here (allowed: %s)", method, allow);
+		} else
+			http_error(hr, 404, E_BAD_REQUEST, "no such page");
+		return;
+	}
+	if (hr->arg != NULL && (hr->arg[0] == '\0' ||
+	    strchr(hr->arg, '/') != NULL || strcmp(hr->arg, ".") == 0 ||
+	    strcmp(hr->arg, "..") == 0)) {
+		http_error(hr, 404, E_BAD_REQUEST, "no such page");
+		return;
+	}
+	if ((hr->route->flags & R_AUTH) && http_nusers > 0 &&
+	    (hr->user = http_auth_user(hr)) == NULL) {
+		http_set_header(hr, "WWW-Authenticate",
+		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
+		http_error(hr, 401, E_BAD_REQUEST, "a user name and password "
+		    "are needed");
+		return;
+	}
+	if ((hr->route->flags & (R_FORM | R_POST)) && http_cross_site(hr)) {
+		http_error(hr, 403, E_BAD_REQUEST, "a request from another "
+		    "site is refused");
+		return;
+	}
+	hr->route->handler(hr);
+}
+
+/* A new connection: evhttp's bufferevent, made here so the sweep sees it. */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+	struct http_conn	*hc;
+	struct timeval		 tv = { 0, 0 };
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return (NULL);
+	bufferevent_incref(bev);
+	hc = xcalloc(1, sizeof *hc);
+	hc->bev = bev;
+	hc->since = time_mono_ms();
+	if (http_nconns >= HTTP_MAX_CONNS) {
+		hc->refused = 1;
+		evtimer_add(ev_sweep, &tv);	/* close it at once */
+	}
+	TAILQ_INSERT_TAIL(&http_conns, hc, entry);
+	http_nconns++;
+	return (bev);
+}
+
+/*
+ * Once a second: let go of the connections evhttp has freed (their event
+ * callback is gone), and cut off the ones over the cap and the ones whose
+ * request is too slow to arrive; evhttp sees the shutdown as the client
+ * leaving and frees them.
+ */
+static void
+http_sweep_cb(int fd, short events, void *arg)
+{
+	struct http_conn	*hc, *hc1;
+	struct timeval		 tv;
+	bufferevent_event_cb	 eventcb;
+	int64_t			 now = time_mono_ms();
+	int			 sfd;
+
+	TAILQ_FOREACH_SAFE(hc, &http_conns, entry, hc1) {
+		bufferevent_getcb(hc->bev, NULL, NULL, &eventcb, NULL);
+		if (eventcb == NULL) {
+			TAILQ_REMOVE(&http_conns, hc, entry);
+			http_nconns--;
+			bufferevent_decref(hc->bev);
+			free(hc);
+			continue;
+		}
+		if (hc->refused || (!hc->busy && now - hc->since >
+		    HTTP_REQUEST_SECONDS * 1000)) {
+			if ((sfd = bufferevent_getfd(hc->bev)) != -1)
+				shutdown(sfd, SHUT_RDWR);
+			if (hc->refused)
+				log_warnx("http: %u connections: refusing one",
+				    http_nconns);
+			hc->refused = 0;
+			hc->since = now;
+		}
+	}
+	tv.tv_sec = HTTP_SWEEP_MS / 1000;
+	tv.tv_usec = (HTTP_SWEEP_MS % 1000) * 1000;
+	evtimer_add(ev_sweep, &tv);
+}
+
+/* Whether an address is a loopback one. */
+static int
+http_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*s6;
+
+	if (sa->sa_family == AF_INET)
+		return ((ntohl(((const struct sockaddr_in *)sa)->sin_addr.
+		    s_addr) >> 24) == 127);
+	if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		return (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		    s6->sin6_addr.s6_addr[12] == 127));
+	}
+	return (0);
+}
+
+/*
+ * Read a users-file: "name:crypt-hash" lines, # comments and blank lines.
+ * Returns 0, or -1 with *cause naming the file and line.
+ */
+static int
+http_users_read(const char *path, struct http_user **usersp, u_int *np,
+    char **cause)
+{
+	FILE		*f;
+	struct http_user *users = NULL;
+	char		*line = NULL, *colon, *p;
+	size_t		 size = 0;
+	ssize_t		 len;
+	u_int		 n = 0, lineno = 0, i;
+	int		 rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		xasprintf(cause, "users-file %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while ((len = getline(&line, &size, f)) != -1) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r' || line[len - 1] == ' ' ||
+		    line[len - 1] == '\t'))
+			line[--len] = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((colon = strchr(p, ':')) == NULL || colon == p ||
+		    colon[1] != '$' || strlen(colon + 1) < 13) {
+			xasprintf(cause, "%s:%u: not name:hash (a crypt(3) "
+			    "hash such as mkpasswd(1) makes)", path, lineno);
+			goto out;
+		}
+		*colon = '\0';
+		for (i = 0; p[i] != '\0'; i++) {
+			if (!isalnum((u_char)p[i]) && strchr("._-@", p[i]) ==
+			    NULL) {
+				xasprintf(cause, "%s:%u: '%s' is not a user "
+				    "name", path, lineno, p);
+				goto out;
+			}
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(users[i].name, p) == 0) {
+				xasprintf(cause, "%s:%u: user '%s' twice", path,
+				    lineno, p);
+				goto out;
+			}
+		}
+		users = xreallocarray(users, n + 1, sizeof *users);
+		users[n].name = xstrdup(p);
+		users[n].hash = xstrdup(colon + 1);
+		n++;
+	}
+	if (ferror(f)) {
+		xasprintf(cause, "users-file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n == 0) {
+		xasprintf(cause, "users-file %s has no users", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		for (i = 0; i < n; i++) {
+			free(users[i].name);
+			free(users[i].hash);
+		}
+		free(users);
+		users = NULL;
+		n = 0;
+	}
+	free(line);
+	fclose(f);
+	*usersp = users;
+	*np = n;
+	return (rc);
+}
+
+/* Forget the users and the passwords checked. */
+static void
+http_users_clear(void)
+{
+	u_int	 i;
+
+	for (i = 0; i < http_nusers; i++) {
+		free(http_users[i].name);
+		explicit_bzero(http_users[i].hash, strlen(http_users[i].hash));
+		free(http_users[i].hash);
+	}
+	free(http_users);
+	http_users = NULL;
+	http_nusers = 0;
+	explicit_bzero(http_auth_cache, sizeof http_auth_cache);
+}
+
+/*
+ * Check a configuration for the HTTP side: its users-file can be read,
+ * and a listener that is not on loopback has one. Used at start-up and
+ * before a reload is accepted.
+ */
+int
+http_check_conf(const struct config *conf, char **cause)
+{
+	struct http_user	*users;
+	u_int			 n, i;
+
+	if (conf->users_file != NULL) {
+		if (http_users_read(conf->users_file, &users, &n, cause) != 0)
+			return (-1);
+		for (i = 0; i < n; i++) {
+			free(users[i].name);
+			free(users[i].hash);
+		}
+		free(users);
+	} else if (http_fd != -1 && !http_listen_loopback()) {
+		xasprintf(cause, "listen %s is not a loopback address: a "
+		    "users-file is needed", http_listen_text);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Whether the bound listener is on a loopback address. */
+int
+http_listen_loopback(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+
+	if (http_fd == -1)
+		return (1);
+	if (getsockname(http_fd, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+	return (http_loopback((struct sockaddr *)&ss));
+}
+
+/*
+ * Bind the listener (before daemonising, so the operator sees a failure).
+ * "none" binds nothing. A non-loopback address needs a users-file.
+ */
+int
+http_bind(const struct config *conf, char **cause)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		*host, *port;
+	const char	*text = conf->listen;
+	int		 fd = -1, on = 1, error;
+
+	if (strcmp(text, "none") == 0)
+		return (0);
+	host = xstrdup(text);
+	port = strrchr(host, ':');
+	*port++ = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+	    (strcmp(host, "localhost") == 0 ? 0 : AI_NUMERICHOST);
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		xasprintf(cause, "listen %s: %s (an IP address is needed)",
+		    text, gai_strerror(error));
+		goto fail;
+	}
+	if (!http_loopback(res->ai_addr) && conf->users_file == NULL) {
+		xasprintf(cause, "listen %s is not a loopback address: set a "
+		    "users-file first (see microlight.conf(5))", text);
+		goto fail;
+	}
+	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1) {
+		xasprintf(cause, "listen %s: %s", text, strerror(errno));
+		goto fail;
+	}
+	freeaddrinfo(res);
+	http_fd = fd;
+	http_listen_text = xstrdup(text);
+	http_listen_host = host;
+	http_listen_port = atoi(port);
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(host);
+	return (-1);
+}
+
+/* The address the page is served on ("127.0.0.1:8080"), or NULL. */
+const char *
+http_address(void)
+{
+	return (http_listen_text);
+}
+
+/*
+ * The address others reach the page by, for the URLs the daemon hands out
+ * (a webhook's): the listen address, or, when that is every address
+ * (0.0.0.0, [::]), the first of allowed-hosts with the port. NULL when
+ * there is no listener.
+ */
+const char *
+http_public_address(void)
+{
+	static char	 buf[300];
+
+	if (http_listen_text == NULL)
+		return (NULL);
+	if ((strcmp(http_listen_host, "0.0.0.0") == 0 ||
+	    strcmp(http_listen_host, "::") == 0) &&
+	    ml_conf->nallowed_hosts > 0) {
+		snprintf(buf, sizeof buf, "%s:%d", ml_conf->allowed_hosts[0],
+		    http_listen_port);
+		return (buf);
+	}
+	return (http_listen_text);
+}
+
+/* Load the users-file of the configuration now in force. */
+void
+http_reload(void)
+{
+	char	*cause;
+
+	http_users_clear();
+	if (ml_conf->users_file != NULL &&
+	    http_users_read(ml_conf->users_file, &http_users, &http_nusers,
+	    &cause) != 0) {
+		/* Checked before the configuration was taken. */
+		log_warnx("%s", cause);
+		free(cause);
+	}
+}
+
+/* Start serving (once the event base and the database are ready). */
+void
+http_start(void)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	arc4random_buf(http_key, sizeof http_key);
+	http_reload();
+	if (http_fd == -1)
+		return;
+	if ((http = evhttp_new(ml_base)) == NULL)
+		fatalx("cannot set up the HTTP server");
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	evhttp_set_timeout(http, HTTP_IDLE_SECONDS);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST);
+	evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
+	evhttp_set_gencb(http, http_request_cb, NULL);
+	evhttp_set_bevcb(http, http_bev_cb, NULL);
+	if ((http_bound = evhttp_accept_socket_with_handle(http, http_fd)) ==
+	    NULL)
+		fatalx("cannot accept on the HTTP listener");
+	ev_sweep = evtimer_new(ml_base, http_sweep_cb, NULL);
+	evtimer_add(ev_sweep, &tv);
+	log_info("web page on http://%s/", http_listen_text);
+}
+
+/* Shutting down: no new connections (those open are served to the end). */
+void
+http_stop_accepting(void)
+{
+	if (http_bound != NULL)
+		evhttp_del_accept_socket(http, http_bound);
+	http_bound = NULL;
+}
+
+/* Stop serving: every connection goes. */
+void
+http_close(void)
+{
+	struct http_conn	*hc;
+
+	if (http != NULL)
+		evhttp_free(http);
+	http = NULL;
+	http_fd = -1;	/* evhttp closed it */
+	if (ev_sweep != NULL)
+		event_free(ev_sweep);
+	ev_sweep = NULL;
+	while ((hc = TAILQ_FIRST(&http_conns)) != NULL) {
+		TAILQ_REMOVE(&http_conns, hc, entry);
+		bufferevent_decref(hc->bev);
+		free(hc);
+	}
+	http_nconns = 0;
+	http_users_clear();
+	free(http_listen_text);
+	free(http_listen_host);
+	http_listen_text = http_listen_host = NULL;
+}
+
+/*
+ * GET /healthz: the loop answers; the database answers reads and takes
+ * writes (no run record waits to be written); the scheduler keeps up.
+ */
+static void
+http_route_healthz(struct http_req *hr)
+{
+	json_t	*o;
+	u_int	 unwritten = record_count();
+	int	 db_ok, sched_ok;
+
+	db_ok = db_ping() == 0 && unwritten == 0;
+	sched_ok = sched_healthy();
+	o = json_pack("{s:s,s:s,s:I,s:b,s:i,s:b,s:i,s:i}", K_STATUS,
+	    db_ok && sched_ok ? "ok" : "failing", K_VERSION, PACKAGE_VERSION,
+	    K_UPTIME, (json_int_t)((time_now_ms() - ml_started) / 1000),
+	    "database", db_ok, "unwritten_records", (int)unwritten,
+	    "scheduler", sched_ok, K_RUNNING, (int)run_active_count(),
+	    K_QUEUED, (int)queue_length());
+	http_json(hr, db_ok && sched_ok ? 200 : 503, o);
+}
+
+/* GET /metrics: Prometheus text format. */
+static void
+http_route_metrics(struct http_req *hr)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	metrics_write(b, http_requests, http_nconns);
+	http_reply(hr, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/*
+ * Streams: a reply sent in chunks as it comes (a log followed, Server-Sent
+ * Events, a webhook waiting for its run). The client may go at any time:
+ * evhttp then calls the connection's close callback, and frees the
+ * request. The stream is marked dead there, and its owner is told (and
+ * the stream freed) from a fresh turn of the loop, never inside a call of
+ * the owner's that may have caused the close.
+ */
+struct http_stream {
+	struct evhttp_request	*req;		/* NULL once dead */
+	struct evhttp_connection *evcon;
+	void			(*closed)(void *);
+	void			(*drained)(void *);
+	void			*arg;
+	struct event		*ev_heartbeat;
+	const char		*heartbeat;	/* sent when quiet, or NULL */
+	int			 wrote;		/* since the last heartbeat */
+	int			 dead;
+};
+
+#define HTTP_STREAM_TIMEOUT	86400	/* a quiet follow may last */
+#define HTTP_HEARTBEAT_SECONDS	15
+
+/* After the close: tell the owner, free the stream. */
+static void
+http_stream_reap(int fd, short events, void *arg)
+{
+	struct http_stream	*hs = arg;
+
+	if (hs->closed != NULL)
+		hs->closed(hs->arg);
+	if (hs->ev_heartbeat != NULL)
+		event_free(hs->ev_heartbeat);
+	free(hs);
+}
+
+/* evhttp: the client went away. The request is gone after this. */
+static void
+http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_stream	*hs = arg;
+
+	hs->dead = 1;
+	hs->req = NULL;
+	event_base_once(ml_base, -1, EV_TIMEOUT, http_stream_reap, hs, NULL);
+}
+
+/* A chunk went out: the owner may send more. */
+static void
+http_stream_drained_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_stream	*hs = arg;
+
+	if (!hs->dead && hs->drained != NULL)
+		hs->drained(hs->arg);
+}
+
+/* Nothing was sent for a while: a heartbeat keeps proxies and timers calm. */
+static void
+http_stream_heartbeat_cb(int fd, short events, void *arg)
+{
+	struct http_stream	*hs = arg;
+
+	if (!hs->wrote)
+		http_stream_write(hs, hs->heartbeat, strlen(hs->heartbeat));
+	hs->wrote = 0;
+}
+
+/*
+ * Start a streamed reply. closed is called once if the client goes before
+ * http_stream_end; drained each time a chunk has been written out. With a
+ * heartbeat, that text is sent after HTTP_HEARTBEAT_SECONDS of quiet (an
+ * SSE comment). hr is freed; the stream lives until ended or closed.
+ */
+struct http_stream *
+http_stream_start(struct http_req *hr, int status, const char *type,
+    const char *heartbeat, void (*closed)(void *), void (*drained)(void *),
+    void *arg)
+{
+	struct http_stream	*hs;
+	struct timeval		 tv = { HTTP_HEARTBEAT_SECONDS, 0 };
+
+	hs = xcalloc(1, sizeof *hs);
+	hs->req = hr->req;
+	hs->evcon = evhttp_request_get_connection(hr->req);
+	hs->closed = closed;
+	hs->drained = drained;
+	hs->arg = arg;
+	hs->heartbeat = heartbeat;
+	http_common_headers(hr);
+	http_set_header(hr, "Content-Type", type);
+	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
+	evhttp_connection_set_closecb(hs->evcon, http_stream_close_cb, hs);
+	evhttp_send_reply_start(hr->req, status, http_reason(status));
+	if (heartbeat != NULL) {
+		hs->ev_heartbeat = event_new(ml_base, -1, EV_PERSIST,
+		    http_stream_heartbeat_cb, hs);
+		evtimer_add(hs->ev_heartbeat, &tv);
+	}
+	http_req_free(hr);
+	return (hs);
+}
+
+/* Whether the client has gone. */
+int
+http_stream_dead(struct http_stream *hs)
+{
+	return (hs->dead);
+}
+
+/* Bytes written to the stream and not yet sent to the client. */
+size_t
+http_stream_pending(struct http_stream *hs)
+{
+	if (hs->dead)
+		return (0);
+	return (evbuffer_get_length(bufferevent_get_output(
+	    evhttp_connection_get_bufferevent(hs->evcon))));
+}
+
+/* Send a chunk (nothing once the client has gone). */
+void
+http_stream_write(struct http_stream *hs, const void *data, size_t len)
+{
+	struct evbuffer	*b;
+
+	if (hs->dead || len == 0)
+		return;
+	hs->wrote = 1;
+	b = evbuffer_new();
+	evbuffer_add(b, data, len);
+	evhttp_send_reply_chunk_with_cb(hs->req, b, http_stream_drained_cb,
+	    hs);
+	evbuffer_free(b);
+}
+
+/* End the reply and free the stream (the owner is not called back). */
+void
+http_stream_end(struct http_stream *hs)
+{
+	if (hs->dead) {
+		hs->closed = NULL;	/* the reap is on its way */
+		return;
+	}
+	evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
+	evhttp_connection_set_timeout(hs->evcon, HTTP_IDLE_SECONDS);
+	evhttp_send_reply_end(hs->req);
+	if (hs->ev_heartbeat != NULL)
+		event_free(hs->ev_heartbeat);
+	free(hs);
+}

@@ -1,0 +1,196 @@
+/*
+ * Metrics for /metrics, in Prometheus's text format: runs that ended since
+ * start-up by task and status (counters; Prometheus takes a restart's reset
+ * in its stride), their durations (a histogram per task), the running and
+ * queued runs, the last success of each task, and the HTTP side's numbers.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "microlightd.h"
+
+/* Upper bounds of the duration buckets, in seconds. */
+static const double metrics_bounds[] = {
+	0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600
+};
+#define METRICS_NBOUNDS	(sizeof metrics_bounds / sizeof metrics_bounds[0])
+
+/* What is known of one task. */
+struct metrics_task {
+	char			*name;
+	uint64_t		 ended[RUN_NSTATUS];
+	uint64_t		 buckets[METRICS_NBOUNDS + 1];	/* last: +Inf */
+	double			 seconds;	/* sum of durations */
+	uint64_t		 runs;		/* runs with a duration */
+	int64_t			 last_success;	/* ms; 0: none known */
+	RB_ENTRY(metrics_task)	 entry;
+};
+
+RB_HEAD(metrics_tree, metrics_task);
+RB_PROTOTYPE(metrics_tree, metrics_task, entry, metrics_cmp);
+
+/* By task name. */
+static int
+metrics_cmp(struct metrics_task *a, struct metrics_task *b)
+{
+	return (strcmp(a->name, b->name));
+}
+RB_GENERATE(metrics_tree, metrics_task, entry, metrics_cmp);
+
+static struct metrics_tree	 metrics_tasks = RB_INITIALIZER(&metrics_tasks);
+
+/* A task's entry, made on first use. */
+static struct metrics_task *
+metrics_get(const char *name)
+{
+	struct metrics_task	 key, *m;
+
+	key.name = (char *)name;
+	if ((m = RB_FIND(metrics_tree, &metrics_tasks, &key)) != NULL)
+		return (m);
+	m = xcalloc(1, sizeof *m);
+	m->name = xstrdup(name);
+	RB_INSERT(metrics_tree, &metrics_tasks, m);
+	return (m);
+}
+
+/* A run ended (ran, was skipped, or was cancelled while queued). */
+void
+metrics_run_ended(const struct runrec *rec)
+{
+	struct metrics_task	*m;
+	double			 secs;
+	u_int			 i;
+
+	if (rec->task == NULL || (u_int)rec->status >= RUN_NSTATUS)
+		return;
+	m = metrics_get(rec->task);
+	m->ended[rec->status]++;
+	if (rec->started_at > 0 && rec->finished_at >= rec->started_at) {
+		secs = (rec->finished_at - rec->started_at) / 1000.0;
+		for (i = 0; i < METRICS_NBOUNDS; i++) {
+			if (secs <= metrics_bounds[i])
+				break;
+		}
+		m->buckets[i]++;
+		m->seconds += secs;
+		m->runs++;
+	}
+	if (rec->status == RUN_SUCCEEDED && rec->finished_at > m->last_success)
+		m->last_success = rec->finished_at;
+}
+
+/* From the database at start-up: each task's last success. */
+static void
+metrics_last_success(const char *task, int64_t ms, void *arg)
+{
+	metrics_get(task)->last_success = ms;
+}
+
+/* Read what the metrics need from the database. */
+void
+metrics_start(void)
+{
+	db_last_successes(metrics_last_success, NULL);
+}
+
+/* Free everything, at exit. */
+void
+metrics_stop(void)
+{
+	struct metrics_task	*m;
+
+	while ((m = RB_ROOT(&metrics_tasks)) != NULL) {
+		RB_REMOVE(metrics_tree, &metrics_tasks, m);
+		free(m->name);
+		free(m);
+	}
+}
+
+/* Write every metric. */
+void
+metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
+{
+	struct metrics_task	*m;
+	struct task		*t;
+	uint64_t		 cum;
+	u_int			 i, ninvalid = 0, ntasks = 0;
+
+	evbuffer_add_printf(b,
+	    "# HELP microlight_runs_total Runs that ended since microlightd "
+	    "started, by task and status.\n"
+	    "# TYPE microlight_runs_total counter\n");
+	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
+		for (i = 0; i < RUN_NSTATUS; i++) {
+			if (m->ended[i] == 0)
+				continue;
+			evbuffer_add_printf(b, "microlight_runs_total{task=\"%s\","
+			    "status=\"%s\"} %llu\n", m->name,
+			    proto_status_name(i), (unsigned long long)m->ended[i]);
+		}
+	}
+	evbuffer_add_printf(b,
+	    "# HELP microlight_run_duration_seconds How long runs ran, from "
+	    "start to end.\n"
+	    "# TYPE microlight_run_duration_seconds histogram\n");
+	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
+		if (m->runs == 0)
+			continue;
+		cum = 0;
+		for (i = 0; i < METRICS_NBOUNDS; i++) {
+			cum += m->buckets[i];
+			evbuffer_add_printf(b, "microlight_run_duration_seconds_"
+			    "bucket{task=\"%s\",le=\"%g\"} %llu\n", m->name,
+			    metrics_bounds[i], (unsigned long long)cum);
+		}
+		cum += m->buckets[METRICS_NBOUNDS];
+		evbuffer_add_printf(b, "microlight_run_duration_seconds_bucket"
+		    "{task=\"%s\",le=\"+Inf\"} %llu\n"
+		    "microlight_run_duration_seconds_sum{task=\"%s\"} %.3f\n"
+		    "microlight_run_duration_seconds_count{task=\"%s\"} %llu\n",
+		    m->name, (unsigned long long)cum, m->name, m->seconds,
+		    m->name, (unsigned long long)m->runs);
+	}
+	evbuffer_add_printf(b,
+	    "# HELP microlight_last_success_timestamp_seconds When each "
+	    "task's last successful run ended.\n"
+	    "# TYPE microlight_last_success_timestamp_seconds gauge\n");
+	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
+		if (m->last_success > 0)
+			evbuffer_add_printf(b, "microlight_last_success_"
+			    "timestamp_seconds{task=\"%s\"} %.3f\n", m->name,
+			    m->last_success / 1000.0);
+	}
+	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
+		ntasks++;
+		if (!task_valid(t))
+			ninvalid++;
+	}
+	evbuffer_add_printf(b,
+	    "# HELP microlight_runs_running Runs running now.\n"
+	    "# TYPE microlight_runs_running gauge\n"
+	    "microlight_runs_running %u\n"
+	    "# HELP microlight_runs_queued Runs waiting for a slot or a "
+	    "retry's time.\n"
+	    "# TYPE microlight_runs_queued gauge\n"
+	    "microlight_runs_queued %u\n"
+	    "# HELP microlight_tasks Tasks in the tasks directory.\n"
+	    "# TYPE microlight_tasks gauge\n"
+	    "microlight_tasks{valid=\"true\"} %u\n"
+	    "microlight_tasks{valid=\"false\"} %u\n"
+	    "# HELP microlight_http_requests_total HTTP requests since "
+	    "start-up.\n"
+	    "# TYPE microlight_http_requests_total counter\n"
+	    "microlight_http_requests_total %llu\n"
+	    "# HELP microlight_http_connections HTTP connections open now.\n"
+	    "# TYPE microlight_http_connections gauge\n"
+	    "microlight_http_connections %u\n"
+	    "# HELP microlight_start_time_seconds When microlightd started.\n"
+	    "# TYPE microlight_start_time_seconds gauge\n"
+	    "microlight_start_time_seconds %.3f\n",
+	    run_active_count(), queue_length(), ntasks - ninvalid, ninvalid,
+	    (unsigned long long)requests, conns, ml_started / 1000.0);
+}
