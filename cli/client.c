@@ -153,6 +153,8 @@ exit_for_error(json_t *reply)
 		{ E_UNKNOWN_RUN, EXIT_DATAERR },
 		{ E_NOT_ACTIVE, EXIT_DATAERR },
 		{ E_RELOAD, EXIT_DATAERR },
+		{ E_NO_WEBHOOK, EXIT_DATAERR },
+		{ E_CONFIGURED, EXIT_DATAERR },
 		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
 	};
 	const char	*code;

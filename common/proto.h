@@ -87,6 +87,8 @@
 #define E_NOT_ACTIVE		"not-active"	/* cancel of a finished run */
 #define E_SHUTTING_DOWN		"shutting-down"
 #define E_RELOAD		"reload-failed"
+#define E_NO_WEBHOOK		"no-webhook"	/* the task has no @webhook */
+#define E_CONFIGURED		"configured"	/* set in the configuration */
 #define E_INTERNAL		"internal"
 
 /* Run states. */

@@ -77,7 +77,7 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 		return (-1);
 	}
 	if (t->def == NULL || !t->def->webhook) {
-		err->code = E_USAGE;
+		err->code = E_NO_WEBHOOK;
 		xasprintf(&err->message, "task '%s' has no @webhook line: add "
 		    "one to its header to let other systems start it", name);
 		return (-1);
@@ -85,7 +85,7 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 	if (rotate) {
 		(void)hook_secret(name, 0, &configured);
 		if (configured) {
-			err->code = E_USAGE;
+			err->code = E_CONFIGURED;
 			xasprintf(&err->message, "the secret of '%s' is set by "
 			    "webhook-secret in %s: change it there", name,
 			    ml_conf->file);
