@@ -29,7 +29,9 @@ struct hook_wait {
 	struct follower		*f;
 	struct event		*ev_deadline;
 	int64_t			 run_id;
+	TAILQ_ENTRY(hook_wait)	 entry;
 };
+static TAILQ_HEAD(, hook_wait) hook_waits = TAILQ_HEAD_INITIALIZER(hook_waits);
 
 /*
  * A task's webhook secret: from webhook-secret in the configuration, else
@@ -251,6 +253,7 @@ fail:
 static void
 hook_wait_free(struct hook_wait *hw)
 {
+	TAILQ_REMOVE(&hook_waits, hw, entry);
 	if (hw->ev_deadline != NULL)
 		event_free(hw->ev_deadline);
 	free(hw);
@@ -386,6 +389,7 @@ hook_request(struct http_req *hr)
 	hw = xcalloc(1, sizeof *hw);
 	hw->hr = hr;
 	hw->run_id = id;
+	TAILQ_INSERT_TAIL(&hook_waits, hw, entry);
 	http_hold(hr, hook_wait_closed, hw);
 	hw->ev_deadline = evtimer_new(ml_base, hook_wait_deadline, hw);
 	tv.tv_sec = wait;
@@ -393,4 +397,18 @@ hook_request(struct http_req *hr)
 	evtimer_add(hw->ev_deadline, &tv);
 	hw->f = follow_start(id, 0, 1, 0, &hook_wait_sink, hw);
 	follow_pump(hw->f);
+}
+
+/*
+ * Shutting down: the webhooks still waiting get their answer now (202,
+ * with the run as it is: a queued run stays queued for the next start)
+ * rather than a dropped connection.
+ */
+void
+hook_stop(void)
+{
+	struct hook_wait	*hw;
+
+	while ((hw = TAILQ_FIRST(&hook_waits)) != NULL)
+		hook_wait_deadline(-1, 0, hw);
 }

@@ -67,6 +67,7 @@ static char			*http_listen_text;	/* "127.0.0.1:8080" */
 static char			*http_listen_host;	/* "127.0.0.1" */
 static int			 http_listen_port;
 static struct http_conns	 http_conns = TAILQ_HEAD_INITIALIZER(http_conns);
+static TAILQ_HEAD(, http_req)	 http_holds = TAILQ_HEAD_INITIALIZER(http_holds);
 static u_int			 http_nconns;
 static struct event		*ev_sweep;
 static struct http_user		*http_users;
@@ -76,6 +77,7 @@ static u_int			 http_auth_next;
 static uint8_t			 http_key[32];	/* for form tokens */
 static uint64_t			 http_requests;
 
+static void	http_abandon_all(void);
 static void	http_route_healthz(struct http_req *);
 static void	http_route_metrics(struct http_req *);
 
@@ -228,6 +230,7 @@ http_hold_reap(int fd, short events, void *arg)
 {
 	struct http_req	*hr = arg;
 
+	TAILQ_REMOVE(&http_holds, hr, hold_entry);
 	if (hr->closed != NULL)
 		hr->closed(hr->closed_arg);
 	http_req_free(hr);
@@ -255,6 +258,7 @@ http_hold(struct http_req *hr, void (*closed)(void *), void *arg)
 	hr->held = 1;
 	hr->closed = closed;
 	hr->closed_arg = arg;
+	TAILQ_INSERT_TAIL(&http_holds, hr, hold_entry);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
 	    http_hold_close_cb, hr);
 }
@@ -277,6 +281,7 @@ http_reply(struct http_req *hr, int status, const char *type,
 		}
 		evhttp_connection_set_closecb(evhttp_request_get_connection(
 		    hr->req), NULL, NULL);
+		TAILQ_REMOVE(&http_holds, hr, hold_entry);
 	}
 	http_common_headers(hr);
 	if (type != NULL)
@@ -1047,6 +1052,7 @@ http_close(void)
 {
 	struct http_conn	*hc;
 
+	http_abandon_all();
 	if (http != NULL)
 		evhttp_free(http);
 	http = NULL;
@@ -1117,10 +1123,23 @@ struct http_stream {
 	const char		*heartbeat;	/* sent when quiet, or NULL */
 	int			 wrote;		/* since the last heartbeat */
 	int			 dead;
+	TAILQ_ENTRY(http_stream) entry;
 };
+TAILQ_HEAD(http_streams, http_stream);
+static struct http_streams http_streams = TAILQ_HEAD_INITIALIZER(http_streams);
 
 #define HTTP_STREAM_TIMEOUT	86400	/* a quiet follow may last */
 #define HTTP_HEARTBEAT_SECONDS	15
+
+/* Free a stream (its request is gone or ended). */
+static void
+http_stream_free(struct http_stream *hs)
+{
+	TAILQ_REMOVE(&http_streams, hs, entry);
+	if (hs->ev_heartbeat != NULL)
+		event_free(hs->ev_heartbeat);
+	free(hs);
+}
 
 /* After the close: tell the owner, free the stream. */
 static void
@@ -1130,9 +1149,7 @@ http_stream_reap(int fd, short events, void *arg)
 
 	if (hs->closed != NULL)
 		hs->closed(hs->arg);
-	if (hs->ev_heartbeat != NULL)
-		event_free(hs->ev_heartbeat);
-	free(hs);
+	http_stream_free(hs);
 }
 
 /* evhttp: the client went away. The request is gone after this. */
@@ -1188,6 +1205,7 @@ http_stream_start(struct http_req *hr, int status, const char *type,
 	hs->drained = drained;
 	hs->arg = arg;
 	hs->heartbeat = heartbeat;
+	TAILQ_INSERT_TAIL(&http_streams, hs, entry);
 	http_common_headers(hr);
 	http_set_header(hr, "Content-Type", type);
 	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
@@ -1246,7 +1264,35 @@ http_stream_end(struct http_stream *hs)
 	evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
 	evhttp_connection_set_timeout(hs->evcon, HTTP_IDLE_SECONDS);
 	evhttp_send_reply_end(hs->req);
-	if (hs->ev_heartbeat != NULL)
-		event_free(hs->ev_heartbeat);
-	free(hs);
+	http_stream_free(hs);
+}
+
+/*
+ * At exit: every stream and held request still open is given up, its
+ * owner told (so that it lets go of what it follows), before evhttp
+ * frees the connections.
+ */
+static void
+http_abandon_all(void)
+{
+	struct http_stream	*hs;
+	struct http_req		*hr;
+
+	while ((hs = TAILQ_FIRST(&http_streams)) != NULL) {
+		if (!hs->dead)
+			evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
+		if (hs->closed != NULL)
+			hs->closed(hs->arg);
+		http_stream_free(hs);
+	}
+	while ((hr = TAILQ_FIRST(&http_holds)) != NULL) {
+		TAILQ_REMOVE(&http_holds, hr, hold_entry);
+		hr->held = 0;
+		if (!hr->dead)
+			evhttp_connection_set_closecb(
+			    evhttp_request_get_connection(hr->req), NULL, NULL);
+		if (hr->closed != NULL)
+			hr->closed(hr->closed_arg);
+		http_req_free(hr);
+	}
 }

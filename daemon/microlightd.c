@@ -244,6 +244,7 @@ signal_term_cb(int sig, short events, void *arg)
 	    run_active_count());
 	control_stop_accepting();
 	http_stop_accepting();
+	hook_stop();
 	watch_stop();
 	run_shutdown();
 	daemon_maybe_exit();

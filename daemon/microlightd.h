@@ -456,6 +456,7 @@ struct http_req {
 	void			*closed_arg;
 	int			 held;
 	int			 dead;		/* the client went away */
+	TAILQ_ENTRY(http_req)	 hold_entry;
 };
 
 struct http_stream;
@@ -519,6 +520,7 @@ void		 page_error(struct http_req *, int, const char *);
 char		*hook_secret(const char *, int, int *);
 int		 hook_info(const char *, int, json_t *, struct ops_error *);
 void		 hook_request(struct http_req *);
+void		 hook_stop(void);
 
 /* metrics.c */
 void		 metrics_run_ended(const struct runrec *);
