@@ -128,6 +128,7 @@ enum db_stmt {
 	STMT_INPUT_GET,
 	STMT_HOOK_GET,
 	STMT_HOOK_SET,
+	STMT_LAST_RUN_OF,	/* the web page: one task's latest run */
 	STMT_MAX
 };
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -182,6 +183,9 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_HOOK_SET] = "INSERT INTO webhooks (task, secret, created_at) "
 	    "VALUES (?, ?, ?) ON CONFLICT (task) DO UPDATE SET "
 	    "secret = excluded.secret, created_at = excluded.created_at",
+	/* The web page's. */
+	[STMT_LAST_RUN_OF] = "SELECT " RUN_COLUMNS " FROM runs WHERE task = ? "
+	    "ORDER BY id DESC LIMIT 1",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -728,6 +732,31 @@ db_last_runs(json_t *map)
 	}
 	sqlite3_reset(st);
 	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * The web page's: the latest run of one task as a run object, or NULL
+ * (none, or an error). One index lookup (runs_task), where db_last_runs
+ * reads the whole index: the task list asks for each task it shows.
+ */
+json_t *
+db_last_run(const char *task)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUN_OF);
+	struct runrec	 r;
+	json_t		*obj = NULL;
+	int		 rc;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		obj = runrec_json(&r);
+		runrec_clear(&r);
+	} else if (rc != SQLITE_DONE)
+		log_warnx("sqlite: the last run of %s: %s", task,
+		    sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return (obj);
 }
 
 /* Copy a record (deeply: dst owns its own strings). */

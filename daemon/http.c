@@ -381,31 +381,53 @@ http_form_token(const char *user, char *out, size_t len)
 		p += snprintf(p, len - (p - out), "%02x", mac[i]);
 }
 
-/* Whether a string is ours: the listen address, localhost, allowed-hosts. */
+/* A host[:port] without its port and brackets, into name; 0 or -1. */
 static int
-http_host_known(const char *host)
+http_host_name(const char *host, char *name, size_t len)
 {
-	char	 name[256], *end;
-	u_int	 i;
+	char	*end;
 
-	if (strlcpy(name, host, sizeof name) >= sizeof name)
-		return (0);
+	if (strlcpy(name, host, len) >= len)
+		return (-1);
 	/* Drop the port and brackets: "[::1]:8080", "localhost:8080". */
 	if (name[0] == '[') {
 		if ((end = strchr(name, ']')) == NULL)
-			return (0);
+			return (-1);
 		*end = '\0';
 		memmove(name, name + 1, strlen(name));
 	} else if ((end = strrchr(name, ':')) != NULL)
 		*end = '\0';
-	if (strcasecmp(name, "localhost") == 0 ||
-	    strcasecmp(name, http_listen_host) == 0)
-		return (1);
+	return (0);
+}
+
+/* Whether a host[:port] names a host in allowed-hosts. */
+static int
+http_host_allowed(const char *host)
+{
+	char	 name[256];
+	u_int	 i;
+
+	if (http_host_name(host, name, sizeof name) != 0)
+		return (0);
 	for (i = 0; i < ml_conf->nallowed_hosts; i++) {
 		if (strcasecmp(name, ml_conf->allowed_hosts[i]) == 0)
 			return (1);
 	}
 	return (0);
+}
+
+/* Whether a Host is ours: the listen address, localhost, allowed-hosts. */
+static int
+http_host_known(const char *host)
+{
+	char	 name[256];
+
+	if (http_host_name(host, name, sizeof name) != 0)
+		return (0);
+	if (strcasecmp(name, "localhost") == 0 ||
+	    strcasecmp(name, http_listen_host) == 0)
+		return (1);
+	return (http_host_allowed(host));
 }
 
 /*
@@ -422,11 +444,18 @@ http_cross_site(struct http_req *hr)
 		return (1);
 	if ((origin = http_header(hr, "Origin")) == NULL)
 		return (0);
-	host = http_header(hr, "Host");
-	if (host == NULL || strncmp(origin, "http://", 7) != 0 ||
-	    strcmp(origin + 7, host) != 0)
+	if (strncasecmp(origin, "http://", 7) == 0)
+		origin += 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		origin += 8;
+	else
 		return (1);
-	return (0);
+	/* The same host and port, over HTTP or HTTPS (a TLS proxy). */
+	if ((host = http_header(hr, "Host")) != NULL &&
+	    strcasecmp(origin, host) == 0)
+		return (0);
+	/* A proxy that rewrites Host: one of the names in allowed-hosts. */
+	return (!http_host_allowed(origin));
 }
 
 /* Whether a (name, password) pair was checked recently. */
@@ -508,6 +537,7 @@ http_match(const char *pattern, const char *path, char **arg)
 {
 	const char	*p = pattern, *s = path, *end;
 	char		*seg;
+	size_t		 len;
 
 	*arg = NULL;
 	while (*p != '\0' && *s != '\0') {
@@ -519,9 +549,10 @@ http_match(const char *pattern, const char *path, char **arg)
 				goto fail;
 			seg = xstrndup(s, end - s);
 			free(*arg);
-			*arg = evhttp_uridecode(seg, 0, NULL);
+			*arg = evhttp_uridecode(seg, 0, &len);
 			free(seg);
-			if (*arg == NULL)
+			/* A %00 would cut the name short: "ok%00junk". */
+			if (*arg == NULL || strlen(*arg) != len)
 				goto fail;
 			p++;
 			s = end;
@@ -905,19 +936,19 @@ http_listen_loopback(void)
 }
 
 /*
- * Bind the listener (before daemonising, so the operator sees a failure).
- * "none" binds nothing. A non-loopback address needs a users-file.
+ * Resolve a listen address into res (host and port split off for the
+ * caller); a non-loopback address needs a users-file.
  */
-int
-http_bind(const struct config *conf, char **cause)
+static int
+http_resolve(const struct config *conf, struct addrinfo **res, char **hostp,
+    char **cause)
 {
-	struct addrinfo	 hints, *res = NULL;
+	struct addrinfo	 hints;
 	char		*host, *port;
 	const char	*text = conf->listen;
-	int		 fd = -1, on = 1, error;
+	int		 error;
 
-	if (strcmp(text, "none") == 0)
-		return (0);
+	*res = NULL;
 	host = xstrdup(text);
 	port = strrchr(host, ':');
 	*port++ = '\0';
@@ -930,37 +961,80 @@ http_bind(const struct config *conf, char **cause)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
 	    (strcmp(host, "localhost") == 0 ? 0 : AI_NUMERICHOST);
-	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((error = getaddrinfo(host, port, &hints, res)) != 0) {
 		xasprintf(cause, "listen %s: %s (an IP address is needed)",
 		    text, gai_strerror(error));
+		*res = NULL;
 		goto fail;
 	}
-	if (!http_loopback(res->ai_addr) && conf->users_file == NULL) {
+	if (!http_loopback((*res)->ai_addr) && conf->users_file == NULL) {
 		xasprintf(cause, "listen %s is not a loopback address: set a "
 		    "users-file first (see microlight.conf(5))", text);
 		goto fail;
 	}
+	*hostp = host;
+	return (0);
+fail:
+	if (*res != NULL)
+		freeaddrinfo(*res);
+	*res = NULL;
+	free(host);
+	return (-1);
+}
+
+/*
+ * What check mode (-n) can say without binding: the listen address
+ * resolves, is allowed without a users-file, and the users-file reads.
+ */
+int
+http_check_listen(const struct config *conf, char **cause)
+{
+	struct addrinfo	*res;
+	char		*host;
+
+	if (strcmp(conf->listen, "none") == 0)
+		return (0);
+	if (http_resolve(conf, &res, &host, cause) != 0)
+		return (-1);
+	freeaddrinfo(res);
+	free(host);
+	return (http_check_conf(conf, cause));
+}
+
+/*
+ * Bind the listener (before daemonising, so the operator sees a failure).
+ * "none" binds nothing. A non-loopback address needs a users-file.
+ */
+int
+http_bind(const struct config *conf, char **cause)
+{
+	struct addrinfo	*res;
+	char		*host;
+	const char	*text = conf->listen;
+	int		 fd = -1, on = 1;
+
+	if (strcmp(text, "none") == 0)
+		return (0);
+	if (http_resolve(conf, &res, &host, cause) != 0)
+		return (-1);
 	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, 128) == -1) {
 		xasprintf(cause, "listen %s: %s", text, strerror(errno));
-		goto fail;
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		free(host);
+		return (-1);
 	}
 	freeaddrinfo(res);
 	http_fd = fd;
 	http_listen_text = xstrdup(text);
 	http_listen_host = host;
-	http_listen_port = atoi(port);
+	http_listen_port = atoi(strrchr(text, ':') + 1);
 	return (0);
-fail:
-	if (fd != -1)
-		close(fd);
-	if (res != NULL)
-		freeaddrinfo(res);
-	free(host);
-	return (-1);
 }
 
 /* The address the page is served on ("127.0.0.1:8080"), or NULL. */

@@ -468,6 +468,11 @@ main(int argc, char **argv)
 	set = tasks_scan(ml_conf->tasks_dir);
 	if (opts.check) {
 		bad = check_tasks(set);
+		if (http_check_listen(ml_conf, &cause) != 0) {
+			fprintf(stderr, "microlightd: %s\n", cause);
+			free(cause);
+			bad++;
+		}
 		if (bad == 0)
 			printf("microlightd: configuration and %u tasks OK\n",
 			    set->ntasks);

@@ -141,6 +141,7 @@ int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 		     const void *, size_t);
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
 int		 db_last_runs(json_t *);
+json_t		*db_last_run(const char *);
 int		 db_prune(int64_t, int, int);
 int		 db_vacuum_step(int);
 void		 db_checkpoint(void);
@@ -462,6 +463,7 @@ struct http_req {
 struct http_stream;
 
 int		 http_bind(const struct config *, char **);
+int		 http_check_listen(const struct config *, char **);
 int		 http_check_conf(const struct config *, char **);
 int		 http_listen_loopback(void);
 const char	*http_address(void);
@@ -508,13 +510,35 @@ void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
 
 /* page.c */
+#define PAGE_TOKEN_LEN		33	/* a form token (hex) and its NUL */
+#define PAGE_TOKEN_FIELD	"_token" /* the form field that carries it */
+#define PAGE_T_REL		0x1	/* page_time: "5 min ago" */
+#define PAGE_T_DAY		0x2	/* page_time: weekday, no seconds */
+
 void		 page_index(struct http_req *);
 void		 page_task(struct http_req *);
 void		 page_task_run(struct http_req *);
+void		 page_error(struct http_req *, int, const char *);
+void		 page_begin(struct evbuffer *, struct http_req *, const char *,
+		     int);
+void		 page_end(struct evbuffer *, struct http_req *, const char *);
+void		 page_send(struct http_req *, int, struct evbuffer *);
+void		 page_text(struct evbuffer *, const char *);
+const char	*page_json_str(json_t *, const char *);
+void		 page_badge(struct evbuffer *, const char *, int64_t);
+void		 page_time_ms(struct evbuffer *, int64_t, int);
+void		 page_time(struct evbuffer *, const char *, int);
+void		 page_duration(struct evbuffer *, json_t *);
+void		 page_size(int64_t, char *, size_t);
+json_t		*page_live(json_t *);
+void		 page_token(struct evbuffer *, const char *);
+const char	*page_field(struct evkeyvalq *, const char *);
+int		 page_form(struct http_req *, struct evkeyvalq *);
+
+/* page_run.c */
 void		 page_run(struct http_req *);
 void		 page_run_events(struct http_req *);
 void		 page_run_cancel(struct http_req *);
-void		 page_error(struct http_req *, int, const char *);
 
 /* hook.c */
 char		*hook_secret(const char *, int, int *);

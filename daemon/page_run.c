@@ -1,0 +1,614 @@
+/* The web page of one run: its state and output, live over Server-Sent Events. */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "microlightd.h"
+
+#define PAGE_RUN_INLINE	(1024 * 1024)	/* output shown in the page itself */
+
+/* A chunk of output kept for the page. */
+struct page_chunk {
+	int64_t			 seq;
+	enum run_stream		 stream;
+	size_t			 len;
+	TAILQ_ENTRY(page_chunk)	 entry;
+	u_char			 data[];
+};
+TAILQ_HEAD(page_chunks, page_chunk);
+
+/* A run's output read for its page: the last PAGE_RUN_INLINE bytes. */
+struct page_output {
+	struct page_chunks	 chunks;
+	size_t			 bytes;		/* kept */
+	int64_t			 skipped;	/* bytes left out before them */
+	int64_t			 next_seq;	/* the live stream goes on here */
+	json_t			*run;		/* the end's object */
+	int			 ended;
+};
+
+/* A page's live stream (GET /runs/ID/events): its follower and state. */
+struct page_events {
+	struct follower		*f;
+	struct http_stream	*hs;
+	int64_t			 from;		/* chunks before: on the page */
+	struct html_ansi_state	 st[2];		/* stdout, stderr */
+	char			 token[PAGE_TOKEN_LEN];
+};
+
+/*
+ * The run page's script: output, state and end arrive as Server-Sent
+ * Events (see page_run_events) and go into the page; the output box stays
+ * at its bottom if it was there. Without JavaScript the page reloads.
+ */
+static const char page_run_js[] =
+"(function(){var out=document.getElementById('out');"
+"if(!out||!out.dataset.events||!window.EventSource)return;"
+"var box=document.getElementById('outbox'),"
+"head=document.getElementById('head'),"
+"live=document.getElementById('live'),"
+"es=new EventSource(out.dataset.events);"
+"function atEnd(){return box.scrollHeight-box.scrollTop-box.clientHeight"
+"<48;}"
+"function setHead(e){var d=JSON.parse(e.data);if(d.html)head.innerHTML="
+"d.html;document.title='Run '+out.dataset.run+' \\u00b7 '+d.status+"
+"' \\u00b7 microlight';return d;}"
+"es.onopen=function(){live.hidden=false;};"
+"es.onerror=function(){live.hidden=true;};"
+"es.addEventListener('output',function(e){var d=JSON.parse(e.data),"
+"n=document.getElementById('noout'),end=atEnd();if(n)n.remove();"
+"out.insertAdjacentHTML('beforeend',d.html);"
+"if(end)box.scrollTop=box.scrollHeight;});"
+"es.addEventListener('status',setHead);"
+"es.addEventListener('end',function(e){es.close();live.hidden=true;"
+"setHead(e);var n=document.getElementById('noout');"
+"if(n)n.textContent='This run wrote no output.';});"
+"box.scrollTop=box.scrollHeight;})();";
+
+/*
+ * A chunk of output as HTML: escaped, ANSI styles as classes, stderr in a
+ * span of its own. data NULL flushes what st holds. A new string, maybe
+ * empty.
+ */
+static char *
+page_run_html(enum run_stream stream, const void *data, size_t len,
+    struct html_ansi_state *st)
+{
+	char	*h, *w;
+
+	h = html_ansi(data, len, st);
+	if (*h == '\0' || stream != STREAM_STDERR)
+		return (h);
+	xasprintf(&w, "<span class=\"err\">%s</span>", h);
+	free(h);
+	return (w);
+}
+
+/* Keep a chunk for the page, dropping the oldest past the limit. */
+static void
+page_run_keep(void *arg, int64_t seq, enum run_stream stream, int64_t time,
+    const void *data, size_t len)
+{
+	struct page_output	*po = arg;
+	struct page_chunk	*c;
+
+	c = xmalloc(sizeof *c + len);
+	c->seq = seq;
+	c->stream = stream;
+	c->len = len;
+	memcpy(c->data, data, len);
+	TAILQ_INSERT_TAIL(&po->chunks, c, entry);
+	po->bytes += len;
+	po->next_seq = seq + 1;
+	while (po->bytes > PAGE_RUN_INLINE &&
+	    (c = TAILQ_FIRST(&po->chunks)) != TAILQ_LAST(&po->chunks,
+	    page_chunks)) {
+		TAILQ_REMOVE(&po->chunks, c, entry);
+		po->bytes -= c->len;
+		po->skipped += c->len;
+		free(c);
+	}
+}
+
+/* The output read so far is all there is now: keep the run's object. */
+static void
+page_run_kept(void *arg, json_t *run)
+{
+	struct page_output	*po = arg;
+
+	po->run = run;
+	po->ended = 1;
+}
+
+static const struct follow_sink page_run_read_sink = {
+	page_run_keep, NULL, page_run_kept, NULL
+};
+
+/*
+ * Read the output a run has now (the last PAGE_RUN_INLINE bytes) with a
+ * follower that does not follow: it passes on what is stored and in
+ * memory, then ends, all within follow_pump. Returns the run's object
+ * then, or obj (consumed either way).
+ */
+static json_t *
+page_run_read(int64_t id, struct page_output *po, json_t *obj)
+{
+	struct follower	*f;
+
+	memset(po, 0, sizeof *po);
+	TAILQ_INIT(&po->chunks);
+	f = follow_start(id, 1, 0, 0, &page_run_read_sink, po);
+	follow_pump(f);
+	if (!po->ended) {
+		/* Not expected: never let it call back into the stack. */
+		follow_cancel(f);
+		return (obj);
+	}
+	if (!json_is_object(po->run)) {
+		json_decref(po->run);
+		return (obj);
+	}
+	json_decref(obj);
+	return (page_live(po->run));
+}
+
+/* Free what page_run_read kept. */
+static void
+page_run_free(struct page_output *po)
+{
+	struct page_chunk	*c;
+
+	while ((c = TAILQ_FIRST(&po->chunks)) != NULL) {
+		TAILQ_REMOVE(&po->chunks, c, entry);
+		free(c);
+	}
+}
+
+/* How a run ended, in words: exit code, signal, reason. */
+static void
+page_run_outcome(struct evbuffer *b, json_t *run)
+{
+	json_t		*code = json_object_get(run, "exit_code");
+	json_t		*sig = json_object_get(run, "signal");
+	const char	*reason = page_json_str(run, "reason");
+	int		 n;
+
+	if (json_is_integer(code))
+		evbuffer_add_printf(b, "<dt>Exit code</dt><dd>%lld</dd>",
+		    (long long)json_integer_value(code));
+	if (json_is_integer(sig)) {
+		n = (int)json_integer_value(sig);
+		evbuffer_add_printf(b, "<dt>Signal</dt><dd>%d", n);
+		if (n > 0 && n < 65) {
+			evbuffer_add_printf(b, " (");
+			page_text(b, strsignal(n));
+			evbuffer_add_printf(b, ")");
+		}
+		evbuffer_add_printf(b, "</dd>");
+	}
+	if (reason != NULL) {
+		evbuffer_add_printf(b, "<dt>Reason</dt><dd>");
+		page_text(b, reason);
+		evbuffer_add_printf(b, "</dd>");
+	}
+}
+
+/* A run's facts: who, when, how long, how it ended. */
+static void
+page_run_facts(struct evbuffer *b, json_t *run)
+{
+	json_t		*retry = json_object_get(run, "retry_of");
+	const char	*sched = page_json_str(run, "schedule");
+	char		 size[32];
+
+	evbuffer_add_printf(b, "<div class=\"card\"><dl class=\"facts\">"
+	    "<dt>Started by</dt><dd>");
+	page_text(b, page_json_str(run, "triggered_by"));
+	evbuffer_add_printf(b, " <span class=\"muted\">(");
+	page_text(b, page_json_str(run, "trigger"));
+	if (sched != NULL) {
+		evbuffer_add_printf(b, ": <code>");
+		page_text(b, sched);
+		evbuffer_add_printf(b, "</code>");
+	}
+	evbuffer_add_printf(b, ")</span></dd><dt>Queued</dt><dd>");
+	page_time(b, page_json_str(run, "queued_at"), 0);
+	evbuffer_add_printf(b, "</dd><dt>Started</dt><dd>");
+	page_time(b, page_json_str(run, "started_at"), 0);
+	evbuffer_add_printf(b, "</dd><dt>Finished</dt><dd>");
+	page_time(b, page_json_str(run, "finished_at"), 0);
+	evbuffer_add_printf(b, "</dd><dt>Duration</dt><dd>");
+	page_duration(b, run);
+	evbuffer_add_printf(b, "</dd>");
+	if (json_is_integer(retry))
+		evbuffer_add_printf(b, "<dt>Attempt</dt><dd>%lld, retrying "
+		    "<a href=\"/runs/%lld\">#%lld</a></dd>",
+		    (long long)json_integer_value(json_object_get(run,
+		    "attempt")), (long long)json_integer_value(retry),
+		    (long long)json_integer_value(retry));
+	page_run_outcome(b, run);
+	page_size(json_integer_value(json_object_get(run, "output_size")),
+	    size, sizeof size);
+	evbuffer_add_printf(b, "<dt>Output</dt><dd>%s</dd></dl></div>\n",
+	    size);
+}
+
+/*
+ * The top of a run's page, which the live stream replaces when the run
+ * changes: title, status badge, Cancel and Reload while it is not over,
+ * and the facts.
+ */
+static void
+page_run_head(struct evbuffer *b, json_t *run, const char *token)
+{
+	const char	*status = page_json_str(run, K_STATUS);
+	long long	 id = json_integer_value(json_object_get(run, "id"));
+	int		 final;
+
+	final = status == NULL || proto_status_final(proto_status_from(status));
+	evbuffer_add_printf(b, "<div class=\"head-row\"><div class=\"title\">"
+	    "<h1>");
+	page_text(b, page_json_str(run, K_TASK));
+	evbuffer_add_printf(b, " <span class=\"muted\">run #%lld</span></h1>",
+	    id);
+	page_badge(b, status, 0);
+	evbuffer_add_printf(b, "</div>");
+	if (!final) {
+		evbuffer_add_printf(b, "<div class=\"head-actions\"><form "
+		    "class=\"inline\" method=\"post\" action=\"/runs/%lld/cancel"
+		    "\">", id);
+		page_token(b, token);
+		evbuffer_add_printf(b, "<button class=\"btn danger\" "
+		    "type=\"submit\" id=\"cancel\">Cancel run</button></form>"
+		    "<a class=\"btn\" href=\"/runs/%lld\">Reload</a></div>", id);
+	}
+	evbuffer_add_printf(b, "</div>\n");
+	page_run_facts(b, run);
+}
+
+/* The parameters of a run, with their labels when the task has them. */
+static void
+page_run_params(struct evbuffer *b, json_t *run)
+{
+	json_t			*params = json_object_get(run, K_PARAMS), *v;
+	const struct task	*t = task_find(page_json_str(run, K_TASK));
+	const struct taskparam	*tp = NULL;
+	const char		*key;
+
+	if (json_object_size(params) == 0)
+		return;
+	evbuffer_add_printf(b, "<section class=\"card\" id=\"params\"><h2>"
+	    "Parameters</h2><dl class=\"facts\">");
+	json_object_foreach(params, key, v) {
+		if (t != NULL && t->def != NULL)
+			tp = taskdef_param(t->def, key);
+		evbuffer_add_printf(b, "<dt>");
+		if (tp != NULL && tp->label != NULL) {
+			page_text(b, tp->label);
+			evbuffer_add_printf(b, " <code class=\"muted\">");
+			page_text(b, key);
+			evbuffer_add_printf(b, "</code>");
+		} else
+			page_text(b, key);
+		evbuffer_add_printf(b, "</dt><dd>");
+		if (json_string_length(v) == 0)
+			evbuffer_add_printf(b, "<span class=\"muted\">(empty)"
+			    "</span>");
+		else {
+			evbuffer_add_printf(b, "<code>");
+			page_text(b, json_string_value(v));
+			evbuffer_add_printf(b, "</code>");
+		}
+		evbuffer_add_printf(b, "</dd>");
+	}
+	evbuffer_add_printf(b, "</dl></section>\n");
+}
+
+/* The output read for the page, rendered; flushed if the run is over. */
+static void
+page_run_chunks(struct evbuffer *b, struct page_output *po, int final)
+{
+	struct html_ansi_state	 st[2];
+	struct page_chunk	*c;
+	char			*h;
+	int			 i;
+
+	memset(st, 0, sizeof st);
+	TAILQ_FOREACH(c, &po->chunks, entry) {
+		i = c->stream == STREAM_STDERR;
+		h = page_run_html(c->stream, c->data, c->len, &st[i]);
+		evbuffer_add(b, h, strlen(h));
+		free(h);
+	}
+	for (i = 0; final && i < 2; i++) {
+		h = page_run_html(i ? STREAM_STDERR : STREAM_STDOUT, NULL, 0,
+		    &st[i]);
+		evbuffer_add(b, h, strlen(h));
+		free(h);
+	}
+}
+
+/* The output box; while the run goes, where its live stream is. */
+static void
+page_run_output(struct evbuffer *b, long long id, struct page_output *po,
+    int final)
+{
+	char	 kept[32], all[32];
+
+	evbuffer_add_printf(b, "<section class=\"card\" id=\"output\"><div "
+	    "class=\"out-head\"><h2>Output</h2><span class=\"legend\"><span "
+	    "class=\"chip\">stdout</span><span class=\"chip err\">stderr"
+	    "</span></span><span class=\"live\" id=\"live\" hidden>live"
+	    "</span><a class=\"small\" href=\"/api/v1/runs/%lld/log\">Raw "
+	    "log</a></div>\n", id);
+	if (po->skipped > 0) {
+		page_size((int64_t)po->bytes, kept, sizeof kept);
+		page_size(po->skipped + (int64_t)po->bytes, all, sizeof all);
+		evbuffer_add_printf(b, "<p class=\"note\" id=\"cut\">Only the "
+		    "last %s of %s are shown here: <a href=\"/api/v1/runs/%lld/"
+		    "log\">download the whole output</a>.</p>\n", kept, all,
+		    id);
+	}
+	evbuffer_add_printf(b, "<div class=\"outbox\" id=\"outbox\"><pre "
+	    "class=\"out\" id=\"out\" data-run=\"#%lld\"", id);
+	if (!final)
+		evbuffer_add_printf(b, " data-events=\"/runs/%lld/events?from="
+		    "%lld\"", id, (long long)po->next_seq);
+	evbuffer_add_printf(b, ">");
+	if (TAILQ_EMPTY(&po->chunks))
+		evbuffer_add_printf(b, "<span class=\"noout\" id=\"noout\">%s"
+		    "</span>", final ? "This run wrote no output." :
+		    "No output yet.");
+	page_run_chunks(b, po, final);
+	evbuffer_add_printf(b, "</pre></div>\n");
+	if (!final)
+		evbuffer_add_printf(b, "<noscript><p class=\"note\">This page "
+		    "reloads every 2 seconds until the run ends.</p></noscript>"
+		    "\n");
+	evbuffer_add_printf(b, "</section>\n");
+}
+
+/* GET /runs/ID: a run, its output so far, live while it goes. */
+void
+page_run(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct page_output	 po;
+	struct evbuffer		*b;
+	const char		*status, *task;
+	char			 token[PAGE_TOKEN_LEN], title[64];
+	json_t			*run;
+	int64_t			 id;
+	int			 final;
+
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	if (ops_find_run(id, NULL, &run, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return;
+	}
+	run = page_run_read(id, &po, run);
+	status = page_json_str(run, K_STATUS);
+	task = page_json_str(run, K_TASK);
+	final = status == NULL || proto_status_final(proto_status_from(status));
+	http_form_token(hr->user, token, sizeof token);
+	snprintf(title, sizeof title, "Run #%lld", (long long)id);
+
+	b = evbuffer_new();
+	page_begin(b, hr, title, !final);
+	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>"
+	    " / ");
+	if (task != NULL && taskname_valid(task))
+		evbuffer_add_printf(b, "<a href=\"/tasks/%s\">%s</a>", task,
+		    task);
+	else
+		page_text(b, task);
+	evbuffer_add_printf(b, "</nav>\n<div id=\"head\">");
+	page_run_head(b, run, token);
+	evbuffer_add_printf(b, "</div>\n");
+	page_run_params(b, run);
+	page_run_output(b, (long long)id, &po, final);
+	page_end(b, hr, final ? NULL : page_run_js);
+	page_send(hr, 200, b);
+	page_run_free(&po);
+	json_decref(run);
+}
+
+/* Send an output event: the chunk as HTML (h is freed). */
+static void
+page_events_output_send(struct page_events *pe, int64_t seq,
+    enum run_stream stream, char *h)
+{
+	if (*h != '\0')
+		api_sse_event(pe->hs, EV_OUTPUT, seq, json_pack("{s:I,s:s,s:s}",
+		    K_SEQ, (json_int_t)seq, K_STREAM, proto_stream_name(stream),
+		    "html", h));
+	free(h);
+}
+
+/* Send a status or end event: the run's state and its page's top. */
+static void
+page_events_head(struct page_events *pe, const char *type, json_t *run)
+{
+	struct evbuffer	*b = evbuffer_new();
+	const char	*status = page_json_str(run, K_STATUS);
+	char		*html;
+	size_t		 len;
+
+	if (json_is_object(run))
+		page_run_head(b, run, pe->token);
+	len = evbuffer_get_length(b);
+	html = xmalloc(len + 1);
+	evbuffer_remove(b, html, len);
+	html[len] = '\0';
+	api_sse_event(pe->hs, type, -1, json_pack("{s:s,s:s}", K_STATUS,
+	    status != NULL ? status : "unknown", "html", html));
+	free(html);
+	evbuffer_free(b);
+	json_decref(run);
+}
+
+/* A chunk of the run's output (those already on the page are skipped). */
+static void
+page_events_output(void *arg, int64_t seq, enum run_stream stream,
+    int64_t time, const void *data, size_t len)
+{
+	struct page_events	*pe = arg;
+
+	if (seq < pe->from)
+		return;
+	page_events_output_send(pe, seq, stream, page_run_html(stream, data,
+	    len, &pe->st[stream == STREAM_STDERR]));
+}
+
+/* The run started. */
+static void
+page_events_status(void *arg, json_t *run)
+{
+	page_events_head(arg, EV_STATUS, run);
+}
+
+/* The run ended: the rest of its output, the end event, the stream's end. */
+static void
+page_events_end(void *arg, json_t *run)
+{
+	struct page_events	*pe = arg;
+
+	page_events_output_send(pe, -1, STREAM_STDOUT, page_run_html(
+	    STREAM_STDOUT, NULL, 0, &pe->st[0]));
+	page_events_output_send(pe, -1, STREAM_STDERR, page_run_html(
+	    STREAM_STDERR, NULL, 0, &pe->st[1]));
+	page_events_head(pe, EV_END, run);
+	http_stream_end(pe->hs);
+	free(pe);
+}
+
+/* Bytes not yet sent to the browser. */
+static size_t
+page_events_pending(void *arg)
+{
+	struct page_events	*pe = arg;
+
+	return (http_stream_pending(pe->hs));
+}
+
+/* The browser went away (the stream is freed by http.c). */
+static void
+page_events_closed(void *arg)
+{
+	struct page_events	*pe = arg;
+
+	follow_cancel(pe->f);
+	free(pe);
+}
+
+/* The browser took what was sent: send more. */
+static void
+page_events_drained(void *arg)
+{
+	struct page_events	*pe = arg;
+
+	if (http_stream_pending(pe->hs) < FOLLOW_LOW)
+		follow_pump(pe->f);
+}
+
+static const struct follow_sink page_events_sink = {
+	page_events_output, page_events_status, page_events_end,
+	page_events_pending
+};
+
+/*
+ * Where the live stream starts: ?from=SEQ (the page shows what came
+ * before), or after the Last-Event-ID a reconnecting browser sends.
+ */
+static int64_t
+page_events_from(struct http_req *hr)
+{
+	const char	*s, *errstr;
+	int64_t		 from = 0, last;
+
+	if ((s = http_query(hr, "from")) != NULL) {
+		from = strtonum(s, 0, INT64_MAX - 1, &errstr);
+		if (errstr != NULL)
+			from = 0;
+	}
+	if ((s = http_header(hr, "Last-Event-ID")) != NULL) {
+		last = strtonum(s, 0, INT64_MAX - 1, &errstr);
+		if (errstr == NULL && last + 1 > from)
+			from = last + 1;
+	}
+	return (from);
+}
+
+/*
+ * GET /runs/ID/events: the run page's Server-Sent Events. "status" (now,
+ * and when the run starts) and "end" carry {"status", "html"}: the run's
+ * state and its page's top as HTML; "output" carries {"seq", "stream",
+ * "html"}: a chunk of output as escaped HTML, with the chunk's number as
+ * the event id. The stream ends after "end".
+ */
+void
+page_run_events(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct page_events	*pe;
+	json_t			*run;
+	int64_t			 id;
+
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	if (ops_find_run(id, NULL, &run, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return;
+	}
+	pe = xcalloc(1, sizeof *pe);
+	pe->from = page_events_from(hr);
+	http_form_token(hr->user, pe->token, sizeof pe->token);
+	pe->hs = http_stream_start(hr, 200, "text/event-stream",
+	    ": keep-alive\n\n", page_events_closed, page_events_drained, pe);
+	page_events_head(pe, EV_STATUS, run);
+	pe->f = follow_start(id, 1, 1, 0, &page_events_sink, pe);
+	follow_pump(pe->f);
+}
+
+/* POST /runs/ID/cancel: the Cancel button; back to the run's page. */
+void
+page_run_cancel(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct evkeyvalq	 form;
+	json_t			*reply;
+	char			 loc[64];
+	int64_t			 id;
+	int			 rc;
+
+	if (ml_shutting_down) {
+		page_error(hr, 503, "microlight is shutting down: its runs are "
+		    "being stopped.");
+		return;
+	}
+	if (page_form(hr, &form) != 0)
+		return;
+	evhttp_clear_headers(&form);
+	if ((id = api_run_id(hr)) == -1)
+		return;
+	reply = proto_ok();
+	rc = ops_cancel(id, api_who(hr), reply, &err);
+	json_decref(reply);
+	if (rc == -1 && strcmp(err.code, E_NOT_ACTIVE) != 0) {
+		page_error(hr, http_status_for(err.code), err.message);
+		ops_error_clear(&err);
+		return;
+	}
+	ops_error_clear(&err);
+	snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
+	http_redirect(hr, loc);
+}

@@ -1,0 +1,770 @@
+#!/usr/bin/env python3
+"""The web page over real HTTP (SPEC section 6, issue 5): the task list
+by group with descriptions, schedules in words, next and last runs; a
+task's page and its form for every parameter type; running a task through
+the form (token, 303, the run's page with its output); refused forms
+(bad parameter, no or wrong token, another site's Origin, unknown or
+invalid task, @confirm not ticked); the run page's Server-Sent Events;
+Cancel; Basic auth and the web user as triggered_by. Every page is
+checked for escaping (XSS payloads in a description, labels, defaults,
+choices, a group, values and output, ANSI escapes) and for its
+Content-Security-Policy: a nonce on every script and style, no inline
+handler or style attribute, nothing from elsewhere."""
+
+import base64
+import html
+import html.parser
+import http.client
+import socket
+import urllib.parse
+import warnings
+
+from harness import *
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt
+
+XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
+       "<img/src=x/onerror=alert(1)>"]
+
+
+def free_port():
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebDaemon(Daemon):
+    """A daemon that serves the page on a port of its own."""
+
+    def __init__(self, *args, **kw):
+        self.port = free_port()
+        super().__init__(*args, **kw)
+
+    def command(self, extra=()):
+        cmd = super().command(extra)
+        cmd[cmd.index("-l") + 1] = "127.0.0.1:%d" % self.port
+        return cmd
+
+
+class Reply:
+    """An HTTP reply: status, headers (lower-case names), body."""
+
+    def __init__(self, resp, body):
+        self.status = resp.status
+        self.headers = {k.lower(): v for k, v in resp.getheaders()}
+        self.body = body
+        self.text = body.decode("utf-8")
+
+
+class Web:
+    """A client of one daemon's page, optionally with Basic credentials."""
+
+    def __init__(self, port, user=None, password=None):
+        self.port = port
+        self.auth = None
+        if user is not None:
+            self.auth = "Basic " + base64.b64encode(
+                ("%s:%s" % (user, password)).encode()).decode()
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = {"Host": "127.0.0.1:%d" % self.port}
+        if self.auth:
+            h["Authorization"] = self.auth
+        h.update(headers or {})
+        try:
+            c.request(method, path, body=body, headers=h)
+            resp = c.getresponse()
+            return Reply(resp, resp.read())
+        finally:
+            c.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post_form(self, path, fields, headers=None):
+        h = {"Content-Type": "application/x-www-form-urlencoded",
+             "Origin": "http://127.0.0.1:%d" % self.port}
+        h.update(headers or {})
+        return self.request("POST", path, urllib.parse.urlencode(fields),
+                            headers=h)
+
+    def token(self):
+        r = self.get("/")
+        m = re.search(r'name="_token" value="([0-9a-f]{32})"', r.text)
+        assert m, "no form token on the task list"
+        return m.group(1)
+
+    def run(self, task, fields=()):
+        """Run a task through its form; the new run's id."""
+        r = self.post_form("/tasks/%s/run" % task,
+                           [("_token", self.token())] + list(fields))
+        assert r.status == 303, (r.status, r.text[:2000])
+        m = re.fullmatch(r"/runs/(\d+)", r.headers["location"])
+        assert m, r.headers["location"]
+        return int(m.group(1))
+
+
+class Tags(html.parser.HTMLParser):
+    """Every start tag of a page with its attributes, and its text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.data = []
+        self.code = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+        self.code = tag in ("script", "style")
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        self.code = False
+
+    def handle_data(self, data):
+        if not self.code:
+            self.data.append(data)
+
+
+def parse(text):
+    p = Tags()
+    p.feed(text)
+    p.close()
+    return p
+
+
+def page_text(r):
+    """A page's text as a person reads it, whitespace collapsed."""
+    return " ".join(" ".join(parse(r.text).data).split())
+
+
+def block(text, start, end="</li>"):
+    """The part of a page from the first occurrence of start to end."""
+    i = text.index(start)
+    return text[i:text.index(end, i)]
+
+
+def check_safe_html(test, text, nonce=None):
+    """No payload unescaped, no escape character, and only our own kind of
+    tags: scripts and styles with the nonce, no event handler or style
+    attribute, no URL of another site or javascript:."""
+    for p in XSS:
+        test.assertNotIn(p, text)
+    test.assertNotIn("\x1b", text)
+    for tag, attrs in parse(text).tags:
+        test.assertNotIn(tag, ("img", "iframe", "object", "embed", "base"))
+        a = dict(attrs)
+        if tag in ("script", "style"):
+            test.assertIsNotNone(nonce, "a %s in a fragment" % tag)
+            test.assertEqual(a.get("nonce"), nonce, "%s without the "
+                             "reply's nonce" % tag)
+            test.assertNotIn("src", a)
+        for name, value in attrs:
+            test.assertFalse(name.startswith("on"), "inline handler %s=%r"
+                             % (name, value))
+            test.assertNotEqual(name, "style", "a style attribute")
+            if name in ("href", "src", "action") and value:
+                test.assertTrue(value.startswith(("/", "data:", "#")),
+                                "%s=%r leaves the site" % (name, value))
+
+
+def check_page(test, r, status=200):
+    """A page: its status, its type, its CSP and safe HTML."""
+    test.assertEqual(r.status, status, r.text[:3000])
+    test.assertTrue(r.headers["content-type"].startswith("text/html"))
+    test.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+    csp = r.headers["content-security-policy"]
+    m = re.search(r"script-src 'nonce-([0-9a-f]{32})'", csp)
+    test.assertTrue(m, csp)
+    nonce = m.group(1)
+    test.assertIn("style-src 'nonce-%s'" % nonce, csp)
+    test.assertIn("default-src 'none'", csp)
+    test.assertNotIn("unsafe-inline", csp)
+    test.assertTrue(r.text.startswith("<!doctype html>"))
+    test.assertIn('<meta name="viewport"', r.text)
+    check_safe_html(test, r.text, nonce)
+    return r
+
+
+def sse_events(web, path, limit=200, headers=None):
+    """Read a stream of Server-Sent Events to its end: [(type, id,
+    data)], the reply's headers."""
+    c = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
+    h = {"Host": "127.0.0.1:%d" % web.port, "Accept": "text/event-stream"}
+    if web.auth:
+        h["Authorization"] = web.auth
+    h.update(headers or {})
+    c.request("GET", path, headers=h)
+    resp = c.getresponse()
+    hdrs = {k.lower(): v for k, v in resp.getheaders()}
+    events, ev = [], {}
+    try:
+        while len(events) < limit:
+            line = resp.readline()
+            if not line:
+                break
+            line = line.decode("utf-8").rstrip("\n")
+            if line == "":
+                if "event" in ev:
+                    events.append((ev["event"], ev.get("id"),
+                                   json.loads(ev["data"])))
+                ev = {}
+            elif not line.startswith(":"):
+                k, _, v = line.partition(": ")
+                ev[k] = v
+    finally:
+        c.close()
+    return events, hdrs, resp.status
+
+
+TASKS = {
+    "hello.sh": """\
+        #!/bin/sh
+        # Say hello to the team.
+        # @group Ops
+        echo "hello from $MICROLIGHT_TRIGGER by $MICROLIGHT_TRIGGERED_BY"
+        """,
+    "nightly.sh": """\
+        #!/bin/sh
+        # Clean up old files every night.
+        # @schedule 30 3 * * *
+        # @timezone Europe/Paris
+        # @group Ops
+        echo cleaned
+        """,
+    "form.sh": """\
+        #!/bin/sh
+        # Every kind of parameter.
+        # @param name "Your name" required
+        # @param colour choice(red,green,blue) "Colour" default=green
+        # @param count int "How many" default=2
+        # @param loud bool "Loud"
+        # @param quiet bool "Quiet" default=true
+        # @param note "A note"
+        # @group Forms
+        printf 'name=%s colour=%s count=%s loud=%s quiet=%s note=%s\\n' \\
+            "$name" "$colour" "$count" "$loud" "$quiet" "$note"
+        """,
+    "flags.sh": """\
+        #!/bin/sh
+        # Booleans only, no required parameter.
+        # @param loud bool "Loud"
+        # @param quiet bool "Quiet" default=true
+        # @group Forms
+        echo "loud=$loud quiet=$quiet"
+        """,
+    "careful.sh": """\
+        #!/bin/sh
+        # Drop the cache (asks first).
+        # @confirm
+        echo dropped
+        """,
+    "broken.sh": """\
+        #!/bin/sh
+        # Broken on purpose.
+        # @frobnicate yes
+        echo never
+        """,
+    "xss.sh": """\
+        #!/bin/sh
+        # <script>alert(1)</script> "><img src=x onerror=alert(1)> here.
+        # @param p "\\"><img src=x onerror=alert(1)> <script>alert(1)</script>" "default=<script>alert(1)</script>"
+        # @param c choice(safe,<img/src=x/onerror=alert(1)>,<script>alert(1)</script>) default=<script>alert(1)</script>
+        # @group <script>alert(1)</script>
+        printf 'p=%s\\n' "$p"
+        printf '<script>alert(1)</script>\\n"><img src=x onerror=alert(1)>\\n'
+        printf '\\033[31mred\\033[0m \\033]0;title\\007done\\n'
+        printf '\\033[1;32merr <script>alert(1)</script>\\033[0m\\n' >&2
+        """,
+    "slow.sh": """\
+        #!/bin/sh
+        # Three steps, each waiting for the test.
+        @SH_GATE@
+        echo "step one"
+        gate 1
+        printf '\\033[33mstep <two>\\033[0m\\n' >&2
+        gate 2
+        echo "step three"
+        exit 3
+        """,
+    "big.sh": """\
+        #!/bin/sh
+        # A lot of output.
+        @PYTHON@ -c 'import sys
+        for i in range(30000): sys.stdout.write("line %06d %s\\n" % (i, "x" * 60))'
+        echo "the last line"
+        """,
+}
+
+
+class PageTest(unittest.TestCase):
+    """One daemon for the whole class: the tests start runs of their own
+    and look only at those."""
+
+    CONFIG = "kill-grace 2s\n"
+    USERS = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
+        config = cls.CONFIG
+        if cls.USERS:
+            path = os.path.join(cls.scratch, "users")
+            with open(path, "w") as f:
+                for user, pw in cls.USERS.items():
+                    f.write("%s:%s\n" % (user, crypt.crypt(
+                        pw, crypt.mksalt(crypt.METHOD_SHA512))))
+            config += "users-file %s\n" % path
+        tasks = {n: subst(b, cls.scratch) for n, b in TASKS.items()}
+        cls.d = WebDaemon(config=config, tasks=tasks)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.cleanup()
+        finally:
+            shutil.rmtree(cls.scratch, ignore_errors=True)
+
+    def setUp(self):
+        self.web = Web(self.d.port)
+
+    def go(self, run_id, n):
+        with open(os.path.join(self.scratch, "go-%d-%d" % (run_id, n)),
+                  "w"):
+            pass
+
+    def run_page(self, run_id, status=200):
+        return check_page(self, self.web.get("/runs/%d" % run_id), status)
+
+
+class IndexTest(PageTest):
+
+    def test_groups_descriptions_schedules(self):
+        """The list shows each group once, with its tasks' descriptions,
+        schedules in words with the zone and the next run."""
+        r = check_page(self, self.web.get("/"))
+        groups = re.findall(r'<section class="group"><h2>(.*?)</h2>', r.text)
+        self.assertEqual(groups, ["&lt;script&gt;alert(1)&lt;/script&gt;",
+                                  "Forms", "Ops", "Other tasks"])
+        text = page_text(r)
+        self.assertIn("Say hello to the team.", text)
+        self.assertIn("Every kind of parameter.", text)
+        nightly = block(r.text, 'id="task-nightly"')
+        self.assertIn("every day at 03:30", nightly)
+        self.assertIn("Europe/Paris", nightly)
+        self.assertIn('title="30 3 * * *"', nightly)
+        api = json.loads(self.web.get("/api/v1/tasks/nightly").text)
+        nxt = api["task"]["next_run"]
+        self.assertTrue(nxt)
+        self.assertIn('<time datetime="%s">' % nxt, nightly)
+        # The tasks without a group come last, under their own heading.
+        self.assertLess(r.text.index('id="task-nightly"'),
+                        r.text.index('id="task-careful"'))
+
+    def test_run_buttons(self):
+        """A plain task has a Run form with the token; one with required
+        parameters or @confirm leads to its page; an invalid one shows its
+        error and no button."""
+        r = check_page(self, self.web.get("/"))
+        tok = self.web.token()
+        hello = block(r.text, 'id="task-hello"')
+        self.assertIn('action="/tasks/hello/run"', hello)
+        self.assertIn('name="_token" value="%s"' % tok, hello)
+        form = block(r.text, 'id="task-form"')
+        self.assertNotIn("<form", form)
+        self.assertIn('href="/tasks/form"', form)
+        careful = block(r.text, 'id="task-careful"')
+        self.assertNotIn("<form", careful)
+        self.assertIn('class="btn primary" href="/tasks/careful"', careful)
+        broken = block(r.text, 'id="task-broken"')
+        self.assertIn("invalid", broken)
+        self.assertIn("frobnicate", broken)
+        self.assertNotIn("<form", broken)
+        self.assertNotIn("btn", broken)
+
+    def test_last_status_and_recent_runs(self):
+        """After a run the list shows its status by the task, linked to
+        the run, and the run among the recent runs."""
+        run_id = self.web.run("hello")
+        self.d.wait_status(run_id, "succeeded")
+        r = check_page(self, self.web.get("/"))
+        hello = block(r.text, 'id="task-hello"')
+        self.assertIn('<a class="badge b-succeeded" href="/runs/%d">'
+                      'succeeded</a>' % run_id, hello)
+        recent = r.text[r.text.index('id="recent"'):]
+        self.assertIn('<a href="/runs/%d">#%d</a>' % (run_id, run_id),
+                      recent)
+        self.assertIn('<a href="/tasks/hello">hello</a>', recent)
+
+
+class TaskPageTest(PageTest):
+
+    def test_form_fields(self):
+        """Each @param type has its field, with its label, default and
+        required marker; a checkbox sends false when unticked."""
+        r = check_page(self, self.web.get("/tasks/form"))
+        t = r.text
+        self.assertIn('action="/tasks/form/run"', t)
+        self.assertIn('name="_token" value="%s"' % self.web.token(), t)
+        self.assertRegex(t, r'<label for="p-name">Your name<span class="req"'
+                         r'[^>]*>\*</span></label><input id="p-name" '
+                         r'name="name" type="text"[^>]*required>')
+        self.assertRegex(t, r'<select id="p-colour" name="colour">')
+        self.assertIn('<option value="green" selected>green</option>', t)
+        self.assertIn('<option value="red">red</option>', t)
+        self.assertRegex(t, r'<input id="p-count" name="count" '
+                         r'type="number"[^>]*value="2">')
+        self.assertIn('<input type="hidden" name="loud" value="false">', t)
+        self.assertRegex(t, r'<input type="checkbox" id="p-loud" '
+                         r'name="loud" value="true">')
+        self.assertRegex(t, r'<input type="checkbox" id="p-quiet" '
+                         r'name="quiet" value="true" checked>')
+        self.assertRegex(t, r'<input id="p-note" name="note" type="text"'
+                         r'[^>]*autocomplete="off">')
+        self.assertIn("Every kind of parameter.", page_text(r))
+        self.assertIn('id="history"', t)
+
+    def test_unknown_and_invalid(self):
+        """An unknown task is a 404 page; an invalid one shows its errors
+        and no form."""
+        r = check_page(self, self.web.get("/tasks/nope"), 404)
+        self.assertIn("no task named", page_text(r).lower())
+        self.assertIn('href="/"', r.text)
+        r = check_page(self, self.web.get("/tasks/%3Cscript%3E"), 404)
+        self.assertIn("&lt;script&gt;", r.text)
+        r = check_page(self, self.web.get("/tasks/broken"))
+        self.assertIn("frobnicate", r.text)
+        self.assertNotIn('id="run-form"', r.text)
+
+    def test_history(self):
+        run_id = self.web.run("form", [("name", "Ann")])
+        self.d.wait_status(run_id, "succeeded")
+        r = check_page(self, self.web.get("/tasks/form"))
+        hist = r.text[r.text.index('id="history"'):]
+        self.assertIn('href="/runs/%d"' % run_id, hist)
+        self.assertIn("b-succeeded", hist)
+
+
+class RunFormTest(PageTest):
+
+    def test_run_through_form(self):
+        """The form starts a run (303 to it) with the values given and the
+        defaults; the run page shows status, who, trigger, parameters and
+        output."""
+        run_id = self.web.run("form", [("name", "Ann & Bob"),
+                                       ("colour", "blue"), ("count", "3"),
+                                       ("loud", "false"), ("loud", "true"),
+                                       ("note", ""), ("unknown", "x")])
+        run = self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(run["trigger"], "web")
+        self.assertEqual(run["triggered_by"], "127.0.0.1")
+        self.assertEqual(run["params"], {
+            "name": "Ann & Bob", "colour": "blue", "count": "3",
+            "loud": "true", "quiet": "true", "note": ""})
+        r = self.run_page(run_id)
+        self.assertIn('class="badge b-succeeded"', r.text)
+        self.assertIn("name=Ann &amp; Bob colour=blue count=3 loud=true "
+                      "quiet=true note=", r.text)
+        text = page_text(r)
+        self.assertIn("127.0.0.1 (web)", text)
+        self.assertIn("Your name name Ann & Bob", text)
+        self.assertIn("Exit code 0", text)
+        self.assertIn('href="/tasks/form"', r.text)
+        # Over: no refresh, no live stream, no Cancel.
+        self.assertNotIn("http-equiv", r.text)
+        self.assertNotIn("data-events", r.text)
+        self.assertNotIn("/cancel", r.text)
+
+    def test_checkbox_unticked_and_absent(self):
+        """An unticked box (only its hidden field) is false; a form
+        without the field (the list's Run button) takes the default."""
+        run_id = self.web.run("flags", [("loud", "false"), ("quiet",
+                                                           "false")])
+        run = self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(run["params"], {"loud": "false", "quiet": "false"})
+        run_id = self.web.run("flags")
+        run = self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(run["params"], {"loud": "false", "quiet": "true"})
+
+    def test_bad_parameter(self):
+        """A bad value is a 400 page with the message and the form again,
+        with what was typed; no run is made."""
+        before = len(self.d.db().execute("SELECT id FROM runs").fetchall())
+        r = self.web.post_form("/tasks/form/run", [
+            ("_token", self.web.token()), ("name", "Zoë <b>"),
+            ("count", "many")])
+        check_page(self, r, 400)
+        self.assertIn("&#39;many&#39; is not an integer", r.text)
+        self.assertIn('id="form-error"', r.text)
+        self.assertIn('value="Zoë &lt;b&gt;"', r.text)
+        self.assertIn('action="/tasks/form/run"', r.text)
+        r = self.web.post_form("/tasks/form/run", [
+            ("_token", self.web.token()), ("name", "")])
+        check_page(self, r, 400)
+        self.assertIn("name: required parameter is empty", r.text)
+        after = len(self.d.db().execute("SELECT id FROM runs").fetchall())
+        self.assertEqual(before, after)
+
+    def test_refused_forms(self):
+        """No token, a wrong one, another site's Origin or Sec-Fetch-Site
+        are refused (403) and start nothing; an unknown task is 404, an
+        invalid one 409, not a form 415."""
+        before = len(self.d.db().execute("SELECT id FROM runs").fetchall())
+        tok = self.web.token()
+        r = self.web.post_form("/tasks/hello/run", [])
+        check_page(self, r, 403)
+        self.assertIn("reload the page", r.text)
+        r = self.web.post_form("/tasks/hello/run", [("_token", "0" * 32)])
+        check_page(self, r, 403)
+        r = self.web.post_form("/tasks/hello/run", [("_token", tok[:-1])])
+        check_page(self, r, 403)
+        r = self.web.post_form("/tasks/hello/run", [("_token", tok)],
+                               headers={"Origin": "http://evil.example"})
+        check_page(self, r, 403)
+        r = self.web.post_form("/tasks/hello/run", [("_token", tok)],
+                               headers={"Sec-Fetch-Site": "cross-site"})
+        check_page(self, r, 403)
+        r = self.web.post_form("/runs/1/cancel", [])
+        check_page(self, r, 403)
+        r = self.web.post_form("/tasks/nope/run", [("_token", tok)])
+        check_page(self, r, 404)
+        r = self.web.post_form("/tasks/broken/run", [("_token", tok)])
+        check_page(self, r, 409)
+        self.assertIn("frobnicate", r.text)
+        r = self.web.request("POST", "/tasks/hello/run",
+                             body=json.dumps({"_token": tok}),
+                             headers={"Content-Type": "application/json"})
+        check_page(self, r, 415)
+        after = len(self.d.db().execute("SELECT id FROM runs").fetchall())
+        self.assertEqual(before, after)
+
+    def test_confirm(self):
+        """@confirm: the page asks (a required box, and confirm() with
+        JavaScript); a post without the box ticked is refused with the
+        form again."""
+        r = check_page(self, self.web.get("/tasks/careful"))
+        self.assertIn('data-confirm="Run careful now?"', r.text)
+        self.assertRegex(r.text, r'<input type="checkbox" name="_confirm" '
+                         r'value="yes" required>')
+        self.assertIn("window.confirm", r.text)
+        r = self.web.post_form("/tasks/careful/run",
+                               [("_token", self.web.token())])
+        check_page(self, r, 400)
+        self.assertIn("asks to be sure", r.text)
+        self.assertIn('id="run-form"', r.text)
+        run_id = self.web.run("careful", [("_confirm", "yes")])
+        self.d.wait_status(run_id, "succeeded")
+
+    def test_unknown_run(self):
+        for path in ("/runs/999999", "/runs/abc", "/runs/0"):
+            r = check_page(self, self.web.get(path), 404)
+            self.assertIn('href="/"', r.text)
+        r = self.web.post_form("/runs/999999/cancel",
+                               [("_token", self.web.token())])
+        check_page(self, r, 404)
+
+
+class XssTest(PageTest):
+
+    def test_payloads_escaped_everywhere(self):
+        """Payloads in a description, a group, a label, defaults, choices,
+        a value and the output come out escaped on every page and in the
+        live stream; ANSI colours become classes, other escapes vanish."""
+        r = check_page(self, self.web.get("/"))
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &quot;&gt;"
+                      "&lt;img src=x onerror=alert(1)&gt; here.", r.text)
+        r = check_page(self, self.web.get("/tasks/xss"))
+        self.assertIn('value="&lt;script&gt;alert(1)&lt;/script&gt;"',
+                      r.text)
+        self.assertIn('<option value="&lt;img/src=x/onerror=alert(1)&gt;">',
+                      r.text)
+        self.assertIn("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;",
+                      r.text)
+        value = XSS[1] + " " + XSS[0]
+        run_id = self.web.run("xss", [("p", value),
+                                      ("c", "<img/src=x/onerror=alert(1)>")])
+        self.d.wait_status(run_id, ("succeeded", "failed"))
+        for path in ("/", "/tasks/xss", "/runs/%d" % run_id):
+            check_page(self, self.web.get(path))
+        r = self.run_page(run_id)
+        self.assertIn("p=&quot;&gt;&lt;img src=x onerror=alert(1)&gt; "
+                      "&lt;script&gt;alert(1)&lt;/script&gt;", r.text)
+        self.assertIn('<span class="a-fg1">red</span> done', r.text)
+        self.assertIn('<span class="err"><span class="a-fg2 a-b">err '
+                      '&lt;script&gt;alert(1)&lt;/script&gt;</span>',
+                      r.text)
+        self.assertNotIn("title", block(r.text, 'id="out"', "</pre>"))
+        # A bad value echoed back in the refused form.
+        r = self.web.post_form("/tasks/xss/run", [
+            ("_token", self.web.token()), ("p", XSS[0]), ("c", XSS[1])])
+        check_page(self, r, 400)
+        self.assertIn("&quot;&gt;&lt;img", r.text)
+        # The live stream of the run sends escaped fragments only.
+        events, hdrs, status = sse_events(self.web, "/runs/%d/events"
+                                          % run_id)
+        self.assertEqual(status, 200)
+        for kind, _, data in events:
+            check_safe_html(self, data["html"] if "html" in data else "")
+        out = "".join(d["html"] for k, _, d in events if k == "output")
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", out)
+        self.assertIn('<span class="a-fg1">red</span>', out)
+
+
+class LiveTest(PageTest):
+
+    def test_running_page_and_events(self):
+        """A running run's page shows its output so far, a Cancel form, a
+        reload without JavaScript and where its stream goes on; the stream
+        sends the rest as escaped HTML, stderr marked, then the end."""
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        r = self.run_page(run_id)
+        self.assertIn('<noscript><meta http-equiv="refresh" content="2">'
+                      '</noscript>', r.text)
+        self.assertIn('class="badge b-running"', r.text)
+        self.assertIn('action="/runs/%d/cancel"' % run_id, r.text)
+        self.assertIn('href="/runs/%d">Reload</a>' % run_id, r.text)
+        self.assertIn("step one", r.text)
+        m = re.search(r'data-events="/runs/%d/events\?from=(\d+)"'
+                      % run_id, r.text)
+        self.assertTrue(m)
+        self.assertEqual(m.group(1), "1")
+        self.assertIn("new EventSource", r.text)
+
+        self.go(run_id, 1)
+        self.go(run_id, 2)
+        events, hdrs, status = sse_events(
+            self.web, "/runs/%d/events?from=1" % run_id)
+        self.assertEqual(status, 200)
+        self.assertTrue(hdrs["content-type"].startswith("text/event-stream"))
+        kinds = [k for k, _, _ in events]
+        self.assertEqual(kinds[0], "status")
+        self.assertEqual(kinds[-1], "end")
+        self.assertIn("output", kinds)
+        out = [d for k, _, d in events if k == "output"]
+        self.assertNotIn("step one", "".join(d["html"] for d in out))
+        err = [d for d in out if d["stream"] == "stderr"]
+        self.assertTrue(err)
+        self.assertIn('<span class="err"><span class="a-fg3">step &lt;two&gt;'
+                      '</span>', err[0]["html"])
+        self.assertIn("step three", "".join(d["html"] for d in out))
+        for _, ident, d in events:
+            if "seq" in d and d["seq"] >= 0:
+                self.assertEqual(ident, str(d["seq"]))
+        end = events[-1][2]
+        self.assertEqual(end["status"], "failed")
+        self.assertIn('class="badge b-failed"', end["html"])
+        self.assertIn("Exit code</dt><dd>3", end["html"])
+        self.assertNotIn("/cancel", end["html"])
+        # A browser that reconnects gets only what it has not seen.
+        last = max(d["seq"] for d in out)
+        events, _, _ = sse_events(self.web, "/runs/%d/events" % run_id,
+                                  headers={"Last-Event-ID": str(last)})
+        self.assertEqual([k for k, _, _ in events], ["status", "end"])
+        # Over: the page has everything and no refresh.
+        r = self.run_page(run_id)
+        self.assertNotIn("http-equiv", r.text)
+        self.assertIn("step three", r.text)
+
+    def test_events_of_a_queued_run_follow_it(self):
+        """The stream of a run that has not started says so, then sends
+        its start, its output and its end."""
+        run_id = self.web.run("slow")
+        events_box = []
+        import threading
+        t = threading.Thread(target=lambda: events_box.append(sse_events(
+            self.web, "/runs/%d/events" % run_id)))
+        t.start()
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        self.go(run_id, 1)
+        self.go(run_id, 2)
+        t.join(30)
+        events = events_box[0][0]
+        self.assertEqual(events[-1][0], "end")
+        text = "".join(d["html"] for k, _, d in events if k == "output")
+        self.assertIn("step one", text)
+        self.assertIn("step three", text)
+
+    def test_cancel(self):
+        """Cancel: 303 back to the run, which ends cancelled by the web
+        user; cancelling again is no error."""
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        r = self.web.post_form("/runs/%d/cancel" % run_id,
+                               [("_token", self.web.token())])
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.headers["location"], "/runs/%d" % run_id)
+        run = self.d.wait_status(run_id, "cancelled")
+        self.assertEqual(run["reason"], "cancelled by 127.0.0.1")
+        r = self.run_page(run_id)
+        self.assertIn('class="badge b-cancelled"', r.text)
+        self.assertIn("cancelled by 127.0.0.1", r.text)
+        r = self.web.post_form("/runs/%d/cancel" % run_id,
+                               [("_token", self.web.token())])
+        self.assertEqual(r.status, 303)
+
+    def test_large_output_is_cut(self):
+        """Past 1 MiB the page shows the end of the output, says so and
+        links to the whole log."""
+        run_id = self.web.run("big")
+        self.d.wait_status(run_id, "succeeded")
+        r = self.run_page(run_id)
+        self.assertIn('id="cut"', r.text)
+        self.assertIn('href="/api/v1/runs/%d/log"' % run_id, r.text)
+        self.assertIn("the last line", r.text)
+        self.assertNotIn("line 000000 ", r.text)
+        self.assertLess(len(r.body), 1400 * 1024)
+
+
+class AuthTest(PageTest):
+
+    USERS = {"alice": "wonderland", "bob": "builder"}
+
+    def test_pages_need_auth(self):
+        anon = Web(self.d.port)
+        for path in ("/", "/tasks/hello", "/runs/1", "/runs/1/events"):
+            r = anon.get(path)
+            self.assertEqual(r.status, 401, path)
+            self.assertIn("Basic", r.headers.get("www-authenticate", ""))
+        r = anon.post_form("/tasks/hello/run", [])
+        self.assertEqual(r.status, 401)
+        wrong = Web(self.d.port, "alice", "nope")
+        self.assertEqual(wrong.get("/").status, 401)
+
+    def test_web_user_recorded(self):
+        """The signed-in user is named on the page and recorded as who
+        started and cancelled runs; a token is the user's own."""
+        alice = Web(self.d.port, "alice", "wonderland")
+        bob = Web(self.d.port, "bob", "builder")
+        r = check_page(self, alice.get("/"))
+        self.assertIn("signed in as alice", r.text)
+        run_id = alice.run("hello")
+        run = self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(run["triggered_by"], "alice")
+        self.assertIn("hello from web by alice", self.d.logs(run_id).decode())
+        r = check_page(self, alice.get("/runs/%d" % run_id))
+        self.assertIn("alice (web)", page_text(r))
+        self.assertNotEqual(alice.token(), bob.token())
+        r = bob.post_form("/tasks/hello/run", [("_token", alice.token())])
+        check_page(self, r, 403)
+        run_id = bob.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        r = bob.post_form("/runs/%d/cancel" % run_id,
+                          [("_token", bob.token())])
+        self.assertEqual(r.status, 303)
+        run = self.d.wait_status(run_id, "cancelled")
+        self.assertEqual(run["reason"], "cancelled by bob")
+
+
+if __name__ == "__main__":
+    main()
