@@ -18,8 +18,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <crypt.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -42,7 +40,6 @@
 #define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
 #define HTTP_REQUEST_SECONDS	20	/* a request must arrive whole */
 #define HTTP_SWEEP_MS		1000
-#define HTTP_AUTH_CACHE		32	/* passwords checked, remembered */
 
 /* A connection, as the sweep sees it. */
 struct http_conn {
@@ -54,12 +51,6 @@ struct http_conn {
 };
 TAILQ_HEAD(http_conns, http_conn);
 
-/* A user of the users-file. */
-struct http_user {
-	char	*name;
-	char	*hash;
-};
-
 static struct evhttp		*http;
 static struct evhttp_bound_socket *http_bound;
 static int			 http_fd = -1;
@@ -70,11 +61,6 @@ static struct http_conns	 http_conns = TAILQ_HEAD_INITIALIZER(http_conns);
 static TAILQ_HEAD(, http_req)	 http_holds = TAILQ_HEAD_INITIALIZER(http_holds);
 static u_int			 http_nconns;
 static struct event		*ev_sweep;
-static struct http_user		*http_users;
-static u_int			 http_nusers;
-static uint8_t			 http_auth_cache[HTTP_AUTH_CACHE][32];
-static u_int			 http_auth_next;
-static uint8_t			 http_key[32];	/* for form tokens */
 static uint64_t			 http_requests;
 
 static void	http_abandon_all(void);
@@ -363,24 +349,6 @@ http_redirect(struct http_req *hr, const char *path)
 	http_reply(hr, 303, NULL, NULL);
 }
 
-/*
- * The token of a user's forms: an HMAC of the user's name under a key
- * made at start-up. A page of another site cannot read it, so a form it
- * posts here cannot carry it.
- */
-void
-http_form_token(const char *user, char *out, size_t len)
-{
-	uint8_t	 mac[32];
-	u_int	 i;
-	char	*p = out;
-
-	hmac_sha256(http_key, sizeof http_key, user != NULL ? user : "",
-	    user != NULL ? strlen(user) : 0, mac);
-	for (i = 0; i < 16 && (size_t)(p - out) + 3 <= len; i++)
-		p += snprintf(p, len - (p - out), "%02x", mac[i]);
-}
-
 /* A host[:port] without its port and brackets, into name; 0 or -1. */
 static int
 http_host_name(const char *host, char *name, size_t len)
@@ -456,79 +424,6 @@ http_cross_site(struct http_req *hr)
 		return (0);
 	/* A proxy that rewrites Host: one of the names in allowed-hosts. */
 	return (!http_host_allowed(origin));
-}
-
-/* Whether a (name, password) pair was checked recently. */
-static int
-http_auth_cached(const uint8_t *key)
-{
-	u_int	 i;
-
-	for (i = 0; i < HTTP_AUTH_CACHE; i++) {
-		if (hmac_equal(http_auth_cache[i], key, 32))
-			return (1);
-	}
-	return (0);
-}
-
-/*
- * Check HTTP Basic credentials against the users-file; the user's name,
- * or NULL. crypt(3) takes milliseconds by design, so a pair that passed
- * is remembered (as an HMAC under the start-up key) until a reload.
- */
-static char *
-http_auth_user(struct http_req *hr)
-{
-	const char		*h;
-	void			*raw;
-	char			*cred, *colon, *hash, *user = NULL;
-	size_t			 len;
-	uint8_t			 key[32];
-	struct crypt_data	*cd;
-	u_int			 i;
-
-	if ((h = http_header(hr, "Authorization")) == NULL ||
-	    strncasecmp(h, "Basic ", 6) != 0)
-		return (NULL);
-	h += 6;
-	while (*h == ' ')
-		h++;
-	if (strlen(h) > 1024 || base64_decode(h, strlen(h), &raw, &len) != 0)
-		return (NULL);
-	cred = xmalloc(len + 1);
-	memcpy(cred, raw, len);
-	cred[len] = '\0';
-	free(raw);
-	if (strlen(cred) != len || (colon = strchr(cred, ':')) == NULL)
-		goto out;
-	*colon = '\0';
-	for (i = 0; i < http_nusers; i++) {
-		if (strcmp(http_users[i].name, cred) == 0)
-			break;
-	}
-	if (i == http_nusers)
-		goto out;
-	colon[0] = ':';
-	hmac_sha256(http_key, sizeof http_key, cred, len, key);
-	colon[0] = '\0';
-	if (http_auth_cached(key)) {
-		user = xstrdup(cred);
-		goto out;
-	}
-	cd = xcalloc(1, sizeof *cd);
-	hash = crypt_r(colon + 1, http_users[i].hash, cd);
-	if (hash != NULL && strlen(hash) == strlen(http_users[i].hash) &&
-	    hmac_equal(hash, http_users[i].hash, strlen(hash))) {
-		user = xstrdup(cred);
-		memcpy(http_auth_cache[http_auth_next], key, 32);
-		http_auth_next = (http_auth_next + 1) % HTTP_AUTH_CACHE;
-	}
-	explicit_bzero(cd, sizeof *cd);
-	free(cd);
-out:
-	explicit_bzero(cred, len);
-	free(cred);
-	return (user);
 }
 
 /* Split a path into segments and match it against a route's pattern. */
@@ -696,8 +591,9 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(hr, 404, E_BAD_REQUEST, "no such page");
 		return;
 	}
-	if ((hr->route->flags & R_AUTH) && http_nusers > 0 &&
-	    (hr->user = http_auth_user(hr)) == NULL) {
+	if ((hr->route->flags & R_AUTH) && auth_required() &&
+	    (hr->user = auth_basic(http_header(hr, "Authorization"))) ==
+	    NULL) {
 		http_set_header(hr, "WWW-Authenticate",
 		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
 		http_error(hr, 401, E_BAD_REQUEST, "a user name and password "
@@ -795,106 +691,6 @@ http_loopback(const struct sockaddr *sa)
 }
 
 /*
- * Read a users-file: "name:crypt-hash" lines, # comments and blank lines.
- * Returns 0, or -1 with *cause naming the file and line.
- */
-static int
-http_users_read(const char *path, struct http_user **usersp, u_int *np,
-    char **cause)
-{
-	FILE		*f;
-	struct http_user *users = NULL;
-	char		*line = NULL, *colon, *p;
-	size_t		 size = 0;
-	ssize_t		 len;
-	u_int		 n = 0, lineno = 0, i;
-	int		 rc = -1;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		xasprintf(cause, "users-file %s: %s", path, strerror(errno));
-		return (-1);
-	}
-	while ((len = getline(&line, &size, f)) != -1) {
-		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' ||
-		    line[len - 1] == '\r' || line[len - 1] == ' ' ||
-		    line[len - 1] == '\t'))
-			line[--len] = '\0';
-		for (p = line; *p == ' ' || *p == '\t'; p++)
-			;
-		if (*p == '\0' || *p == '#')
-			continue;
-		if ((colon = strchr(p, ':')) == NULL || colon == p ||
-		    colon[1] != '$' || strlen(colon + 1) < 13) {
-			xasprintf(cause, "%s:%u: not name:hash (a crypt(3) "
-			    "hash such as mkpasswd(1) makes)", path, lineno);
-			goto out;
-		}
-		*colon = '\0';
-		for (i = 0; p[i] != '\0'; i++) {
-			if (!isalnum((u_char)p[i]) && strchr("._-@", p[i]) ==
-			    NULL) {
-				xasprintf(cause, "%s:%u: '%s' is not a user "
-				    "name", path, lineno, p);
-				goto out;
-			}
-		}
-		for (i = 0; i < n; i++) {
-			if (strcmp(users[i].name, p) == 0) {
-				xasprintf(cause, "%s:%u: user '%s' twice", path,
-				    lineno, p);
-				goto out;
-			}
-		}
-		users = xreallocarray(users, n + 1, sizeof *users);
-		users[n].name = xstrdup(p);
-		users[n].hash = xstrdup(colon + 1);
-		n++;
-	}
-	if (ferror(f)) {
-		xasprintf(cause, "users-file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (n == 0) {
-		xasprintf(cause, "users-file %s has no users", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		for (i = 0; i < n; i++) {
-			free(users[i].name);
-			free(users[i].hash);
-		}
-		free(users);
-		users = NULL;
-		n = 0;
-	}
-	free(line);
-	fclose(f);
-	*usersp = users;
-	*np = n;
-	return (rc);
-}
-
-/* Forget the users and the passwords checked. */
-static void
-http_users_clear(void)
-{
-	u_int	 i;
-
-	for (i = 0; i < http_nusers; i++) {
-		free(http_users[i].name);
-		explicit_bzero(http_users[i].hash, strlen(http_users[i].hash));
-		free(http_users[i].hash);
-	}
-	free(http_users);
-	http_users = NULL;
-	http_nusers = 0;
-	explicit_bzero(http_auth_cache, sizeof http_auth_cache);
-}
-
-/*
  * Check a configuration for the HTTP side: its users-file can be read,
  * and a listener that is not on loopback has one. Used at start-up and
  * before a reload is accepted.
@@ -902,17 +698,9 @@ http_users_clear(void)
 int
 http_check_conf(const struct config *conf, char **cause)
 {
-	struct http_user	*users;
-	u_int			 n, i;
-
 	if (conf->users_file != NULL) {
-		if (http_users_read(conf->users_file, &users, &n, cause) != 0)
+		if (auth_check(conf->users_file, cause) != 0)
 			return (-1);
-		for (i = 0; i < n; i++) {
-			free(users[i].name);
-			free(users[i].hash);
-		}
-		free(users);
 	} else if (http_fd != -1 && !http_listen_loopback()) {
 		xasprintf(cause, "listen %s is not a loopback address: a "
 		    "users-file is needed", http_listen_text);
@@ -1073,10 +861,7 @@ http_reload(void)
 {
 	char	*cause;
 
-	http_users_clear();
-	if (ml_conf->users_file != NULL &&
-	    http_users_read(ml_conf->users_file, &http_users, &http_nusers,
-	    &cause) != 0) {
+	if (auth_load(ml_conf->users_file, &cause) != 0) {
 		/* Checked before the configuration was taken. */
 		log_warnx("%s", cause);
 		free(cause);
@@ -1089,7 +874,7 @@ http_start(void)
 {
 	struct timeval	 tv = { 1, 0 };
 
-	arc4random_buf(http_key, sizeof http_key);
+	auth_init();
 	http_reload();
 	if (http_fd == -1)
 		return;
@@ -1140,7 +925,7 @@ http_close(void)
 		free(hc);
 	}
 	http_nconns = 0;
-	http_users_clear();
+	auth_clear();
 	free(http_listen_text);
 	free(http_listen_host);
 	http_listen_text = http_listen_host = NULL;

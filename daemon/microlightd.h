@@ -486,7 +486,6 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
-void		 http_form_token(const char *, char *, size_t);
 struct http_stream *http_stream_start(struct http_req *, int, const char *,
 		     const char *, void (*)(void *), void (*)(void *),
 		     void *);
@@ -508,6 +507,15 @@ void		 api_runs(struct http_req *);
 void		 api_run(struct http_req *);
 void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
+
+/* auth.c */
+void		 auth_init(void);
+int		 auth_check(const char *, char **);
+int		 auth_load(const char *, char **);
+void		 auth_clear(void);
+int		 auth_required(void);
+char		*auth_basic(const char *);
+void		 auth_form_token(const char *, char *, size_t);
 
 /* page.c */
 #define PAGE_TOKEN_LEN		33	/* a form token (hex) and its NUL */

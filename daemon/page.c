@@ -471,7 +471,7 @@ page_form(struct http_req *hr, struct evkeyvalq *form)
 		page_error(hr, 400, "The form could not be read.");
 		return (-1);
 	}
-	http_form_token(hr->user, want, sizeof want);
+	auth_form_token(hr->user, want, sizeof want);
 	tok = page_field(form, PAGE_TOKEN_FIELD);
 	if (tok == NULL || strlen(tok) != strlen(want) ||
 	    !hmac_equal(tok, want, strlen(want))) {
@@ -864,7 +864,7 @@ page_index(struct http_req *hr)
 	char			 token[PAGE_TOKEN_LEN];
 	json_t			*reply = proto_ok();
 
-	http_form_token(hr->user, token, sizeof token);
+	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
 	page_index_tasks(b, token);
@@ -1002,7 +1002,7 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 	char	 token[PAGE_TOKEN_LEN];
 	u_int	 i;
 
-	http_form_token(hr->user, token, sizeof token);
+	auth_form_token(hr->user, token, sizeof token);
 	evbuffer_add_printf(b, "<section class=\"card\" id=\"run\"><h2>Run "
 	    "this task</h2>\n");
 	if (error != NULL) {

@@ -399,7 +399,7 @@ page_run(struct http_req *hr)
 	status = page_json_str(run, K_STATUS);
 	task = page_json_str(run, K_TASK);
 	final = status == NULL || proto_status_final(proto_status_from(status));
-	http_form_token(hr->user, token, sizeof token);
+	auth_form_token(hr->user, token, sizeof token);
 	snprintf(title, sizeof title, "Run #%lld", (long long)id);
 
 	b = evbuffer_new();
@@ -571,7 +571,7 @@ page_run_events(struct http_req *hr)
 	}
 	pe = xcalloc(1, sizeof *pe);
 	pe->from = page_events_from(hr);
-	http_form_token(hr->user, pe->token, sizeof pe->token);
+	auth_form_token(hr->user, pe->token, sizeof pe->token);
 	pe->hs = http_stream_start(hr, 200, "text/event-stream",
 	    ": keep-alive\n\n", page_events_closed, page_events_drained, pe);
 	page_events_head(pe, EV_STATUS, run);
