@@ -193,6 +193,8 @@ http_body(struct http_req *hr, size_t *len)
 static void
 http_req_free(struct http_req *hr)
 {
+	if (hr->orphan != NULL)
+		evhttp_request_free(hr->orphan);
 	evhttp_clear_headers(&hr->query);
 	free(hr->arg);
 	free(hr->user);
@@ -222,13 +224,26 @@ http_hold_reap(int fd, short events, void *arg)
 	http_req_free(hr);
 }
 
-/* evhttp: a held request's client went away; the request is gone. */
+/*
+ * Whether a request whose connection is closing is ours to free. evhttp
+ * (2.1) frees the requests still queued on a connection, but one whose
+ * reply it was waiting for (a held or streamed one) it takes off the
+ * connection first, and then nobody frees it.
+ */
+static struct evhttp_request *
+http_orphan(struct evhttp_request *req)
+{
+	return (evhttp_request_get_connection(req) == NULL ? req : NULL);
+}
+
+/* evhttp: a held request's client went away. */
 static void
 http_hold_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_req	*hr = arg;
 
 	hr->dead = 1;
+	hr->orphan = http_orphan(hr->req);
 	hr->req = NULL;
 	event_base_once(ml_base, -1, EV_TIMEOUT, http_hold_reap, hr, NULL);
 }
@@ -982,6 +997,7 @@ struct http_stream {
 	const char		*heartbeat;	/* sent when quiet, or NULL */
 	int			 wrote;		/* since the last heartbeat */
 	int			 dead;
+	struct evhttp_request	*orphan;	/* ours to free, once dead */
 	TAILQ_ENTRY(http_stream) entry;
 };
 TAILQ_HEAD(http_streams, http_stream);
@@ -995,6 +1011,8 @@ static void
 http_stream_free(struct http_stream *hs)
 {
 	TAILQ_REMOVE(&http_streams, hs, entry);
+	if (hs->orphan != NULL)
+		evhttp_request_free(hs->orphan);
 	if (hs->ev_heartbeat != NULL)
 		event_free(hs->ev_heartbeat);
 	free(hs);
@@ -1011,13 +1029,14 @@ http_stream_reap(int fd, short events, void *arg)
 	http_stream_free(hs);
 }
 
-/* evhttp: the client went away. The request is gone after this. */
+/* evhttp: the client went away. */
 static void
 http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_stream	*hs = arg;
 
 	hs->dead = 1;
+	hs->orphan = http_orphan(hs->req);
 	hs->req = NULL;
 	event_base_once(ml_base, -1, EV_TIMEOUT, http_stream_reap, hs, NULL);
 }

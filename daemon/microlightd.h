@@ -457,6 +457,7 @@ struct http_req {
 	void			*closed_arg;
 	int			 held;
 	int			 dead;		/* the client went away */
+	struct evhttp_request	*orphan;	/* ours to free, once dead */
 	TAILQ_ENTRY(http_req)	 hold_entry;
 };
 
