@@ -85,7 +85,10 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 		return (-1);
 	}
 	if (rotate) {
-		(void)hook_secret(name, 0, &configured);
+		if ((secret = hook_secret(name, 0, &configured)) != NULL) {
+			explicit_bzero(secret, strlen(secret));
+			free(secret);
+		}
 		if (configured) {
 			err->code = E_CONFIGURED;
 			xasprintf(&err->message, "the secret of '%s' is set by "
@@ -201,8 +204,8 @@ hook_params(struct http_req *hr, const struct taskdef *def)
 	if (len == 0 || type == NULL)
 		return (params);
 	if (strncasecmp(type, "application/json", 16) == 0) {
-		body_json = json_loadb(body, len, JSON_REJECT_DUPLICATES,
-		    &jerr);
+		body_json = json_loadb(body, len, JSON_REJECT_DUPLICATES |
+		    JSON_DECODE_ANY, &jerr);
 		if (body_json == NULL) {
 			http_error(hr, 400, E_BAD_REQUEST, "the body is not "
 			    "JSON: %s", jerr.text);
@@ -228,10 +231,9 @@ hook_params(struct http_req *hr, const struct taskdef *def)
 		json_decref(body_json);
 	} else if (strncasecmp(type, "application/x-www-form-urlencoded",
 	    33) == 0) {
-		TAILQ_INIT(&form);
-		if (evhttp_parse_query_str(body, &form) != 0) {
+		if (http_form_parse(body, len, &form) != 0) {
 			http_error(hr, 400, E_BAD_REQUEST, "the form body "
-			    "cannot be read");
+			    "cannot be read, or holds a NUL byte");
 			goto fail;
 		}
 		TAILQ_FOREACH(kv, &form, next) {

@@ -189,6 +189,24 @@ http_body(struct http_req *hr, size_t *len)
 	return (hr->body);
 }
 
+/*
+ * Parse a query string or form body (len bytes) into kv: 0, or -1 (kv
+ * empty) if it cannot be read or a name or value would hold a NUL byte,
+ * which a C string would silently cut short.
+ */
+int
+http_form_parse(const char *s, size_t len, struct evkeyvalq *kv)
+{
+	TAILQ_INIT(kv);
+	if (strlen(s) != len || strstr(s, "%00") != NULL)
+		return (-1);
+	if (evhttp_parse_query_str(s, kv) != 0) {
+		evhttp_clear_headers(kv);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Free a request's state (not the evhttp request). */
 static void
 http_req_free(struct http_req *hr)
@@ -569,8 +587,9 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((query = evhttp_uri_get_query(uri)) != NULL &&
-	    evhttp_parse_query_str(query, &hr->query) != 0) {
-		http_error(hr, 400, E_BAD_REQUEST, "bad query string");
+	    http_form_parse(query, strlen(query), &hr->query) != 0) {
+		http_error(hr, 400, E_BAD_REQUEST, "bad query string (or a "
+		    "NUL byte in it)");
 		return;
 	}
 	allow[0] = '\0';

@@ -475,6 +475,7 @@ void		 http_reload(void);
 void		 http_close(void);
 int		 http_status_for(const char *);
 const char	*http_header(struct http_req *, const char *);
+int		 http_form_parse(const char *, size_t, struct evkeyvalq *);
 void		 http_set_header(struct http_req *, const char *,
 		     const char *);
 const char	*http_query(struct http_req *, const char *);

@@ -462,13 +462,9 @@ page_form(struct http_req *hr, struct evkeyvalq *form)
 		return (-1);
 	}
 	body = http_body(hr, &len);
-	if (strlen(body) != len || strstr(body, "%00") != NULL) {
-		page_error(hr, 400, "A field of the form contains a NUL byte.");
-		return (-1);
-	}
-	if (evhttp_parse_query_str(body, form) != 0) {
-		evhttp_clear_headers(form);
-		page_error(hr, 400, "The form could not be read.");
+	if (http_form_parse(body, len, form) != 0) {
+		page_error(hr, 400, "The form could not be read, or a field "
+		    "of it contains a NUL byte.");
 		return (-1);
 	}
 	auth_form_token(hr->user, want, sizeof want);
