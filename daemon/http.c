@@ -225,7 +225,11 @@ static void
 http_common_headers(struct http_req *hr)
 {
 	http_set_header(hr, "X-Content-Type-Options", "nosniff");
-	http_set_header(hr, "Referrer-Policy", "no-referrer");
+	/*
+	 * Not no-referrer: under it, browsers send "Origin: null" with the
+	 * page's own form posts, which then look foreign.
+	 */
+	http_set_header(hr, "Referrer-Policy", "same-origin");
 	http_set_header(hr, "X-Frame-Options", "DENY");
 	http_set_header(hr, "Cache-Control", "no-store");
 }
@@ -445,6 +449,9 @@ http_cross_site(struct http_req *hr)
 		return (1);
 	if ((origin = http_header(hr, "Origin")) == NULL)
 		return (0);
+	/* An opaque origin, from a browser that says it is the same site. */
+	if (strcmp(origin, "null") == 0)
+		return (site == NULL);
 	if (strncasecmp(origin, "http://", 7) == 0)
 		origin += 7;
 	else if (strncasecmp(origin, "https://", 8) == 0)

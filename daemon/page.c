@@ -1182,8 +1182,10 @@ page_task_start(struct http_req *hr, const struct task *t,
 	confirm = page_field(form, "_confirm");
 	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
 	    0)) {
-		page_task_render(hr, t, params, "This task asks to be sure: "
-		    "tick \"Yes, run it now\" and press Run again.", 400);
+		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run "
+		    "%s now\" and press Run again.", t->name);
+		page_task_render(hr, t, params, msg, 400);
+		free(msg);
 		json_decref(params);
 		return;
 	}

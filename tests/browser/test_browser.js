@@ -1,0 +1,822 @@
+#!/usr/bin/env node
+// The web page in a real browser: Debian's chromium, headless, driven by
+// playwright-core (tests/browser/node_modules). Run it through run.sh,
+// which checks that node, chromium and playwright-core are there.
+//
+// It starts its own microlightd on a free port of 127.0.0.1, with a
+// scratch directory (tasks.d, state, socket) removed afterwards, and
+// checks as a person would: the task list; a parameter form (text,
+// select, number, checkbox) filled and run; output arriving live over
+// Server-Sent Events while the run still goes; a slow run cancelled;
+// an @confirm task asking before it runs; the page without JavaScript;
+// a phone-sized screen; and no console error, page error, failed
+// request or Content-Security-Policy violation anywhere. It prints TAP.
+//
+// Screenshots (the README's) go to $SCREENSHOT_DIR, by default
+// $ML_BUILDDIR/tests/browser/screenshots: page-index.png, page-task.png,
+// page-run.png and page-mobile.png.
+'use strict';
+
+const assert = require('assert');
+const child = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const SRCDIR = path.resolve(process.env.ML_SRCDIR ||
+  path.join(__dirname, '..', '..'));
+const BUILDDIR = path.resolve(process.env.ML_BUILDDIR || SRCDIR);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.resolve(process.env.SCREENSHOT_DIR ||
+  path.join(BUILDDIR, 'tests', 'browser', 'screenshots'));
+// How long to wait for any one thing (ms): generous, for a slow machine
+// running a sanitizer build. Waits end as soon as their condition holds.
+const WAIT = Number(process.env.ML_BROWSER_WAIT_MS) || 30000;
+// The whole test, as a last resort.
+const DEADLINE = Number(process.env.ML_BROWSER_DEADLINE_MS) || 170000;
+const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer|SUMMARY: \w+Sanitizer/;
+
+// TAP --------------------------------------------------------------------
+
+const TESTS = [];
+function test(name, fn) { TESTS.push({ name, fn }); }
+
+function skipAll(reason) {
+  console.log('1..0 # SKIP ' + reason);
+  process.exit(0);
+}
+
+function comment(text) {
+  for (const line of String(text).split('\n'))
+    console.log('# ' + line);
+}
+
+// The daemon and its tasks -------------------------------------------------
+
+// Tasks of our own beside the examples of tasks.d. deploy asks before it
+// runs (@confirm) and writes coloured output; migrate-db prints each line
+// only when the test opens its gate, so the test knows the run is still
+// going when a line shows.
+function ourTasks(gates) {
+  return {
+    'deploy.sh': `#!/bin/sh
+# Deploy the web shop.
+# Fetches the build, runs the smoke tests and switches the live version.
+#
+# @param version      "Version"  default=v2.4.1
+# @param environment  choice(staging, production)  "Environment"  default=staging
+# @confirm
+# @timeout 10m
+# @group Operations
+set -eu
+esc=$(printf '\\033')
+b="$esc[1m" g="$esc[32m" y="$esc[33m" c="$esc[36m" r="$esc[0m"
+echo "$b$c==>$r Deploying $b$version$r to $b$environment$r"
+echo "$g✔$r fetched build $version $c(14.2 MiB)$r"
+echo "$g✔$r 128 smoke tests passed"
+echo "warning: setting 'cache_ttl' is deprecated, use 'cache.ttl'" >&2
+echo "$y!$r 2 old releases kept for rollback"
+echo "$g✔$r switched $environment to $version"
+echo "$b\${g}deployed$r in 4.2 s"
+`,
+    'migrate-db.sh': `#!/bin/sh
+# Apply the database migrations, one at a time.
+#
+# @timeout 5m
+# @env GATES=${gates}
+# @group Operations
+gate() {
+	i=0
+	while [ ! -e "$GATES/$MICROLIGHT_RUN_ID.$1" ] && [ "$i" -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+gate 1
+echo "applying 0042_orders_index ... ok"
+gate 2
+echo "applying 0043_backfill_totals ... ok"
+echo "database is up to date"
+`,
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// GET a path of the daemon: { status, body }, status 0 if it did not answer.
+function get(port, p) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.setTimeout(5000, () => { req.destroy(); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Wait until fn() is truthy (polling), or fail with what.
+async function until(fn, what, timeout = WAIT) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last)
+      return last;
+    if (Date.now() > end)
+      throw new Error('timed out waiting for ' + what);
+    await sleep(100);
+  }
+}
+
+class Daemon {
+  async start() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-browser-'));
+    this.tasks = path.join(this.dir, 'tasks.d');
+    this.gates = path.join(this.dir, 'gates');
+    fs.mkdirSync(this.tasks);
+    fs.mkdirSync(this.gates);
+    for (const f of fs.readdirSync(path.join(SRCDIR, 'tasks.d'))) {
+      if (f.endsWith('.sh'))
+        this.addTask(f, fs.readFileSync(path.join(SRCDIR, 'tasks.d', f)));
+    }
+    for (const [f, body] of Object.entries(ourTasks(this.gates)))
+      this.addTask(f, body);
+    fs.writeFileSync(path.join(this.dir, 'microlight.conf'),
+      'kill-grace 2s\n');
+    this.log = path.join(this.dir, 'daemon.log');
+    const bin = path.join(BUILDDIR, 'microlightd');
+    if (!fs.existsSync(bin))
+      throw new Error(bin + ' is missing: build it first (make)');
+    // A free port can be taken between the look and the daemon's bind:
+    // then try another.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.port = await freePort();
+      this.base = 'http://127.0.0.1:' + this.port;
+      const out = fs.openSync(this.log, 'a');
+      const env = Object.assign({}, process.env);
+      delete env.MICROLIGHT_SOCKET;
+      this.proc = child.spawn(bin, ['-f',
+        '-c', path.join(this.dir, 'microlight.conf'), '-T', this.tasks,
+        '-d', path.join(this.dir, 'state'), '-s', path.join(this.dir, 'sock'),
+        '-l', '127.0.0.1:' + this.port], { stdio: ['ignore', out, out], env });
+      fs.closeSync(out);
+      this.exited = null;
+      this.proc.on('exit', (code, sig) => { this.exited = { code, sig }; });
+      const end = Date.now() + WAIT;
+      while (!this.exited && Date.now() < end) {
+        if ((await get(this.port, '/healthz')).status === 200)
+          return;
+        await sleep(100);
+      }
+      if (!this.exited)
+        break;
+    }
+    throw new Error('microlightd did not start:\n' + this.logText());
+  }
+
+  addTask(name, body) {
+    const p = path.join(this.tasks, name);
+    fs.writeFileSync(p, body);
+    fs.chmodSync(p, 0o755);
+  }
+
+  // Let run id of migrate-db go on past its gate n.
+  open(id, n) {
+    fs.writeFileSync(path.join(this.gates, id + '.' + n), '');
+  }
+
+  async run(id) {
+    const r = await get(this.port, '/api/v1/runs/' + id);
+    assert.strictEqual(r.status, 200, 'GET /api/v1/runs/' + id + ': ' +
+      r.body);
+    return JSON.parse(r.body).run;
+  }
+
+  async runs(task) {
+    const r = await get(this.port, '/api/v1/runs?task=' + task);
+    assert.strictEqual(r.status, 200, r.body);
+    return JSON.parse(r.body).runs;
+  }
+
+  logText() {
+    try { return fs.readFileSync(this.log, 'utf8'); } catch (e) { return ''; }
+  }
+
+  // Stop it (SIGTERM), check it exited cleanly, remove its directory.
+  async stop() {
+    if (!this.proc) {
+      this.kill();
+      return;
+    }
+    try {
+      if (!this.exited) {
+        this.proc.kill('SIGTERM');
+        const end = Date.now() + WAIT;
+        while (!this.exited && Date.now() < end)
+          await sleep(50);
+        if (!this.exited) {
+          this.proc.kill('SIGKILL');
+          throw new Error('microlightd did not exit after SIGTERM:\n' +
+            this.logText());
+        }
+      }
+      const text = this.logText();
+      if (SANITIZER.test(text))
+        throw new Error('a sanitizer report in the daemon\'s log:\n' + text);
+      if (this.exited.code !== 0)
+        throw new Error('microlightd exited with ' +
+          JSON.stringify(this.exited) + ':\n' + text);
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  kill() {
+    if (this.proc && !this.exited)
+      this.proc.kill('SIGKILL');
+    if (this.dir)
+      fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// The browser -------------------------------------------------------------
+
+// What no page may do: console errors and warnings, uncaught errors,
+// failed requests, error statuses, Content-Security-Policy violations.
+let problems = [];
+// Dialogs (confirm, alert) as they came: { page, type, message }. Each
+// is answered by dialogAnswer: true accepts, false dismisses.
+const dialogs = [];
+let dialogAnswer = false;
+// Requests for a run page's live stream (/runs/ID/events).
+const streams = [];
+
+// Watch a browser context: every page of it reports to problems.
+async function watch(context, label) {
+  // A violation of the Content-Security-Policy shows as an event in the
+  // page (and a console error): report it here, through a binding, which
+  // the policy does not restrict.
+  await context.exposeBinding('__mlViolation', (src, v) => {
+    problems.push(label + ': CSP violation: ' + v);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__mlViolation(e.violatedDirective + ' blocked ' +
+        (e.blockedURI || 'inline') + ' at ' + e.documentURI + ':' +
+        e.lineNumber + ' (' + (e.sample || '') + ')');
+    });
+  });
+  context.on('page', (page) => watchPage(page, label));
+}
+
+function watchPage(page, label) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning')
+      problems.push(label + ': console ' + m.type() + ': ' + m.text() +
+        ' (' + page.url() + ')');
+  });
+  page.on('pageerror', (e) => problems.push(label + ': page error: ' + e));
+  page.on('request', (r) => {
+    if (/\/runs\/\d+\/events(\?|$)/.test(r.url()))
+      streams.push(r.url());
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400)
+      problems.push(label + ': ' + r.status() + ' for ' +
+        r.request().method() + ' ' + r.url());
+  });
+  page.on('requestfailed', (r) => {
+    // A page that goes away (or a run that ends) closes its live stream.
+    if (/\/runs\/\d+\/events(\?|$)/.test(r.url()))
+      return;
+    problems.push(label + ': request failed: ' + r.method() + ' ' +
+      r.url() + ': ' + (r.failure() || {}).errorText);
+  });
+  page.on('dialog', async (d) => {
+    dialogs.push({ page: label, type: d.type(), message: d.message() });
+    if (dialogAnswer)
+      await d.accept();
+    else
+      await d.dismiss();
+  });
+}
+
+async function shot(page, name, fullPage = true) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage,
+    animations: 'disabled', caret: 'hide' });
+}
+
+// Wait for an element of selector that contains text.
+async function hasText(page, selector, text, timeout = WAIT) {
+  await page.locator(selector, { hasText: text }).first()
+    .waitFor({ timeout });
+}
+
+async function textOf(page, selector) {
+  return (await page.locator(selector).first().textContent()) || '';
+}
+
+// The status badge at the top of a run's page.
+async function badge(page) {
+  return (await textOf(page, '#head .badge')).trim();
+}
+
+// On a run's page after a form post: its id; the document is marked so
+// that a reload (instead of a live update) would show.
+async function onRunPage(page) {
+  const id = await toRunPage(page);
+  await page.evaluate(() => { window.__mlSameDocument = true; });
+  return id;
+}
+
+// Wait for the run's page after a form post, or an error page (which
+// says why: then fail at once). The run's id.
+async function toRunPage(page) {
+  const err = page.locator('.errpage');
+  await Promise.race([
+    page.waitForURL(/\/runs\/\d+$/, { timeout: WAIT }),
+    err.waitFor({ timeout: WAIT }).catch(() => {}),
+  ]);
+  if (await err.count())
+    throw new Error('an error page instead of the run\'s page, at ' +
+      page.url() + ': ' + (await err.innerText()).replace(/\s*\n\s*/g, ' | '));
+  await page.waitForURL(/\/runs\/\d+$/, { timeout: WAIT });
+  await page.waitForLoadState('load');
+  return Number(page.url().match(/\/runs\/(\d+)$/)[1]);
+}
+
+async function sameDocument(page) {
+  return page.evaluate(() => window.__mlSameDocument === true);
+}
+
+// The tests ---------------------------------------------------------------
+
+let d, browser, ctx, page;
+
+test('GET / lists the tasks by group, with a strict CSP', async () => {
+  const res = await page.goto(d.base + '/');
+  assert.strictEqual(res.status(), 200);
+  const csp = (await res.allHeaders())['content-security-policy'] || '';
+  assert.match(csp, /default-src 'none'/, 'CSP: ' + csp);
+  assert.match(csp, /script-src 'nonce-[0-9a-f]{16,}'/, 'CSP: ' + csp);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, 'CSP: ' + csp);
+  assert.strictEqual(await page.title(), 'Tasks · microlight');
+  assert.deepStrictEqual(
+    await page.locator('section.group > h2').allTextContents(),
+    ['Examples', 'Operations']);
+  assert.deepStrictEqual(
+    await page.locator('li.task h3 a').allTextContents(),
+    ['check-backup', 'greet', 'hello', 'weekly-report', 'deploy',
+      'migrate-db']);
+  assert.match(await textOf(page, '#task-hello .desc'), /smallest task/);
+  assert.match(await textOf(page, '#task-weekly-report .meta'),
+    /every Monday at 08:00/);
+  // A task that asks for a value, or to be sure, leads to its page;
+  // the others run from the list.
+  assert.strictEqual(await page.locator('#task-greet a.btn')
+    .getAttribute('href'), '/tasks/greet');
+  assert.strictEqual(await page.locator('#task-deploy a.btn')
+    .getAttribute('href'), '/tasks/deploy');
+  assert.strictEqual(await page.locator('#task-hello form button')
+    .textContent(), 'Run');
+  assert.match(await textOf(page, '#recent'), /No runs yet/);
+});
+
+test('greet: a form with text, select, number and checkbox runs',
+  async () => {
+  await page.click('#task-greet a.btn');
+  await page.waitForURL(/\/tasks\/greet$/);
+  const name = page.locator('#run-form input[name="name"]');
+  const greeting = page.locator('#run-form select[name="greeting"]');
+  const times = page.locator('#run-form input[name="times"]');
+  const shout = page.locator('#run-form input[type="checkbox"][name="shout"]');
+  assert.strictEqual(await name.getAttribute('type'), 'text');
+  assert.strictEqual(await name.getAttribute('required'), '');
+  assert.match(await textOf(page, 'label[for="p-name"]'), /Who to greet/);
+  assert.deepStrictEqual(await greeting.locator('option').allTextContents(),
+    ['Hello', 'Good morning', 'Hi']);
+  assert.strictEqual(await greeting.inputValue(), 'Hello');
+  assert.strictEqual(await times.getAttribute('type'), 'number');
+  assert.strictEqual(await times.inputValue(), '1');
+  assert.strictEqual(await shout.isChecked(), false);
+
+  // The browser itself keeps the form without its required name.
+  await page.click('#run-form button[type="submit"]');
+  assert.match(page.url(), /\/tasks\/greet$/);
+  assert.strictEqual(await name.evaluate((e) => e.validity.valueMissing),
+    true);
+  assert.strictEqual((await d.runs('greet')).length, 0);
+
+  await name.fill('Ada <b>');
+  await greeting.selectOption('Good morning');
+  await times.fill('2');
+  await shout.check();
+  await page.locator('#run-form button[type="submit"]').focus();
+  await shot(page, 'page-task.png');
+  await page.click('#run-form button[type="submit"]');
+  const id = await onRunPage(page);
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.strictEqual(await textOf(page, '#out'),
+    'GOOD MORNING, ADA <B>!\nGOOD MORNING, ADA <B>!\n');
+  const params = await textOf(page, '#params');
+  for (const want of [/Who to greet\s*name\s*Ada <b>/, /Good morning/,
+    /How many times\s*times\s*2/, /Shout it\s*shout\s*true/])
+    assert.match(params, want);
+  assert.match(await textOf(page, '#head'), /127\.0\.0\.1\s*\(web\)/);
+  const run = await d.run(id);
+  assert.deepStrictEqual(run.params, { name: 'Ada <b>',
+    greeting: 'Good morning', times: '2', shout: 'true' });
+  assert.strictEqual(run.trigger, 'web');
+});
+
+test('output arrives live (Server-Sent Events) while the run goes',
+  async () => {
+  await page.goto(d.base + '/');
+  const nstreams = streams.length;
+  await page.click('#task-migrate-db form button');
+  const id = await onRunPage(page);
+  // Nothing printed yet: the line can only come through the stream.
+  assert.strictEqual((await d.run(id)).status, 'running');
+  assert.match(await textOf(page, '#out'), /No output yet/);
+  assert.match(await badge(page), /running/);
+  await until(() => streams.length > nstreams, 'the live stream to open');
+  assert.match(streams[streams.length - 1], new RegExp('/runs/' + id +
+    '/events'));
+  await page.locator('#live').waitFor({ state: 'visible', timeout: WAIT });
+
+  d.open(id, 1);
+  await hasText(page, '#out', 'applying 0042_orders_index ... ok');
+  const out = await textOf(page, '#out');
+  assert.ok(!out.includes('0043'), 'the second line came early: ' + out);
+  assert.ok(!out.includes('No output yet'), out);
+  // The run is still going (it waits for gate 2): the line came live.
+  assert.strictEqual((await d.run(id)).status, 'running');
+  assert.match(await badge(page), /running/);
+  assert.strictEqual(await page.locator('#cancel').count(), 1);
+  assert.ok(await sameDocument(page), 'the page was reloaded');
+
+  d.open(id, 2);
+  await hasText(page, '#out', 'database is up to date');
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.ok(await sameDocument(page), 'the page was reloaded');
+  assert.strictEqual(await textOf(page, '#out'),
+    'applying 0042_orders_index ... ok\n' +
+    'applying 0043_backfill_totals ... ok\ndatabase is up to date\n');
+  assert.match(await textOf(page, '#head'), /Exit code\s*0/);
+  assert.strictEqual(await page.locator('#cancel').count(), 0);
+  await page.locator('#live').waitFor({ state: 'hidden', timeout: WAIT });
+  assert.strictEqual((await d.run(id)).status, 'succeeded');
+});
+
+test('a slow run is cancelled from its page', async () => {
+  await page.goto(d.base + '/tasks/weekly-report');
+  await page.fill('#run-form input[name="steps"]', '60');
+  await page.click('#run-form button[type="submit"]');
+  const id = await onRunPage(page);
+  await hasText(page, '#out', '[1/60]');
+  assert.match(await badge(page), /running/);
+  // Leave the live page (its stream closes) and come back from the list.
+  await page.goto(d.base + '/');
+  await page.locator('#task-weekly-report a.badge.b-running').click();
+  await page.waitForURL(new RegExp('/runs/' + id + '$'));
+  await page.waitForLoadState('load');
+  await hasText(page, '#out', '[1/60]');
+  await page.locator('#live').waitFor({ state: 'visible', timeout: WAIT });
+  const before = dialogs.length;
+  dialogAnswer = true;	// a "Cancel this run?" question, if there is one
+  await page.click('#cancel');
+  await hasText(page, '#head .badge', 'cancelled');
+  dialogAnswer = false;
+  if (dialogs.length > before)
+    comment('Cancel asked: ' + dialogs[dialogs.length - 1].message);
+  const run = await until(async () => {
+    const r = await d.run(id);
+    return r.status !== 'running' && r;
+  }, 'the run to end');
+  assert.strictEqual(run.status, 'cancelled');
+  assert.match(await textOf(page, '#head'), /cancelled by 127\.0\.0\.1/);
+  const out = await textOf(page, '#out');
+  assert.ok(out.includes('[1/60]') && !out.includes('[60/60]') &&
+    !out.includes('report ready'), out);
+  assert.strictEqual(await page.locator('#cancel').count(), 0);
+  // The run's page keeps saying so.
+  await page.reload();
+  assert.strictEqual(await badge(page), 'cancelled');
+});
+
+test('@confirm: deploy asks before it runs', async () => {
+  await page.goto(d.base + '/');
+  await page.click('#task-deploy a.btn');
+  await page.waitForURL(/\/tasks\/deploy$/);
+  // With JavaScript the page asks with a dialog, not with its checkbox.
+  assert.ok(!(await page.locator('#confirm-row').isVisible()),
+    'the "Yes, run it" box shows');
+  await page.selectOption('#run-form select[name="environment"]',
+    'production');
+
+  // No: nothing runs.
+  let n = dialogs.length;
+  dialogAnswer = false;
+  await page.click('#run-form button[type="submit"]');
+  await until(() => dialogs.length > n, 'the confirm dialog');
+  assert.strictEqual(dialogs[n].type, 'confirm');
+  assert.match(dialogs[n].message, /deploy/);
+  await sleep(500);	// a run, if one was started, would show by now
+  assert.match(page.url(), /\/tasks\/deploy$/);
+  assert.strictEqual((await d.runs('deploy')).length, 0,
+    'a run was started though the dialog was dismissed');
+
+  // Yes: it runs.
+  n = dialogs.length;
+  dialogAnswer = true;
+  await page.click('#run-form button[type="submit"]');
+  const id = await onRunPage(page);
+  dialogAnswer = false;
+  assert.strictEqual(dialogs.length, n + 1, 'asked ' + (dialogs.length - n) +
+    ' times');
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.strictEqual((await d.run(id)).params.environment, 'production');
+
+  // The output in colour: ANSI styles as classes, stderr marked, no
+  // escape sequence left.
+  await hasText(page, '#out', 'deployed');
+  const out = await textOf(page, '#out');
+  assert.ok(!out.includes('\x1b') && !out.includes('[0m'), out);
+  assert.match(out, /==> Deploying v2\.4\.1 to production/);
+  assert.strictEqual(await page.locator('#out .a-fg2', { hasText: '✔' })
+    .count(), 3);
+  assert.ok(await page.locator('#out .a-b', { hasText: 'v2.4.1' }).count());
+  assert.ok(await page.locator('#out .a-fg6').count());
+  assert.match(await textOf(page, '#out .err'), /cache_ttl/);
+  const green = await page.locator('#out .a-fg2').first()
+    .evaluate((e) => getComputedStyle(e).color);
+  const plain = await page.locator('#out').evaluate((e) =>
+    getComputedStyle(e).color);
+  assert.notStrictEqual(green, plain, 'green output is not coloured');
+  await shot(page, 'page-run.png');
+});
+
+test('one click runs hello; a failed run shows its exit code', async () => {
+  await page.goto(d.base + '/');
+  await page.click('#task-hello form button');
+  let id = await onRunPage(page);
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.match(await textOf(page, '#out'), new RegExp('^Hello from ' +
+    'microlight on .*\\nThis is run ' + id + ' of hello, started by ' +
+    '127\\.0\\.0\\.1 \\(web\\)\\.\\n$'));
+
+  await page.goto(d.base + '/tasks/check-backup');
+  await page.fill('#run-form input[name="file"]',
+    path.join(d.dir, 'nightly.tar.gz'));
+  await page.click('#run-form button[type="submit"]');
+  id = await onRunPage(page);
+  await hasText(page, '#head .badge', 'failed');
+  assert.match(await textOf(page, '#head'), /Exit code\s*2/);
+  assert.match(await textOf(page, '#out .err'), /is missing/);
+  assert.strictEqual((await d.run(id)).exit_code, 2);
+});
+
+test('without JavaScript: the confirm box; the page reloads until the end',
+  async () => {
+    const nojs = await browser.newContext({ javaScriptEnabled: false,
+      viewport: { width: 1000, height: 800 } });
+    await watch(nojs, 'no-js');
+    try {
+      const p = await nojs.newPage();
+      await p.goto(d.base + '/tasks/deploy');
+      const yes = p.locator('#confirm-row input[name="_confirm"]');
+      assert.ok(await yes.isVisible(), 'no "Yes, run it" box');
+      assert.strictEqual(await yes.getAttribute('required'), '');
+      const before = (await d.runs('deploy')).length;
+      await p.click('#run-form button[type="submit"]');
+      assert.match(p.url(), /\/tasks\/deploy$/);
+      assert.strictEqual((await d.runs('deploy')).length, before);
+      await yes.check();
+      await p.click('#run-form button[type="submit"]');
+      await toRunPage(p);
+      assert.strictEqual((await d.runs('deploy')).length, before + 1);
+      // A run that goes on: the page reloads itself until the end.
+      await p.goto(d.base + '/');
+      await p.click('#task-migrate-db form button');
+      const id = await toRunPage(p);
+      assert.match(await textOf(p, '#out'), /No output yet/);
+      assert.strictEqual(await p.locator('meta[http-equiv="refresh"]')
+        .count(), 1);
+      assert.strictEqual(await p.locator('p.note',
+        { hasText: 'reloads every 2 seconds' }).count(), 1);
+      d.open(id, 1);
+      await hasText(p, '#out', 'applying 0042_orders_index ... ok');
+      assert.match(await badge(p), /running/);
+      d.open(id, 2);
+      await hasText(p, '#head .badge', 'succeeded');
+      await hasText(p, '#out', 'database is up to date');
+      assert.strictEqual(await p.locator('meta[http-equiv="refresh"]')
+        .count(), 0);
+    } finally {
+      await nojs.close();
+    }
+  });
+
+test('the task list, on a computer and on a phone', async () => {
+  await page.goto(d.base + '/');
+  assert.ok(await page.locator('#recent tbody tr').count() >= 6);
+  await shot(page, 'page-index.png');
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
+    isMobile: true, hasTouch: true, colorScheme: 'light',
+    reducedMotion: 'reduce' });
+  await watch(phone, 'phone');
+  try {
+    const p = await phone.newPage();
+    await p.goto(d.base + '/');
+    const overflow = await p.evaluate(() =>
+      document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, 'wider than the screen by ' + overflow + 'px');
+    const box = await p.locator('#task-hello form button').boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390 &&
+      box.height >= 32, 'the Run button: ' + JSON.stringify(box));
+    await shot(p, 'page-mobile.png', false);
+  } finally {
+    await phone.close();
+  }
+});
+
+test('the CSP watch sees a violation (self-check)', async () => {
+  const seen = problems.length;
+  const p = await ctx.newPage();
+  try {
+    await p.goto(d.base + '/');
+    await p.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__mlInjected = true;';
+      document.body.appendChild(s);
+    });
+    await until(() => problems.slice(seen).some((x) =>
+      /CSP violation: script-src/.test(x)), 'the violation to be reported');
+    assert.strictEqual(await p.evaluate(() => window.__mlInjected), undefined,
+      'an inline script without the nonce ran');
+  } finally {
+    await p.close();
+    problems = problems.slice(0, seen);
+  }
+});
+
+test('no console error, CSP violation or failed request', async () => {
+  assert.deepStrictEqual(problems, []);
+});
+
+// Main --------------------------------------------------------------------
+
+async function main() {
+  if (!fs.existsSync(CHROMIUM))
+    skipAll(CHROMIUM + ' is missing (Debian: apt-get install chromium)');
+  let chromium;
+  try {
+    ({ chromium } = require('playwright-core'));
+  } catch (e) {
+    skipAll('playwright-core is missing (npm ci --prefix tests/browser)');
+  }
+  const started = Date.now();
+  const since = () => ((Date.now() - started) / 1000).toFixed(1) + ' s';
+  // A failure's screenshots of an earlier run would mislead.
+  if (fs.existsSync(SHOTS)) {
+    for (const f of fs.readdirSync(SHOTS)) {
+      if (/^failure-\d+\.png$/.test(f))
+        fs.rmSync(path.join(SHOTS, f), { force: true });
+    }
+  }
+  const watchdog = setTimeout(() => {
+    console.log('Bail out! the browser test took more than ' +
+      DEADLINE / 1000 + ' s');
+    if (problems.length)
+      comment('problems seen:\n' + problems.join('\n'));
+    if (d)
+      d.kill();
+    process.exit(1);
+  }, DEADLINE);
+  console.log('1..' + TESTS.length);
+  let failed = 0, n = 0, setupError = null;
+  try {
+    d = new Daemon();
+    // The daemon and the browser start side by side.
+    const [ds, bs] = await Promise.allSettled([d.start(),
+      chromium.launch({ executablePath: CHROMIUM, headless: true,
+        timeout: WAIT * 2,
+        args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
+          '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync',
+          '--disable-default-apps', '--password-store=basic'] })]);
+    if (bs.status === 'fulfilled')
+      browser = bs.value;
+    if (ds.status === 'rejected')
+      throw ds.reason;
+    if (bs.status === 'rejected')
+      throw bs.reason;
+    comment('microlightd and chromium started in ' + since());
+    ctx = await browser.newContext({ viewport: { width: 1120, height: 800 },
+      colorScheme: 'light', reducedMotion: 'reduce', locale: 'en-US' });
+    ctx.setDefaultTimeout(WAIT);
+    await watch(ctx, 'main');
+    page = await ctx.newPage();
+  } catch (e) {
+    setupError = e;
+  }
+  // ML_BROWSER_ONLY=3,5 runs only those (for debugging); the rest skip.
+  const only = (process.env.ML_BROWSER_ONLY || '').split(',').filter(Boolean)
+    .map(Number);
+  for (const t of TESTS) {
+    n++;
+    if (only.length && !only.includes(n)) {
+      console.log('ok ' + n + ' - ' + t.name + ' # SKIP not in ML_BROWSER_ONLY');
+      continue;
+    }
+    const t0 = Date.now(), seen = problems.length;
+    if (setupError) {
+      failed++;
+      console.log('not ok ' + n + ' - ' + t.name);
+      comment(n === 1 ? 'setting up: ' + (setupError.stack || setupError) :
+        'setting up failed (see above)');
+      continue;
+    }
+    try {
+      await t.fn();
+      console.log('ok ' + n + ' - ' + t.name + ' (' +
+        ((Date.now() - t0) / 1000).toFixed(1) + ' s)');
+    } catch (e) {
+      failed++;
+      console.log('not ok ' + n + ' - ' + t.name);
+      comment(e && e.stack || e);
+      if (problems.length > seen)
+        comment('meanwhile:\n' + problems.slice(seen).join('\n'));
+      if (page) {
+        comment('at ' + page.url());
+        try {
+          await shot(page, 'failure-' + n + '.png');
+          comment('screenshot: ' + path.join(SHOTS, 'failure-' + n +
+            '.png'));
+        } catch (e2) { /* nothing more to show */ }
+      }
+    }
+  }
+  comment('the tests took until ' + since());
+  try {
+    if (browser)
+      await browser.close();
+  } catch (e) {
+    comment('closing the browser: ' + e);
+  }
+  try {
+    if (d)
+      await d.stop();
+  } catch (e) {
+    failed++;
+    console.log('Bail out! ' + String(e && e.message || e).split('\n')[0]);
+    comment(e && e.stack || e);
+  }
+  clearTimeout(watchdog);
+  comment('screenshots in ' + SHOTS);
+  comment('took ' + since());
+  process.exit(failed ? 1 : 0);
+}
+
+// Whatever happens, no daemon and no scratch directory are left behind.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (d)
+      d.kill();
+    process.exit(1);
+  });
+}
+process.on('uncaughtException', (e) => {
+  if (d)
+    d.kill();
+  try {
+    console.log('Bail out! ' + (e && e.stack || e));
+  } catch (e2) { /* no one to tell */ }
+  process.exit(1);
+});
+process.stdout.on('error', () => {});
+
+main().catch((e) => {
+  console.log('Bail out! ' + (e && e.stack || e));
+  if (d)
+    d.kill();
+  process.exit(1);
+});
