@@ -96,15 +96,6 @@ class HookTest(HttpTest):
 
     CONFIG = "kill-grace 2s\n"
 
-    def setUp(self):
-        self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
-        self.addCleanup(shutil.rmtree, self.scratch, True)
-        tasks = {name: self.subst(body)
-                 for name, body in type(self).TASKS.items()}
-        self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
-                             start=self.START, listen=self.LISTEN,
-                             args=self.ARGS)
-
     def hook(self, task, query="", body=None, secret=None, headers=None,
              **kw):
         """POST /hooks/TASK[?query], with the secret as a bearer token
