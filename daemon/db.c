@@ -606,13 +606,20 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 {
 	sqlite3_stmt	*st;
 	struct runrec	 r;
+	char		 sql[512];
 	int		 rc;
 
-	/* Four shapes of one query: prepared each time, it is not hot. */
-	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLUMNS " FROM runs WHERE "
-	    "(?1 IS NULL OR task = ?1) AND (?2 IS NULL OR status = ?2) AND "
-	    "(?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4", -1, &st,
-	    NULL) != SQLITE_OK) {
+	/*
+	 * Only the conditions given: "(?1 IS NULL OR task = ?1)" would keep
+	 * SQLite from the runs_task index and scan every run. Prepared each
+	 * time: it is not hot.
+	 */
+	snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
+	    task != NULL ? " AND task = ?1" : "",
+	    status != -1 ? " AND status = ?2" : "",
+	    before > 0 ? " AND id < ?3" : "");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
 		return (-1);
 	}

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -846,9 +847,15 @@ http_bind(const struct config *conf, char **cause)
 		return (0);
 	if (http_resolve(conf, &res, &host, cause) != 0)
 		return (-1);
+	/*
+	 * TCP_NODELAY, which accepted connections inherit: evhttp writes
+	 * 16 KiB at a time, and the end of a larger reply would otherwise
+	 * wait for the client's delayed ACK (40 ms on a kept-alive page).
+	 */
 	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, 128) == -1) {
 		xasprintf(cause, "listen %s: %s", text, strerror(errno));

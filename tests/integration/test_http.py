@@ -337,6 +337,35 @@ class NonLoopback(HttpTest):
         self.assertEqual(self.get("/api/v1/tasks", host=host).status, 401)
 
 
+class KeepAlive(HttpTest):
+    """A reply larger than libevent's 16 KiB write, on a kept-alive
+    connection as browsers use, is not held back by Nagle's algorithm
+    waiting for the client's delayed ACK (40 ms): the listener sets
+    TCP_NODELAY and accepted connections inherit it."""
+
+    TASKS = {"big.sh": "#!/bin/sh\n# Writes 64 KB.\n"
+                       "head -c 65536 /dev/zero | tr '\\0' x\n"}
+
+    def test_large_replies_not_delayed(self):
+        run_id = self.d.run("big")["id"]
+        path = "/api/v1/runs/%d/log" % run_id
+        c = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+        times = []
+        try:
+            for _ in range(15):
+                t = time.monotonic()
+                c.request("GET", path)
+                r = c.getresponse()
+                body = r.read()
+                times.append(time.monotonic() - t)
+                self.assertEqual((r.status, len(body)), (200, 65536))
+        finally:
+            c.close()
+        times.sort()
+        # With Nagle and delayed ACKs each takes 40 ms or more.
+        self.assertLess(times[len(times) // 2], 0.030, times)
+
+
 class SigPipe(HttpTest):
     """A client that goes away in the middle of a reply does not kill the
     daemon (SIGPIPE is ignored)."""
