@@ -166,8 +166,8 @@ problems_free(char **problems, u_int n)
  * reload"). A bad configuration changes nothing. Settings bound at start
  * (directories, socket, listener) wait for a restart.
  */
-int
-daemon_reload(char **cause)
+static int
+daemon_reload_conf(char **cause)
 {
 	struct config	*conf;
 	char		**problems = NULL;
@@ -216,6 +216,18 @@ daemon_reload(char **cause)
 	return (0);
 }
 
+/* A reload, as systemd is told of it. */
+int
+daemon_reload(char **cause)
+{
+	int	 rc;
+
+	notify_reloading();
+	rc = daemon_reload_conf(cause);
+	notify_reloaded();
+	return (rc);
+}
+
 /* Exit the loop once shutdown has stopped every run. */
 void
 daemon_maybe_exit(void)
@@ -240,6 +252,7 @@ signal_term_cb(int sig, short events, void *arg)
 		return;
 	}
 	ml_shutting_down = 1;
+	notify_stopping();
 	log_info("%s: shutting down, stopping %u runs", strsignal(sig),
 	    run_active_count());
 	control_stop_accepting();
@@ -522,6 +535,7 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	signal(SIGPIPE, SIG_IGN);
+	notify_init();		/* before any child, which must not see it */
 	/* The launcher forks the runs' supervisors: fork it while we are small. */
 	if (launcher_start(&cause) != 0)
 		startup_fail("%s", cause);
@@ -582,12 +596,14 @@ main(int argc, char **argv)
 		close(ready_fd);
 		ready_fd = -1;
 	}
+	notify_ready();
 	/* Give back what start-up used and no longer needs. */
 	malloc_trim(0);
 
 	event_base_dispatch(ml_base);
 
 	log_info("exiting");
+	notify_close();
 	sched_stop();
 	control_close();
 	http_close();

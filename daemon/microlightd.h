@@ -519,6 +519,14 @@ int		 auth_required(void);
 char		*auth_basic(const char *);
 void		 auth_form_token(const char *, char *, size_t);
 
+/* notify.c */
+void		 notify_init(void);
+void		 notify_ready(void);
+void		 notify_reloading(void);
+void		 notify_reloaded(void);
+void		 notify_stopping(void);
+void		 notify_close(void);
+
 /* page.c */
 #define PAGE_TOKEN_LEN		33	/* a form token (hex) and its NUL */
 #define PAGE_TOKEN_FIELD	"_token" /* the form field that carries it */
