@@ -365,7 +365,11 @@ class ScratchTest(DaemonTest):
         tasks = {name: self.subst(body)
                  for name, body in type(self).TASKS.items()}
         self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
-                             start=self.START)
+                             start=self.START, **self.daemon_args())
+
+    def daemon_args(self):
+        """More keyword arguments for DAEMON, for subclasses."""
+        return {}
 
     def go(self, run_id, n=1):
         """Open gate n of a run."""

@@ -159,14 +159,19 @@ class HttpTest(ScratchTest):
     LISTEN = "auto"
     ARGS = ()
 
-    def setUp(self):
-        self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
-        self.addCleanup(shutil.rmtree, self.scratch, True)
-        tasks = {name: self.subst(body)
-                 for name, body in type(self).TASKS.items()}
-        self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
-                             start=self.START, listen=self.LISTEN,
-                             args=self.ARGS)
+    def daemon_args(self):
+        return {"listen": self.LISTEN, "args": self.ARGS}
+
+    def start_fails(self, extra=()):
+        """Start the daemon, which must exit non-zero; its log."""
+        p = self.d.start(extra, wait=False)
+        try:
+            rc = p.wait(timeout=30)
+        finally:
+            self.d.log.close()
+            self.d.proc = None
+        self.assertNotEqual(rc, 0)
+        return self.d.log_text()
 
     def get(self, path, **kw):
         return self.d.http("GET", path, **kw)
@@ -280,17 +285,6 @@ class NonLoopback(HttpTest):
     START = False
     LISTEN = None       # the configuration's `listen`
     TASKS = {"ok.sh": OK_TASK}
-
-    def start_fails(self, extra=()):
-        """Start the daemon, which must exit non-zero; its log."""
-        p = self.d.start(extra, wait=False)
-        try:
-            rc = p.wait(timeout=30)
-        finally:
-            self.d.log.close()
-            self.d.proc = None
-        self.assertNotEqual(rc, 0)
-        return self.d.log_text()
 
     def write_config(self, text):
         with open(self.d.config, "w") as f:
@@ -875,16 +869,6 @@ class Auth(HttpTest):
 
 class BadUsersFile(HttpTest):
     START = False
-
-    def start_fails(self):
-        p = self.d.start(wait=False)
-        try:
-            rc = p.wait(timeout=30)
-        finally:
-            self.d.log.close()
-            self.d.proc = None
-        self.assertNotEqual(rc, 0)
-        return self.d.log_text()
 
     def test_refused(self):
         users = os.path.join(self.d.dir, "users")
