@@ -156,6 +156,7 @@ exit_for_error(json_t *reply)
 		{ E_NO_WEBHOOK, EXIT_DATAERR },
 		{ E_CONFIGURED, EXIT_DATAERR },
 		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
+		{ E_FORBIDDEN, EXIT_UNAVAILABLE },
 	};
 	const char	*code;
 	u_int		 i;

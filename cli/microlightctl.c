@@ -775,8 +775,21 @@ main(int argc, char **argv)
 		usage(EXIT_USAGE);
 	if (socket_path == NULL)
 		socket_path = getenv("MICROLIGHT_SOCKET");
-	if (socket_path == NULL || *socket_path == '\0')
+	if (socket_path == NULL || *socket_path == '\0') {
 		socket_path = paths_default(PATH_SOCKET);
+		/*
+		 * No daemon of the user's own: the system's, which members
+		 * of its socket-group may use.
+		 */
+		if (access(socket_path, F_OK) != 0) {
+			char *sys = paths_default(PATH_SOCKET_SYSTEM);
+
+			if (access(sys, F_OK) == 0)
+				socket_path = sys;
+			else
+				free(sys);
+		}
+	}
 
 	for (i = 0; i < NCMDS; i++) {
 		if (strcmp(ctl_cmds[i].name, argv[0]) == 0)

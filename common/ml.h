@@ -62,6 +62,7 @@ enum ml_path {
 	PATH_TASKS,
 	PATH_STATE,
 	PATH_SOCKET,
+	PATH_SOCKET_SYSTEM,	/* root's socket, whoever asks */
 	PATH_PIDFILE,
 };
 char		*paths_default(enum ml_path);

@@ -88,6 +88,8 @@ paths_default(enum ml_path which)
 			xasprintf(&path, "/tmp/microlight-%lu/microlightd.sock",
 			    (u_long)getuid());
 		return (path);
+	case PATH_SOCKET_SYSTEM:
+		return (xstrdup(ML_RUNSTATEDIR "/microlight/microlightd.sock"));
 	case PATH_PIDFILE:
 		if (root)
 			return (xstrdup(ML_RUNSTATEDIR "/microlightd.pid"));

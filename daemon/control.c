@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stddef.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ static struct clients	 clients_dead = TAILQ_HEAD_INITIALIZER(clients_dead);
 static u_int		 nclients;
 static int		 control_fd = -1;
 static char		*control_path;
+static int		 control_owned;	/* we bound it: unlink at exit */
+static gid_t		 control_gid = (gid_t)-1; /* may connect; -1 none */
 static struct event	*ev_accept;
 static struct event	*ev_accept_pause;
 static struct event	*ev_gc;
@@ -578,6 +581,7 @@ control_dispatch(struct client *c, const char *line, size_t len)
 		    "down");
 	else {
 		log_debug("control: %s: %s", c->who, cmd->name);
+		watch_flush();
 		cmd->handler(c, req);
 	}
 	json_decref(req);
@@ -713,6 +717,36 @@ control_who(uid_t uid)
 }
 
 /*
+ * Whether a peer may use the socket: root, the daemon's own user, and
+ * members of the socket's group (its primary group or, by SO_PEERGROUPS,
+ * one it had when it connected). The file mode says the same; this holds
+ * when the mode does not (a socket from systemd with a wider SocketMode).
+ */
+static int
+control_peer_allowed(int fd, uid_t uid, gid_t gid)
+{
+	gid_t		 groups[NGROUPS_MAX];
+	socklen_t	 len = sizeof groups;
+	u_int		 i;
+
+	if (uid == 0 || uid == geteuid())
+		return (1);
+	if (control_gid == (gid_t)-1)
+		return (0);
+	if (gid == control_gid)
+		return (1);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		log_warn("control: SO_PEERGROUPS");
+		return (0);
+	}
+	for (i = 0; i < len / sizeof groups[0]; i++) {
+		if (groups[i] == control_gid)
+			return (1);
+	}
+	return (0);
+}
+
+/*
  * A new client: note who it is (SO_PEERCRED) and read its requests. When
  * descriptors run out, accepting pauses for a second instead of spinning.
  */
@@ -741,6 +775,18 @@ control_accept_cb(int fd, short events, void *arg)
 	}
 	if (getpeereid(cfd, &uid, &gid) == -1) {
 		log_warn("control: getpeereid");
+		close(cfd);
+		return;
+	}
+	if (!control_peer_allowed(cfd, uid, gid)) {
+		/* The socket's mode should have kept it out: say why. */
+		static const char no[] = "{\"ok\":false,\"error\":{\"code\":"
+		    "\"" E_FORBIDDEN "\",\"message\":\"this user may not use "
+		    "microlightd (see socket-group in microlight.conf(5))\"}}\n";
+
+		log_warnx("control: refused uid %lu, not root, this user or "
+		    "in the socket group", (u_long)uid);
+		(void)!write(cfd, no, sizeof no - 1);
 		close(cfd);
 		return;
 	}
@@ -913,7 +959,54 @@ control_bind(const char *path, const char *group, char **cause)
 	}
 	control_fd = fd;
 	control_path = xstrdup(path);
+	control_owned = 1;
+	control_gid = gr != NULL ? gr->gr_gid : (gid_t)-1;
 	return (0);
+}
+
+/*
+ * Take the control socket systemd listens on (socket activation). Its
+ * file is systemd's: it stays when we exit. The group that may connect
+ * is socket-group, else the socket file's group if the mode lets that
+ * group in (SocketGroup= and SocketMode=0660 in the socket unit).
+ */
+int
+control_adopt(int fd, const char *group, char **cause)
+{
+	struct sockaddr_un	 sun;
+	socklen_t		 len = sizeof sun;
+	struct group		*gr;
+	struct stat		 sb;
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) ||
+	    sun.sun_path[0] == '\0') {
+		xasprintf(cause, "the control socket from systemd has no path "
+		    "(ListenStream= must name a file)");
+		return (-1);
+	}
+	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
+	if (group != NULL) {
+		if ((gr = getgrnam(group)) == NULL) {
+			xasprintf(cause, "socket-group: unknown group '%s'",
+			    group);
+			return (-1);
+		}
+		control_gid = gr->gr_gid;
+	} else if (stat(sun.sun_path, &sb) == 0 && (sb.st_mode & S_IWGRP))
+		control_gid = sb.st_gid;
+	control_fd = fd;
+	control_path = xstrdup(sun.sun_path);
+	control_owned = 0;
+	return (0);
+}
+
+/* The control socket's path. */
+const char *
+control_socket_path(void)
+{
+	return (control_path);
 }
 
 /* Start accepting clients (once the event base exists). */
@@ -953,7 +1046,8 @@ control_close(void)
 		event_free(ev_accept_pause);
 	if (control_fd != -1) {
 		close(control_fd);
-		unlink(control_path);
+		if (control_owned)
+			unlink(control_path);
 	}
 	control_fd = -1;
 	free(control_path);

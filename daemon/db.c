@@ -348,7 +348,7 @@ int
 db_open(const char *path, char **cause)
 {
 	mode_t	 old;
-	int	 rc, vacuum;
+	int	 rc, vacuum, version = 0;
 	char	*why;
 
 	old = umask(077);
@@ -369,6 +369,29 @@ db_open(const char *path, char **cause)
 	 * short statements needs, and the page cache is capped at 1 MiB.
 	 */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 128, 64);
+	/*
+	 * Refuse what cannot be used before changing anything (the PRAGMAs
+	 * below write: a newer daemon's backup in rollback mode would be
+	 * switched to WAL, a read-only file would leave empty -wal and -shm
+	 * files that block the next start).
+	 */
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		xasprintf(cause, "%s: the file is read-only", path);
+		db_close();
+		return (-1);
+	}
+	if (db_pragma_int("PRAGMA user_version", &version) != 0 ||
+	    version > DB_VERSION) {
+		if (version > DB_VERSION)
+			xasprintf(cause, "%s: the database has schema version "
+			    "%d, newer than this microlightd knows (%d)", path,
+			    version, DB_VERSION);
+		else
+			xasprintf(cause, "%s: cannot read the schema version: "
+			    "%s", path, sqlite3_errmsg(db));
+		db_close();
+		return (-1);
+	}
 	/*
 	 * Incremental auto-vacuum, so that pruning gives space back (it takes
 	 * effect on a new database; an older one is converted below); and

@@ -600,6 +600,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    "NUL byte in it)");
 		return;
 	}
+	watch_flush();
 	allow[0] = '\0';
 	for (i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
 		r = &http_routes[i];
@@ -870,6 +871,42 @@ http_bind(const struct config *conf, char **cause)
 	http_listen_text = xstrdup(text);
 	http_listen_host = host;
 	http_listen_port = atoi(strrchr(text, ':') + 1);
+	return (0);
+}
+
+/*
+ * Take the HTTP listener systemd listens on (socket activation) in place
+ * of listen; the Host check and the URLs handed out use its address.
+ */
+int
+http_adopt(int fd, char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+	int			 on = 1, error;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		xasprintf(cause, "the HTTP socket from systemd: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if ((error = getnameinfo((struct sockaddr *)&ss, len, host,
+	    sizeof host, port, sizeof port, NI_NUMERICHOST |
+	    NI_NUMERICSERV)) != 0) {
+		xasprintf(cause, "the HTTP socket from systemd: %s",
+		    gai_strerror(error));
+		return (-1);
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1)
+		log_warn("TCP_NODELAY on the HTTP socket from systemd");
+	http_fd = fd;
+	if (ss.ss_family == AF_INET6)
+		xasprintf(&http_listen_text, "[%s]:%s", host, port);
+	else
+		xasprintf(&http_listen_text, "%s:%s", host, port);
+	http_listen_host = xstrdup(host);
+	http_listen_port = atoi(port);
 	return (0);
 }
 

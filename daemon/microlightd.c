@@ -387,9 +387,11 @@ main(int argc, char **argv)
 	struct taskset	*set;
 	char		**problems = NULL, *cause, *path;
 	u_int		 nproblems = 0, i;
-	int		 ch, bad;
+	int		 ch, bad, fd;
 
 	sanitise_stdio();
+	/* Before anything reads argv or the environment: ps titles. */
+	setproctitle_init(argc, argv, environ);
 	opts.verbose = 1;
 	while ((ch = getopt_long(argc, argv, "c:d:fhl:np:s:T:vV", longopts,
 	    NULL)) != -1) {
@@ -516,12 +518,24 @@ main(int argc, char **argv)
 		free(path);
 	}
 
-	/* 3. The sockets, bound while the operator is watching. */
-	if (control_bind(ml_conf->socket_path, ml_conf->socket_group,
+	/*
+	 * 3. The sockets: those systemd listens on for us (socket
+	 * activation), else bound here while the operator is watching.
+	 */
+	if (activate_init(&cause) != 0)
+		startup_fail("%s", cause);
+	if ((fd = activate_take(ACTIVATE_CONTROL)) != -1) {
+		if (control_adopt(fd, ml_conf->socket_group, &cause) != 0)
+			startup_fail("%s", cause);
+	} else if (control_bind(ml_conf->socket_path, ml_conf->socket_group,
 	    &cause) != 0)
 		startup_fail("%s", cause);
-	if (http_bind(ml_conf, &cause) != 0 ||
-	    http_check_conf(ml_conf, &cause) != 0)
+	if ((fd = activate_take(ACTIVATE_HTTP)) != -1) {
+		if (http_adopt(fd, &cause) != 0)
+			startup_fail("%s", cause);
+	} else if (http_bind(ml_conf, &cause) != 0)
+		startup_fail("%s", cause);
+	if (http_check_conf(ml_conf, &cause) != 0)
 		startup_fail("%s", cause);
 
 	/* 4. Into the background, then everything that needs our final pid. */
@@ -591,7 +605,7 @@ main(int argc, char **argv)
 
 	log_info("microlightd %s ready: %u tasks (%u invalid) from %s, "
 	    "socket %s", PACKAGE_VERSION, set->ntasks, set->ninvalid,
-	    ml_conf->tasks_dir, ml_conf->socket_path);
+	    ml_conf->tasks_dir, control_socket_path());
 	if (ready_fd != -1) {
 		close(ready_fd);
 		ready_fd = -1;

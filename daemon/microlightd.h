@@ -95,6 +95,7 @@ void		 tasks_reload(void);
 
 /* watch.c */
 int		 watch_start(const char *);
+void		 watch_flush(void);
 void		 watch_stop(void);
 
 /* db.c */
@@ -416,6 +417,8 @@ int		 ops_reload(json_t *, struct ops_error *);
 
 /* control.c */
 int		 control_bind(const char *, const char *, char **);
+int		 control_adopt(int, const char *, char **);
+const char	*control_socket_path(void);
 void		 control_listen(void);
 void		 control_stop_accepting(void);
 void		 control_close(void);
@@ -464,6 +467,7 @@ struct http_req {
 struct http_stream;
 
 int		 http_bind(const struct config *, char **);
+int		 http_adopt(int, char **);
 int		 http_check_listen(const struct config *, char **);
 int		 http_check_conf(const struct config *, char **);
 int		 http_listen_loopback(void);
@@ -518,6 +522,13 @@ void		 auth_clear(void);
 int		 auth_required(void);
 char		*auth_basic(const char *);
 void		 auth_form_token(const char *, char *, size_t);
+
+/* activate.c */
+#define ACTIVATE_CONTROL	0
+#define ACTIVATE_HTTP		1
+#define ACTIVATE_NKINDS		2
+int		 activate_init(char **);
+int		 activate_take(int);
 
 /* notify.c */
 void		 notify_init(void);

@@ -92,15 +92,21 @@ notify_init(void)
 	unsetenv("LISTEN_FDNAMES");
 }
 
-/* The STATUS= line: what systemctl status shows. */
+/*
+ * The STATUS= line, what systemctl status shows; the same words go in
+ * the process title, what ps shows.
+ */
 static void
 notify_status(void)
 {
 	struct taskset	*set = tasks_current();
+	char		 buf[128];
 
-	notify_send("STATUS=%u tasks (%u invalid), %u runs running, %u "
-	    "queued", set->ntasks, set->ninvalid, run_active_count(),
+	snprintf(buf, sizeof buf, "%u tasks (%u invalid), %u runs running, "
+	    "%u queued", set->ntasks, set->ninvalid, run_active_count(),
 	    queue_length());
+	setproctitle("%s", buf);
+	notify_send("STATUS=%s", buf);
 }
 
 static void
@@ -121,13 +127,13 @@ notify_ready(void)
 {
 	struct timeval	 tv = { NOTIFY_STATUS_SECONDS, 0 };
 
-	if (notify_fd == -1)
-		return;
 	notify_send("READY=1");
 	notify_status();
 	ev_status = event_new(ml_base, -1, EV_PERSIST, notify_status_cb,
 	    NULL);
 	evtimer_add(ev_status, &tv);
+	if (notify_fd == -1)
+		return;
 	if (notify_watchdog_usec > 0) {
 		tv.tv_sec = notify_watchdog_usec / 2 / 1000000;
 		tv.tv_usec = notify_watchdog_usec / 2 % 1000000;

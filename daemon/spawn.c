@@ -395,14 +395,20 @@ spawn_input(const void *data, size_t len)
 	return (fd);
 }
 
-/*
- * A spare readies all it can while it waits for its job (so the run's
- * start does not wait for it): its own session, the subreaper flag,
- * default signal dispositions, a signalfd for SIGCHLD, the exec report
- * pipe, the run's pipes where the script's process will take them. EOF on
- * the job pipe means the daemon has gone or no longer needs it. The job
- * is decoded into a spawn structure pointing into it.
- */
+/* A variable of a job's environment ("MICROLIGHT_TASK"), or "?". */
+static const char *
+spawn_env(char **envp, const char *name)
+{
+	size_t	 len = strlen(name);
+	char	**e;
+
+	for (e = envp; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return (*e + len + 1);
+	}
+	return ("?");
+}
+
 static __dead void
 spawn_wait_job(void)
 {
@@ -459,6 +465,9 @@ spawn_wait_job(void)
 	    (hdr.nenv > 0 && sp.envp[hdr.nenv - 1] == NULL) ||
 	    hdr.input_len > (size_t)(end - p))
 		_exit(1);
+	/* Its title for ps: the run it supervises. */
+	setproctitle("-microlight-run: %s[%s]", spawn_env(sp.envp,
+	    "MICROLIGHT_TASK"), spawn_env(sp.envp, "MICROLIGHT_RUN_ID"));
 	sp.input_fd = -1;
 	if (hdr.input_len > 0 &&
 	    (sp.input_fd = spawn_input(p, hdr.input_len)) == -1) {
@@ -529,6 +538,7 @@ spawn_fork_spare(struct spare *sc)
 		proc_null_stdio();
 		/* Its own name, so "pkill -x microlightd" spares it. */
 		prctl(PR_SET_NAME, "microlight-run", 0, 0, 0);
+		setproctitle("-microlight-run: spare supervisor");
 		/* Signals stay blocked here; the script's child resets them. */
 		spawn_wait_job();
 	}
@@ -773,7 +783,9 @@ spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 			spawn_prepare();
 			return (sc.pid);
 		}
-		log_warn("handing a run to supervisor %d", (int)sc.pid);
+		log_warn("%s[%s]: handing the run to supervisor %d",
+		    spawn_env(sp->envp, "MICROLIGHT_TASK"),
+		    spawn_env(sp->envp, "MICROLIGHT_RUN_ID"), (int)sc.pid);
 		kill(sc.pid, SIGKILL);
 		spawn_spare_close(&sc);
 	}

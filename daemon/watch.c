@@ -73,6 +73,23 @@ watch_read_cb(int fd, short events, void *arg)
 	evtimer_add(ev_debounce, &tv);
 }
 
+/*
+ * A request is about to look at the tasks: a change already made to
+ * tasks.d (its event unread, or the quiet time still running) is taken
+ * now, so that a task written just before the request is there.
+ */
+void
+watch_flush(void)
+{
+	if (watch_fd == -1)
+		return;
+	watch_read_cb(watch_fd, EV_READ, NULL);
+	if (ev_debounce != NULL && evtimer_pending(ev_debounce, NULL)) {
+		evtimer_del(ev_debounce);
+		watch_debounce_cb(-1, 0, NULL);
+	}
+}
+
 /* Watch a tasks directory. */
 int
 watch_start(const char *dir)
