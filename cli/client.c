@@ -49,6 +49,35 @@ conn_close(struct conn *c)
 	c->line = NULL;
 }
 
+/*
+ * The daemon closed the connection before taking the request: it may have
+ * said why first (this user may not use it, too many clients).
+ */
+static __dead void
+conn_refused(struct conn *c, int saved)
+{
+	char	 buf[4096], *cause;
+	size_t	 len;
+	ssize_t	 n;
+	json_t	*msg, *error;
+
+	while ((n = read(c->fd, buf, sizeof buf)) > 0)
+		frame_reader_feed(&c->fr, buf, n);
+	free(c->line);
+	c->line = NULL;
+	if (frame_reader_line(&c->fr, &c->line, &len, &cause) == 1 &&
+	    (msg = proto_decode(c->line, len, &cause)) != NULL) {
+		if (json_output)
+			printf("%s\n", c->line);
+		error = json_object_get(msg, K_ERROR);
+		if (!json_output && jstr(error, K_MESSAGE) != NULL)
+			warnx("%s", jstr(error, K_MESSAGE));
+		exit(exit_for_error(msg));
+	}
+	errno = saved;
+	err(EXIT_UNAVAILABLE, "sending to microlightd");
+}
+
 /* Send one request; the message is consumed. */
 void
 conn_send(struct conn *c, json_t *msg)
@@ -65,6 +94,8 @@ conn_send(struct conn *c, json_t *msg)
 			n = 0;
 			continue;
 		}
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			conn_refused(c, errno);
 		if (n == -1)
 			err(EXIT_UNAVAILABLE, "sending to microlightd");
 	}

@@ -55,8 +55,16 @@ activate_kind(int fd, const char *name, char **cause)
 		if (strcmp(name, activate_names[i]) == 0)
 			break;
 	}
-	if (name == NULL || i == ACTIVATE_NKINDS)
-		i = domain == AF_UNIX ? ACTIVATE_CONTROL : ACTIVATE_HTTP;
+	if (name == NULL || i == ACTIVATE_NKINDS) {
+		if (domain == AF_UNIX)
+			return (ACTIVATE_CONTROL);
+		if (domain == AF_INET || domain == AF_INET6)
+			return (ACTIVATE_HTTP);
+		xasprintf(cause, "socket %d from systemd (%s) is neither a "
+		    "Unix nor a TCP socket", fd, name != NULL ? name :
+		    "unnamed");
+		return (-1);
+	}
 	if ((i == ACTIVATE_CONTROL && domain != AF_UNIX) ||
 	    (i == ACTIVATE_HTTP && domain != AF_INET && domain != AF_INET6)) {
 		xasprintf(cause, "socket %d from systemd is named %s but is "
@@ -101,8 +109,8 @@ activate_init(char **cause)
 			goto fail;
 		if (activate_fds[kind] != -1) {
 			xasprintf(cause, "systemd passed two %s sockets (%d and "
-			    "%d): one is used", activate_names[kind],
-			    activate_fds[kind], fd);
+			    "%d): microlightd takes one of each",
+			    activate_names[kind], activate_fds[kind], fd);
 			goto fail;
 		}
 		if ((flags = fcntl(fd, F_GETFL)) == -1 ||

@@ -725,9 +725,10 @@ control_who(uid_t uid)
 static int
 control_peer_allowed(int fd, uid_t uid, gid_t gid)
 {
-	gid_t		 groups[NGROUPS_MAX];
-	socklen_t	 len = sizeof groups;
+	gid_t		 some[64], *groups = some;
+	socklen_t	 len = sizeof some;
 	u_int		 i;
+	int		 allowed = 0;
 
 	if (uid == 0 || uid == geteuid())
 		return (1);
@@ -736,14 +737,24 @@ control_peer_allowed(int fd, uid_t uid, gid_t gid)
 	if (gid == control_gid)
 		return (1);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
-		log_warn("control: SO_PEERGROUPS");
-		return (0);
+		if (errno == ERANGE) {
+			/* len now says how much is needed. */
+			groups = xmalloc(len);
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+			    &len) == -1)
+				len = 0;
+		} else {
+			log_warn("control: SO_PEERGROUPS");
+			len = 0;
+		}
 	}
 	for (i = 0; i < len / sizeof groups[0]; i++) {
 		if (groups[i] == control_gid)
-			return (1);
+			allowed = 1;
 	}
-	return (0);
+	if (groups != some)
+		free(groups);
+	return (allowed);
 }
 
 /*

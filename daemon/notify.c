@@ -57,8 +57,8 @@ notify_send(const char *fmt, ...)
 
 /*
  * At start-up, before any child is forked: read and forget NOTIFY_SOCKET,
- * WATCHDOG_USEC and WATCHDOG_PID (and the LISTEN_ variables, which are
- * not used yet), and open the socket.
+ * WATCHDOG_USEC and WATCHDOG_PID (and the LISTEN_ variables, which
+ * activate_init has read by now), and open the socket.
  */
 void
 notify_init(void)

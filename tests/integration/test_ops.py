@@ -253,6 +253,16 @@ class PeerCredentials(ScratchTest):
                         self.d.socket, "ping")
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_group_member_among_many_groups(self):
+        # More supplementary groups than the daemon's first buffer holds.
+        many = list(range(60000, 60100)) + [self.group.gr_gid]
+        p = self.ctl_as(self.other_gid, many, "-s", self.d.socket, "ping")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.chmod(self.d.socket, 0o666)
+        p = self.ctl_as(self.other_gid, many[:-1], "-s", self.d.socket,
+                        "ping")
+        self.assertEqual(p.returncode, EX_UNAVAILABLE, p.stderr)
+
     def test_others_are_refused_by_the_mode(self):
         p = self.ctl_as(self.other_gid, [], "-s", self.d.socket, "run",
                         "hello")
@@ -271,6 +281,14 @@ class PeerCredentials(ScratchTest):
         self.assertEqual(self.runs(), [])
         self.assertIn("refused uid %d" % self.nobody.pw_uid,
                       self.d.log_text())
+        # A long request is still being sent when the daemon says no and
+        # closes: the client shows the daemon's word, not a broken pipe.
+        big = ["p%d=%s" % (i, "x" * 100000) for i in range(8)]
+        for _ in range(3):
+            p = self.ctl_as(self.other_gid, [], "-s", self.d.socket, "run",
+                            "hello", *big)
+            self.assertEqual(p.returncode, EX_UNAVAILABLE, p.stderr)
+            self.assertIn(b"may not use microlightd", p.stderr)
         # The daemon goes on serving those it lets in.
         p = self.ctl_as(self.group.gr_gid, [], "-s", self.d.socket, "ping")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -292,8 +310,7 @@ class PeerCredentials(ScratchTest):
             d = os.path.dirname(d)
         for d in reversed(made):
             os.mkdir(d, 0o755)
-        for d in made:
-            self.addCleanup(os.rmdir, d)
+            self.addCleanup(os.rmdir, d)	# cleanups run last first
         os.symlink(self.d.socket, system)
         self.addCleanup(os.unlink, system)
         runtime = tempfile.mkdtemp(prefix="ml-runtime-")
