@@ -106,7 +106,7 @@ launcher_main(void)
 	setsid();	/* out of the terminal's reach, like the runs */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_NAME, "microlight-pool", 0, 0, 0);
-	setproctitle("-microlight-pool: forks the supervisors of runs");
+	proc_title("microlight-pool: forks the supervisors of runs");
 	proc_null_stdio();
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

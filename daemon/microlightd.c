@@ -38,6 +38,7 @@ static struct {
 } opts;
 
 static int		 ready_fd = -1;	/* tells the waiting parent we are up */
+static struct taskset	*startup_tasks;	/* scanned, not yet installed */
 static struct pidfh	*lock_pfh;
 static struct pidfh	*pid_pfh;
 
@@ -71,6 +72,10 @@ startup_fail(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
+
+	if (startup_tasks != NULL)
+		tasks_free(startup_tasks);
+	startup_tasks = NULL;
 
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
@@ -391,7 +396,7 @@ main(int argc, char **argv)
 
 	sanitise_stdio();
 	/* Before anything reads argv or the environment: ps titles. */
-	setproctitle_init(argc, argv, environ);
+	proc_title_init(argc, argv);
 	opts.verbose = 1;
 	while ((ch = getopt_long(argc, argv, "c:d:fhl:np:s:T:vV", longopts,
 	    NULL)) != -1) {
@@ -480,7 +485,7 @@ main(int argc, char **argv)
 	if (access(ml_conf->tasks_dir, R_OK | X_OK) != 0)
 		startup_fail("tasks directory %s: %s", ml_conf->tasks_dir,
 		    strerror(errno));
-	set = tasks_scan(ml_conf->tasks_dir);
+	set = startup_tasks = tasks_scan(ml_conf->tasks_dir);
 	if (opts.check) {
 		bad = check_tasks(set);
 		if (http_check_listen(ml_conf, &cause) != 0) {
@@ -592,6 +597,7 @@ main(int argc, char **argv)
 
 	backup_cleanup();
 	tasks_install(set);
+	startup_tasks = NULL;	/* installed: the daemon's now */
 	run_init();
 	prune_start();
 	launcher_listen();

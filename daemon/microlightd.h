@@ -339,6 +339,9 @@ void		 prune_stop(void);
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
 void		 proc_null_stdio(void);
 int		 proc_listed(pid_t, const pid_t *, u_int);
+void		 proc_title_init(int, char **);
+void		 proc_title(const char *, ...)
+		     __attribute__((format(printf, 1, 2)));
 
 /* queue.c */
 int64_t		 queue_submit(struct run *, char **);

@@ -105,7 +105,7 @@ notify_status(void)
 	snprintf(buf, sizeof buf, "%u tasks (%u invalid), %u runs running, "
 	    "%u queued", set->ntasks, set->ninvalid, run_active_count(),
 	    queue_length());
-	setproctitle("%s", buf);
+	proc_title("microlightd: %s", buf);
 	notify_send("STATUS=%s", buf);
 }
 

@@ -1,4 +1,7 @@
-/* Processes: descendants from the /proc table, and stdio for helpers. */
+/*
+ * Processes: descendants from the /proc table, stdio for helpers, and
+ * the titles ps shows.
+ */
 
 #include <sys/types.h>
 
@@ -7,12 +10,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "microlightd.h"
+
+static int	 proc_args_len;	/* of the command line we started with */
 
 struct proc_entry {
 	pid_t	 pid;
@@ -138,4 +144,33 @@ proc_null_stdio(void)
 	dup2(null, STDERR_FILENO);
 	if (null > STDERR_FILENO)
 		close(null);
+}
+
+/* Before anything reads argv or the environment: set titles up. */
+void
+proc_title_init(int argc, char **argv)
+{
+	extern char	**environ;
+
+	if (argc > 0)
+		proc_args_len = argv[argc - 1] + strlen(argv[argc - 1]) -
+		    argv[0];
+	setproctitle_init(argc, argv, environ);
+}
+
+/*
+ * Set the title ps shows ("microlightd: 3 tasks ..."). It is padded with
+ * spaces to the length of the command line the daemon started with:
+ * libbsd marks a shorter title's end with a '.' that ps would show.
+ */
+void
+proc_title(const char *fmt, ...)
+{
+	char	 buf[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	setproctitle("-%-*s", proc_args_len, buf);
 }

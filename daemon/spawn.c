@@ -466,7 +466,7 @@ spawn_wait_job(void)
 	    hdr.input_len > (size_t)(end - p))
 		_exit(1);
 	/* Its title for ps: the run it supervises. */
-	setproctitle("-microlight-run: %s[%s]", spawn_env(sp.envp,
+	proc_title("microlight-run: %s[%s]", spawn_env(sp.envp,
 	    "MICROLIGHT_TASK"), spawn_env(sp.envp, "MICROLIGHT_RUN_ID"));
 	sp.input_fd = -1;
 	if (hdr.input_len > 0 &&
@@ -538,7 +538,7 @@ spawn_fork_spare(struct spare *sc)
 		proc_null_stdio();
 		/* Its own name, so "pkill -x microlightd" spares it. */
 		prctl(PR_SET_NAME, "microlight-run", 0, 0, 0);
-		setproctitle("-microlight-run: spare supervisor");
+		proc_title("microlight-run: spare supervisor");
 		/* Signals stay blocked here; the script's child resets them. */
 		spawn_wait_job();
 	}
