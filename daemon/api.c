@@ -309,7 +309,7 @@ api_log_drained(void *arg)
 }
 
 static const struct follow_sink api_log_sink = {
-	api_log_output, api_log_status, api_log_end, api_log_pending
+	api_log_output, api_log_status, api_log_end, api_log_pending, NULL
 };
 
 /*

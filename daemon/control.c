@@ -281,6 +281,21 @@ control_follow_end(void *arg, json_t *run)
 		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* The output could not be read: an error in place of the end. */
+static void
+control_follow_failed(void *arg, const char *message)
+{
+	struct client	*c = arg;
+
+	c->follower = NULL;
+	control_error(c, E_INTERNAL, "%s", message);
+	if (c->eof)
+		control_client_close(c);
+	else
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /* Unsent bytes of a following client. */
 static size_t
 control_follow_pending(void *arg)
@@ -294,6 +309,7 @@ static const struct follow_sink control_sink = {
 	control_follow_status,
 	control_follow_end,
 	control_follow_pending,
+	control_follow_failed,
 };
 
 /* Start following a run for a client (the run may already be over). */

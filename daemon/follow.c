@@ -27,6 +27,7 @@ struct follower {
 	json_t			*end;	/* the run's final object, once known */
 	int			 dead;	/* ended or cancelled: no more calls */
 	int			 again;	/* on followers_again */
+	int			 unreadable; /* SQLite could not give output */
 	TAILQ_ENTRY(follower)	 entry;	/* the run's followers */
 	TAILQ_ENTRY(follower)	 later;	/* followers_again or _dead */
 };
@@ -137,6 +138,10 @@ follow_step(struct follower *f)
 		    follow_chunk, f);
 		if (n > 0)
 			return (1);
+		if (n < 0) {
+			f->unreadable = 1;
+			return (0);
+		}
 		if (n == 0 && r != NULL && f->next_seq < r->flushed_seq) {
 			/* Chunks the database refused: skip the gap. */
 			f->next_seq = r->flushed_seq;
@@ -173,6 +178,12 @@ follow_move(struct follower *f)
 			return;
 		if (f->output && f->next_seq < f->stop_seq && follow_step(f))
 			continue;
+		if (f->unreadable && f->sink.failed != NULL) {
+			follow_kill(f);
+			f->sink.failed(f->arg, "the run's output could not be "
+			    "read from the database (see microlightd's log)");
+			return;
+		}
 		if (f->run != NULL && f->follow)
 			return;		/* more will come */
 		break;

@@ -288,7 +288,7 @@ hook_wait_end(void *arg, json_t *run)
 }
 
 static const struct follow_sink hook_wait_sink = {
-	NULL, NULL, hook_wait_end, NULL
+	NULL, NULL, hook_wait_end, NULL, NULL
 };
 
 /* The wait is over and the run is not: 202 with the run as it is. */

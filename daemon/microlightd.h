@@ -378,6 +378,11 @@ struct follow_sink {
 	void	(*end)(void *, json_t *);
 	/* Bytes the consumer has not sent yet; may be NULL. */
 	size_t	(*pending)(void *);
+	/*
+	 * The output could not be read (a damaged database): the end, with
+	 * why. May be NULL: end is called as if the output were complete.
+	 */
+	void	(*failed)(void *, const char *);
 };
 
 struct follower	*follow_start(int64_t, int, int, int,

@@ -129,7 +129,7 @@ page_run_kept(void *arg, json_t *run)
 }
 
 static const struct follow_sink page_run_read_sink = {
-	page_run_keep, NULL, page_run_kept, NULL
+	page_run_keep, NULL, page_run_kept, NULL, NULL
 };
 
 /*
@@ -522,7 +522,7 @@ page_events_drained(void *arg)
 
 static const struct follow_sink page_events_sink = {
 	page_events_output, page_events_status, page_events_end,
-	page_events_pending
+	page_events_pending, NULL
 };
 
 /*

@@ -76,6 +76,8 @@ class Migration(DaemonTest):
     runs and output intact."""
 
     START = False
+    # The fixture's runs date from 2026-11: no pruning while the test runs.
+    CONFIG = "kill-grace 2s\nkeep-days 0\nkeep-runs 0\n"
     TASKS = {"hi.sh": "#!/bin/sh\n# Hi.\n# @param who \"Who\" default=world\n"
                       "echo \"hi $who\"\n"}
 
@@ -115,6 +117,37 @@ class SocketGroup(DaemonTest):
         st = os.stat(self.d.socket)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
         self.assertEqual(st.st_gid, os.getgid())
+        self.d.ctl("ping", check=0)
+
+
+class DamagedOutput(DaemonTest):
+    """A run whose stored output SQLite cannot read (a damaged page):
+    `microlightctl logs` fails saying so (exit 70), rather than printing
+    nothing and exiting 0, and the daemon goes on serving."""
+
+    TASKS = {"big.sh": "#!/bin/sh\n# Writes 20 kB.\n"
+                       "head -c 20000 /dev/zero | tr '\\0' Q\necho\n",
+             "hi.sh": "#!/bin/sh\n# Hi.\necho hi\n"}
+
+    def test_logs_of_damaged_output_fail(self):
+        run = self.d.run("big")
+        self.assertEqual(len(self.d.logs(run["id"])), 20001)
+        self.d.stop()
+        with open(self.d.db_path, "r+b") as f:
+            data = f.read()
+            page = int.from_bytes(data[16:18], "big") or 65536
+            at = data.index(b"Q" * 1000) // page * page
+            self.assertGreater(at, 0)
+            f.seek(at)
+            f.write(b"\xff" * 8)
+        self.d.start()
+        p = self.d.ctl("logs", run["id"])
+        self.assertEqual(p.returncode, EX_SOFTWARE, p)
+        self.assertIn(b"could not be read from the database", p.stderr)
+        self.assertIn("reading output of run %d" % run["id"],
+                      self.d.log_text())
+        # Everything else still works.
+        self.assertEqual(self.d.run("hi")["status"], "succeeded")
         self.d.ctl("ping", check=0)
 
 
