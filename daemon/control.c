@@ -264,6 +264,20 @@ control_follow_status(void *arg, json_t *run)
 }
 
 /*
+ * A follow is over, its last line queued: close a client that sent all
+ * it will, else read its next request, held back meanwhile.
+ */
+static void
+control_follow_done(struct client *c)
+{
+	if (c->eof)
+		control_client_close(c);
+	else
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/*
  * The end of a followed run: the end event, then the requests that
  * arrived meanwhile are read from the loop (or the client is closed).
  */
@@ -274,11 +288,7 @@ control_follow_end(void *arg, json_t *run)
 
 	c->follower = NULL;
 	control_send(c, json_pack("{s:s,s:o}", K_EVENT, EV_END, K_RUN, run));
-	if (c->eof)
-		control_client_close(c);
-	else
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	control_follow_done(c);
 }
 
 /* The output could not be read: an error in place of the end. */
@@ -289,11 +299,7 @@ control_follow_failed(void *arg, const char *message)
 
 	c->follower = NULL;
 	control_error(c, E_INTERNAL, "%s", message);
-	if (c->eof)
-		control_client_close(c);
-	else
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	control_follow_done(c);
 }
 
 /* Unsent bytes of a following client. */

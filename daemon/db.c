@@ -253,23 +253,15 @@ db_pragma_int(const char *sql, int *out)
 	return (rc);
 }
 
-/* Bring the schema to DB_VERSION, one transaction per step. */
+/*
+ * Bring the schema from version (read and checked by db_open) to
+ * DB_VERSION, one transaction per step.
+ */
 static int
-db_migrate(char **cause)
+db_migrate(int version, char **cause)
 {
-	int	 version;
 	char	*sql, *why, *ignored = NULL;
 
-	if (db_pragma_int("PRAGMA user_version", &version) != 0) {
-		xasprintf(cause, "cannot read the schema version: %s",
-		    sqlite3_errmsg(db));
-		return (-1);
-	}
-	if (version > DB_VERSION) {
-		xasprintf(cause, "the database has schema version %d, newer "
-		    "than this microlightd knows (%d)", version, DB_VERSION);
-		return (-1);
-	}
 	for (; version < DB_VERSION; version++) {
 		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
 		    " COMMIT;", db_migrations[version], version + 1);
@@ -380,15 +372,16 @@ db_open(const char *path, char **cause)
 		db_close();
 		return (-1);
 	}
-	if (db_pragma_int("PRAGMA user_version", &version) != 0 ||
-	    version > DB_VERSION) {
-		if (version > DB_VERSION)
-			xasprintf(cause, "%s: the database has schema version "
-			    "%d, newer than this microlightd knows (%d)", path,
-			    version, DB_VERSION);
-		else
-			xasprintf(cause, "%s: cannot read the schema version: "
-			    "%s", path, sqlite3_errmsg(db));
+	if (db_pragma_int("PRAGMA user_version", &version) != 0) {
+		xasprintf(cause, "%s: cannot read the schema version: %s",
+		    path, sqlite3_errmsg(db));
+		db_close();
+		return (-1);
+	}
+	if (version > DB_VERSION) {
+		xasprintf(cause, "%s: the database has schema version %d, "
+		    "newer than this microlightd knows (%d)", path, version,
+		    DB_VERSION);
 		db_close();
 		return (-1);
 	}
@@ -406,7 +399,7 @@ db_open(const char *path, char **cause)
 		db_close();
 		return (-1);
 	}
-	if (db_migrate(&why) != 0) {
+	if (db_migrate(version, &why) != 0) {
 		xasprintf(cause, "%s: %s", path, why);
 		free(why);
 		db_close();

@@ -721,6 +721,19 @@ def check_microlightctl(tap, box, page):
                       command, describe(caccepted))])
 
 
+def listed_keys(page, name):
+    """The keys a section of a page lists (.It Cm key or .It Ic key), with
+    their line numbers."""
+    keys = {}
+    sec = section(page, name)
+    if sec is not None:
+        for lst in sec.lists:
+            for it in lst:
+                if len(it.head) >= 2 and it.head[0] in ("Cm", "Ic"):
+                    keys[plain(it.head[1])] = it.lineno
+    return keys
+
+
 def check_config(tap, box, conf_page, daemon_page):
     src = strip_comments(read(os.path.join(SRCDIR, "daemon", "config.c")))
     errors = []
@@ -729,20 +742,8 @@ def check_config(tap, box, conf_page, daemon_page):
                             c_table(src, "config_keys"))
     except ValueError as e:
         source, errors = [], ["daemon/config.c: %s" % e]
-    documented = {}
-    sec = section(conf_page, "KEYS")
-    if sec is not None:
-        for lst in sec.lists:
-            for it in lst:
-                if len(it.head) >= 2 and it.head[0] in ("Cm", "Ic"):
-                    documented[plain(it.head[1])] = it.lineno
-    configuration = {}
-    sec = section(daemon_page, "CONFIGURATION")
-    if sec is not None:
-        for lst in sec.lists:
-            for it in lst:
-                if len(it.head) >= 2 and it.head[0] in ("Cm", "Ic"):
-                    configuration[plain(it.head[1])] = it.lineno
+    documented = listed_keys(conf_page, "KEYS")
+    configuration = listed_keys(daemon_page, "CONFIGURATION")
 
     # Every candidate key on a line of its own, without a value.
     sentinel = "no-such-key-probe"
