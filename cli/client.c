@@ -59,7 +59,7 @@ conn_refused(struct conn *c, int saved)
 	char	 buf[4096], *cause;
 	size_t	 len;
 	ssize_t	 n;
-	json_t	*msg, *error;
+	json_t	*msg;
 
 	while ((n = read(c->fd, buf, sizeof buf)) > 0)
 		frame_reader_feed(&c->fr, buf, n);
@@ -67,12 +67,11 @@ conn_refused(struct conn *c, int saved)
 	c->line = NULL;
 	if (frame_reader_line(&c->fr, &c->line, &len, &cause) == 1 &&
 	    (msg = proto_decode(c->line, len, &cause)) != NULL) {
-		if (json_output)
+		if (json_output) {
 			printf("%s\n", c->line);
-		error = json_object_get(msg, K_ERROR);
-		if (!json_output && jstr(error, K_MESSAGE) != NULL)
-			warnx("%s", jstr(error, K_MESSAGE));
-		exit(exit_for_error(msg));
+			exit(exit_for_error(msg));
+		}
+		conn_fail(msg);
 	}
 	errno = saved;
 	err(EXIT_UNAVAILABLE, "sending to microlightd");
@@ -119,15 +118,12 @@ conn_recv(struct conn *c)
 		free(c->line);
 		c->line = NULL;
 		rc = frame_reader_line(&c->fr, &c->line, &len, &cause);
-		if (rc == -1)
-			errx(EXIT_SOFTWARE, "bad reply from microlightd: %s",
-			    cause);
-		if (rc == 1) {
-			if ((msg = proto_decode(c->line, len, &cause)) == NULL)
-				errx(EXIT_SOFTWARE, "bad reply from "
-				    "microlightd: %s", cause);
+		if (rc == 1 && (msg = proto_decode(c->line, len, &cause)) !=
+		    NULL)
 			return (msg);
-		}
+		if (rc != 0)
+			errx(EXIT_SOFTWARE, "bad reply from microlightd: %s",
+			    text_vis(cause));
 		n = read(c->fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -150,7 +146,7 @@ conn_recv(struct conn *c)
 json_t *
 conn_request(struct conn *c, json_t *req)
 {
-	json_t	*reply, *error;
+	json_t	*reply;
 
 	conn_send(c, req);
 	if ((reply = conn_recv(c)) == NULL)
@@ -162,12 +158,26 @@ conn_request(struct conn *c, json_t *req)
 			fflush(stdout);
 			exit(exit_for_error(reply));
 		}
-		error = json_object_get(reply, K_ERROR);
-		warnx("%s", jstr(error, K_MESSAGE) != NULL ?
-		    jstr(error, K_MESSAGE) : "unknown error");
-		exit(exit_for_error(reply));
+		conn_fail(reply);
 	}
 	return (reply);
+}
+
+/*
+ * Print an error reply's message, made visible (it may quote what a task
+ * file or a caller wrote), and exit with the status for its code.
+ */
+__dead void
+conn_fail(json_t *reply)
+{
+	const char	*msg;
+	char		*v;
+
+	msg = jstr(json_object_get(reply, K_ERROR), K_MESSAGE);
+	v = text_vis(msg != NULL ? msg : "unknown error");
+	warnx("%s", v);
+	free(v);
+	exit(exit_for_error(reply));
 }
 
 /* The exit status for an error reply's code. */
@@ -188,6 +198,7 @@ exit_for_error(json_t *reply)
 		{ E_CONFIGURED, EXIT_DATAERR },
 		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
 		{ E_FORBIDDEN, EXIT_UNAVAILABLE },
+		{ E_BUSY, EXIT_UNAVAILABLE },
 	};
 	const char	*code;
 	u_int		 i;

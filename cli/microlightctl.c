@@ -133,8 +133,8 @@ cmd_ping(int argc, char **argv)
 	r = request(&c, json_pack("{s:s}", K_CMD, CMD_PING));
 	if (!json_output) {
 		duration_format(jint(r, K_UPTIME, 0), up, sizeof up);
-		printf("microlightd %s (protocol %lld), pid %lld, up %s: "
-		    "%lld tasks, %lld running, %lld queued\n",
+		print_line("microlightd %s (protocol %lld), pid %lld, up %s: "
+		    "%lld tasks, %lld running, %lld queued",
 		    jstr(r, K_VERSION), (long long)jint(r, K_PROTOCOL, 0),
 		    (long long)jint(r, K_PID, 0), up,
 		    (long long)jint(r, K_TASKS, 0),
@@ -235,9 +235,7 @@ follow_events(struct conn *c)
 		if (type == NULL) {
 			if (json_object_get(ev, K_OK) != NULL &&
 			    !json_is_true(json_object_get(ev, K_OK)))
-				errx(exit_for_error(ev), "%s",
-				    jstr(json_object_get(ev, K_ERROR),
-				    K_MESSAGE));
+				conn_fail(ev);
 		} else if (strcmp(type, EV_OUTPUT) == 0 && !json_output) {
 			data = jstr(ev, K_DATA);
 			if (data == NULL || base64_decode(data, strlen(data),
@@ -254,18 +252,22 @@ follow_events(struct conn *c)
 	}
 }
 
-/* One line on stderr for a run that did not succeed. */
+/* One line on stderr for a run that did not succeed, made visible. */
 static void
 report_end(json_t *run)
 {
 	const char	*status = jstr(run, K_STATUS);
 	const char	*reason = jstr(run, "reason");
+	char		*s, *v;
 
 	if (json_output || status == NULL || strcmp(status, "succeeded") == 0)
 		return;
-	fprintf(stderr, "microlightctl: run %lld %s%s%s\n",
-	    (long long)jint(run, "id", 0), status, reason != NULL ? ": " : "",
-	    reason != NULL ? reason : "");
+	xasprintf(&s, "run %lld %s%s%s", (long long)jint(run, "id", 0),
+	    status, reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	v = text_vis(s);
+	warnx("%s", v);
+	free(v);
+	free(s);
 }
 
 /* run TASK [NAME=VALUE ...] [--wait] [--follow] */
@@ -496,7 +498,7 @@ cmd_cancel(int argc, char **argv)
 			printf("run %lld: cancelling (SIGTERM sent)\n",
 			    (long long)jint(run, "id", 0));
 		else
-			printf("run %lld: %s\n", (long long)jint(run, "id", 0),
+			print_line("run %lld: %s", (long long)jint(run, "id", 0),
 			    status != NULL ? status : "?");
 	}
 	json_decref(r);
@@ -552,13 +554,14 @@ cmd_webhook(int argc, char **argv)
 	r = request(&c, json_pack("{s:s,s:s,s:b}", K_CMD, CMD_WEBHOOK, K_TASK,
 	    argv[optind], K_ROTATE, rotate));
 	if (!json_output) {
-		printf("url:     %s\n", jstr(r, "url") != NULL ?
+		print_line("url:     %s", jstr(r, "url") != NULL ?
 		    jstr(r, "url") : "- (the HTTP listener is off)");
-		printf("secret:  %s%s\n", jstr(r, "secret"),
+		print_line("secret:  %s%s", jstr(r, "secret"),
 		    strcmp(jstr(r, "source") != NULL ? jstr(r, "source") : "",
 		    "config") == 0 ? "  (from webhook-secret in the "
 		    "configuration)" : "");
-		printf("\n%s\n", jstr(r, "curl"));
+		printf("\n");
+		print_line("%s", jstr(r, "curl"));
 		printf("\nParameters go in a JSON body (-H 'Content-Type: "
 		    "application/json' -d '{\"name\":\"value\"}'),\n"
 		    "a form body or the query string; add ?wait=30 to wait "
@@ -697,8 +700,7 @@ cmd_backup(int argc, char **argv)
 			    "connection before the backup was complete");
 		type = jstr(ev, K_EVENT);
 		if (type == NULL)
-			errx(exit_for_error(ev), "%s",
-			    jstr(json_object_get(ev, K_ERROR), K_MESSAGE));
+			conn_fail(ev);
 		if (strcmp(type, EV_END) == 0)
 			break;
 		if (strcmp(type, EV_DATA) != 0) {

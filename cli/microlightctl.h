@@ -33,6 +33,7 @@ void		 conn_close(struct conn *);
 void		 conn_send(struct conn *, json_t *);
 json_t		*conn_recv(struct conn *);
 json_t		*conn_request(struct conn *, json_t *);
+__dead void	 conn_fail(json_t *);
 int		 exit_for_error(json_t *);
 
 /* print.c */
@@ -52,6 +53,9 @@ void		 print_runs(json_t *, int);
 void		 print_task(json_t *, json_t *);
 void		 print_tasks(json_t *);
 void		 write_all(int, const void *, size_t);
+char		*text_vis(const char *);
+void		 print_line(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 
 /* microlightctl.c */
 extern int	 json_output;

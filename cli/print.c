@@ -130,6 +130,81 @@ fmt_duration(json_t *run, char *buf, size_t len)
 	duration_format_ms(end - start, buf, len);
 }
 
+/*
+ * A copy of s that a terminal shows and does not act on: C0 controls, DEL,
+ * C1 controls (U+0080-U+009F, which some terminals take as CSI) and bytes
+ * that are not UTF-8 become \t, \n, \r or \ooo (\033 for ESC), as vis(3)
+ * writes them; other UTF-8 text, backslashes included, stays as it is, so
+ * that words with accents, CJK, paths and regexes read as written. Every
+ * string the daemon sends, which a task file or a remote caller may have
+ * written, goes through here before it is printed; --json and the output
+ * of a run do not.
+ *
+ * Not libbsd's strvis: microlightctl does not link libbsd (bench/README),
+ * and VIS_SAFE leaves BEL, BS and CR as they are while bytes >= 0x80
+ * become \M-C\M-< in the C locale (and are mangled in a UTF-8 one).
+ */
+char *
+text_vis(const char *s)
+{
+	const u_char	*p = (const u_char *)s, *end;
+	char		*out, *o;
+	size_t		 n;
+
+	end = p + strlen(s);
+	o = out = xreallocarray(NULL, end - p + 1, 4);
+	while (p < end) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			*o++ = *p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0)
+			n = 2;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 3;
+		else if ((*p & 0xf8) == 0xf0)
+			n = 4;
+		else
+			n = 0;
+		if (n != 0 && (size_t)(end - p) >= n &&
+		    utf8_valid((const char *)p, n) &&
+		    !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+			continue;
+		}
+		if (*p == '\t' || *p == '\n' || *p == '\r') {
+			*o++ = '\\';
+			*o++ = *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r';
+		} else {
+			*o++ = '\\';
+			*o++ = '0' + (*p >> 6);
+			*o++ = '0' + ((*p >> 3) & 7);
+			*o++ = '0' + (*p & 7);
+		}
+		p++;
+	}
+	*o = '\0';
+	return (out);
+}
+
+/* Print a line (fmt and a newline) with text_vis applied to all of it. */
+void
+print_line(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s, *v;
+
+	va_start(ap, fmt);
+	xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	v = text_vis(s);
+	printf("%s\n", v);
+	free(v);
+	free(s);
+}
+
 /* Write all bytes to a descriptor; a closed pipe ends the program quietly. */
 void
 write_all(int fd, const void *buf, size_t len)
@@ -178,7 +253,7 @@ table_create(u_int ncols, ...)
 	return (t);
 }
 
-/* Add a row of ncols strings (NULL prints as "-"). */
+/* Add a row of ncols strings (NULL prints as "-"), made visible. */
 void
 table_add(struct table *t, ...)
 {
@@ -191,7 +266,7 @@ table_add(struct table *t, ...)
 	va_start(ap, t);
 	for (i = 0; i < t->ncols; i++) {
 		s = va_arg(ap, const char *);
-		t->cells[t->nrows * t->ncols + i] = xstrdup(s != NULL &&
+		t->cells[t->nrows * t->ncols + i] = text_vis(s != NULL &&
 		    *s != '\0' ? s : "-");
 	}
 	va_end(ap);
@@ -284,46 +359,48 @@ fmt_exit(json_t *run, char *buf, size_t len)
 void
 print_run(json_t *run)
 {
-	char		 t[64], d[32], e[32], *p;
+	char		 t[64], d[32], e[32], *p, *v_status;
 	const char	*status = jstr(run, "status");
 	json_t		*v;
 
-	printf("run:          %lld\n", (long long)jint(run, "id", 0));
-	printf("task:         %s\n", jstr(run, "task"));
-	printf("status:       %s%s%s\n", status_colour(status), status,
+	print_line("run:          %lld", (long long)jint(run, "id", 0));
+	print_line("task:         %s", jstr(run, "task"));
+	v_status = text_vis(status != NULL ? status : "?");
+	printf("status:       %s%s%s\n", status_colour(status), v_status,
 	    colour_reset());
+	free(v_status);
 	if ((v = json_object_get(run, "reason")) != NULL && json_is_string(v))
-		printf("reason:       %s\n", json_string_value(v));
-	printf("trigger:      %s\n", jstr(run, "trigger"));
-	printf("triggered by: %s\n", jstr(run, "triggered_by"));
+		print_line("reason:       %s", json_string_value(v));
+	print_line("trigger:      %s", jstr(run, "trigger"));
+	print_line("triggered by: %s", jstr(run, "triggered_by"));
 	if ((v = json_object_get(run, "schedule")) != NULL &&
 	    json_is_string(v))
-		printf("schedule:     %s\n", json_string_value(v));
+		print_line("schedule:     %s", json_string_value(v));
 	p = params_text(json_object_get(run, "params"));
-	printf("parameters:   %s\n", *p != '\0' ? p : "-");
+	print_line("parameters:   %s", *p != '\0' ? p : "-");
 	free(p);
-	printf("attempt:      %lld\n", (long long)jint(run, "attempt", 1));
+	print_line("attempt:      %lld", (long long)jint(run, "attempt", 1));
 	if (jint(run, "retry_of", 0) > 0)
-		printf("retry of:     %lld\n",
+		print_line("retry of:     %lld",
 		    (long long)jint(run, "retry_of", 0));
 	if (jint(run, "chain_of", 0) > 0)
-		printf("chained by:   run %lld\n",
+		print_line("chained by:   run %lld",
 		    (long long)jint(run, "chain_of", 0));
 	fmt_time(run, "queued_at", t, sizeof t);
-	printf("queued:       %s\n", t);
+	print_line("queued:       %s", t);
 	if (json_is_string(json_object_get(run, "not_before")) &&
 	    status != NULL && strcmp(status, "queued") == 0) {
 		fmt_time(run, "not_before", t, sizeof t);
-		printf("starts at:    %s (not before)\n", t);
+		print_line("starts at:    %s (not before)", t);
 	}
 	fmt_time(run, "started_at", t, sizeof t);
-	printf("started:      %s\n", t);
+	print_line("started:      %s", t);
 	fmt_time(run, "finished_at", t, sizeof t);
-	printf("finished:     %s\n", t);
+	print_line("finished:     %s", t);
 	fmt_duration(run, d, sizeof d);
-	printf("duration:     %s\n", d);
+	print_line("duration:     %s", d);
 	fmt_exit(run, e, sizeof e);
-	printf("exit:         %s\n", e);
+	print_line("exit:         %s", e);
 	size_format(jint(run, "output_size", 0), t, sizeof t);
 	printf("output:       %s bytes", t);
 	if (jint(run, "output_dropped", 0) > 0)
@@ -391,7 +468,7 @@ print_schedules(json_t *task)
 	char		 next[64];
 
 	if (json_array_size(a) == 0) {
-		printf("%s-\n", label);
+		print_line("%s-", label);
 		return;
 	}
 	nexts = json_object_get(task, "next_runs");
@@ -399,10 +476,10 @@ print_schedules(json_t *task)
 		if (json_is_string(json_array_get(nexts, i))) {
 			fmt_time_value(json_array_get(nexts, i), next,
 			    sizeof next);
-			printf("%s%s (next %s)\n", label, json_string_value(v),
-			    next);
+			print_line("%s%s (next %s)", label,
+			    json_string_value(v), next);
 		} else
-			printf("%s%s\n", label, json_string_value(v));
+			print_line("%s%s", label, json_string_value(v));
 		label = "              ";
 	}
 }
@@ -416,43 +493,43 @@ print_task(json_t *task, json_t *runs)
 	size_t		 i;
 	char		 buf[64];
 
-	printf("task:         %s\n", jstr(task, "name"));
-	printf("file:         %s\n", jstr(task, "path"));
+	print_line("task:         %s", jstr(task, "name"));
+	print_line("file:         %s", jstr(task, "path"));
 	if (jstr(task, "description") != NULL)
-		printf("description:  %s\n", jstr(task, "description"));
+		print_line("description:  %s", jstr(task, "description"));
 	if (!json_is_true(json_object_get(task, "valid"))) {
 		printf("valid:        %sno%s\n", status_colour("invalid"),
 		    colour_reset());
 		errors = json_object_get(task, "errors");
 		json_array_foreach(errors, i, v)
-			printf("  %s\n", json_string_value(v));
+			print_line("  %s", json_string_value(v));
 	} else
 		printf("valid:        yes\n");
 	if (json_object_get(task, "timeout") == NULL)
 		return;
 	print_schedules(task);
 	if (jstr(task, "timezone") != NULL)
-		printf("time zone:    %s\n", jstr(task, "timezone"));
+		print_line("time zone:    %s", jstr(task, "timezone"));
 	duration_format(jint(task, "timeout", 0), buf, sizeof buf);
-	printf("timeout:      %s\n", strcmp(buf, "0") == 0 ? "none" : buf);
-	printf("concurrency:  %lld (overlap %s)\n",
+	print_line("timeout:      %s", strcmp(buf, "0") == 0 ? "none" : buf);
+	print_line("concurrency:  %lld (overlap %s)",
 	    (long long)jint(task, "concurrency", 1), jstr(task, "overlap"));
 	duration_format(jint(task, "retry_delay", 0), buf, sizeof buf);
-	printf("retries:      %lld (delay %s)\n",
+	print_line("retries:      %lld (delay %s)",
 	    (long long)jint(task, "retries", 0), buf);
-	printf("priority:     %lld\n", (long long)jint(task, "priority", 0));
-	printf("working dir:  %s\n", jstr(task, "workdir"));
+	print_line("priority:     %lld", (long long)jint(task, "priority", 0));
+	print_line("working dir:  %s", jstr(task, "workdir"));
 	if (jstr(task, "user") != NULL)
-		printf("user:         %s\n", jstr(task, "user"));
+		print_line("user:         %s", jstr(task, "user"));
 	if (jstr(task, "group") != NULL)
-		printf("group:        %s\n", jstr(task, "group"));
+		print_line("group:        %s", jstr(task, "group"));
 	if (jstr(task, "on_success") != NULL)
-		printf("on success:   %s\n", jstr(task, "on_success"));
+		print_line("on success:   %s", jstr(task, "on_success"));
 	if (jstr(task, "on_failure") != NULL)
-		printf("on failure:   %s\n", jstr(task, "on_failure"));
+		print_line("on failure:   %s", jstr(task, "on_failure"));
 	json_array_foreach(json_object_get(task, "env"), i, v)
-		printf("environment:  %s\n", json_string_value(v));
-	printf("webhook:      %s\n", json_is_true(json_object_get(task,
+		print_line("environment:  %s", json_string_value(v));
+	print_line("webhook:      %s", json_is_true(json_object_get(task,
 	    "webhook")) ? "yes" : "no");
 	if (json_is_true(json_object_get(task, "confirm")))
 		printf("confirm:      yes\n");

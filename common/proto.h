@@ -90,6 +90,7 @@
 #define E_NO_WEBHOOK		"no-webhook"	/* the task has no @webhook */
 #define E_CONFIGURED		"configured"	/* set in the configuration */
 #define E_FORBIDDEN		"forbidden"	/* not root, owner or group */
+#define E_BUSY			"busy"		/* max-queued runs wait already */
 #define E_INTERNAL		"internal"
 
 /* Run states. */
