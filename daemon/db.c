@@ -12,6 +12,9 @@
 #include "microlightd.h"
 
 static sqlite3	*db;
+static int	 db_error;	/* the last failed statement's result code */
+static db_output_tail_cb db_tail; /* output not in the database yet */
+static db_run_newer_cb db_newer; /* records not in the database yet */
 
 /*
  * Migrations: entry N takes the schema from version N to N + 1. Append,
@@ -216,10 +219,27 @@ db_step_done(sqlite3_stmt *st, const char *what)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
+		db_error = rc;
 		log_warnx("sqlite: %s: %s", what, sqlite3_errmsg(db));
 		return (-1);
 	}
 	return (0);
+}
+
+/* Why the last write failed, in a few words, for a run's reason. */
+const char *
+db_failure(void)
+{
+	if ((db_error & 0xff) == SQLITE_FULL)
+		return ("database or disk full");
+	return (sqlite3_errstr(db_error));
+}
+
+/* Whether the last write failed for good (a constraint): no use retrying. */
+int
+db_failure_lasting(void)
+{
+	return ((db_error & 0xff) == SQLITE_CONSTRAINT);
 }
 
 /* Run SQL text without results. */
@@ -548,12 +568,13 @@ db_column_opt(sqlite3_stmt *st, int col, int64_t none)
 	return (sqlite3_column_int64(st, col));
 }
 
-/* Fill a record from a row of RUN_COLUMNS. */
+/* Fill a record from a row of RUN_COLUMNS (or from the newer hook). */
 static void
 db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 {
-	const char	*s;
-	int		 v;
+	const struct runrec	*newer;
+	const char		*s;
+	int			 v;
 
 	memset(r, 0, sizeof *r);
 	r->id = sqlite3_column_int64(st, 0);
@@ -588,6 +609,21 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)
 		r->triggered_by = xstrdup("?");
+	if (db_newer != NULL && (newer = db_newer(r->id)) != NULL) {
+		runrec_clear(r);
+		runrec_copy(r, newer);
+	}
+}
+
+/*
+ * Set the hook that gives a run's record newer than its row (record.c's,
+ * kept while the database refuses it): every run read is read as that,
+ * so that no list shows a run as running after it ended.
+ */
+void
+db_run_newer_set(db_run_newer_cb cb)
+{
+	db_newer = cb;
 }
 
 /* Load one run: 0 found, 1 no such run, -1 error. */
@@ -710,25 +746,42 @@ db_output_insert(int64_t run, int64_t seq, enum run_stream stream,
 }
 
 /*
+ * Set the hook that gives a run's output the database was to store but
+ * could not yet (record.c's kept last lines): readers see it after what
+ * is stored, so that a log says what it lost even while the disk is full.
+ */
+void
+db_output_tail_set(db_output_tail_cb cb)
+{
+	db_tail = cb;
+}
+
+/*
  * Read up to limit chunks of a run from seq on, calling cb for each; a
- * non-zero return from cb stops. Returns the number read, or -1.
+ * non-zero return from cb stops. After the last stored chunk come those
+ * of the tail hook. Returns the number read, or -1.
  */
 int
 db_output_read(int64_t run, int64_t seq, int limit, db_output_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*st = db_stmt(STMT_OUTPUT_READ);
-	int		 rc, n = 0;
+	int64_t		 at;
+	int		 rc, n = 0, stopped = 0;
 
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_int64(st, 2, seq);
 	sqlite3_bind_int(st, 3, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
-		if (cb(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+		at = sqlite3_column_int64(st, 0);
+		seq = at + 1;
+		if (cb(at, sqlite3_column_int(st, 1),
 		    sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
-		    sqlite3_column_bytes(st, 3), arg) != 0)
+		    sqlite3_column_bytes(st, 3), arg) != 0) {
+			stopped = 1;
 			break;
+		}
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_warnx("sqlite: reading output of run %lld: %s",
@@ -737,6 +790,8 @@ db_output_read(int64_t run, int64_t seq, int limit, db_output_cb cb,
 		return (-1);
 	}
 	sqlite3_reset(st);
+	if (!stopped && n < limit && db_tail != NULL)
+		n += db_tail(run, seq, cb, arg);
 	return (n);
 }
 

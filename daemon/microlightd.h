@@ -126,6 +126,8 @@ struct runrec {
 
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
     size_t, void *);
+typedef int (*db_output_tail_cb)(int64_t, int64_t, db_output_cb, void *);
+typedef const struct runrec *(*db_run_newer_cb)(int64_t);
 
 int		 db_open(const char *, char **);
 void		 db_close(void);
@@ -141,6 +143,10 @@ int		 db_runs_queued(void (*)(struct runrec *, void *), void *);
 int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 		     const void *, size_t);
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
+void		 db_output_tail_set(db_output_tail_cb);
+void		 db_run_newer_set(db_run_newer_cb);
+const char	*db_failure(void);
+int		 db_failure_lasting(void);
 int		 db_last_runs(json_t *);
 json_t		*db_last_run(const char *);
 int		 db_prune(int64_t, int, int);
@@ -166,7 +172,8 @@ void		 runrec_copy(struct runrec *, const struct runrec *);
 json_t		*runrec_json(const struct runrec *);
 
 /* record.c */
-int		 record_write(const struct runrec *);
+struct chunk;
+int		 record_write(const struct runrec *, struct chunk *);
 const struct runrec *record_pending(int64_t);
 u_int		 record_count(void);
 void		 record_shutdown(void);
@@ -190,7 +197,7 @@ TAILQ_HEAD(followers, follower);
 #define RUN_KILLING	0x4	/* timeout, cancel or shutdown under way */
 #define RUN_EXEC_FAILED	0x8
 #define RUN_ENDED	0x10	/* status recorded; leftovers may remain */
-#define RUN_MARKED	0x20	/* the dropped-output marker is written */
+#define RUN_MARKED	0x20	/* all output is in: the marker is made */
 #define RUN_LIMIT_HIT	0x40	/* output went past max-log-size */
 #define RUN_SHIM_DONE	0x80	/* the supervisor said all is gone */
 
@@ -218,6 +225,8 @@ struct run {
 	char			*kill_reason;
 
 	int64_t			 end_size;	/* output_size when it ended */
+	int64_t			 lost;		/* bytes the database refused */
+	const char		*lost_why;	/* and why (db_failure) */
 	int64_t			 next_seq;	/* next chunk's number */
 	int64_t			 flushed_seq;	/* chunks below are stored */
 	int			 last_newline;

@@ -208,6 +208,7 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	json_t		*retry = json_object_get(run, "retry_of");
 	const char	*sched = page_json_str(run, "schedule");
 	char		 size[32];
+	json_int_t	 dropped;
 
 	evbuffer_add_printf(b, "<div class=\"card\"><dl class=\"facts\">"
 	    "<dt>Started by</dt><dd>");
@@ -237,8 +238,13 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	page_run_outcome(b, run);
 	page_size(json_integer_value(json_object_get(run, "output_size")),
 	    size, sizeof size);
-	evbuffer_add_printf(b, "<dt>Output</dt><dd>%s</dd></dl></div>\n",
-	    size);
+	evbuffer_add_printf(b, "<dt>Output</dt><dd>%s", size);
+	/* Past max-log-size or refused by the database: the log says which. */
+	if ((dropped = json_integer_value(json_object_get(run,
+	    "output_dropped"))) > 0)
+		evbuffer_add_printf(b, " <span class=\"muted\" id=\"dropped\">"
+		    "(%lld bytes dropped)</span>", (long long)dropped);
+	evbuffer_add_printf(b, "</dd></dl></div>\n");
 }
 
 /*

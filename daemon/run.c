@@ -418,7 +418,6 @@ run_output(struct run *r, enum run_stream stream, const u_char *data,
 	TAILQ_INSERT_TAIL(&r->pending, c, entry);
 	r->pending_bytes += keep;
 	r->rec.output_size += keep;
-	r->last_newline = data[keep - 1] == '\n';
 	if (!r->on_flush_list) {
 		TAILQ_INSERT_TAIL(&runs_flush, r, flush_entry);
 		r->on_flush_list = 1;
@@ -763,7 +762,8 @@ run_write_pending(struct run *r)
 
 /*
  * The output is stored (or, if the database refused it, dropped and
- * counted): free the chunks and take the run off the flush list.
+ * counted as lost, with why): free the chunks and take the run off the
+ * flush list.
  */
 static void
 run_pending_done(struct run *r, int stored)
@@ -775,7 +775,11 @@ run_pending_done(struct run *r, int stored)
 		    r->rec.task, (long long)r->rec.id, r->pending_bytes);
 		r->rec.output_dropped += r->pending_bytes;
 		r->rec.output_size -= r->pending_bytes;
-	}
+		r->lost += r->pending_bytes;
+		if (r->lost_why == NULL)
+			r->lost_why = db_failure();
+	} else if ((c = TAILQ_LAST(&r->pending, chunks)) != NULL)
+		r->last_newline = c->data[c->len - 1] == '\n';
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
 		free(c);
@@ -869,28 +873,60 @@ run_decide(struct run *r)
 	    time_now_ms();
 }
 
-/* One marker line for dropped output, once all the output is in. */
-static void
+/*
+ * Once all the output is in: the line that ends a log with less than the
+ * task wrote, on stderr, after a newline if the stored output lacks one.
+ * Past max-log-size it says how much was dropped; output the database
+ * refused makes it say how much was lost and why, and the run's reason
+ * says it too (after how it ended: its status stays the task's). Returns
+ * the line as the run's next chunk, counted in output_size, or NULL.
+ */
+static struct chunk *
 run_mark_dropped(struct run *r)
 {
-	char	*marker, size[32];
+	struct chunk	*c;
+	char		*lost = NULL, *over = NULL, *text, *reason, size[32];
+	int64_t		 limit = r->rec.output_dropped - r->lost;
+	size_t		 len;
 
 	if ((r->flags & RUN_MARKED) || r->rec.output_dropped == 0)
-		return;
+		return (NULL);
 	r->flags |= RUN_MARKED;
-	size_format(ml_conf->max_log_size, size, sizeof size);
-	if (r->flags & RUN_LIMIT_HIT)
-		xasprintf(&marker, "%s[microlight: %lld bytes of output "
-		    "dropped: the limit is max-log-size %s]\n",
-		    r->last_newline ? "" : "\n",
-		    (long long)r->rec.output_dropped, size);
-	else
-		xasprintf(&marker, "%s[microlight: %lld bytes of output "
-		    "dropped: they could not be stored]\n",
-		    r->last_newline ? "" : "\n",
-		    (long long)r->rec.output_dropped);
-	run_output(r, STREAM_STDERR, (u_char *)marker, strlen(marker), 0);
-	free(marker);
+	if (r->flags & RUN_LIMIT_HIT) {
+		size_format(ml_conf->max_log_size, size, sizeof size);
+		xasprintf(&over, "[microlight: %lld bytes of output dropped: "
+		    "the limit is max-log-size %s]\n", (long long)limit, size);
+	}
+	if (r->lost > 0) {
+		xasprintf(&lost, "output lost: %s (%lld bytes not stored)",
+		    r->lost_why, (long long)r->lost);
+		if (r->rec.reason != NULL) {
+			xasprintf(&reason, "%s; %s", r->rec.reason, lost);
+			free(r->rec.reason);
+			r->rec.reason = reason;
+		} else
+			r->rec.reason = xstrdup(lost);
+		log_warnx("%s[%lld]: %s", r->rec.task, (long long)r->rec.id,
+		    lost);
+	}
+	xasprintf(&text, "%s%s%s%s%s", r->last_newline ? "" : "\n",
+	    over != NULL ? over : "", lost != NULL ? "[microlight: " : "",
+	    lost != NULL ? lost : "", lost != NULL ? "]\n" : "");
+	free(over);
+	free(lost);
+
+	len = strlen(text);
+	c = xmalloc(sizeof *c + len);
+	c->seq = r->next_seq++;
+	c->stream = STREAM_STDERR;
+	c->time = time_now_ms();
+	c->len = len;
+	memcpy(c->data, text, len);
+	free(text);
+	r->flushed_seq = r->next_seq;
+	r->rec.output_size += len;
+	r->last_newline = 1;
+	return (c);
 }
 
 /*
@@ -902,24 +938,29 @@ run_mark_dropped(struct run *r)
 static void
 run_end(struct run *r)
 {
-	int	 ok;
+	struct chunk	*marker = NULL;
 
 	r->flags |= RUN_ENDED;
 	run_drain(r);
 	run_decide(r);
-	if (r->out_fd == -1 && r->err_fd == -1)
-		run_mark_dropped(r);
-	r->end_size = r->rec.output_size;
 
-	ok = db_begin() == 0 && run_write_pending(r) == 0;
-	if (ok && db_run_update(&r->rec) == 0 && db_commit() == 0)
+	if (r->rec.output_dropped == 0 && db_begin() == 0 &&
+	    run_write_pending(r) == 0 && db_run_update(&r->rec) == 0 &&
+	    db_commit() == 0)
 		run_pending_done(r, 1);
 	else {
-		/* Output and record apart: the record must get through. */
+		/*
+		 * Output is missing, or the database refused the lot: the
+		 * output on its own, then the record (kept if refused), with
+		 * the marker once all the output is in.
+		 */
 		db_rollback();
 		run_flush_one(r);
-		record_write(&r->rec);
+		if (r->out_fd == -1 && r->err_fd == -1)
+			marker = run_mark_dropped(r);
+		record_write(&r->rec, marker);
 	}
+	r->end_size = r->rec.output_size;
 
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(r->rec.status), r->rec.reason != NULL ? ": " :
@@ -934,15 +975,20 @@ run_end(struct run *r)
 	queue_kick();
 }
 
-/* Every process of an ended run is gone: store its last output, free it. */
+/*
+ * Every process of an ended run is gone: store its last output and, if
+ * that changed it, its record (a kept one that did not change is written
+ * by record.c's timer), then free it.
+ */
 static void
 run_release(struct run *r)
 {
-	run_mark_dropped(r);
+	struct chunk	*marker;
+
 	run_flush_one(r);
-	if (r->rec.output_size != r->end_size ||
-	    record_pending(r->rec.id) != NULL)
-		record_write(&r->rec);
+	marker = run_mark_dropped(r);
+	if (marker != NULL || r->rec.output_size != r->end_size)
+		record_write(&r->rec, marker);
 	TAILQ_REMOVE(&runs_ending, r, entry);
 	runs_nending--;
 	run_free(r);
@@ -1035,7 +1081,7 @@ run_finish_queued(struct run *r, enum run_status status, const char *reason)
 	r->rec.finished_at = time_now_ms();
 	free(r->rec.reason);
 	r->rec.reason = reason != NULL ? xstrdup(reason) : NULL;
-	record_write(&r->rec);
+	record_write(&r->rec, NULL);
 	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
 	    proto_status_name(status), reason != NULL ? ": " : "",
 	    reason != NULL ? reason : "");

@@ -3,6 +3,9 @@
 queued runs across restarts, the state-directory lock, run history."""
 
 import datetime
+import errno
+import urllib.error
+import urllib.request
 
 from harness import *
 
@@ -153,8 +156,11 @@ class DamagedOutput(DaemonTest):
 
 class FullDisk(DaemonTest):
     """A state directory on a 2 MiB tmpfs that fills up: the daemon keeps
-    serving, every run gets its end, lost output is counted and marked,
-    and the database stays sound. Needs root (mount); skipped otherwise."""
+    serving, every run gets its end, and a run that lost output says so
+    (issue 12, point 8): its status stays what its exit made it, its
+    reason names the loss, and its log ends with a marker line, both while
+    the disk is full and once there is room again; the database stays
+    sound. Needs root (mount); skipped otherwise."""
 
     START = False
     TASKS = {
@@ -164,8 +170,25 @@ class FullDisk(DaemonTest):
             head -c 700000 /dev/zero | tr '\\0' x
             echo done
             """,
+        "bigfail.sh": """\
+            #!/bin/sh
+            # Writes 700 kB, then fails.
+            head -c 700000 /dev/zero | tr '\\0' y
+            echo failing
+            exit 3
+            """,
+        "gated.sh": """\
+            #!/bin/sh
+            # Waits for the file $gate, then writes 700 kB.
+            # @param gate "Gate file" required
+            while [ ! -e "$gate" ]; do sleep 0.05; done
+            head -c 700000 /dev/zero | tr '\\0' z
+            echo done
+            """,
         "hi.sh": "#!/bin/sh\n# Hi.\necho hi\n",
     }
+    LOST_RE = re.compile(r"output lost: database or disk full "
+                         r"\((\d+) bytes not stored\)")
 
     def setUp(self):
         super().setUp()
@@ -177,16 +200,78 @@ class FullDisk(DaemonTest):
         if p.returncode != 0:
             self.skipTest("cannot mount a tmpfs: %s" % p.stderr.decode())
         self.addCleanup(subprocess.run, ["umount", "-l", self.d.state_dir])
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.d.args += ["-l", "127.0.0.1:%d" % self.port]
         self.d.start()
 
+    def get(self, path):
+        """GET path from the daemon's web server: (status, body)."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (
+                    self.port, path), timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def check_lost(self, run_id, expect):
+        """A run that lost output says so everywhere a user looks: its
+        record (socket, microlightctl status and --json status, the API,
+        the web page) and the end of its log. Returns the run."""
+        run = self.d.status(run_id)
+        what = "run %d: %r" % (run_id, run)
+        # The status is the task's: a lost log does not change it.
+        self.assertEqual(run["status"], expect, what)
+        self.assertIsNotNone(run["finished_at"], what)
+        self.assertGreater(run["output_dropped"], 0, what)
+        reason = run["reason"] or ""
+        m = self.LOST_RE.search(reason)
+        self.assertTrue(m, "no loss in the reason: " + what)
+        self.assertEqual(int(m.group(1)), run["output_dropped"], what)
+        if expect == "failed":
+            self.assertEqual(run["exit_code"], 3, what)
+            self.assertTrue(reason.startswith("exit code 3; "), what)
+        else:
+            self.assertEqual(run["exit_code"], 0, what)
+        # The same record through every door.
+        self.assertEqual(self.d.ctl_json("status", run_id)[-1]["run"]
+                         ["reason"], reason)
+        text = self.d.ctl("status", run_id).stdout.decode()
+        self.assertIn("reason:       " + reason + "\n", text)
+        code, body = self.get("/api/v1/runs/%d" % run_id)
+        self.assertEqual(code, 200, body)
+        self.assertEqual(json.loads(body)["run"]["reason"], reason)
+        # The web page: the reason, the count, the marker in the output.
+        code, body = self.get("/runs/%d" % run_id)
+        self.assertEqual(code, 200, body[:300])
+        self.assertIn(b"<dd>" + reason.encode() + b"</dd>", body)
+        self.assertIn(b"(%d bytes dropped)" % run["output_dropped"], body)
+        self.assertIn(b"[microlight: " + m.group(0).encode() + b"]", body)
+        # The log ends with the marker, and is what the record says.
+        log = self.d.logs(run_id)
+        marker = b"[microlight: " + m.group(0).encode() + b"]\n"
+        self.assertTrue(log.endswith(marker), "run %d: log ends %r" % (
+            run_id, log[-200:]))
+        self.assertEqual(len(log), run["output_size"], what)
+        # Every byte the task wrote is stored or counted (the marker may
+        # begin with a newline of its own).
+        written = 700005 if expect == "succeeded" else 700008
+        self.assertIn(run["output_size"] - len(marker) +
+                      run["output_dropped"], (written, written + 1), what)
+        return run
+
     def test_disk_full(self):
-        ids = []
-        for _ in range(6):
-            p = self.d.ctl("run", "big", "--wait")
+        ids = {}
+        for i in range(8):
+            task = ("big", "bigfail")[i % 2]
+            p = self.d.ctl("run", task, "--wait")
             # Either the run happened (and ended), or it was refused with
             # a clear error because not even its record fits.
-            if p.returncode == 0:
-                ids.append(int(p.stdout.split(b"\n", 1)[0]))
+            if p.returncode in (0, 3):
+                self.assertEqual(p.returncode, 3 if task == "bigfail" else 0)
+                ids[int(p.stdout.split(b"\n", 1)[0])] = \
+                    "failed" if task == "bigfail" else "succeeded"
             else:
                 self.assertEqual(p.returncode, EX_SOFTWARE, p.stderr)
                 self.assertIn(b"could not be recorded", p.stderr)
@@ -194,44 +279,129 @@ class FullDisk(DaemonTest):
         self.assertLess(free.f_bavail * free.f_frsize, 256 * 1024,
                         "the disk never filled up")
         self.assertTrue(ids)
-        dropped = 0
-        for run_id in ids:
+        lost = []
+        for run_id, expect in ids.items():
             run = self.d.status(run_id)
-            self.assertEqual(run["status"], "succeeded", run)
-            self.assertIsNotNone(run["finished_at"])
-            log = self.d.logs(run_id)
-            # What is stored is what the record says; the rest is counted.
-            self.assertEqual(len(log), run["output_size"], run)
-            self.assertGreaterEqual(
-                run["output_size"] + run["output_dropped"], 700005, run)
-            if run["output_dropped"] > 0:
-                dropped += 1
-                # The marker line, if even it found room, says why.
-                if b"[microlight:" in log[-200:]:
-                    self.assertIn(b"could not be stored]\n", log[-200:])
-        self.assertGreater(dropped, 0, "no run lost output: disk not full?")
+            self.assertEqual(run["status"], expect, run)
+            if run["output_dropped"] == 0:
+                # Stored whole: no reason beyond the exit, no marker.
+                self.assertNotIn("output lost", run["reason"] or "", run)
+                log = self.d.logs(run_id)
+                self.assertEqual(len(log), run["output_size"], run)
+                self.assertNotIn(b"[microlight:", log[-200:])
+                continue
+            # While the disk is still full.
+            self.check_lost(run_id, expect)
+            lost.append(run_id)
+        self.assertTrue(lost, "no run lost output: disk not full?")
         # Still serving.
         self.d.ctl("ping", check=0)
         self.d.ctl("list", check=0)
-        # Room again: a record the full disk refused is written within
-        # seconds; nothing stays "running" in the database.
+        # Room again: what the full disk refused (records, the marker
+        # lines) is written within seconds; nothing stays "running" in
+        # the database, and each log that lost output ends with its
+        # marker there too.
         subprocess.run(["mount", "-o", "remount,size=16m",
                         self.d.state_dir], check=True)
 
-        def running():
+        def written():
             with self.d.db() as db:
-                return db.execute("SELECT count(*) FROM runs WHERE "
-                                  "status = 'running'").fetchone()[0]
-        wait_for(lambda: running() == 0, timeout=15,
-                 what="the refused records to be written")
+                if db.execute("SELECT count(*) FROM runs WHERE "
+                              "status = 'running'").fetchone()[0]:
+                    return False
+                for run_id in lost:
+                    last = db.execute(
+                        "SELECT data FROM output WHERE run_id = ? ORDER BY "
+                        "seq DESC LIMIT 1", (run_id,)).fetchone()
+                    if last is None or b"output lost" not in last[0]:
+                        return False
+                return True
+        wait_for(written, timeout=15,
+                 what="the refused records and markers to be written")
+        for run_id in lost:
+            self.check_lost(run_id, ids[run_id])
         self.d.stop()
         with self.d.db() as db:
             self.assertEqual(db.execute("PRAGMA integrity_check")
                              .fetchone()[0], "ok")
-            for run_id in ids:
-                status = db.execute("SELECT status FROM runs WHERE id = ?",
-                                    (run_id,)).fetchone()[0]
-                self.assertEqual(status, "succeeded", run_id)
+            for run_id, expect in ids.items():
+                row = db.execute("SELECT status, reason, output_size FROM "
+                                 "runs WHERE id = ?", (run_id,)).fetchone()
+                self.assertEqual(row["status"], expect, run_id)
+                size = db.execute("SELECT coalesce(sum(length(data)), 0) "
+                                  "FROM output WHERE run_id = ?",
+                                  (run_id,)).fetchone()[0]
+                self.assertEqual(size, row["output_size"], run_id)
+                if run_id in lost:
+                    self.assertRegex(row["reason"], self.LOST_RE)
+
+
+    def fill(self):
+        """Fill the state directory's disk to the last byte with a file;
+        return its path."""
+        path = os.path.join(self.d.state_dir, "filler")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            block = b"\0" * 65536
+            while block:
+                try:
+                    os.write(fd, block)
+                except OSError as e:
+                    self.assertEqual(e.errno, errno.ENOSPC)
+                    block = block[:len(block) // 2]
+        finally:
+            os.close(fd)
+        return path
+
+    def db_status(self, run_id):
+        with self.d.db() as db:
+            return db.execute("SELECT status FROM runs WHERE id = ?",
+                              (run_id,)).fetchone()[0]
+
+    def test_record_refused_too(self):
+        # A run is recorded as running; then the disk fills up to the last
+        # byte, and the run writes: neither its output, nor its marker
+        # line, nor its end can be written.
+        gate = os.path.join(self.d.dir, "gate")
+        run_id = self.d.run("gated", "gate=" + gate, wait=False)
+        self.d.wait_status(run_id, "running")
+        filler = self.fill()
+        with open(gate, "w"):
+            pass
+        self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(self.db_status(run_id), "running",
+                         "the end got through: the disk is not full")
+        # The daemon answers from memory: the run ended, its output is
+        # lost and its log says so.
+        run = self.check_lost(run_id, "succeeded")
+        self.assertEqual(run["output_dropped"], 700005, run)
+        # Lists too: never "running" after the run ended.
+        listed = self.d.ctl_json("runs", "gated")[-1]["runs"]
+        self.assertEqual([(r["id"], r["status"], r["reason"]) for r in
+                          listed], [(run_id, "succeeded", run["reason"])])
+        last = [t["last_run"] for t in self.d.ctl_json("list")[-1]["tasks"]
+                if t["name"] == "gated"]
+        self.assertEqual([(r["id"], r["status"]) for r in last],
+                         [(run_id, "succeeded")])
+        self.assertEqual(self.d.logs(run_id), b"[microlight: output lost: "
+                         b"database or disk full (700005 bytes not "
+                         b"stored)]\n")
+        self.d.ctl("ping", check=0)
+        # Room again: the end and the marker are written within seconds.
+        os.unlink(filler)
+        wait_for(lambda: self.db_status(run_id) == "succeeded", timeout=15,
+                 what="the refused record to be written")
+        run = self.check_lost(run_id, "succeeded")
+        self.assertEqual(run["output_dropped"], 700005, run)
+        self.d.stop()
+        with self.d.db() as db:
+            self.assertEqual(db.execute("PRAGMA integrity_check")
+                             .fetchone()[0], "ok")
+            rows = db.execute("SELECT data FROM output WHERE run_id = ?",
+                              (run_id,)).fetchall()
+            self.assertEqual([r[0] for r in rows], [
+                b"[microlight: output lost: database or disk full (700005 "
+                b"bytes not stored)]\n"])
 
 
 class RunRecords(DaemonTest):
