@@ -17,8 +17,9 @@
    working (no NoNewPrivileges, set or implied) where the drop-in does not.
 
 Prints TAP. Needs the build tools of the README; part 2 needs root,
-unshare, overlayfs, setpriv, useradd and mkpasswd, and skips (saying why)
-without them.
+unshare (a mount and a network namespace that may change the root's
+mount propagation), overlayfs, setpriv, useradd and mkpasswd, and skips
+(saying why) without them.
 """
 
 import grp
@@ -89,9 +90,21 @@ def tap(ok, name, detail=""):
 
 
 def run(cmd, cwd=None, env=None, check=True, input=None, timeout=900):
-    p = subprocess.run(cmd, cwd=cwd, env=env, input=input, timeout=timeout,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       shell=isinstance(cmd, str))
+    """Run cmd (its output: stdout and stderr together); at the timeout
+    its whole process group goes, not just its shell (a make left running
+    would go on writing in the directory being removed)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env,
+                            stdin=None if input is None else subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            shell=isinstance(cmd, str),
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    p = subprocess.CompletedProcess(cmd, proc.returncode, out)
     if check and p.returncode != 0:
         raise RuntimeError("%s: exit %d\n%s" % (cmd, p.returncode,
                                                 p.stdout.decode()))
@@ -119,7 +132,12 @@ def copy_source(dst):
                 "./state", "./autom4te.cache"]
     tar = ["tar", "cf", "-"] + ["--exclude=%s" % e for e in excludes] + ["."]
     p1 = subprocess.Popen(tar, cwd=SRCDIR, stdout=subprocess.PIPE)
-    run(["tar", "xf", "-", "-C", dst], check=True, input=p1.stdout.read())
+    # --touch: the files are new here (autoreconf remakes what is made
+    # from them). Restored times could lie ahead of the clock that make
+    # compares them with (under faketime, tar sets them shifted), and make
+    # would run configure again and again.
+    run(["tar", "xf", "-", "--touch", "-C", dst], check=True,
+        input=p1.stdout.read())
     p1.wait()
     for root, dirs, files in os.walk(dst):
         os.chmod(root, os.stat(root).st_mode | stat.S_IWUSR)
@@ -471,10 +489,11 @@ def inside(tmp, src):
             tap(True, name + " # SKIP an earlier command failed")
             continue
         shell = cmd
-        if cmd.startswith("apt-get install"):
-            # The packages must exist; installing is CI's business.
-            shell = cmd.replace("apt-get install", "apt-get install "
-                                "--simulate", 1)
+        if cmd.startswith("apt-get "):
+            # The packages must exist; installing is CI's business (and
+            # the namespace has no network for apt-get update).
+            shell = cmd.replace("apt-get update", "true", 1).replace(
+                "apt-get install", "apt-get install --simulate", 1)
         argv = ["sh", "-ec", shell]
         cenv = dict(env)
         if user != "root":
@@ -613,6 +632,34 @@ def check_units(env):
     shutil.rmtree(dropin)
 
 
+def namespace_problem(tmp):
+    """Why part 2's private namespace cannot be made here, or None: the
+    machine may refuse a new mount or network namespace, a change of the
+    root's mount propagation or an overlay (as containers and chroots
+    often do: "cannot change root filesystem propagation")."""
+    p = subprocess.run(["unshare", "-m", "-n", "true"], capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    if p.returncode != 0:
+        return "unshare -m -n cannot work here: %s" % (
+            p.stderr.decode("utf-8", "replace").strip() or
+            "exit %d" % p.returncode)
+    probe = os.path.join(tmp, "probe")
+    dirs = [os.path.join(probe, d) for d in ("up", "work", "mnt")]
+    for d in dirs:
+        os.makedirs(d)
+    script = ("mount --make-rprivate / && mount -t overlay overlay -o "
+              "lowerdir=/etc,upperdir=%s,workdir=%s %s" % tuple(dirs))
+    p = subprocess.run(["unshare", "-m", "-n", "sh", "-c", script],
+                       capture_output=True, stdin=subprocess.DEVNULL,
+                       timeout=60)
+    shutil.rmtree(probe, ignore_errors=True)
+    if p.returncode != 0:
+        return "no overlay in a private mount namespace here: %s" % (
+            p.stderr.decode("utf-8", "replace").strip() or
+            "exit %d" % p.returncode)
+    return None
+
+
 def main():
     for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MICROLIGHT_SOCKET"):
         os.environ.pop(k, None)	# make check's jobserver is not ours
@@ -633,6 +680,8 @@ def main():
                      "curl"):
             if why is None and shutil.which(tool) is None:
                 why = "%s is not installed" % tool
+        if why is None:
+            why = namespace_problem(tmp)
         if why is None:
             # The README's commands build it, in the namespace.
             t = time.monotonic()

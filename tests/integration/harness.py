@@ -5,6 +5,7 @@ Every test file does `from harness import *` and ends with
 `if __name__ == "__main__": main()`.
 """
 
+import atexit
 import json
 import os
 import re
@@ -106,6 +107,63 @@ def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def _reachable_by_all(path):
+    """Whether every directory from / down to path lets others through."""
+    while True:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+_programs_for_others = None
+
+
+def programs_for_others():
+    """(microlightd, microlightctl): copies of the built programs in a
+    fresh 0755 directory that any user can reach, for tests that run them
+    as another user (nobody). The build directory may be where others
+    cannot go (a checkout in /root, which is 0700). Made once per test
+    program, removed at its exit."""
+    global _programs_for_others
+    if _programs_for_others is None:
+        base = tempfile.gettempdir()
+        if not _reachable_by_all(base):
+            base = "/tmp"
+        d = tempfile.mkdtemp(prefix="ml-bin-", dir=base)
+        atexit.register(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        copies = []
+        for prog in (MICROLIGHTD, MICROLIGHTCTL):
+            copy = os.path.join(d, os.path.basename(prog))
+            shutil.copyfile(prog, copy)
+            os.chmod(copy, 0o755)
+            copies.append(copy)
+        if not _reachable_by_all(d):
+            raise AssertionError("no directory all users can reach for "
+                                 "the programs (tried %s)" % d)
+        _programs_for_others = tuple(copies)
+    return _programs_for_others
+
+
+def unshare_problem(*flags):
+    """Why `unshare FLAGS true` cannot work here (no unshare, no right to
+    a new namespace or to change mount propagation, as in many containers
+    and chroots), or None when it works."""
+    flags = list(flags) or ["-m"]
+    if shutil.which("unshare") is None:
+        return "unshare is not installed"
+    p = subprocess.run(["unshare"] + flags + ["true"], capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    if p.returncode != 0:
+        return "unshare %s cannot work here: %s" % (
+            " ".join(flags), p.stderr.decode("utf-8", "replace").strip() or
+            "exit %d" % p.returncode)
+    return None
+
+
 def pid_alive(pid):
     """Whether a process exists and is not a zombie."""
     try:
@@ -129,7 +187,10 @@ class Daemon:
         self.config = os.path.join(self.dir, "microlight.conf")
         self.db_path = os.path.join(self.state_dir, "microlight.db")
         self.log_path = os.path.join(self.dir, "daemon.log")
+        # Explicit modes, whatever the umask: as root the daemon refuses a
+        # tasks.d its group may write (a umask of 0002 would give 0775).
         os.mkdir(self.tasks_dir)
+        os.chmod(self.tasks_dir, 0o755)
         with open(self.config, "w") as f:
             f.write(textwrap.dedent(config))
         for name, body in (tasks or {}).items():
@@ -141,7 +202,12 @@ class Daemon:
         self.args = list(args)
         self.proc = None
         if start:
-            self.start()
+            try:
+                self.start()
+            except BaseException:
+                # No test owns this daemon yet: nothing else cleans up.
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise
 
     # tasks.d ---------------------------------------------------------
 
@@ -181,7 +247,12 @@ class Daemon:
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log)
         if wait:
-            wait_for(self._answers, timeout=20, what="microlightd to start")
+            try:
+                wait_for(self._answers, timeout=20,
+                         what="microlightd to start")
+            except BaseException:
+                self.kill9()	# never left running after a failed start
+                raise
         return self.proc
 
     def _answers(self):

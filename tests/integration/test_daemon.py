@@ -526,7 +526,8 @@ class DefaultPaths(unittest.TestCase):
     """An ordinary user's default paths (SPEC section 1): tasks.d under
     $XDG_CONFIG_HOME, the database under $XDG_STATE_HOME, the socket under
     $XDG_RUNTIME_DIR or else /tmp/microlight-UID; microlightctl finds the
-    socket by the same rules. As root the test runs them as nobody."""
+    socket by the same rules. As root the test runs them as nobody, from
+    copies nobody can reach (the build may be in /root, which is 0700)."""
 
     def setUp(self):
         import pwd
@@ -536,8 +537,10 @@ class DefaultPaths(unittest.TestCase):
             pw = pwd.getpwnam("nobody")
             self.uid, self.gid = pw.pw_uid, pw.pw_gid
             os.chown(self.home, self.uid, self.gid)
+            self.microlightd, self.microlightctl = programs_for_others()
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
+            self.microlightd, self.microlightctl = MICROLIGHTD, MICROLIGHTCTL
         self.procs = []
 
     def tearDown(self):
@@ -571,7 +574,8 @@ class DefaultPaths(unittest.TestCase):
 
     def start(self, env):
         log = open(os.path.join(self.home, "log"), "ab")
-        p = subprocess.Popen([MICROLIGHTD, "-f", "-l", "none"], env=env,
+        p = subprocess.Popen([self.microlightd, "-f", "-l", "none"],
+                             env=env, cwd=self.home,
                              stdin=subprocess.DEVNULL, stdout=log,
                              stderr=log, preexec_fn=self.as_user)
         log.close()
@@ -580,8 +584,9 @@ class DefaultPaths(unittest.TestCase):
 
     def ctl(self, env, *args):
         cenv = dict(env, ASAN_OPTIONS="detect_leaks=0")
-        return subprocess.run([MICROLIGHTCTL] + list(args), env=cenv,
-                              capture_output=True, preexec_fn=self.as_user,
+        return subprocess.run([self.microlightctl] + list(args), env=cenv,
+                              cwd=self.home, capture_output=True,
+                              preexec_fn=self.as_user,
                               stdin=subprocess.DEVNULL)
 
     def check(self, env, socket_path):

@@ -3,7 +3,9 @@
 old runs with their output, in small batches, never pruning a queued or
 running run; the database gives the space back; status and runs of a
 pruned run say so. A reload makes the daemon prune soon, so that the
-tests need not wait for the minute's timer."""
+tests need not wait for the minute's timer; a test that must see runs
+before they are pruned starts without the limit and sets it by a reload,
+since the daemon also prunes a few seconds after it starts."""
 
 from harness import *
 
@@ -57,8 +59,18 @@ def set_config(d, text):
 
 
 class KeepRuns(ScratchTest):
-    CONFIG = "kill-grace 2s\nkeep-runs 3\nmax-running 8\n"
+    """The daemon starts with the default keep-runs (1000), so that its
+    own first prune (a few seconds after start) finds nothing to do
+    however long the runs take; the test then sets keep-runs 3 and
+    reloads."""
+
+    CONFIG = "kill-grace 2s\nmax-running 8\n"
     TASKS = {"work.sh": WORK, "other.sh": OTHER}
+
+    def keep_runs(self, n):
+        """Set keep-runs n and reload: the daemon prunes soon."""
+        set_config(self.d, self.CONFIG + "keep-runs %d\n" % n)
+        self.d.ctl("reload", check=0)
 
     def test_keep_runs_per_task(self):
         d = self.d
@@ -80,7 +92,7 @@ class KeepRuns(ScratchTest):
             self.assertEqual(d.status(run_id)["status"], "succeeded")
         self.assertIn(plain[0], output_runs(d))
 
-        d.ctl("reload", check=0)
+        self.keep_runs(3)
         # Of work's 11 ended runs the 3 newest stay, and the failed one
         # whose retry still waits (cancelling it must still stop the
         # retry); of other's 4, 3 stay (although two of them are older
@@ -118,7 +130,8 @@ class KeepRuns(ScratchTest):
         d = self.d
         ids = [d.run("work")["id"] for _ in range(6)]
         other = [d.run("other")["id"] for _ in range(4)]
-        d.ctl("reload", check=0)
+        self.assertEqual(set(stored_runs(d)), set(ids + other))
+        self.keep_runs(3)
         wait_for(lambda: set(stored_runs(d)) == set(ids[3:] + other[1:]),
                  timeout=10, what="the runs beyond keep-runs to be pruned")
 
