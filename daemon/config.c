@@ -21,6 +21,7 @@ static int	set_socket_group(struct config *, const char *, char **);
 static int	set_listen(struct config *, const char *, char **);
 static int	set_users_file(struct config *, const char *, char **);
 static int	set_max_running(struct config *, const char *, char **);
+static int	set_max_queued(struct config *, const char *, char **);
 static int	set_default_timeout(struct config *, const char *, char **);
 static int	set_kill_grace(struct config *, const char *, char **);
 static int	set_keep_runs(struct config *, const char *, char **);
@@ -41,6 +42,7 @@ static const struct config_key {
 	{ "listen", set_listen },
 	{ "users-file", set_users_file },
 	{ "max-running", set_max_running },
+	{ "max-queued", set_max_queued },
 	{ "default-timeout", set_default_timeout },
 	{ "kill-grace", set_kill_grace },
 	{ "keep-runs", set_keep_runs },
@@ -63,6 +65,7 @@ config_create(void)
 	conf->socket_path = paths_default(PATH_SOCKET);
 	conf->listen = xstrdup("127.0.0.1:8080");
 	conf->max_running = 4;
+	conf->max_queued = 10000;
 	conf->default_timeout = 3600;
 	conf->kill_grace = 10;
 	conf->keep_runs = 1000;
@@ -218,6 +221,13 @@ static int
 set_max_running(struct config *conf, const char *value, char **cause)
 {
 	return (config_int(&conf->max_running, value, 1, 1024, cause));
+}
+
+/* max-queued N: runs that may wait for a slot, from every entry point */
+static int
+set_max_queued(struct config *conf, const char *value, char **cause)
+{
+	return (config_int(&conf->max_queued, value, 1, 10000000, cause));
 }
 
 /* default-timeout DURATION (0: none) */

@@ -21,6 +21,14 @@
 
 #define CONTROL_MAX_CLIENTS	256
 #define CONTROL_IDLE_SECONDS	60	/* a silent client is dropped */
+#define CONTROL_STALL_SECONDS	60	/* so is one that reads nothing */
+/*
+ * Replies a client has not read: past this, its next request is not read
+ * (its input then stops at ML_MAX_REQUEST, the read watermark), so one
+ * client holds at most this much output plus one reply, and about
+ * ML_MAX_REQUEST of input.
+ */
+#define CONTROL_MAX_PENDING	FOLLOW_HIGH
 
 struct client {
 	struct bufferevent	*bev;
@@ -44,11 +52,11 @@ static char		*control_path;
 static int		 control_owned;	/* we bound it: unlink at exit */
 static gid_t		 control_gid = (gid_t)-1; /* may connect; -1 none */
 static struct event	*ev_accept;
-static struct event	*ev_accept_pause;
 static struct event	*ev_gc;
 
 static size_t	control_pending(struct client *);
 static int	control_make_room(void);
+static int	control_evict_idle(void);
 
 static void	cmd_ping(struct client *, json_t *);
 static void	cmd_list(struct client *, json_t *);
@@ -138,6 +146,7 @@ control_gc_cb(int fd, short events, void *arg)
 		bufferevent_free(c->bev);
 		free(c->who);
 		free(c);
+		fds_client_del();
 	}
 }
 
@@ -582,9 +591,11 @@ control_dispatch(struct client *c, const char *line, size_t len)
 		return;
 	}
 	v = json_object_get(req, K_CMD);
-	if (v == NULL || !json_is_string(v)) {
+	if (v == NULL || !json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		/* A NUL would cut the name short: "ping\u0000x" is no ping. */
 		control_error(c, E_BAD_REQUEST, "a request needs a \"cmd\" "
-		    "string");
+		    "string (without NUL bytes)");
 		json_decref(req);
 		return;
 	}
@@ -625,6 +636,9 @@ control_read_cb(struct bufferevent *bev, void *arg)
 
 	while (!c->dead && !c->closing && c->follower == NULL &&
 	    c->backup == NULL) {
+		/* Replies pile up: the rest waits until they are read. */
+		if (control_pending(c) >= CONTROL_MAX_PENDING)
+			return;
 		eol = evbuffer_search_eol(in, NULL, &eollen, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			len = evbuffer_get_length(in);
@@ -673,7 +687,10 @@ control_write_cb(struct bufferevent *bev, void *arg)
 		follow_pump(c->follower);
 	else if (c->backup != NULL)
 		backup_pump(c->backup);
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	else if (!c->closing)
+		control_read_cb(bev, c);	/* requests held back, or EOF */
+	if (!c->dead && c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		control_client_kill(c);
 }
 
@@ -683,6 +700,14 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct client	*c = arg;
 
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* Nothing it was sent has been read for a long while. */
+		log_warnx("control: %s: read nothing of %zu bytes for %d "
+		    "seconds: cut off", c->who, control_pending(c),
+		    CONTROL_STALL_SECONDS);
+		control_client_kill(c);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (c->follower != NULL || c->backup != NULL) {
 			bufferevent_enable(bev, EV_READ);
@@ -700,18 +725,28 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 		c->eof = 1;
 		if (c->follower == NULL && c->backup == NULL)
 			control_read_cb(bev, c);
-		if (!c->dead && c->follower == NULL && c->backup == NULL)
+		/* Requests held back for unread replies are answered first. */
+		if (!c->dead && c->follower == NULL && c->backup == NULL &&
+		    evbuffer_get_length(bufferevent_get_input(bev)) == 0)
 			control_client_close(c);
 		return;
 	}
 	control_client_kill(c);
 }
 
-/* Resume accepting after a pause for EMFILE. */
+/* Descriptors are short: stop accepting (fds.c). */
 static void
-control_accept_resume_cb(int fd, short events, void *arg)
+control_accept_pause(void)
 {
-	if (control_fd != -1 && !ml_shutting_down)
+	if (ev_accept != NULL)
+		event_del(ev_accept);
+}
+
+/* Descriptors are back: accept again (fds.c). */
+static void
+control_accept_resume(void)
+{
+	if (ev_accept != NULL && control_fd != -1 && !ml_shutting_down)
 		event_add(ev_accept, NULL);
 }
 
@@ -787,28 +822,23 @@ static void
 control_accept_cb(int fd, short events, void *arg)
 {
 	struct client	*c;
-	struct timeval	 tv;
+	struct timeval	 tv, stall;
 	uid_t		 uid;
 	gid_t		 gid;
 	int		 cfd;
 
 	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("control: accept");
-			event_del(ev_accept);
-			tv.tv_sec = 1;
-			tv.tv_usec = 0;
-			evtimer_add(ev_accept_pause, &tv);
-		} else if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
+		if (!fds_accept_failed(errno) && errno != EAGAIN &&
+		    errno != EINTR && errno != ECONNABORTED)
 			log_warn("control: accept");
 		return;
 	}
+	fds_client_add();
 	if (getpeereid(cfd, &uid, &gid) == -1) {
 		log_warn("control: getpeereid");
 		close(cfd);
+		fds_client_del();
 		return;
 	}
 	if (!control_peer_allowed(cfd, uid, gid)) {
@@ -821,6 +851,7 @@ control_accept_cb(int fd, short events, void *arg)
 		    "in the socket group", (u_long)uid);
 		(void)!write(cfd, no, sizeof no - 1);
 		close(cfd);
+		fds_client_del();
 		return;
 	}
 	if (control_make_room() != 0) {
@@ -831,6 +862,7 @@ control_accept_cb(int fd, short events, void *arg)
 		log_warnx("control: too many clients, refusing one");
 		(void)!write(cfd, busy, sizeof busy - 1);
 		close(cfd);
+		fds_client_del();
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
@@ -840,6 +872,7 @@ control_accept_cb(int fd, short events, void *arg)
 	if (c->bev == NULL) {
 		log_warnx("control: cannot set up a client");
 		close(cfd);
+		fds_client_del();
 		free(c->who);
 		free(c);
 		return;
@@ -850,7 +883,9 @@ control_accept_cb(int fd, short events, void *arg)
 	bufferevent_setwatermark(c->bev, EV_WRITE, FOLLOW_LOW, 0);
 	tv.tv_sec = CONTROL_IDLE_SECONDS;
 	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	stall.tv_sec = CONTROL_STALL_SECONDS;
+	stall.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, &stall);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
@@ -865,19 +900,32 @@ control_accept_cb(int fd, short events, void *arg)
 static int
 control_make_room(void)
 {
-	struct client	*c;
-
 	if (nclients < CONTROL_MAX_CLIENTS)
 		return (0);
+	log_warnx("control: %u clients: closing the oldest idle one",
+	    nclients);
+	return (control_evict_idle());
+}
+
+/*
+ * Close the oldest client that is only waiting: it follows no run, makes
+ * no backup and has nothing pending either way. Returns 0 if one went.
+ */
+static int
+control_evict_idle(void)
+{
+	struct client	*c;
+
 	TAILQ_FOREACH(c, &clients, entry) {
-		if (c->follower == NULL && !c->closing && evbuffer_get_length(
-		    bufferevent_get_input(c->bev)) == 0 &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		if (c->follower == NULL && c->backup == NULL && !c->closing &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+		    !fds_unread(bufferevent_getfd(c->bev)))
 			break;
 	}
 	if (c == NULL)
 		return (-1);
-	log_warnx("control: %u clients: closing the oldest idle one (%s)",
+	log_debug("control: %u clients: closing the oldest idle one (%s)",
 	    nclients, c->who);
 	control_client_kill(c);
 	return (0);
@@ -1049,7 +1097,8 @@ control_listen(void)
 	ev_gc = event_new(ml_base, -1, 0, control_gc_cb, NULL);
 	ev_accept = event_new(ml_base, control_fd, EV_READ | EV_PERSIST,
 	    control_accept_cb, NULL);
-	ev_accept_pause = evtimer_new(ml_base, control_accept_resume_cb, NULL);
+	fds_listener_add("control", control_accept_pause,
+	    control_accept_resume, control_evict_idle);
 	event_add(ev_accept, NULL);
 }
 
@@ -1075,8 +1124,7 @@ control_close(void)
 	}
 	if (ev_accept != NULL)
 		event_free(ev_accept);
-	if (ev_accept_pause != NULL)
-		event_free(ev_accept_pause);
+	ev_accept = NULL;
 	if (control_fd != -1) {
 		close(control_fd);
 		if (control_owned)

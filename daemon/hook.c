@@ -19,9 +19,14 @@
 
 #include "microlightd.h"
 
-#define HOOK_MAX_QUEUED		10000	/* queued runs: more is overload */
-#define HOOK_RETRY_AFTER	"5"	/* seconds, when the queue is full */
+#define HOOK_RETRY_AFTER	"5"	/* seconds, when shutting down */
 #define HOOK_MAX_WAIT		300	/* ?wait=SECONDS at most */
+/*
+ * Webhooks held with ?wait at once: each may end with up to 1 MiB of
+ * output for a caller that may not read it, so their number is bounded;
+ * past it, a ?wait is answered at once as at its deadline (202).
+ */
+#define HOOK_MAX_WAITING	64
 
 /* A webhook waiting for its run to end (?wait). */
 struct hook_wait {
@@ -32,6 +37,7 @@ struct hook_wait {
 	TAILQ_ENTRY(hook_wait)	 entry;
 };
 static TAILQ_HEAD(, hook_wait) hook_waits = TAILQ_HEAD_INITIALIZER(hook_waits);
+static u_int			 hook_nwaits;
 
 /*
  * A task's webhook secret: from webhook-secret in the configuration, else
@@ -256,6 +262,7 @@ static void
 hook_wait_free(struct hook_wait *hw)
 {
 	TAILQ_REMOVE(&hook_waits, hw, entry);
+	hook_nwaits--;
 	if (hw->ev_deadline != NULL)
 		event_free(hw->ev_deadline);
 	free(hw);
@@ -363,12 +370,6 @@ hook_request(struct http_req *hr)
 		    "down");
 		return;
 	}
-	if (queue_length() >= HOOK_MAX_QUEUED) {
-		http_set_header(hr, "Retry-After", HOOK_RETRY_AFTER);
-		http_error(hr, 503, E_INTERNAL, "too many runs are waiting: "
-		    "try again later");
-		return;
-	}
 	if ((params = hook_params(hr, t->def)) == NULL)
 		return;
 	body = http_body(hr, &len);
@@ -383,6 +384,11 @@ hook_request(struct http_req *hr)
 	}
 	run = json_incref(json_object_get(reply, K_RUN));
 	json_decref(reply);
+	if (wait > 0 && hook_nwaits >= HOOK_MAX_WAITING) {
+		log_warnx("%s[%lld]: %u webhooks wait already: answering now",
+		    t->name, (long long)id, hook_nwaits);
+		wait = 0;
+	}
 	if (wait == 0) {
 		http_json(hr, 202, hook_answer(id, run));
 		return;
@@ -392,6 +398,7 @@ hook_request(struct http_req *hr)
 	hw->hr = hr;
 	hw->run_id = id;
 	TAILQ_INSERT_TAIL(&hook_waits, hw, entry);
+	hook_nwaits++;
 	http_hold(hr, hook_wait_closed, hw);
 	hw->ev_deadline = evtimer_new(ml_base, hook_wait_deadline, hw);
 	tv.tv_sec = wait;

@@ -8,8 +8,18 @@
  * would hold a connection for ever, and it has no cap on connections. So
  * the daemon makes each connection's bufferevent itself (evhttp_set_bevcb)
  * and keeps a reference to it: a sweep once a second sees which
- * connections evhttp has freed, closes those over the cap, and closes
- * those whose request has not arrived whole within HTTP_REQUEST_SECONDS.
+ * connections evhttp has freed, and closes those whose request has not
+ * arrived whole within HTTP_REQUEST_SECONDS. Right after each accept the
+ * sweep also runs to apply the caps: HTTP_MAX_CONNS in all and
+ * HTTP_MAX_PER_PEER from one address; over either, the connection of
+ * that kind that has waited longest for a request goes (a slow or idle
+ * one), so a client that asks at once is served however many slow ones
+ * are open. The descriptor budget (fds.c) may pause accepting.
+ *
+ * The bufferevent's read watermark, HTTP_READ_HIGH, bounds what is read
+ * ahead of evhttp: when evhttp refuses a body over the limit (413) it
+ * stops taking input, so the rest of the body stays in the kernel, and
+ * the sweep closes a connection whose input stands at the watermark.
  */
 
 #include <sys/types.h>
@@ -19,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -32,12 +43,17 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
 
 #include "microlightd.h"
 
 #define HTTP_MAX_CONNS		256
+#define HTTP_MAX_PER_PEER	64	/* connections from one address */
 #define HTTP_MAX_HEADERS	(16 * 1024)
 #define HTTP_MAX_BODY		(1024 * 1024)
+/* What is read ahead of evhttp, which takes a body once it is all in. */
+#define HTTP_READ_HIGH		(HTTP_MAX_HEADERS + HTTP_MAX_BODY + 4096)
 #define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
 #define HTTP_REQUEST_SECONDS	20	/* a request must arrive whole */
 #define HTTP_SWEEP_MS		1000
@@ -47,7 +63,10 @@ struct http_conn {
 	struct bufferevent	*bev;		/* one reference is ours */
 	int64_t			 since;		/* ms: waiting for a request */
 	int			 busy;		/* a request is being served */
-	int			 refused;	/* over the cap: close it */
+	int			 fresh;		/* caps not applied yet */
+	int			 cut;		/* shut down: closing */
+	int			 released;	/* its descriptor counted back */
+	struct sockaddr_storage	 peer;		/* its address */
 	TAILQ_ENTRY(http_conn)	 entry;
 };
 TAILQ_HEAD(http_conns, http_conn);
@@ -65,6 +84,7 @@ static struct event		*ev_sweep;
 static uint64_t			 http_requests;
 
 static void	http_abandon_all(void);
+static struct http_conn *http_conn_oldest_idle(const struct http_conn *, int);
 static void	http_route_healthz(struct http_req *);
 static void	http_route_metrics(struct http_req *);
 
@@ -109,6 +129,7 @@ http_status_for(const char *code)
 		{ E_INVALID_TASK, 409 },
 		{ E_NOT_ACTIVE, 409 },
 		{ E_SHUTTING_DOWN, 503 },
+		{ E_BUSY, 503 },
 	};
 	u_int	 i;
 
@@ -374,6 +395,8 @@ http_ops_error(struct http_req *hr, json_t *err)
 	msg = json_string_value(json_object_get(e, K_MESSAGE));
 	if (code == NULL)
 		code = E_INTERNAL;
+	if (http_status_for(code) == 503)
+		http_set_header(hr, "Retry-After", "5");
 	http_error(hr, http_status_for(code), code, "%s",
 	    msg != NULL ? msg : code);
 	json_decref(err);
@@ -387,23 +410,49 @@ http_redirect(struct http_req *hr, const char *path)
 	http_reply(hr, 303, NULL, NULL);
 }
 
-/* A host[:port] without its port and brackets, into name; 0 or -1. */
+/*
+ * A Host (or an Origin without its scheme) parsed strictly as host[:port]:
+ * a name of letters, digits, '-', '.' and '_', or an IPv6 literal in
+ * brackets, then nothing or ':' and a port of 1 to 5 digits up to 65535.
+ * The name, without brackets, goes into name; -1 for anything else
+ * ("localhost:evil.example", "127.0.0.1:8080/x", "a b", "[::1]x").
+ */
 static int
 http_host_name(const char *host, char *name, size_t len)
 {
-	char	*end;
+	struct in6_addr	 in6;
+	const char	*p, *end;
+	size_t		 n;
+	long		 port;
 
-	if (strlcpy(name, host, len) >= len)
-		return (-1);
-	/* Drop the port and brackets: "[::1]:8080", "localhost:8080". */
-	if (name[0] == '[') {
-		if ((end = strchr(name, ']')) == NULL)
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
 			return (-1);
-		*end = '\0';
-		memmove(name, name + 1, strlen(name));
-	} else if ((end = strrchr(name, ':')) != NULL)
-		*end = '\0';
-	return (0);
+		p = host + 1;
+		n = end - p;
+		end++;
+	} else {
+		for (end = host; *end != '\0' && *end != ':'; end++) {
+			if (!isalnum((u_char)*end) && *end != '-' &&
+			    *end != '.' && *end != '_')
+				return (-1);
+		}
+		p = host;
+		n = end - p;
+	}
+	if (n == 0 || n >= len)
+		return (-1);
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (host[0] == '[' && inet_pton(AF_INET6, name, &in6) != 1)
+		return (-1);
+	if (*end == '\0')
+		return (0);
+	if (*end != ':' || end[1] == '\0' || strlen(end + 1) > 5 ||
+	    strspn(end + 1, "0123456789") != strlen(end + 1))
+		return (-1);
+	port = strtol(end + 1, NULL, 10);
+	return (port > 0 && port <= 65535 ? 0 : -1);
 }
 
 /* Whether a host[:port] names a host in allowed-hosts. */
@@ -651,6 +700,147 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	hr->route->handler(hr);
 }
 
+/*
+ * Close a connection: evhttp sees the shutdown as the client leaving and
+ * frees it; the sweep lets go of it soon after.
+ */
+static void
+http_conn_cut(struct http_conn *hc)
+{
+	struct timeval	 tv = { 0, 10 * 1000 };
+	int		 sfd;
+
+	if ((sfd = bufferevent_getfd(hc->bev)) != -1)
+		shutdown(sfd, SHUT_RDWR);
+	hc->cut = 1;
+	evtimer_add(ev_sweep, &tv);
+}
+
+/* The descriptor budget is spent: the oldest waiting connection goes. */
+static int
+http_evict_idle(void)
+{
+	struct http_conn	*hc;
+
+	if ((hc = http_conn_oldest_idle(NULL, 0)) == NULL)
+		return (-1);
+	http_conn_cut(hc);
+	hc->released = 1;
+	fds_client_del();
+	return (0);
+}
+
+/* Whether two connections come from the same address. */
+static int
+http_same_peer(const struct http_conn *a, const struct http_conn *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->peer.ss_family != b->peer.ss_family)
+		return (0);
+	switch (a->peer.ss_family) {
+	case AF_INET:
+		a4 = (const struct sockaddr_in *)&a->peer;
+		b4 = (const struct sockaddr_in *)&b->peer;
+		return (a4->sin_addr.s_addr == b4->sin_addr.s_addr);
+	case AF_INET6:
+		a6 = (const struct sockaddr_in6 *)&a->peer;
+		b6 = (const struct sockaddr_in6 *)&b->peer;
+		return (memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof a6->sin6_addr) == 0);
+	}
+	return (0);
+}
+
+/*
+ * The connection that has waited longest for a request (of those from
+ * hc's address if peer is set), or NULL if every one is being served.
+ */
+static struct http_conn *
+http_conn_oldest_idle(const struct http_conn *hc, int peer)
+{
+	struct http_conn	*c, *best = NULL;
+
+	TAILQ_FOREACH(c, &http_conns, entry) {
+		if (c->busy || c->cut || c->fresh)
+			continue;
+		if (peer && !http_same_peer(c, hc))
+			continue;
+		if (best == NULL || c->since < best->since)
+			best = c;
+	}
+	return (best);
+}
+
+/*
+ * A new connection has its descriptor: note its address, then apply the
+ * caps. Over one, the oldest waiting connection of that kind goes, or
+ * this one if all the others are being served.
+ */
+static void
+http_conn_caps(struct http_conn *hc)
+{
+	struct http_conn	*c, *victim;
+	socklen_t		 len = sizeof hc->peer;
+	u_int			 total = 0, same = 0;
+	int			 sfd;
+
+	hc->fresh = 0;
+	if ((sfd = bufferevent_getfd(hc->bev)) == -1 ||
+	    getpeername(sfd, (struct sockaddr *)&hc->peer, &len) == -1)
+		memset(&hc->peer, 0, sizeof hc->peer);
+	TAILQ_FOREACH(c, &http_conns, entry) {
+		if (c->cut)
+			continue;
+		total++;
+		if (http_same_peer(c, hc))
+			same++;
+	}
+	victim = NULL;
+	if (same > HTTP_MAX_PER_PEER) {
+		if ((victim = http_conn_oldest_idle(hc, 1)) == NULL)
+			victim = hc;
+		log_debug("http: %u connections from one address: closing "
+		    "one", same);
+	} else if (total > HTTP_MAX_CONNS) {
+		if ((victim = http_conn_oldest_idle(hc, 0)) == NULL)
+			victim = hc;
+		if (total > HTTP_MAX_CONNS)
+			log_warnx("http: %u connections: closing one", total);
+	}
+	if (victim != NULL)
+		http_conn_cut(victim);
+}
+
+/* Descriptors are short: stop accepting (fds.c). */
+static void
+http_accept_pause(void)
+{
+	if (http_bound != NULL)
+		evconnlistener_disable(
+		    evhttp_bound_socket_get_listener(http_bound));
+}
+
+/* Descriptors are back: accept again (fds.c). */
+static void
+http_accept_resume(void)
+{
+	if (http_bound != NULL && !ml_shutting_down)
+		evconnlistener_enable(
+		    evhttp_bound_socket_get_listener(http_bound));
+}
+
+/* accept(2) failed: for want of descriptors, pause (no busy loop). */
+static void
+http_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int	 error = EVUTIL_SOCKET_ERROR();
+
+	if (!fds_accept_failed(error))
+		log_warnx("http: accept: %s", strerror(error));
+}
+
 /* A new connection: evhttp's bufferevent, made here so the sweep sees it. */
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
@@ -663,15 +853,16 @@ http_bev_cb(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return (NULL);
 	bufferevent_incref(bev);
+	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_READ_HIGH);
 	hc = xcalloc(1, sizeof *hc);
 	hc->bev = bev;
 	hc->since = time_mono_ms();
-	if (http_nconns >= HTTP_MAX_CONNS) {
-		hc->refused = 1;
-		evtimer_add(ev_sweep, &tv);	/* close it at once */
-	}
+	hc->fresh = 1;
 	TAILQ_INSERT_TAIL(&http_conns, hc, entry);
 	http_nconns++;
+	/* The caps, once evhttp has given it its descriptor. */
+	evtimer_add(ev_sweep, &tv);
+	fds_client_add();
 	return (bev);
 }
 
@@ -688,7 +879,7 @@ http_sweep_cb(int fd, short events, void *arg)
 	struct timeval		 tv;
 	bufferevent_event_cb	 eventcb;
 	int64_t			 now = time_mono_ms();
-	int			 sfd;
+	int			 freed = 0;
 
 	TAILQ_FOREACH_SAFE(hc, &http_conns, entry, hc1) {
 		bufferevent_getcb(hc->bev, NULL, NULL, &eventcb, NULL);
@@ -696,20 +887,24 @@ http_sweep_cb(int fd, short events, void *arg)
 			TAILQ_REMOVE(&http_conns, hc, entry);
 			http_nconns--;
 			bufferevent_decref(hc->bev);
+			if (!hc->released)
+				freed++;
 			free(hc);
 			continue;
 		}
-		if (hc->refused || (!hc->busy && now - hc->since >
-		    HTTP_REQUEST_SECONDS * 1000)) {
-			if ((sfd = bufferevent_getfd(hc->bev)) != -1)
-				shutdown(sfd, SHUT_RDWR);
-			if (hc->refused)
-				log_warnx("http: %u connections: refusing one",
-				    http_nconns);
-			hc->refused = 0;
-			hc->since = now;
-		}
+		if (hc->fresh)
+			http_conn_caps(hc);
+		if (hc->cut)
+			continue;
+		if (!hc->busy && now - hc->since > HTTP_REQUEST_SECONDS * 1000)
+			http_conn_cut(hc);	/* too slow to ask */
+		else if (!hc->busy && evbuffer_get_length(
+		    bufferevent_get_input(hc->bev)) >= HTTP_READ_HIGH)
+			http_conn_cut(hc);	/* a body evhttp refused */
 	}
+	/* Every freed connection gave its descriptor back. */
+	while (freed-- > 0)
+		fds_client_del();
 	tv.tv_sec = HTTP_SWEEP_MS / 1000;
 	tv.tv_usec = (HTTP_SWEEP_MS % 1000) * 1000;
 	evtimer_add(ev_sweep, &tv);
@@ -973,10 +1168,14 @@ http_start(void)
 	evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(http, http_request_cb, NULL);
 	evhttp_set_bevcb(http, http_bev_cb, NULL);
+	ev_sweep = evtimer_new(ml_base, http_sweep_cb, NULL);
 	if ((http_bound = evhttp_accept_socket_with_handle(http, http_fd)) ==
 	    NULL)
 		fatalx("cannot accept on the HTTP listener");
-	ev_sweep = evtimer_new(ml_base, http_sweep_cb, NULL);
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
+	    http_bound), http_accept_error_cb);
+	fds_listener_add("http", http_accept_pause, http_accept_resume,
+	    http_evict_idle);
 	evtimer_add(ev_sweep, &tv);
 	log_info("web page on http://%s/", http_listen_text);
 }
@@ -1064,8 +1263,11 @@ struct http_stream {
 	void			(*drained)(void *);
 	void			*arg;
 	struct event		*ev_heartbeat;
+	struct event		*ev_cut;	/* a cut-off on its way */
 	const char		*heartbeat;	/* sent when quiet, or NULL */
 	int			 wrote;		/* since the last heartbeat */
+	size_t			 last_pending;	/* at the last heartbeat */
+	u_int			 stalled;	/* heartbeats with no progress */
 	int			 dead;
 	struct evhttp_request	*orphan;	/* ours to free, once dead */
 	TAILQ_ENTRY(http_stream) entry;
@@ -1075,6 +1277,15 @@ static struct http_streams http_streams = TAILQ_HEAD_INITIALIZER(http_streams);
 
 #define HTTP_STREAM_TIMEOUT	86400	/* a quiet follow may last */
 #define HTTP_HEARTBEAT_SECONDS	15
+/*
+ * A stream's client that reads nothing of what waits for it for
+ * HTTP_STALL_BEATS heartbeats (60 s), or lets more than HTTP_STREAM_MAX
+ * pile up (the owners pause at FOLLOW_HIGH; status events and heartbeats
+ * come on top), is cut off: its owner is told it left, an SSE stream gets
+ * a last comment saying why, and the reply ends.
+ */
+#define HTTP_STALL_BEATS	4
+#define HTTP_STREAM_MAX		(4 * FOLLOW_HIGH)
 
 /* Free a stream (its request is gone or ended). */
 static void
@@ -1085,6 +1296,8 @@ http_stream_free(struct http_stream *hs)
 		evhttp_request_free(hs->orphan);
 	if (hs->ev_heartbeat != NULL)
 		event_free(hs->ev_heartbeat);
+	if (hs->ev_cut != NULL)
+		event_free(hs->ev_cut);
 	free(hs);
 }
 
@@ -1121,13 +1334,62 @@ http_stream_drained_cb(struct evhttp_connection *evcon, void *arg)
 		hs->drained(hs->arg);
 }
 
-/* Nothing was sent for a while: a heartbeat keeps proxies and timers calm. */
+/* Cut a stream off: its client fell too far behind (see above). */
+static void
+http_stream_cut_cb(int fd, short events, void *arg)
+{
+	static const char	 why[] = ": cut off: the client did not read "
+				     "what was sent\n\n";
+	struct http_stream	*hs = arg;
+	struct evbuffer		*b;
+	void			(*closed)(void *) = hs->closed;
+	void			*owner = hs->arg;
+
+	if (hs->dead)
+		return;		/* the reap is on its way */
+	log_warnx("http: a stream's client read nothing of %zu bytes: cut "
+	    "off", http_stream_pending(hs));
+	if (hs->heartbeat != NULL && (b = evbuffer_new()) != NULL) {
+		evbuffer_add(b, why, sizeof why - 1);
+		evhttp_send_reply_chunk(hs->req, b);
+		evbuffer_free(b);
+	}
+	/* The owner lets go first; then the reply ends, hs is freed. */
+	hs->closed = NULL;
+	if (closed != NULL)
+		closed(owner);
+	http_stream_end(hs);
+}
+
+/* Cut a stream off from the loop (not inside its owner's call). */
+static void
+http_stream_cut(struct http_stream *hs)
+{
+	if (hs->ev_cut != NULL || hs->dead)
+		return;
+	hs->ev_cut = event_new(ml_base, -1, 0, http_stream_cut_cb, hs);
+	event_active(hs->ev_cut, EV_TIMEOUT, 0);
+}
+
+/*
+ * Every HTTP_HEARTBEAT_SECONDS: a heartbeat if nothing was sent (it keeps
+ * proxies and timers calm), and a look at whether the client reads.
+ */
 static void
 http_stream_heartbeat_cb(int fd, short events, void *arg)
 {
 	struct http_stream	*hs = arg;
+	size_t			 pending = http_stream_pending(hs);
 
-	if (!hs->wrote)
+	if (pending > 0 && pending >= hs->last_pending) {
+		if (++hs->stalled >= HTTP_STALL_BEATS) {
+			http_stream_cut(hs);
+			return;
+		}
+	} else
+		hs->stalled = 0;
+	hs->last_pending = pending;
+	if (!hs->wrote && hs->heartbeat != NULL)
 		http_stream_write(hs, hs->heartbeat, strlen(hs->heartbeat));
 	hs->wrote = 0;
 }
@@ -1159,11 +1421,9 @@ http_stream_start(struct http_req *hr, int status, const char *type,
 	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
 	evhttp_connection_set_closecb(hs->evcon, http_stream_close_cb, hs);
 	evhttp_send_reply_start(hr->req, status, http_reason(status));
-	if (heartbeat != NULL) {
-		hs->ev_heartbeat = event_new(ml_base, -1, EV_PERSIST,
-		    http_stream_heartbeat_cb, hs);
-		evtimer_add(hs->ev_heartbeat, &tv);
-	}
+	hs->ev_heartbeat = event_new(ml_base, -1, EV_PERSIST,
+	    http_stream_heartbeat_cb, hs);
+	evtimer_add(hs->ev_heartbeat, &tv);
 	http_req_free(hr);
 	return (hs);
 }
@@ -1191,8 +1451,12 @@ http_stream_write(struct http_stream *hs, const void *data, size_t len)
 {
 	struct evbuffer	*b;
 
-	if (hs->dead || len == 0)
+	if (hs->dead || hs->ev_cut != NULL || len == 0)
 		return;
+	if (http_stream_pending(hs) > HTTP_STREAM_MAX) {
+		http_stream_cut(hs);
+		return;
+	}
 	hs->wrote = 1;
 	b = evbuffer_new();
 	evbuffer_add(b, data, len);

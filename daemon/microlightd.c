@@ -554,6 +554,7 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	signal(SIGPIPE, SIG_IGN);
+	fds_init();
 	notify_init();		/* before any child, which must not see it */
 	/* The launcher forks the runs' supervisors: fork it while we are small. */
 	if (launcher_start(&cause) != 0)
@@ -608,6 +609,7 @@ main(int argc, char **argv)
 	sched_start();
 	metrics_start();
 	http_start();
+	fds_ready();
 
 	log_info("microlightd %s ready: %u tasks (%u invalid) from %s, "
 	    "socket %s", PACKAGE_VERSION, set->ntasks, set->ninvalid,
@@ -627,6 +629,7 @@ main(int argc, char **argv)
 	sched_stop();
 	control_close();
 	http_close();
+	fds_stop();
 	prune_stop();
 	spawn_shutdown();
 	launcher_stop();

@@ -38,6 +38,7 @@ struct config {
 	char			*listen;	/* "ADDR:PORT" or "none" */
 	char			*users_file;
 	int			 max_running;
+	int			 max_queued;	/* runs waiting for a slot */
 	int64_t			 default_timeout;	/* seconds, 0: none */
 	int64_t			 kill_grace;		/* seconds */
 	int			 keep_runs;
@@ -371,6 +372,19 @@ struct backup	*backup_start(struct client *, char **);
 void		 backup_pump(struct backup *);
 void		 backup_abort(struct backup *);
 void		 backup_cleanup(void);
+
+/* fds.c */
+void		 fds_init(void);
+void		 fds_child_limit(void);
+void		 fds_ready(void);
+u_int		 fds_client_budget(void);
+void		 fds_listener_add(const char *, void (*)(void), void (*)(void),
+		     int (*)(void));
+void		 fds_client_add(void);
+int		 fds_unread(int);
+void		 fds_client_del(void);
+int		 fds_accept_failed(int);
+void		 fds_stop(void);
 
 /* follow.c */
 #define FOLLOW_HIGH	(256 * 1024)	/* a consumer's unsent bytes: pause */

@@ -185,6 +185,12 @@ ops_run_input(const char *name, json_t *given, int ignore_unknown,
 		free(cause);
 		return (-1);
 	}
+	if (queue_length() >= (u_int)ml_conf->max_queued) {
+		json_decref(params);
+		return (ops_fail(err, E_BUSY, "%u runs are waiting for a "
+		    "slot already (max-queued): try again later",
+		    queue_length()));
+	}
 	r = run_create(t, trigger, by, params);
 	if (input != NULL) {
 		r->input = xmalloc(len + 1);

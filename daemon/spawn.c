@@ -149,6 +149,7 @@ spawn_exec(const struct spawn *sp, int report)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
+	fds_child_limit();
 
 	if (dup3(report, EXEC_REPORT, O_CLOEXEC) == -1)
 		_exit(127);
@@ -520,13 +521,15 @@ spawn_fork_spare(struct spare *sc)
 	if (pid == 0) {
 		/*
 		 * Move the four descriptors to fixed numbers (through copies
-		 * above everything, so none is overwritten first) and close
-		 * every other descriptor of the parent.
+		 * above the four, so none is overwritten first) and close
+		 * every other descriptor of the parent. The copies go to the
+		 * lowest free numbers past SUP_JOB: a fixed high number would
+		 * fail under a low descriptor limit (ulimit -n 64).
 		 */
-		int c = fcntl(ctl[1], F_DUPFD_CLOEXEC, 64);
-		int o = fcntl(out[1], F_DUPFD_CLOEXEC, 64);
-		int e = fcntl(err[1], F_DUPFD_CLOEXEC, 64);
-		int j = fcntl(job[0], F_DUPFD_CLOEXEC, 64);
+		int c = fcntl(ctl[1], F_DUPFD_CLOEXEC, SUP_JOB + 1);
+		int o = fcntl(out[1], F_DUPFD_CLOEXEC, SUP_JOB + 1);
+		int e = fcntl(err[1], F_DUPFD_CLOEXEC, SUP_JOB + 1);
+		int j = fcntl(job[0], F_DUPFD_CLOEXEC, SUP_JOB + 1);
 
 		if (c == -1 || o == -1 || e == -1 || j == -1 ||
 		    dup3(c, SUP_CTL, O_CLOEXEC) == -1 ||

@@ -546,39 +546,61 @@ class Limits(HttpTest):
         self.assertGreater(idle_for, 18)
         self.assertLess(idle_for, 35)
 
-    def test_connection_cap(self):
-        """Over 256 connections at once, the excess is closed at once; the
-        ones within the cap stay; once they go, requests are served."""
+    def hold_connections(self, sources):
+        """One connection from each address of sources, in order; the
+        indexes of those the daemon closes, once it has closed n."""
         socks = []
-        try:
-            for _ in range(300):
-                socks.append(socket.create_connection(
-                    ("127.0.0.1", self.d.port), timeout=30))
+        for src in sources:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(30)
+            s.bind((src, 0))
+            s.connect(("127.0.0.1", self.d.port))
+            socks.append(s)
+        self.addCleanup(lambda: [s.close() for s in socks])
 
-            def closed():
-                out = []
-                for i, s in enumerate(socks):
-                    r, _, _ = select.select([s], [], [], 0)
-                    if r:
-                        try:
-                            data = s.recv(100)
-                        except ConnectionResetError:
-                            data = b""
-                        self.assertEqual(data, b"", "sent something")
-                        out.append(i)
-                return out
-            wait_for(lambda: len(closed()) >= 44, timeout=15,
-                     what="44 connections to be closed")
-            time.sleep(1.5)     # a wrong daemon would close more
-            gone = closed()
-            self.assertEqual(len(gone), 44, gone)
-            # The daemon is alive, and counts the connections it holds.
-            self.assertIsNone(self.d.proc.poll())
-        finally:
-            for s in socks:
-                s.close()
+        def closed():
+            out = []
+            for i, s in enumerate(socks):
+                r, _, _ = select.select([s], [], [], 0)
+                if r:
+                    try:
+                        data = s.recv(100)
+                    except ConnectionResetError:
+                        data = b""
+                    self.assertEqual(data, b"", "sent something")
+                    out.append(i)
+            return out
+        return socks, closed
+
+    def test_connection_cap_per_address(self):
+        """Over 64 connections from one address, the ones that waited
+        longest for a request are closed; the newest stay."""
+        socks, closed = self.hold_connections(["127.0.0.1"] * 300)
+        wait_for(lambda: len(closed()) >= 236, timeout=15,
+                 what="236 connections to be closed")
+        time.sleep(1.5)     # a wrong daemon would close more
+        self.assertEqual(closed(), list(range(236)))
+        self.assertIsNone(self.d.proc.poll())
+        for s in socks:
+            s.close()
         wait_for(self.d.serves, timeout=15, what="requests to be served")
-        self.assertIn("connections: refusing one", self.d.log_text())
+
+    def test_connection_cap(self):
+        """Over 256 connections in all (50 from each of six addresses),
+        the 44 oldest are closed; the ones within the cap stay; once
+        they go, requests are served."""
+        sources = ["127.0.0.%d" % (2 + i % 6) for i in range(300)]
+        socks, closed = self.hold_connections(sources)
+        wait_for(lambda: len(closed()) >= 44, timeout=15,
+                 what="44 connections to be closed")
+        time.sleep(1.5)     # a wrong daemon would close more
+        self.assertEqual(closed(), list(range(44)))
+        # The daemon is alive, and counts the connections it holds.
+        self.assertIsNone(self.d.proc.poll())
+        for s in socks:
+            s.close()
+        wait_for(self.d.serves, timeout=15, what="requests to be served")
+        self.assertIn("connections: closing one", self.d.log_text())
 
 
 # 3. Routing ----------------------------------------------------------
