@@ -168,38 +168,57 @@ queue_submit(struct run *r, char **cause)
 }
 
 /*
- * Trigger a run: the task's @overlap policy first. With "skip", a run
- * beyond the task's @concurrency (counting the runs running and waiting)
- * is recorded as skipped, with the reason, and does not start. The run is
- * taken over (freed when skipped). Returns its id, or -1 with *cause.
+ * A run that will not wait: record it as skipped, with why. Returns its
+ * id, or -1 with cause if it could not be recorded. r is freed.
+ */
+static int64_t
+queue_skip(struct run *r, char *reason, char **cause)
+{
+	int64_t	 id;
+
+	r->rec.status = RUN_SKIPPED;
+	r->rec.finished_at = r->rec.queued_at;
+	r->rec.reason = reason;
+	if (db_run_insert(&r->rec) != 0) {
+		xasprintf(cause, "the run could not be recorded (see the "
+		    "daemon's log)");
+		run_free(r);
+		return (-1);
+	}
+	log_info("%s[%lld]: skipped: %s", r->rec.task, (long long)r->rec.id,
+	    r->rec.reason);
+	metrics_run_ended(&r->rec);
+	id = r->rec.id;
+	run_free(r);
+	return (id);
+}
+
+/*
+ * A new run of a task: skipped if the task is busy and says
+ * @overlap skip, or if max-queued runs wait already (a schedule's or a
+ * chain's run; the entry points of users refuse before this), else
+ * queued. Returns its id, or -1 with cause; r is the queue's or freed.
  */
 int64_t
 queue_trigger(struct task *t, struct run *r, char **cause)
 {
+	char	*reason;
 	u_int	 busy;
 	int64_t	 id;
 
 	if (t->def->overlap == OVERLAP_SKIP) {
 		busy = run_task_count(t->name) + queue_count_task(t->name);
 		if (busy >= (u_int)t->def->concurrency) {
-			r->rec.status = RUN_SKIPPED;
-			r->rec.finished_at = r->rec.queued_at;
-			xasprintf(&r->rec.reason, "%s has %u run%s in progress "
+			xasprintf(&reason, "%s has %u run%s in progress "
 			    "(@concurrency %d, @overlap skip)", t->name, busy,
 			    busy == 1 ? "" : "s", t->def->concurrency);
-			if (db_run_insert(&r->rec) != 0) {
-				xasprintf(cause, "the run could not be "
-				    "recorded (see the daemon's log)");
-				run_free(r);
-				return (-1);
-			}
-			log_info("%s[%lld]: skipped: %s", r->rec.task,
-			    (long long)r->rec.id, r->rec.reason);
-			metrics_run_ended(&r->rec);
-			id = r->rec.id;
-			run_free(r);
-			return (id);
+			return (queue_skip(r, reason, cause));
 		}
+	}
+	if (queue_length() >= (u_int)ml_conf->max_queued) {
+		xasprintf(&reason, "%u runs wait for a slot already "
+		    "(max-queued)", queue_length());
+		return (queue_skip(r, reason, cause));
 	}
 	if ((id = queue_submit(r, cause)) == -1) {
 		run_free(r);

@@ -11,7 +11,8 @@ are in microlightd(8), LIMITS).
 - a follower of a run's output on the control socket and an SSE stream
   that read nothing are cut off after a minute (each holds at most what
   the follower's flow control lets pile up meanwhile);
-- max-queued applies to the control socket, the API and webhooks;
+- max-queued applies to the control socket, the API and webhooks, and a
+  schedule's run past it is recorded as skipped;
 - under `prlimit --nofile=64` with 200 idle clients connected, runs start
   and finish, the daemon does not spin or flood its log; the soft limit
   is raised for the daemon and not for the tasks;
@@ -370,6 +371,37 @@ class MaxQueued(ScratchTest):
             wait_for(lambda: b'"succeeded"' in self.d.ctl(
                 "--json", "status", str(rid)).stdout, timeout=30,
                 what="run %d to succeed" % rid)
+
+
+class MaxQueuedSchedule(ScratchTest):
+    """A schedule's run past max-queued is recorded as skipped, saying
+    why, rather than queued."""
+    CONFIG = "max-queued 1\n"
+    TASKS = {"tick.sh": script("""\
+        #!/bin/sh
+        # Every second, one at a time, waiting at gate 1.
+        # @schedule * * * * * *
+        # @concurrency 1
+        @SH_GATE@
+        gate 1
+        """)}
+
+    def runs(self):
+        return json.loads(self.d.ctl("--json", "runs", "-n", "100")
+                          .stdout)["runs"]
+
+    def test_schedule_past_max_queued_is_skipped(self):
+        def skipped():
+            return [r for r in self.runs() if r["status"] == "skipped"]
+        got = wait_for(skipped, timeout=30, what="a skipped run")
+        self.assertIn("max-queued", got[0]["reason"])
+        self.assertEqual(got[0]["trigger"], "schedule")
+        runs = self.runs()
+        self.assertEqual(len([r for r in runs if r["status"] == "queued"]),
+                         1, runs)
+        for r in runs:
+            if r["status"] in ("running", "queued"):
+                self.go(r["id"])
 
 
 class LimitedDaemon(HttpDaemon):
