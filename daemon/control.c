@@ -72,24 +72,53 @@ static void	cmd_backup(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
 
-/* The commands of SPEC section 5. */
+/*
+ * The commands of SPEC section 5, with the members each takes besides
+ * "cmd": any other member is an error, never silently ignored (a client
+ * that sends an option this daemon does not know must not get a run it
+ * did not ask for).
+ */
+#define CMD_MAX_KEYS	5
 static const struct control_cmd {
 	const char	*name;
 	void		(*handler)(struct client *, json_t *);
 	int		 flags;
+	const char	*keys[CMD_MAX_KEYS];
 } control_cmds[] = {
-	{ CMD_PING, cmd_ping, 0 },
-	{ CMD_LIST, cmd_list, 0 },
-	{ CMD_SHOW, cmd_show, 0 },
-	{ CMD_RUN, cmd_run, CMD_MUTATES },
-	{ CMD_LOGS, cmd_logs, 0 },
-	{ CMD_RUNS, cmd_runs, 0 },
-	{ CMD_STATUS, cmd_status, 0 },
-	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES },
-	{ CMD_RELOAD, cmd_reload, CMD_MUTATES },
-	{ CMD_WEBHOOK, cmd_webhook, CMD_MUTATES },
-	{ CMD_BACKUP, cmd_backup, 0 },
+	{ CMD_PING, cmd_ping, 0, { NULL } },
+	{ CMD_LIST, cmd_list, 0, { NULL } },
+	{ CMD_SHOW, cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
+	{ CMD_RUN, cmd_run, CMD_MUTATES,
+	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
+	{ CMD_LOGS, cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
+	{ CMD_RUNS, cmd_runs, 0, { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
+	{ CMD_STATUS, cmd_status, 0, { K_RUN, NULL } },
+	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES, { K_RUN, NULL } },
+	{ CMD_RELOAD, cmd_reload, CMD_MUTATES, { NULL } },
+	{ CMD_WEBHOOK, cmd_webhook, CMD_MUTATES, { K_TASK, K_ROTATE, NULL } },
+	{ CMD_BACKUP, cmd_backup, 0, { NULL } },
 };
+
+/* The first member of a request its command does not take, or NULL. */
+static const char *
+control_unknown_key(const struct control_cmd *cmd, json_t *req)
+{
+	const char	*key;
+	json_t		*v;
+	u_int		 i;
+
+	json_object_foreach(req, key, v) {
+		if (strcmp(key, K_CMD) == 0)
+			continue;
+		for (i = 0; i < CMD_MAX_KEYS && cmd->keys[i] != NULL; i++) {
+			if (strcmp(key, cmd->keys[i]) == 0)
+				break;
+		}
+		if (i == CMD_MAX_KEYS || cmd->keys[i] == NULL)
+			return (key);
+	}
+	return (NULL);
+}
 
 /* Queue a message to a client; the message is consumed. */
 static void
@@ -582,7 +611,7 @@ control_dispatch(struct client *c, const char *line, size_t len)
 	const struct control_cmd	*cmd;
 	json_t				*req, *v;
 	char				*cause;
-	const char			*name;
+	const char			*name, *key;
 	u_int				 i;
 
 	if ((req = proto_decode(line, len, &cause)) == NULL) {
@@ -609,6 +638,9 @@ control_dispatch(struct client *c, const char *line, size_t len)
 	}
 	if (cmd == NULL)
 		control_error(c, E_UNKNOWN_COMMAND, "unknown command");
+	else if ((key = control_unknown_key(cmd, req)) != NULL)
+		control_error(c, E_USAGE, "%s does not take \"%.64s\" (an "
+		    "older microlightd?)", cmd->name, key);
 	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
 		control_error(c, E_SHUTTING_DOWN, "microlightd is shutting "
 		    "down");

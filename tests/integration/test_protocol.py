@@ -157,6 +157,28 @@ class Errors(ProtocolTest):
                          ["run"]["id"], run_id)
 
 
+    def test_unknown_members_are_errors(self):
+        """A member its command does not take is an error: a run asked for
+        with an option this daemon does not know (a future run's "in") is
+        not started at once."""
+        c = self.client()
+        for req in ({"cmd": "run", "task": "hello", "in": "1h"},
+                    {"cmd": "run", "task": "hello", "at": "@2000000000"},
+                    {"cmd": "ping", "verbose": True},
+                    {"cmd": "status", "run": 1, "task": "hello"},
+                    {"cmd": "runs", "task": "hello", "offset": 5},
+                    {"cmd": "cancel", "run": 1, "force": True}):
+            reply = c.ask(req)
+            self.assert_error(reply, "usage")
+            key = [k for k in req if k not in ("cmd", "task", "run")][0] \
+                if req["cmd"] != "status" else "task"
+            self.assertIn('"%s"' % key, reply["error"]["message"], req)
+        self.assertEqual(self.d.request({"cmd": "runs"})["runs"], [])
+        # Every member the CLI sends is taken.
+        self.assertTrue(c.ask({"cmd": "run", "task": "hello", "params": {},
+                               "wait": False, "follow": False})["ok"])
+
+
 class Limits(ProtocolTest):
     def oversized(self, data):
         c = self.client()
@@ -190,8 +212,9 @@ class Limits(ProtocolTest):
         self.oversized(self.big(MIB + 4096) + b'"}\n')
 
     def test_just_under_the_limit_is_fine(self):
+        # Padded with JSON whitespace: ping takes no member to pad with.
         c = self.client()
-        req = self.big(MIB - 200) + b'"}\n'
+        req = b'{"cmd":"ping"' + b" " * (MIB - 200) + b'}\n'
         self.assertLess(len(req), MIB)
         reply = c.ask(req)
         self.assertTrue(reply["ok"], reply)
