@@ -1129,7 +1129,7 @@ control_listen(void)
 	ev_gc = event_new(ml_base, -1, 0, control_gc_cb, NULL);
 	ev_accept = event_new(ml_base, control_fd, EV_READ | EV_PERSIST,
 	    control_accept_cb, NULL);
-	fds_listener_add("control", control_accept_pause,
+	fds_listener_add(control_accept_pause,
 	    control_accept_resume, control_evict_idle);
 	event_add(ev_accept, NULL);
 }

@@ -36,7 +36,6 @@
 
 /* A listener that pauses and resumes with the budget. */
 struct fds_listener {
-	const char	*name;
 	void		(*pause)(void);
 	void		(*resume)(void);
 	int		(*evict)(void);	/* close an idle client: 0 if one went */
@@ -148,7 +147,7 @@ fds_ready(void)
 
 /* A socket that takes clients, with how to pause and resume it. */
 void
-fds_listener_add(const char *name, void (*pause)(void), void (*resume)(void),
+fds_listener_add(void (*pause)(void), void (*resume)(void),
     int (*evict)(void))
 {
 	struct fds_listener	*l;
@@ -156,7 +155,6 @@ fds_listener_add(const char *name, void (*pause)(void), void (*resume)(void),
 	if (fds_nlisteners == sizeof fds_listeners / sizeof fds_listeners[0])
 		fatalx("fds_listener_add: too many listeners");
 	l = &fds_listeners[fds_nlisteners++];
-	l->name = name;
 	l->pause = pause;
 	l->resume = resume;
 	l->evict = evict;

@@ -19,7 +19,6 @@
 
 #include "microlightd.h"
 
-#define HOOK_RETRY_AFTER	"5"	/* seconds, when shutting down */
 #define HOOK_MAX_WAIT		300	/* ?wait=SECONDS at most */
 /*
  * Webhooks held with ?wait at once: each may end with up to 1 MiB of
@@ -365,7 +364,6 @@ hook_request(struct http_req *hr)
 		}
 	}
 	if (ml_shutting_down) {
-		http_set_header(hr, "Retry-After", HOOK_RETRY_AFTER);
 		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
 		    "down");
 		return;

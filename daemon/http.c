@@ -57,6 +57,7 @@
 #define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
 #define HTTP_REQUEST_SECONDS	20	/* a request must arrive whole */
 #define HTTP_SWEEP_MS		1000
+#define HTTP_RETRY_AFTER	"5"	/* seconds, with every 503 */
 
 /* A connection, as the sweep sees it. */
 struct http_conn {
@@ -377,6 +378,9 @@ http_error(struct http_req *hr, int status, const char *code,
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("http_error: out of memory");
 	va_end(ap);
+	/* Unavailable for now (shutting down, max-queued): when to retry. */
+	if (status == 503)
+		http_set_header(hr, "Retry-After", HTTP_RETRY_AFTER);
 	if (hr->route != NULL && (hr->route->flags & R_HTML))
 		page_error(hr, status, msg);
 	else
@@ -395,8 +399,6 @@ http_ops_error(struct http_req *hr, json_t *err)
 	msg = json_string_value(json_object_get(e, K_MESSAGE));
 	if (code == NULL)
 		code = E_INTERNAL;
-	if (http_status_for(code) == 503)
-		http_set_header(hr, "Retry-After", "5");
 	http_error(hr, http_status_for(code), code, "%s",
 	    msg != NULL ? msg : code);
 	json_decref(err);
@@ -1174,7 +1176,7 @@ http_start(void)
 		fatalx("cannot accept on the HTTP listener");
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
 	    http_bound), http_accept_error_cb);
-	fds_listener_add("http", http_accept_pause, http_accept_resume,
+	fds_listener_add(http_accept_pause, http_accept_resume,
 	    http_evict_idle);
 	evtimer_add(ev_sweep, &tv);
 	log_info("web page on http://%s/", http_listen_text);

@@ -378,8 +378,7 @@ void		 fds_init(void);
 void		 fds_child_limit(void);
 void		 fds_ready(void);
 u_int		 fds_client_budget(void);
-void		 fds_listener_add(const char *, void (*)(void), void (*)(void),
-		     int (*)(void));
+void		 fds_listener_add(void (*)(void), void (*)(void), int (*)(void));
 void		 fds_client_add(void);
 int		 fds_unread(int);
 void		 fds_client_del(void);

@@ -385,6 +385,23 @@ run_flush_cb(int fd, short events, void *arg)
 	run_flush_all();
 }
 
+/* The run's next chunk of output, holding a copy of data; counted. */
+static struct chunk *
+run_chunk(struct run *r, enum run_stream stream, const void *data,
+    size_t len)
+{
+	struct chunk	*c;
+
+	c = xmalloc(sizeof *c + len);
+	c->seq = r->next_seq++;
+	c->stream = stream;
+	c->time = time_now_ms();
+	c->len = len;
+	memcpy(c->data, data, len);
+	r->rec.output_size += len;
+	return (c);
+}
+
 /*
  * Keep a chunk of output: up to max-log-size bytes per run are stored, the
  * rest is counted and dropped (the pipe is still drained).
@@ -409,15 +426,9 @@ run_output(struct run *r, enum run_stream stream, const u_char *data,
 	}
 	if (keep == 0)
 		return;
-	c = xmalloc(sizeof *c + keep);
-	c->seq = r->next_seq++;
-	c->stream = stream;
-	c->time = time_now_ms();
-	c->len = keep;
-	memcpy(c->data, data, keep);
+	c = run_chunk(r, stream, data, keep);
 	TAILQ_INSERT_TAIL(&r->pending, c, entry);
 	r->pending_bytes += keep;
-	r->rec.output_size += keep;
 	if (!r->on_flush_list) {
 		TAILQ_INSERT_TAIL(&runs_flush, r, flush_entry);
 		r->on_flush_list = 1;
@@ -887,7 +898,6 @@ run_mark_dropped(struct run *r)
 	struct chunk	*c;
 	char		*lost = NULL, *over = NULL, *text, *reason, size[32];
 	int64_t		 limit = r->rec.output_dropped - r->lost;
-	size_t		 len;
 
 	if ((r->flags & RUN_MARKED) || r->rec.output_dropped == 0)
 		return (NULL);
@@ -915,16 +925,9 @@ run_mark_dropped(struct run *r)
 	free(over);
 	free(lost);
 
-	len = strlen(text);
-	c = xmalloc(sizeof *c + len);
-	c->seq = r->next_seq++;
-	c->stream = STREAM_STDERR;
-	c->time = time_now_ms();
-	c->len = len;
-	memcpy(c->data, text, len);
+	c = run_chunk(r, STREAM_STDERR, text, strlen(text));
 	free(text);
 	r->flushed_seq = r->next_seq;
-	r->rec.output_size += len;
 	r->last_newline = 1;
 	return (c);
 }

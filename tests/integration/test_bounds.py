@@ -104,6 +104,23 @@ class RssWatch:
         self.thread.join()
 
 
+def read_to_end(sock, until=None):
+    """What a socket gives until its end (a reset counts as the end), or
+    until what was read ends with until."""
+    got = b""
+    while True:
+        try:
+            b = sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not b:
+            break
+        got += b
+        if until is not None and got.endswith(until):
+            break
+    return got
+
+
 def push_body(port, head, chunk, total, result, src="127.0.0.1"):
     """Send head, then chunk after chunk up to total bytes without reading
     (as a careless or hostile client does), then read the answer; result
@@ -124,14 +141,7 @@ def push_body(port, head, chunk, total, result, src="127.0.0.1"):
                 break
             sent += n
             data = data[n:] or chunk
-        while True:
-            try:
-                b = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not b:
-                break
-            got += b
+        got = read_to_end(s)
     except socket.timeout:
         pass
     finally:
@@ -275,12 +285,7 @@ class ControlNoRead(DaemonTest):
         s.settimeout(60)
         s.sendall(b'{"cmd":"list"}\n' * 500)
         s.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            b = s.recv(1 << 20)
-            if not b:
-                break
-            got += b
+        got = read_to_end(s)
         s.close()
         self.assertGreater(len(got), 2 * MiB)
         self.assertEqual(got.count(b"\n"), 500)
@@ -312,17 +317,9 @@ class StalledStreams(ScratchTest):
             self.assertIn("a stream's client read nothing", log)
             # Reading now: what was queued, then the end.
             ctl.settimeout(30)
-            while ctl.recv(65536):
-                pass
+            read_to_end(ctl)
             sse.settimeout(30)
-            got = b""
-            while True:
-                b = sse.recv(65536)
-                if not b:
-                    break
-                got += b
-                if got.endswith(b"0\r\n\r\n"):
-                    break
+            got = read_to_end(sse, until=b"0\r\n\r\n")
             self.assertIn(b": cut off", got)
         finally:
             ctl.close()
@@ -514,12 +511,7 @@ class SlowClients(HttpTest):
                 c.connect(("127.0.0.1", self.d.port))
                 c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                           b"Connection: close\r\n\r\n" % self.d.port)
-                got = b""
-                while True:
-                    b = c.recv(4096)
-                    if not b:
-                        break
-                    got += b
+                got = read_to_end(c)
                 c.close()
                 self.assertTrue(got.startswith(b"HTTP/1.1 200"), got[:100])
         finally:

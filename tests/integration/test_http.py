@@ -572,34 +572,30 @@ class Limits(HttpTest):
             return out
         return socks, closed
 
-    def test_connection_cap_per_address(self):
-        """Over 64 connections from one address, the ones that waited
-        longest for a request are closed; the newest stay."""
-        socks, closed = self.hold_connections(["127.0.0.1"] * 300)
-        wait_for(lambda: len(closed()) >= 236, timeout=15,
-                 what="236 connections to be closed")
+    def check_cap(self, sources, n):
+        """One connection from each of sources, in order: exactly the n
+        oldest are closed, the daemon lives on, and once the rest go,
+        requests are served."""
+        socks, closed = self.hold_connections(sources)
+        wait_for(lambda: len(closed()) >= n, timeout=15,
+                 what="%d connections to be closed" % n)
         time.sleep(1.5)     # a wrong daemon would close more
-        self.assertEqual(closed(), list(range(236)))
+        self.assertEqual(closed(), list(range(n)))
         self.assertIsNone(self.d.proc.poll())
         for s in socks:
             s.close()
         wait_for(self.d.serves, timeout=15, what="requests to be served")
 
+    def test_connection_cap_per_address(self):
+        """Over 64 connections from one address, the ones that waited
+        longest for a request are closed; the newest stay."""
+        self.check_cap(["127.0.0.1"] * 300, 236)
+
     def test_connection_cap(self):
         """Over 256 connections in all (50 from each of six addresses),
         the 44 oldest are closed; the ones within the cap stay; once
         they go, requests are served."""
-        sources = ["127.0.0.%d" % (2 + i % 6) for i in range(300)]
-        socks, closed = self.hold_connections(sources)
-        wait_for(lambda: len(closed()) >= 44, timeout=15,
-                 what="44 connections to be closed")
-        time.sleep(1.5)     # a wrong daemon would close more
-        self.assertEqual(closed(), list(range(44)))
-        # The daemon is alive, and counts the connections it holds.
-        self.assertIsNone(self.d.proc.poll())
-        for s in socks:
-            s.close()
-        wait_for(self.d.serves, timeout=15, what="requests to be served")
+        self.check_cap(["127.0.0.%d" % (2 + i % 6) for i in range(300)], 44)
         self.assertIn("connections: closing one", self.d.log_text())
 
 
