@@ -660,6 +660,12 @@ class Launcher(SuperviseTest):
         spares = wait_for(lambda: children(pool), what="spare supervisors")
         for pid in spares:
             os.kill(pid, signal.SIGKILL)
+        # kill() returns before the spare is dead: a job written in that
+        # moment reaches a living pipe, and the run it carries fails as
+        # a supervisor that died under it. A spare the daemon finds dead
+        # must cost no run, so wait until each one is dead.
+        wait_for(lambda: not any(pid_alive(pid) for pid in spares),
+                 what="the killed spares to die")
         for _ in range(4):
             run = self.d.run("hello")
             self.assertEqual(run["status"], "succeeded", run)
