@@ -134,8 +134,8 @@ api_task_run(struct http_req *hr)
 		}
 	}
 	reply = proto_ok();
-	id = ops_run(hr->arg, params, 0, TRIGGER_API, api_who(hr), reply,
-	    &err);
+	id = ops_run(hr->arg, params, TRIGGER_API, api_who(hr), NULL, 0,
+	    reply, &err);
 	json_decref(req);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);

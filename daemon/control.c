@@ -426,8 +426,8 @@ cmd_run(struct client *c, json_t *req)
 	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
 	reply = proto_ok();
-	id = ops_run(name, json_object_get(req, K_PARAMS), 0, TRIGGER_CLI,
-	    c->who, reply, &err);
+	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
+	    c->who, NULL, 0, reply, &err);
 	if (id == -1) {
 		json_decref(reply);
 		control_fail(c, &err);

@@ -192,9 +192,7 @@ follow_move(struct follower *f)
 		obj = run_json(f->run);
 	else if (f->end != NULL)
 		obj = json_incref(f->end);
-	else if (record_pending(f->run_id) != NULL)
-		obj = runrec_json(record_pending(f->run_id));
-	else if (db_run_load(f->run_id, &rec) == 0) {
+	else if (runs_load(f->run_id, &rec) == 0) {
 		obj = runrec_json(&rec);
 		runrec_clear(&rec);
 	} else
@@ -214,8 +212,7 @@ follow_start(int64_t run_id, int output, int follow, int stream,
 	struct follower	*f;
 	struct run	*r;
 
-	if ((r = run_active_find(run_id)) == NULL)
-		r = queue_find(run_id);
+	r = runs_lookup(run_id);
 	f = xcalloc(1, sizeof *f);
 	f->sink = *sink;
 	f->arg = arg;

@@ -372,8 +372,8 @@ hook_request(struct http_req *hr)
 		return;
 	body = http_body(hr, &len);
 	reply = json_object();
-	id = ops_run_input(t->name, params, 0, TRIGGER_WEBHOOK, hr->peer,
-	    body, len, reply, &err);
+	id = ops_run(t->name, params, TRIGGER_WEBHOOK, hr->peer, body, len,
+	    reply, &err);
 	json_decref(params);
 	if (id == -1) {
 		json_decref(reply);

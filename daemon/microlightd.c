@@ -216,7 +216,7 @@ daemon_reload_conf(char **cause)
 	ml_conf = conf;
 	http_reload();
 	tasks_reload();
-	queue_kick();
+	runs_kick();
 	prune_soon();
 	return (0);
 }
@@ -605,7 +605,7 @@ main(int argc, char **argv)
 	spawn_prepare();
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
-	queue_restore();
+	runs_restore();
 	sched_start();
 	metrics_start();
 	http_start();
@@ -633,7 +633,7 @@ main(int argc, char **argv)
 	prune_stop();
 	spawn_shutdown();
 	launcher_stop();
-	queue_free_all();
+	runs_free_queued();
 	run_flush_all();
 	record_shutdown();
 	watch_stop();

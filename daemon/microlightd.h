@@ -201,6 +201,8 @@ TAILQ_HEAD(followers, follower);
 #define RUN_MARKED	0x20	/* all output is in: the marker is made */
 #define RUN_LIMIT_HIT	0x40	/* output went past max-log-size */
 #define RUN_SHIM_DONE	0x80	/* the supervisor said all is gone */
+#define RUN_INDEXED	0x100	/* in runs.c's index: queued or running */
+#define RUN_RECORDED	0x200	/* its end is recorded (or kept) */
 
 struct run {
 	struct runrec		 rec;
@@ -237,7 +239,7 @@ struct run {
 
 	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
 	RB_ENTRY(run)		 qnode;		/* queue */
-	RB_ENTRY(run)		 qidnode;	/* queue, by id */
+	RB_ENTRY(run)		 idnode;	/* runs.c's index, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
 
@@ -246,20 +248,17 @@ struct run {
 };
 TAILQ_HEAD(runs, run);
 
-struct run	*run_create(struct task *, enum run_trigger, const char *,
-		     json_t *);
+struct run	*run_create(const char *, int, enum run_trigger,
+		     const char *, json_t *);
 struct run	*run_from_record(struct runrec *);
 void		 run_free(struct run *);
-int		 run_start(struct run *);
+int		 run_start(struct run *, struct task *);
 void		 run_kill(struct run *, enum run_status, const char *);
-void		 run_finish_queued(struct run *, enum run_status,
-		     const char *);
 void		 run_flush_all(void);
 void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
 u_int		 run_ending_count(void);
 u_int		 run_task_count(const char *);
-struct run	*run_active_find(int64_t);
 void		 run_shutdown(void);
 void		 run_init(void);
 json_t		*run_json(const struct run *);
@@ -354,16 +353,44 @@ void		 proc_title(const char *, ...)
 		     __attribute__((format(printf, 1, 2)));
 
 /* queue.c */
-int64_t		 queue_submit(struct run *, char **);
-int64_t		 queue_trigger(struct task *, struct run *, char **);
+void		 queue_insert(struct run *);
+void		 queue_remove(struct run *);
+int		 queue_may_start(const struct run *, int64_t, int64_t *);
+struct run	*queue_next(int64_t, int64_t *);
+struct run	*queue_first(void);
 u_int		 queue_count_task(const char *);
 struct run	*queue_find_retry(int64_t);
-void		 queue_kick(void);
-void		 queue_restore(void);
-struct run	*queue_find(int64_t);
-int		 queue_cancel(struct run *, const char *);
 u_int		 queue_length(void);
-void		 queue_free_all(void);
+
+/* runs.c */
+struct ops_error;
+
+/* A run asked for: by a user, a schedule, a retry or a chain. */
+struct run_request {
+	const char	*task;		/* the task's name */
+	struct task	*as;		/* or the task itself (a retry's) */
+	enum run_trigger trigger;
+	const char	*by;
+	json_t		*params;	/* given (borrowed); NULL: none */
+	const void	*input;		/* stdin (a webhook's body) */
+	size_t		 input_len;
+	const char	*schedule;	/* the schedule that fired */
+	int		 attempt;	/* 0: the first */
+	int64_t		 retry_of;
+	int64_t		 chain_of;
+	const char	*chain_tasks;
+	int64_t		 not_before;	/* a retry's time, in ms */
+	const char	*skip;		/* recorded as skipped, with why */
+};
+
+int64_t		 runs_submit(const struct run_request *, struct ops_error *);
+void		 runs_end(struct run *);
+void		 runs_cancel(struct run *, const char *);
+struct run	*runs_lookup(int64_t);
+int		 runs_load(int64_t, struct runrec *);
+void		 runs_kick(void);
+void		 runs_restore(void);
+void		 runs_free_queued(void);
 
 /* backup.c */
 struct client;
@@ -426,6 +453,8 @@ struct ops_error {
 	char		*message;
 };
 
+int		 ops_fail(struct ops_error *, const char *, const char *, ...)
+		     __attribute__((format(printf, 3, 4)));
 void		 ops_error_clear(struct ops_error *);
 json_t		*ops_error_reply(struct ops_error *);
 void		 ops_ping(json_t *);
@@ -433,9 +462,7 @@ void		 ops_list(json_t *);
 int		 ops_show(const char *, int64_t, json_t *, struct ops_error *);
 int		 ops_find_run(int64_t, struct run **, json_t **,
 		     struct ops_error *);
-int64_t		 ops_run(const char *, json_t *, int, enum run_trigger,
-		     const char *, json_t *, struct ops_error *);
-int64_t		 ops_run_input(const char *, json_t *, int, enum run_trigger,
+int64_t		 ops_run(const char *, json_t *, enum run_trigger,
 		     const char *, const void *, size_t, json_t *,
 		     struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);

@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include "microlightd.h"
-#include "params.h"
 
 /* Fail with a code and a message; returns -1. */
-static int __attribute__((format(printf, 3, 4)))
+int
 ops_fail(struct ops_error *err, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -112,31 +111,17 @@ int
 ops_find_run(int64_t id, struct run **rp, json_t **objp,
     struct ops_error *err)
 {
-	const struct runrec *pending;
 	struct runrec	 rec;
-	struct run	*r;
 	int		 rc, was;
 
 	if (rp != NULL)
-		*rp = NULL;
+		*rp = runs_lookup(id);
 	*objp = NULL;
-	if ((r = run_active_find(id)) == NULL)
-		r = queue_find(id);
-	if (r != NULL) {
-		if (rp != NULL)
-			*rp = r;
-		*objp = run_json(r);
-		return (0);
-	}
-	if ((pending = record_pending(id)) != NULL) {
-		*objp = runrec_json(pending);
-		return (0);
-	}
-	if (id > 0 && (rc = db_run_load(id, &rec)) == 0) {
+	if ((rc = runs_load(id, &rec)) == 0) {
 		*objp = runrec_json(&rec);
 		runrec_clear(&rec);
 		return (0);
-	} else if (id > 0 && rc == -1)
+	} else if (rc == -1)
 		return (ops_fail(err, E_INTERNAL, "cannot read run %lld (see "
 		    "the daemon's log)", (long long)id));
 	if (db_pruned(NULL, id, NULL, &was) == 0 && was)
@@ -148,60 +133,28 @@ ops_find_run(int64_t id, struct run **rp, json_t **objp,
 }
 
 /*
- * run: check the task and its parameters (params is borrowed, NULL for
- * none; ignore_unknown lets undeclared ones pass), queue a run and set its
- * object in reply. Returns the run's id, or -1.
+ * run: a run of a task with params (borrowed, NULL for none) and input
+ * (bytes for its stdin, a webhook's body; NULL: none), its object set in
+ * reply. Returns the run's id, or -1.
  */
 int64_t
-ops_run(const char *name, json_t *given, int ignore_unknown,
-    enum run_trigger trigger, const char *by, json_t *reply,
+ops_run(const char *name, json_t *params, enum run_trigger trigger,
+    const char *by, const void *input, size_t len, json_t *reply,
     struct ops_error *err)
 {
-	return (ops_run_input(name, given, ignore_unknown, trigger, by, NULL,
-	    0, reply, err));
-}
+	struct run_request	 req;
+	json_t			*obj;
+	int64_t			 id;
 
-/* run, with bytes for the run's stdin (a webhook's body; NULL: none). */
-int64_t
-ops_run_input(const char *name, json_t *given, int ignore_unknown,
-    enum run_trigger trigger, const char *by, const void *input, size_t len,
-    json_t *reply, struct ops_error *err)
-{
-	struct task	*t;
-	struct run	*r;
-	json_t		*params, *obj;
-	int64_t		 id;
-	char		*cause;
-
-	if ((t = task_find(name)) == NULL)
-		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
-		    name));
-	if (!task_valid(t))
-		return (ops_fail(err, E_INVALID_TASK, "task '%s' is invalid: "
-		    "%s", name, t->nerrors > 0 ? t->errors[0] : "unreadable"));
-	params = params_check(t->def, given, ignore_unknown, &cause);
-	if (params == NULL) {
-		ops_fail(err, E_BAD_PARAMS, "%s", cause);
-		free(cause);
+	memset(&req, 0, sizeof req);
+	req.task = name;
+	req.trigger = trigger;
+	req.by = by;
+	req.params = params;
+	req.input = input;
+	req.input_len = len;
+	if ((id = runs_submit(&req, err)) == -1)
 		return (-1);
-	}
-	if (queue_length() >= (u_int)ml_conf->max_queued) {
-		json_decref(params);
-		return (ops_fail(err, E_BUSY, "%u runs are waiting for a "
-		    "slot already (max-queued): try again later",
-		    queue_length()));
-	}
-	r = run_create(t, trigger, by, params);
-	if (input != NULL) {
-		r->input = xmalloc(len + 1);
-		memcpy(r->input, input, len);
-		r->input_len = len;
-	}
-	if ((id = queue_trigger(t, r, &cause)) == -1) {
-		ops_fail(err, E_INTERNAL, "%s", cause);
-		free(cause);
-		return (-1);
-	}
 	/* The run may have ended already (skipped, could not start): by id. */
 	if (ops_find_run(id, NULL, &obj, err) != 0)
 		return (-1);
@@ -253,10 +206,7 @@ ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
 	}
 	json_decref(obj);
 	xasprintf(&reason, "cancelled by %s", who);
-	if (r->rec.status == RUN_QUEUED)
-		queue_cancel(r, reason);
-	else
-		run_kill(r, RUN_CANCELLED, reason);
+	runs_cancel(r, reason);
 	free(reason);
 	return (ops_status(id, reply, err));
 }

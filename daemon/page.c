@@ -412,8 +412,7 @@ page_live(json_t *run)
 	if (st == NULL || proto_status_final(proto_status_from(st)) ||
 	    !json_is_integer(id))
 		return (run);
-	if ((r = run_active_find(json_integer_value(id))) == NULL &&
-	    (r = queue_find(json_integer_value(id))) == NULL)
+	if ((r = runs_lookup(json_integer_value(id))) == NULL)
 		return (run);
 	json_decref(run);
 	return (run_json(r));
@@ -1192,7 +1191,8 @@ page_task_start(struct http_req *hr, const struct task *t,
 	/* A run may reload tasks.d and free t: keep the name. */
 	name = xstrdup(t->name);
 	reply = proto_ok();
-	id = ops_run(name, params, 0, TRIGGER_WEB, api_who(hr), reply, &err);
+	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, reply,
+	    &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);

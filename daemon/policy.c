@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "microlightd.h"
-#include "params.h"
 
 #define CHAIN_MAX		16
 #define RETRY_DELAY_MAX		(30 * 86400)	/* seconds */
@@ -35,37 +34,37 @@ policy_retry_delay(int64_t base, int attempt)
 	return (delay < RETRY_DELAY_MAX ? delay : RETRY_DELAY_MAX);
 }
 
-/* Queue the next attempt of a failed run. */
+/* Queue the next attempt of a failed run, of t. */
 static void
 policy_retry(struct run *r, struct task *t)
 {
-	struct run	*n;
-	int64_t		 delay, id;
-	char		*cause, when[32];
-	int		 attempt;
+	struct run_request	 req;
+	struct ops_error	 err = { NULL, NULL };
+	int64_t			 delay, id;
+	char			 when[32];
 
-	n = run_create(t, TRIGGER_RETRY, r->rec.triggered_by,
-	    json_deep_copy(r->rec.params));
-	n->rec.attempt = r->rec.attempt + 1;
-	n->rec.retry_of = r->rec.retry_of != 0 ? r->rec.retry_of : r->rec.id;
-	n->rec.chain_of = r->rec.chain_of;
-	if (r->rec.chain_tasks != NULL)
-		n->rec.chain_tasks = xstrdup(r->rec.chain_tasks);
-	if (r->rec.schedule != NULL)
-		n->rec.schedule = xstrdup(r->rec.schedule);
 	delay = policy_retry_delay(t->def->retry_delay, r->rec.attempt);
-	n->rec.not_before = time_now_ms() + delay * 1000;
+	memset(&req, 0, sizeof req);
+	req.task = r->rec.task;
+	req.as = t;
+	req.trigger = TRIGGER_RETRY;
+	req.by = r->rec.triggered_by;
+	req.params = r->rec.params;
+	req.schedule = r->rec.schedule;
+	req.attempt = r->rec.attempt + 1;
+	req.retry_of = r->rec.retry_of != 0 ? r->rec.retry_of : r->rec.id;
+	req.chain_of = r->rec.chain_of;
+	req.chain_tasks = r->rec.chain_tasks;
+	req.not_before = time_now_ms() + delay * 1000;
 	duration_format(delay, when, sizeof when);
-	attempt = n->rec.attempt;
-	if ((id = queue_submit(n, &cause)) == -1) {
+	if ((id = runs_submit(&req, &err)) == -1) {
 		log_warnx("%s[%lld]: cannot queue its retry: %s", r->rec.task,
-		    (long long)r->rec.id, cause);
-		free(cause);
-		run_free(n);
+		    (long long)r->rec.id, err.message);
+		ops_error_clear(&err);
 		return;
 	}
 	log_info("%s[%lld]: attempt %d of %d in %s, as run %lld", r->rec.task,
-	    (long long)r->rec.id, attempt, t->def->retries + 1, when,
+	    (long long)r->rec.id, req.attempt, t->def->retries + 1, when,
 	    (long long)id);
 }
 
@@ -86,50 +85,20 @@ policy_listed(const char *list, const char *name)
 }
 
 /*
- * Record a link of a chain that will not run (the chain rule, or the
- * target cannot run), as a skipped run of the target that says why.
- */
-static void
-policy_chain_skip(struct run *r, const char *target, json_t *params,
-    const char *why)
-{
-	struct runrec	 rec;
-	char		 by[64];
-
-	memset(&rec, 0, sizeof rec);
-	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
-	rec.task = (char *)target;
-	rec.status = RUN_SKIPPED;
-	rec.trigger = TRIGGER_CHAIN;
-	rec.triggered_by = by;
-	rec.params = params != NULL ? params : json_object();
-	rec.attempt = 1;
-	rec.queued_at = rec.finished_at = time_now_ms();
-	rec.exit_code = -1;
-	rec.chain_of = r->rec.id;
-	rec.reason = (char *)why;
-	if (db_run_insert(&rec) == 0)
-		log_info("%s[%lld]: skipped: %s", target, (long long)rec.id,
-		    why);
-	metrics_run_ended(&rec);
-	if (params == NULL)
-		json_decref(rec.params);
-}
-
-/*
  * Start the task a run's end chains to. The chain rule: the tasks that ran
  * in the chain so far travel with it (chain_tasks), and a chain never
- * starts one of them again, nor goes past CHAIN_MAX links.
+ * starts one of them again, nor goes past CHAIN_MAX links. A link that
+ * will not run (the chain rule, or the target cannot run) is recorded as
+ * a skipped run of the target that says why.
  */
 static void
 policy_chain(struct run *r, const char *what, const char *target)
 {
-	struct task	*t;
-	struct run	*n;
-	json_t		*params;
-	char		*cause, *why, *tasks, by[64];
-	const char	*c;
-	int		 links = 1;
+	struct run_request	 req;
+	struct ops_error	 err = { NULL, NULL };
+	char			*tasks, *why = NULL, by[64];
+	const char		*c;
+	int			 links = 1;
 
 	if (r->rec.chain_tasks != NULL)
 		xasprintf(&tasks, "%s,%s", r->rec.chain_tasks, r->rec.task);
@@ -138,46 +107,38 @@ policy_chain(struct run *r, const char *what, const char *target)
 	for (c = tasks; *c != '\0'; c++)
 		links += *c == ',';
 
-	if (policy_listed(tasks, target)) {
+	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
+	memset(&req, 0, sizeof req);
+	req.task = target;
+	req.trigger = TRIGGER_CHAIN;
+	req.by = by;
+	req.chain_of = r->rec.id;
+	if (policy_listed(tasks, target))
 		xasprintf(&why, "chain stopped: %s already ran in this chain "
 		    "(%s)", target, tasks);
-		policy_chain_skip(r, target, NULL, why);
-		free(why);
-		free(tasks);
-		return;
-	}
-	if (links >= CHAIN_MAX) {
+	else if (links >= CHAIN_MAX)
 		xasprintf(&why, "chain stopped after %d links", CHAIN_MAX);
-		policy_chain_skip(r, target, NULL, why);
-		free(why);
-		free(tasks);
-		return;
+	else {
+		req.chain_tasks = tasks;
+		if (runs_submit(&req, &err) != -1 ||
+		    strcmp(err.code, E_INTERNAL) == 0)
+			goto done;
+		/* The target cannot run: that is recorded too. */
+		xasprintf(&why, "@%s of %s: %s", what, r->rec.task,
+		    err.message);
+		ops_error_clear(&err);
+		req.chain_tasks = NULL;
 	}
-	if ((t = task_find(target)) == NULL || !task_valid(t)) {
-		xasprintf(&why, "@%s of %s: task %s is %s", what, r->rec.task,
-		    target, t == NULL ? "gone" : "invalid");
-		policy_chain_skip(r, target, NULL, why);
-		free(why);
-		free(tasks);
-		return;
-	}
-	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
-		xasprintf(&why, "@%s of %s: %s", what, r->rec.task, cause);
-		policy_chain_skip(r, target, NULL, why);
-		free(why);
-		free(cause);
-		free(tasks);
-		return;
-	}
-	snprintf(by, sizeof by, "run %lld", (long long)r->rec.id);
-	n = run_create(t, TRIGGER_CHAIN, by, params);
-	n->rec.chain_of = r->rec.id;
-	n->rec.chain_tasks = tasks;
-	if (queue_trigger(t, n, &cause) == -1) {
+	req.skip = why;
+	runs_submit(&req, &err);
+done:
+	if (err.message != NULL) {
 		log_warnx("%s[%lld]: @%s %s: %s", r->rec.task,
-		    (long long)r->rec.id, what, target, cause);
-		free(cause);
+		    (long long)r->rec.id, what, target, err.message);
+		ops_error_clear(&err);
 	}
+	free(why);
+	free(tasks);
 }
 
 /*

@@ -52,13 +52,13 @@ run_alloc(void)
 
 /* A new queued run of a task; params (normalised) are taken over. */
 struct run *
-run_create(struct task *t, enum run_trigger trigger, const char *by,
-    json_t *params)
+run_create(const char *task, int priority, enum run_trigger trigger,
+    const char *by, json_t *params)
 {
 	struct run	*r;
 
 	r = run_alloc();
-	r->rec.task = xstrdup(t->name);
+	r->rec.task = xstrdup(task);
 	r->rec.status = RUN_QUEUED;
 	r->rec.trigger = trigger;
 	r->rec.triggered_by = xstrdup(by);
@@ -66,7 +66,7 @@ run_create(struct task *t, enum run_trigger trigger, const char *by,
 	r->rec.attempt = 1;
 	r->rec.queued_at = time_now_ms();
 	r->rec.exit_code = -1;
-	r->rec.priority = t->def != NULL ? t->def->priority : 0;
+	r->rec.priority = priority;
 	return (r);
 }
 
@@ -153,19 +153,6 @@ run_task_count(const char *name)
 			n++;
 	}
 	return (n);
-}
-
-/* An active run by id. */
-struct run *
-run_active_find(int64_t id)
-{
-	struct run	*r;
-
-	TAILQ_FOREACH(r, &runs_active, entry) {
-		if (r->rec.id == id)
-			return (r);
-	}
-	return (NULL);
 }
 
 /* Append "KEY=VALUE" to an environment, replacing an earlier KEY. */
@@ -644,17 +631,16 @@ run_user(struct run *r, struct spawn *sp, struct passwd **pwp)
 }
 
 /*
- * Start a queued run: the task as it is now (it may have changed or gone
- * since the run was queued), its environment, its supervisor. On failure
- * the run is finished as failed, and freed: the caller must not touch it.
+ * Start a queued run of t, the task as it is now (NULL: it is gone): its
+ * environment, its supervisor. On failure the run ends as failed, and is
+ * freed: the caller must not touch it.
  */
 int
-run_start(struct run *r)
+run_start(struct run *r, struct task *t)
 {
 	struct spawn	 sp;
 	struct passwd	*pw;
 	struct timeval	 tv;
-	struct task	*t;
 	char		*argv[2], *workdir;
 	int64_t		 timeout;
 	int		 recorded;
@@ -668,14 +654,6 @@ run_start(struct run *r)
 	TAILQ_INSERT_TAIL(&runs_active, r, entry);
 	runs_nactive++;
 
-	if ((t = task_find(r->rec.task)) != NULL && task_valid(t) &&
-	    task_recheck(t) != NULL) {
-		/* Changed since it was read: read tasks.d again. */
-		log_info("%s[%lld]: %s: reloading", r->rec.task,
-		    (long long)r->rec.id, task_recheck(t));
-		tasks_reload();
-		t = task_find(r->rec.task);
-	}
 	if (t == NULL) {
 		run_fail_start(r, "the task no longer exists");
 		return (-1);
@@ -935,8 +913,9 @@ run_mark_dropped(struct run *r)
 /*
  * The main process is gone (or its supervisor is): the run ends with its
  * status now. Its output so far and its record are written together, its
- * followers are told, its slot is given back. What it left behind is still
- * being killed; the run waits for that in the ending list.
+ * slot is given back, and runs_end does what follows every end. What it
+ * left behind is still being killed; the run waits for that in the ending
+ * list.
  */
 static void
 run_end(struct run *r)
@@ -963,19 +942,14 @@ run_end(struct run *r)
 			marker = run_mark_dropped(r);
 		record_write(&r->rec, marker);
 	}
+	r->flags |= RUN_RECORDED;
 	r->end_size = r->rec.output_size;
 
-	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
-	    proto_status_name(r->rec.status), r->rec.reason != NULL ? ": " :
-	    "", r->rec.reason != NULL ? r->rec.reason : "");
-	metrics_run_ended(&r->rec);
 	TAILQ_REMOVE(&runs_active, r, entry);
 	runs_nactive--;
 	TAILQ_INSERT_TAIL(&runs_ending, r, entry);
 	runs_nending++;
-	follow_run_ended(r);
-	policy_run_ended(r);
-	queue_kick();
+	runs_end(r);
 }
 
 /*
@@ -1074,23 +1048,6 @@ run_shim_gone(struct run *r)
 		run_kill_orphans();
 	}
 	run_close_pipes(r);
-}
-
-/* A queued run ends without running (cancelled, or its task is gone). */
-void
-run_finish_queued(struct run *r, enum run_status status, const char *reason)
-{
-	r->rec.status = status;
-	r->rec.finished_at = time_now_ms();
-	free(r->rec.reason);
-	r->rec.reason = reason != NULL ? xstrdup(reason) : NULL;
-	record_write(&r->rec, NULL);
-	log_info("%s[%lld]: %s%s%s", r->rec.task, (long long)r->rec.id,
-	    proto_status_name(status), reason != NULL ? ": " : "",
-	    reason != NULL ? reason : "");
-	metrics_run_ended(&r->rec);
-	follow_run_ended(r);
-	run_free(r);
 }
 
 /* Shutdown: every running run is cancelled ("daemon shutdown"). */

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "microlightd.h"
-#include "params.h"
 
 #define SCHED_MAX_SLEEP_MS	60000
 #define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
@@ -201,25 +200,19 @@ sched_arm(void)
 static int
 sched_trigger(const char *name, const char *expr)
 {
-	struct task	*t;
-	struct run	*r;
-	json_t		*params;
-	char		*cause;
+	struct run_request	 req;
+	struct ops_error	 err = { NULL, NULL };
 
 	if (ml_shutting_down)
 		return (-1);
-	if ((t = task_find(name)) == NULL || !task_valid(t))
-		return (-1);
-	if ((params = params_check(t->def, NULL, 0, &cause)) == NULL) {
-		log_warnx("%s: @schedule %s: %s", name, expr, cause);
-		free(cause);
-		return (-1);
-	}
-	r = run_create(t, TRIGGER_SCHEDULE, "schedule", params);
-	r->rec.schedule = xstrdup(expr);
-	if (queue_trigger(t, r, &cause) == -1) {
-		log_warnx("%s: @schedule %s: %s", name, expr, cause);
-		free(cause);
+	memset(&req, 0, sizeof req);
+	req.task = name;
+	req.trigger = TRIGGER_SCHEDULE;
+	req.by = "schedule";
+	req.schedule = expr;
+	if (runs_submit(&req, &err) == -1) {
+		log_warnx("%s: @schedule %s: %s", name, expr, err.message);
+		ops_error_clear(&err);
 		return (-1);
 	}
 	return (0);

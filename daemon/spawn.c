@@ -674,7 +674,7 @@ spawn_add_spare(struct spare *sc)
 	fcntl(sc->out, F_SETFL, O_NONBLOCK);
 	fcntl(sc->err, F_SETFL, O_NONBLOCK);
 	spares[nspares++] = *sc;
-	queue_kick();
+	runs_kick();
 }
 
 /*
@@ -689,7 +689,7 @@ spawn_spares_lost(void)
 	spares_failing = 1;
 	if (ev_spares_late != NULL)
 		evtimer_del(ev_spares_late);
-	queue_kick();
+	runs_kick();
 }
 
 /*
