@@ -454,8 +454,17 @@ void		 control_stop_accepting(void);
 void		 control_close(void);
 u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
+void		 control_client_error(struct client *, const char *,
+		     const char *, ...) __attribute__((format(printf, 3, 4)));
 size_t		 control_client_pending(struct client *);
 void		 control_client_done(struct client *);
+void		 control_client_follow(struct client *, int64_t, int, int,
+		     int);
+int		 control_client_backup(struct client *, char **);
+const char	*control_client_who(struct client *);
+
+/* control_cmd.c */
+void		 control_cmd_dispatch(struct client *, const char *, size_t);
 
 /* http.c */
 struct evhttp_request;
