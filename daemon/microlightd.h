@@ -312,14 +312,18 @@ struct spare {
 	int	 job;
 };
 
-pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
 int		 spawn_fork_spare(struct spare *);
-void		 spawn_add_spare(struct spare *);
-void		 spawn_spares_lost(void);
-int		 spawn_ready(void);
-void		 spawn_prepare(void);
-u_int		 spawn_spare_pids(pid_t **, u_int);
-void		 spawn_shutdown(void);
+char		*spawn_job_encode(const struct spawn *, size_t *);
+const char	*spawn_env(char **, const char *);
+
+/* spare.c */
+pid_t		 spare_start(const struct spawn *, int *, int *, int *);
+void		 spare_add(struct spare *);
+void		 spare_lost(void);
+int		 spare_ready(void);
+void		 spare_prepare(void);
+u_int		 spare_pids(pid_t **, u_int);
+void		 spare_shutdown(void);
 
 /* launcher.c */
 int		 launcher_start(char **);

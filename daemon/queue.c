@@ -90,7 +90,7 @@ queue_count_task(const char *name)
 static int
 queue_slot_free(void)
 {
-	return (!ml_shutting_down && spawn_ready() &&
+	return (!ml_shutting_down && spare_ready() &&
 	    run_active_count() < (u_int)ml_conf->max_running);
 }
 
