@@ -1,4 +1,4 @@
-/* The control socket: clients and the command table (over ops and follow). */
+/* The control socket: listening, peers, request lines and their limits. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -58,68 +58,6 @@ static size_t	control_pending(struct client *);
 static int	control_make_room(void);
 static int	control_evict_idle(void);
 
-static void	cmd_ping(struct client *, json_t *);
-static void	cmd_list(struct client *, json_t *);
-static void	cmd_show(struct client *, json_t *);
-static void	cmd_run(struct client *, json_t *);
-static void	cmd_logs(struct client *, json_t *);
-static void	cmd_runs(struct client *, json_t *);
-static void	cmd_status(struct client *, json_t *);
-static void	cmd_cancel(struct client *, json_t *);
-static void	cmd_reload(struct client *, json_t *);
-static void	cmd_webhook(struct client *, json_t *);
-static void	cmd_backup(struct client *, json_t *);
-
-#define CMD_MUTATES	0x1	/* refused while shutting down */
-
-/*
- * The commands of SPEC section 5, with the members each takes besides
- * "cmd": any other member is an error, never silently ignored (a client
- * that sends an option this daemon does not know must not get a run it
- * did not ask for).
- */
-#define CMD_MAX_KEYS	5
-static const struct control_cmd {
-	const char	*name;
-	void		(*handler)(struct client *, json_t *);
-	int		 flags;
-	const char	*keys[CMD_MAX_KEYS];
-} control_cmds[] = {
-	{ CMD_PING, cmd_ping, 0, { NULL } },
-	{ CMD_LIST, cmd_list, 0, { NULL } },
-	{ CMD_SHOW, cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
-	{ CMD_RUN, cmd_run, CMD_MUTATES,
-	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
-	{ CMD_LOGS, cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
-	{ CMD_RUNS, cmd_runs, 0, { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
-	{ CMD_STATUS, cmd_status, 0, { K_RUN, NULL } },
-	{ CMD_CANCEL, cmd_cancel, CMD_MUTATES, { K_RUN, NULL } },
-	{ CMD_RELOAD, cmd_reload, CMD_MUTATES, { NULL } },
-	{ CMD_WEBHOOK, cmd_webhook, CMD_MUTATES, { K_TASK, K_ROTATE, NULL } },
-	{ CMD_BACKUP, cmd_backup, 0, { NULL } },
-};
-
-/* The first member of a request its command does not take, or NULL. */
-static const char *
-control_unknown_key(const struct control_cmd *cmd, json_t *req)
-{
-	const char	*key;
-	json_t		*v;
-	u_int		 i;
-
-	json_object_foreach(req, key, v) {
-		if (strcmp(key, K_CMD) == 0)
-			continue;
-		for (i = 0; i < CMD_MAX_KEYS && cmd->keys[i] != NULL; i++) {
-			if (strcmp(key, cmd->keys[i]) == 0)
-				break;
-		}
-		if (i == CMD_MAX_KEYS || cmd->keys[i] == NULL)
-			return (key);
-	}
-	return (NULL);
-}
-
 /* Queue a message to a client; the message is consumed. */
 static void
 control_send(struct client *c, json_t *msg)
@@ -151,8 +89,8 @@ control_send(struct client *c, json_t *msg)
 }
 
 /* Reply with an error. */
-static void __attribute__((format(printf, 3, 4)))
-control_error(struct client *c, const char *code, const char *fmt, ...)
+void
+control_client_error(struct client *c, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
@@ -211,77 +149,6 @@ control_client_close(struct client *c)
 		control_client_kill(c);
 }
 
-/* A member that must be a string (or absent, if optional). */
-static int
-control_arg_string(struct client *c, json_t *req, const char *key,
-    int required, const char **out)
-{
-	json_t	*v = json_object_get(req, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			control_error(c, E_USAGE, "\"%s\" is missing", key);
-			return (-1);
-		}
-		return (0);
-	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) !=
-	    json_string_length(v)) {
-		control_error(c, E_USAGE, "\"%s\" must be a string", key);
-		return (-1);
-	}
-	*out = json_string_value(v);
-	return (0);
-}
-
-/* A member that must be an integer (or absent: dflt). */
-static int
-control_arg_int(struct client *c, json_t *req, const char *key,
-    int required, int64_t dflt, int64_t *out)
-{
-	json_t	*v = json_object_get(req, key);
-
-	*out = dflt;
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			control_error(c, E_USAGE, "\"%s\" is missing", key);
-			return (-1);
-		}
-		return (0);
-	}
-	if (!json_is_integer(v)) {
-		control_error(c, E_USAGE, "\"%s\" must be an integer", key);
-		return (-1);
-	}
-	*out = json_integer_value(v);
-	return (0);
-}
-
-/* A member that must be a boolean (absent: false). */
-static int
-control_arg_bool(struct client *c, json_t *req, const char *key, int *out)
-{
-	json_t	*v = json_object_get(req, key);
-
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return (0);
-	if (!json_is_boolean(v)) {
-		control_error(c, E_USAGE, "\"%s\" must be true or false", key);
-		return (-1);
-	}
-	*out = json_is_true(v);
-	return (0);
-}
-
-/* Reply with an operation's error; the error is cleared. */
-static void
-control_fail(struct client *c, struct ops_error *err)
-{
-	control_send(c, ops_error_reply(err));
-}
-
 /* A chunk of a followed run's output, as an output event. */
 static void
 control_follow_output(void *arg, int64_t seq, enum run_stream stream,
@@ -336,7 +203,7 @@ control_follow_failed(void *arg, const char *message)
 	struct client	*c = arg;
 
 	c->follower = NULL;
-	control_error(c, E_INTERNAL, "%s", message);
+	control_client_error(c, E_INTERNAL, "%s", message);
 	control_follow_done(c);
 }
 
@@ -357,8 +224,8 @@ static const struct follow_sink control_sink = {
 };
 
 /* Start following a run for a client (the run may already be over). */
-static void
-control_follow(struct client *c, int64_t id, int output, int follow,
+void
+control_client_follow(struct client *c, int64_t id, int output, int follow,
     int stream)
 {
 	struct follower	*f;
@@ -368,212 +235,20 @@ control_follow(struct client *c, int64_t id, int output, int follow,
 	follow_pump(f);
 }
 
-/* ping: version and uptime. */
-static void
-cmd_ping(struct client *c, json_t *req)
+/* Start a backup for a client; on failure, *cause says why. */
+int
+control_client_backup(struct client *c, char **cause)
 {
-	json_t	*reply;
-
-	reply = proto_ok();
-	ops_ping(reply);
-	control_send(c, reply);
+	if ((c->backup = backup_start(c, cause)) == NULL)
+		return (-1);
+	return (0);
 }
 
-/* list: every task, valid or not, with its latest run. */
-static void
-cmd_list(struct client *c, json_t *req)
+/* Who a client is, for logs and for the runs it starts. */
+const char *
+control_client_who(struct client *c)
 {
-	json_t	*reply;
-
-	reply = proto_ok();
-	ops_list(reply);
-	control_send(c, reply);
-}
-
-/* show: one task and its recent runs. */
-static void
-cmd_show(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	const char		*name;
-	json_t			*reply;
-	int64_t			 limit;
-
-	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
-	    control_arg_int(c, req, K_LIMIT, 0, OPS_SHOW_LIMIT, &limit) != 0)
-		return;
-	reply = proto_ok();
-	if (ops_show(name, limit, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* run: check the task and parameters, queue a run, maybe follow it. */
-static void
-cmd_run(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	const char		*name;
-	json_t			*reply;
-	int			 wait, follow;
-	int64_t			 id;
-
-	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
-	    control_arg_bool(c, req, K_WAIT, &wait) != 0 ||
-	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0)
-		return;
-	reply = proto_ok();
-	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
-	    c->who, NULL, 0, reply, &err);
-	if (id == -1) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-	if (wait || follow)
-		control_follow(c, id, follow, 1, 0);
-}
-
-/* logs: a run's output, then the end; with follow until the run ends. */
-static void
-cmd_logs(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	const char		*sname;
-	json_t			*reply;
-	int			 follow, stream = 0;
-	int64_t			 id;
-
-	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0 ||
-	    control_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
-	    control_arg_string(c, req, K_STREAM, 0, &sname) != 0)
-		return;
-	if (sname != NULL && (stream = proto_stream_from(sname)) == -1) {
-		control_error(c, E_USAGE, "\"stream\" is stdout or stderr");
-		return;
-	}
-	reply = proto_ok();
-	if (ops_status(id, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-	control_follow(c, id, 1, follow, stream);
-}
-
-/* runs: history, newest first. */
-static void
-cmd_runs(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	const char		*task, *sname;
-	int64_t			 limit, before;
-	json_t			*reply;
-
-	if (control_arg_string(c, req, K_TASK, 0, &task) != 0 ||
-	    control_arg_string(c, req, K_STATUS, 0, &sname) != 0 ||
-	    control_arg_int(c, req, K_LIMIT, 0, OPS_RUNS_LIMIT, &limit) != 0 ||
-	    control_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
-		return;
-	reply = proto_ok();
-	if (ops_runs(task, sname, before, limit, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* status: one run's record. */
-static void
-cmd_status(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	json_t			*reply;
-	int64_t			 id;
-
-	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
-		return;
-	reply = proto_ok();
-	if (ops_status(id, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* cancel: a queued run ends now; a running one is told to stop. */
-static void
-cmd_cancel(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	json_t			*reply;
-	int64_t			 id;
-
-	if (control_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
-		return;
-	reply = proto_ok();
-	if (ops_cancel(id, c->who, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* reload: config and tasks.d, like SIGHUP but with an answer. */
-static void
-cmd_reload(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	json_t			*reply;
-
-	reply = proto_ok();
-	if (ops_reload(reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* webhook: a task's webhook URL and secret, made (again, with rotate). */
-static void
-cmd_webhook(struct client *c, json_t *req)
-{
-	struct ops_error	 err;
-	const char		*name;
-	json_t			*reply;
-	int			 rotate;
-
-	if (control_arg_string(c, req, K_TASK, 1, &name) != 0 ||
-	    control_arg_bool(c, req, K_ROTATE, &rotate) != 0)
-		return;
-	reply = proto_ok();
-	if (hook_info(name, rotate, reply, &err) != 0) {
-		json_decref(reply);
-		control_fail(c, &err);
-		return;
-	}
-	control_send(c, reply);
-}
-
-/* backup: a consistent copy of the database, sent as data events. */
-static void
-cmd_backup(struct client *c, json_t *req)
-{
-	char	*cause;
-
-	if ((c->backup = backup_start(c, &cause)) == NULL) {
-		control_error(c, E_INTERNAL, "%s", cause);
-		free(cause);
-	}
+	return (c->who);
 }
 
 /* Send a message to a client (for backup.c). */
@@ -604,54 +279,6 @@ control_client_done(struct client *c)
 		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
-/* Handle one request line. */
-static void
-control_dispatch(struct client *c, const char *line, size_t len)
-{
-	const struct control_cmd	*cmd;
-	json_t				*req, *v;
-	char				*cause;
-	const char			*name, *key;
-	u_int				 i;
-
-	if ((req = proto_decode(line, len, &cause)) == NULL) {
-		control_error(c, E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return;
-	}
-	v = json_object_get(req, K_CMD);
-	if (v == NULL || !json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		/* A NUL would cut the name short: "ping\u0000x" is no ping. */
-		control_error(c, E_BAD_REQUEST, "a request needs a \"cmd\" "
-		    "string (without NUL bytes)");
-		json_decref(req);
-		return;
-	}
-	name = json_string_value(v);
-	cmd = NULL;
-	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++) {
-		if (strcmp(control_cmds[i].name, name) == 0) {
-			cmd = &control_cmds[i];
-			break;
-		}
-	}
-	if (cmd == NULL)
-		control_error(c, E_UNKNOWN_COMMAND, "unknown command");
-	else if ((key = control_unknown_key(cmd, req)) != NULL)
-		control_error(c, E_USAGE, "%s does not take \"%.64s\" (an "
-		    "older microlightd?)", cmd->name, key);
-	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
-		control_error(c, E_SHUTTING_DOWN, "microlightd is shutting "
-		    "down");
-	else {
-		log_debug("control: %s: %s", c->who, cmd->name);
-		watch_flush();
-		cmd->handler(c, req);
-	}
-	json_decref(req);
-}
-
 /*
  * Read request lines. While a client follows a run, further lines wait in
  * its buffer. A line over the limit gets an error as soon as the limit is
@@ -679,8 +306,8 @@ control_read_cb(struct bufferevent *bev, void *arg)
 			else if (len >= ML_MAX_REQUEST) {
 				/* Answer now, skip the rest of the line. */
 				evbuffer_drain(in, len);
-				control_error(c, E_TOO_LARGE, "request longer "
-				    "than %d bytes", ML_MAX_REQUEST);
+				control_client_error(c, E_TOO_LARGE, "request "
+				    "longer than %d bytes", ML_MAX_REQUEST);
 				c->discarding = 1;
 			}
 			if (c->eof)
@@ -695,14 +322,14 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (len + 1 > ML_MAX_REQUEST) {
 			evbuffer_drain(in, len + 1);
-			control_error(c, E_TOO_LARGE, "request longer than %d "
-			    "bytes", ML_MAX_REQUEST);
+			control_client_error(c, E_TOO_LARGE, "request longer "
+			    "than %d bytes", ML_MAX_REQUEST);
 			continue;
 		}
 		line = xmalloc(len + 1);
 		evbuffer_remove(in, line, len + 1);
 		line[len] = '\0';
-		control_dispatch(c, line, len);
+		control_cmd_dispatch(c, line, len);
 		free(line);
 	}
 }

@@ -228,7 +228,7 @@ launcher_read_cb(int fd, short events, void *arg)
 		if (n <= 0) {
 			/* The launcher is gone; SIGCHLD will say more. */
 			event_del(ev_launcher);
-			spawn_spares_lost();
+			spare_lost();
 			return;
 		}
 		cm = CMSG_FIRSTHDR(&mh);
@@ -237,7 +237,7 @@ launcher_read_cb(int fd, short events, void *arg)
 		    cm->cmsg_len != CMSG_LEN(sizeof fds)) {
 			log_warnx("launcher: cannot fork a supervisor: %s",
 			    strerror(msg.error));
-			spawn_spares_lost();
+			spare_lost();
 			continue;
 		}
 		memcpy(fds, CMSG_DATA(cm), sizeof fds);
@@ -246,7 +246,7 @@ launcher_read_cb(int fd, short events, void *arg)
 		sc.out = fds[1];
 		sc.err = fds[2];
 		sc.job = fds[3];
-		spawn_add_spare(&sc);
+		spare_add(&sc);
 	}
 }
 
@@ -292,7 +292,7 @@ launcher_reaped(pid_t pid, int status)
 		return (0);
 	log_warnx("the launcher (pid %d) exited", (int)pid);
 	launcher_stop();
-	spawn_spares_lost();
+	spare_lost();
 	if (ml_shutting_down)
 		return (1);
 	if (ev_restart == NULL)
@@ -321,7 +321,7 @@ launcher_restart_cb(int fd, short events, void *arg)
 	}
 	log_info("launcher restarted, pid %d", (int)lpid);
 	launcher_listen();
-	spawn_prepare();
+	spare_prepare();
 }
 
 /* The launcher's pid, or -1. */

@@ -602,7 +602,7 @@ main(int argc, char **argv)
 	run_init();
 	prune_start();
 	launcher_listen();
-	spawn_prepare();
+	spare_prepare();
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
 	runs_restore();
@@ -631,7 +631,7 @@ main(int argc, char **argv)
 	http_close();
 	fds_stop();
 	prune_stop();
-	spawn_shutdown();
+	spare_shutdown();
 	launcher_stop();
 	runs_free_queued();
 	run_flush_all();

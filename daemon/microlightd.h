@@ -311,14 +311,18 @@ struct spare {
 	int	 job;
 };
 
-pid_t		 spawn_start(const struct spawn *, int *, int *, int *);
 int		 spawn_fork_spare(struct spare *);
-void		 spawn_add_spare(struct spare *);
-void		 spawn_spares_lost(void);
-int		 spawn_ready(void);
-void		 spawn_prepare(void);
-u_int		 spawn_spare_pids(pid_t **, u_int);
-void		 spawn_shutdown(void);
+char		*spawn_job_encode(const struct spawn *, size_t *);
+const char	*spawn_env(char **, const char *);
+
+/* spare.c */
+pid_t		 spare_start(const struct spawn *, int *, int *, int *);
+void		 spare_add(struct spare *);
+void		 spare_lost(void);
+int		 spare_ready(void);
+void		 spare_prepare(void);
+u_int		 spare_pids(pid_t **, u_int);
+void		 spare_shutdown(void);
 
 /* launcher.c */
 int		 launcher_start(char **);
@@ -481,8 +485,17 @@ void		 control_stop_accepting(void);
 void		 control_close(void);
 u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
+void		 control_client_error(struct client *, const char *,
+		     const char *, ...) __attribute__((format(printf, 3, 4)));
 size_t		 control_client_pending(struct client *);
 void		 control_client_done(struct client *);
+void		 control_client_follow(struct client *, int64_t, int, int,
+		     int);
+int		 control_client_backup(struct client *, char **);
+const char	*control_client_who(struct client *);
+
+/* control_cmd.c */
+void		 control_cmd_dispatch(struct client *, const char *, size_t);
 
 /* http.c */
 struct evhttp_request;

@@ -699,7 +699,7 @@ run_start(struct run *r, struct task *t)
 		run_fail_start(r, "cannot record the run's start");
 		return (-1);
 	}
-	r->pid = spawn_start(&sp, &r->ctl_fd, &r->out_fd, &r->err_fd);
+	r->pid = spare_start(&sp, &r->ctl_fd, &r->out_fd, &r->err_fd);
 	free(r->input);		/* the supervisor has it now */
 	r->input = NULL;
 	run_strv_free(sp.envp);
@@ -1023,7 +1023,7 @@ run_kill_orphans(void)
 
 	run_list_shims(&runs_active, &shims, &nshims);
 	run_list_shims(&runs_ending, &shims, &nshims);
-	nshims = spawn_spare_pids(&shims, nshims);
+	nshims = spare_pids(&shims, nshims);
 	if (launcher_pid() != -1) {
 		shims = xreallocarray(shims, nshims + 1, sizeof *shims);
 		shims[nshims++] = launcher_pid();

@@ -164,7 +164,7 @@ runs_skip(struct run *r, char *reason, struct ops_error *err)
 static int
 runs_slot_free(void)
 {
-	return (!ml_shutting_down && spawn_ready() &&
+	return (!ml_shutting_down && spare_ready() &&
 	    run_active_count() < (u_int)ml_conf->max_running);
 }
 

@@ -15,7 +15,8 @@
  * itself costs its page tables and copy-on-write faults on every page it
  * touches afterwards, most of the daemon's CPU time under load. They are
  * forked ahead of need (spares): a spare waits for its job (the script, its
- * environment and user) on a pipe, and the daemon keeps a few ready.
+ * environment and user) on a pipe, and the daemon keeps a few ready
+ * (spare.c).
  */
 
 #include <sys/types.h>
@@ -60,20 +61,6 @@ struct spawn_job {
 	 * username, and nenv environment entries; then input_len bytes of
 	 * stdin. */
 };
-
-#define SPARES_WANTED	2	/* spares kept ready */
-
-/* Spares received from the launcher, ready for a job. */
-static struct spare	 spares[SPARES_WANTED];
-static u_int		 nspares;
-static u_int		 spares_asked;	/* asked of the launcher, not in yet */
-static int		 spares_failing; /* the launcher cannot give any */
-static struct event	*ev_spares_late;
-
-#define SPARES_LATE_MS	1000	/* a spare asked for and not in by then */
-
-static void	spawn_spares_timer(void);
-static void	spawn_spares_late_cb(int, short, void *);
 
 /* Write a whole message, retrying EINTR; errors are ignored (best effort). */
 static void
@@ -397,7 +384,7 @@ spawn_input(const void *data, size_t len)
 }
 
 /* A variable of a job's environment ("MICROLIGHT_TASK"), or "?". */
-static const char *
+const char *
 spawn_env(char **envp, const char *name)
 {
 	size_t	 len = strlen(name);
@@ -476,22 +463,6 @@ spawn_wait_job(void)
 		_exit(1);
 	}
 	spawn_supervise(&sp, sfd, report);
-}
-
-/* Close the daemon's ends of a spare's descriptors. */
-static void
-spawn_spare_close(struct spare *sc)
-{
-	if (sc->ctl != -1)
-		close(sc->ctl);
-	if (sc->out != -1)
-		close(sc->out);
-	if (sc->err != -1)
-		close(sc->err);
-	if (sc->job != -1)
-		close(sc->job);
-	sc->pid = -1;
-	sc->ctl = sc->out = sc->err = sc->job = -1;
 }
 
 /*
@@ -583,7 +554,7 @@ fail:
 }
 
 /* Encode a job for a spare; returns an allocated buffer of *len bytes. */
-static char *
+char *
 spawn_job_encode(const struct spawn *sp, size_t *len)
 {
 	struct spawn_job	 hdr;
@@ -632,192 +603,4 @@ spawn_job_encode(const struct spawn *sp, size_t *len)
 		memcpy(p, sp->input, sp->input_len);
 	*len = size;
 	return (buf);
-}
-
-/*
- * Write a job to a spare. The job pipe is blocking: the spare is reading
- * it in a loop, so even a job larger than the pipe goes through at once;
- * a spare that died gives EPIPE (SIGPIPE is ignored).
- */
-static int
-spawn_job_send(struct spare *sc, const char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = write(sc->job, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return (-1);
-		buf += n;
-		len -= n;
-	}
-	close(sc->job);
-	sc->job = -1;
-	return (0);
-}
-
-/* A spare arrived from the launcher: a waiting run may start. */
-void
-spawn_add_spare(struct spare *sc)
-{
-	if (spares_asked > 0)
-		spares_asked--;
-	spares_failing = 0;
-	spawn_spares_timer();
-	if (nspares == SPARES_WANTED || ml_shutting_down) {
-		spawn_spare_close(sc);	/* it sees EOF and exits */
-		return;
-	}
-	fcntl(sc->ctl, F_SETFL, O_NONBLOCK);
-	fcntl(sc->out, F_SETFL, O_NONBLOCK);
-	fcntl(sc->err, F_SETFL, O_NONBLOCK);
-	spares[nspares++] = *sc;
-	runs_kick();
-}
-
-/*
- * The spares asked for will not come (the launcher failed or is gone):
- * runs start with a supervisor forked by the daemon until spares come
- * again.
- */
-void
-spawn_spares_lost(void)
-{
-	spares_asked = 0;
-	spares_failing = 1;
-	if (ev_spares_late != NULL)
-		evtimer_del(ev_spares_late);
-	runs_kick();
-}
-
-/*
- * While spares are asked for, the launcher must deliver one every
- * SPARES_LATE_MS; (re)start that clock, or stop it when none is asked.
- */
-static void
-spawn_spares_timer(void)
-{
-	struct timeval	 tv;
-
-	if (ev_spares_late == NULL)
-		ev_spares_late = evtimer_new(ml_base, spawn_spares_late_cb,
-		    NULL);
-	if (spares_asked == 0) {
-		evtimer_del(ev_spares_late);
-		return;
-	}
-	tv.tv_sec = SPARES_LATE_MS / 1000;
-	tv.tv_usec = (SPARES_LATE_MS % 1000) * 1000;
-	evtimer_add(ev_spares_late, &tv);
-}
-
-/* Spares asked for long ago have not come: stop waiting for them. */
-static void
-spawn_spares_late_cb(int fd, short events, void *arg)
-{
-	log_warnx("the launcher gives no spare supervisor: forking them here");
-	spawn_spares_lost();
-}
-
-/*
- * Whether a run can start now: a spare is ready, or the launcher cannot
- * give one and the daemon forks the supervisor itself. Otherwise the run
- * waits in the queue a moment for the spare on its way: forking the daemon
- * costs more than that wait.
- */
-int
-spawn_ready(void)
-{
-	return (nspares > 0 || spares_failing || launcher_pid() == -1);
-}
-
-/* Keep SPARES_WANTED spares ready or on their way from the launcher. */
-void
-spawn_prepare(void)
-{
-	u_int	 want, asked;
-
-	if (ml_shutting_down)
-		return;
-	if (nspares + spares_asked >= SPARES_WANTED)
-		return;
-	want = SPARES_WANTED - nspares - spares_asked;
-	asked = launcher_request(want);
-	spares_asked += asked;
-	if (asked > 0)
-		spawn_spares_timer();
-}
-
-/*
- * Start the supervisor of a run: hand the job to a spare (forking one here
- * if none is ready, or if the one taken turns out to be dead). Returns the
- * supervisor's pid and the daemon's ends of the control socket and of the
- * stdout and stderr pipes (non-blocking, close-on-exec), or -1.
- */
-pid_t
-spawn_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
-{
-	struct spare	 sc;
-	char		*job;
-	size_t		 len;
-	int		 tries;
-
-	job = spawn_job_encode(sp, &len);
-	for (tries = 0; tries < SPARES_WANTED + 2; tries++) {
-		if (nspares > 0) {
-			sc = spares[0];
-			memmove(spares, spares + 1,
-			    --nspares * sizeof *spares);
-		} else {
-			/* None ready: fork one here, slower but sure. */
-			if (spawn_fork_spare(&sc) == -1)
-				break;
-			fcntl(sc.ctl, F_SETFL, O_NONBLOCK);
-			fcntl(sc.out, F_SETFL, O_NONBLOCK);
-			fcntl(sc.err, F_SETFL, O_NONBLOCK);
-		}
-		if (spawn_job_send(&sc, job, len) == 0) {
-			free(job);
-			*ctlp = sc.ctl;
-			*outp = sc.out;
-			*errp = sc.err;
-			spawn_prepare();
-			return (sc.pid);
-		}
-		log_warn("%s[%s]: handing the run to supervisor %d",
-		    spawn_env(sp->envp, "MICROLIGHT_TASK"),
-		    spawn_env(sp->envp, "MICROLIGHT_RUN_ID"), (int)sc.pid);
-		kill(sc.pid, SIGKILL);
-		spawn_spare_close(&sc);
-	}
-	free(job);
-	spawn_prepare();
-	return (-1);
-}
-
-/* The pids of the spares, for the orphan killer to spare them. */
-u_int
-spawn_spare_pids(pid_t **pids, u_int n)
-{
-	u_int	 i;
-
-	for (i = 0; i < nspares; i++) {
-		*pids = xreallocarray(*pids, n + 1, sizeof **pids);
-		(*pids)[n++] = spares[i].pid;
-	}
-	return (n);
-}
-
-/* At exit: each spare sees its job pipe close and exits. */
-void
-spawn_shutdown(void)
-{
-	while (nspares > 0)
-		spawn_spare_close(&spares[--nspares]);
-	spares_asked = 0;
-	if (ev_spares_late != NULL)
-		event_free(ev_spares_late);
-	ev_spares_late = NULL;
 }

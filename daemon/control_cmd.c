@@ -1,0 +1,412 @@
+/* The control commands: their table, their arguments and their handlers. */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "microlightd.h"
+
+static void	control_cmd_ping(struct client *, json_t *);
+static void	control_cmd_list(struct client *, json_t *);
+static void	control_cmd_show(struct client *, json_t *);
+static void	control_cmd_run(struct client *, json_t *);
+static void	control_cmd_logs(struct client *, json_t *);
+static void	control_cmd_runs(struct client *, json_t *);
+static void	control_cmd_status(struct client *, json_t *);
+static void	control_cmd_cancel(struct client *, json_t *);
+static void	control_cmd_reload(struct client *, json_t *);
+static void	control_cmd_webhook(struct client *, json_t *);
+static void	control_cmd_backup(struct client *, json_t *);
+
+#define CMD_MUTATES	0x1	/* refused while shutting down */
+
+/*
+ * The commands of SPEC section 5, with the members each takes besides
+ * "cmd": any other member is an error, never silently ignored (a client
+ * that sends an option this daemon does not know must not get a run it
+ * did not ask for).
+ */
+#define CMD_MAX_KEYS	5
+static const struct control_cmd {
+	const char	*name;
+	void		(*handler)(struct client *, json_t *);
+	int		 flags;
+	const char	*keys[CMD_MAX_KEYS];
+} control_cmds[] = {
+	{ CMD_PING, control_cmd_ping, 0, { NULL } },
+	{ CMD_LIST, control_cmd_list, 0, { NULL } },
+	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
+	{ CMD_RUN, control_cmd_run, CMD_MUTATES,
+	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
+	{ CMD_LOGS, control_cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
+	{ CMD_RUNS, control_cmd_runs, 0,
+	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
+	{ CMD_STATUS, control_cmd_status, 0, { K_RUN, NULL } },
+	{ CMD_CANCEL, control_cmd_cancel, CMD_MUTATES, { K_RUN, NULL } },
+	{ CMD_RELOAD, control_cmd_reload, CMD_MUTATES, { NULL } },
+	{ CMD_WEBHOOK, control_cmd_webhook, CMD_MUTATES,
+	    { K_TASK, K_ROTATE, NULL } },
+	{ CMD_BACKUP, control_cmd_backup, 0, { NULL } },
+};
+
+/* The first member of a request its command does not take, or NULL. */
+static const char *
+control_cmd_unknown_key(const struct control_cmd *cmd, json_t *req)
+{
+	const char	*key;
+	json_t		*v;
+	u_int		 i;
+
+	json_object_foreach(req, key, v) {
+		if (strcmp(key, K_CMD) == 0)
+			continue;
+		for (i = 0; i < CMD_MAX_KEYS && cmd->keys[i] != NULL; i++) {
+			if (strcmp(key, cmd->keys[i]) == 0)
+				break;
+		}
+		if (i == CMD_MAX_KEYS || cmd->keys[i] == NULL)
+			return (key);
+	}
+	return (NULL);
+}
+
+/* The kinds of a request's members, for control_cmd_arg. */
+enum control_cmd_kind {
+	ARG_STRING,		/* without NUL bytes */
+	ARG_INT,
+	ARG_BOOL,
+};
+
+/*
+ * A member of a request, which must be of the kind given: *vp is the
+ * member, or NULL if it is absent (or null) and optional. Returns -1 if it
+ * is missing but required or of another kind (the error is sent), else 0.
+ */
+static int
+control_cmd_arg(struct client *c, json_t *req, const char *key,
+    int required, enum control_cmd_kind kind, json_t **vp)
+{
+	static const char	*const what[] = {
+		[ARG_STRING] = "a string",
+		[ARG_INT] = "an integer",
+		[ARG_BOOL] = "true or false",
+	};
+	json_t			*v = json_object_get(req, key);
+	int			 ok = 0;
+
+	*vp = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			control_client_error(c, E_USAGE, "\"%s\" is missing",
+			    key);
+			return (-1);
+		}
+		return (0);
+	}
+	switch (kind) {
+	case ARG_STRING:
+		ok = json_is_string(v) && strlen(json_string_value(v)) ==
+		    json_string_length(v);
+		break;
+	case ARG_INT:
+		ok = json_is_integer(v);
+		break;
+	case ARG_BOOL:
+		ok = json_is_boolean(v);
+		break;
+	}
+	if (!ok) {
+		control_client_error(c, E_USAGE, "\"%s\" must be %s", key,
+		    what[kind]);
+		return (-1);
+	}
+	*vp = v;
+	return (0);
+}
+
+/* A member that must be a string (or absent, if optional). */
+static int
+control_cmd_arg_string(struct client *c, json_t *req, const char *key,
+    int required, const char **out)
+{
+	json_t	*v;
+
+	if (control_cmd_arg(c, req, key, required, ARG_STRING, &v) != 0)
+		return (-1);
+	*out = v != NULL ? json_string_value(v) : NULL;
+	return (0);
+}
+
+/* A member that must be an integer (or absent: dflt). */
+static int
+control_cmd_arg_int(struct client *c, json_t *req, const char *key,
+    int required, int64_t dflt, int64_t *out)
+{
+	json_t	*v;
+
+	if (control_cmd_arg(c, req, key, required, ARG_INT, &v) != 0)
+		return (-1);
+	*out = v != NULL ? json_integer_value(v) : dflt;
+	return (0);
+}
+
+/* A member that must be a boolean (absent: false). */
+static int
+control_cmd_arg_bool(struct client *c, json_t *req, const char *key, int *out)
+{
+	json_t	*v;
+
+	if (control_cmd_arg(c, req, key, 0, ARG_BOOL, &v) != 0)
+		return (-1);
+	*out = v != NULL && json_is_true(v);
+	return (0);
+}
+
+/*
+ * The end of a command: send its reply, or, if the operation failed, drop
+ * the reply and send the operation's error (which is cleared). Returns 0
+ * if the reply went.
+ */
+static int
+control_cmd_reply(struct client *c, json_t *reply, int failed,
+    struct ops_error *err)
+{
+	if (failed) {
+		json_decref(reply);
+		control_client_send(c, ops_error_reply(err));
+		return (-1);
+	}
+	control_client_send(c, reply);
+	return (0);
+}
+
+/* A command that cannot fail: a reply that op fills in. */
+static void
+control_cmd_answer(struct client *c, void (*op)(json_t *))
+{
+	json_t	*reply;
+
+	reply = proto_ok();
+	op(reply);
+	control_client_send(c, reply);
+}
+
+/* ping: version and uptime. */
+static void
+control_cmd_ping(struct client *c, json_t *req)
+{
+	control_cmd_answer(c, ops_ping);
+}
+
+/* list: every task, valid or not, with its latest run. */
+static void
+control_cmd_list(struct client *c, json_t *req)
+{
+	control_cmd_answer(c, ops_list);
+}
+
+/* show: one task and its recent runs. */
+static void
+control_cmd_show(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int64_t			 limit;
+
+	if (control_cmd_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_cmd_arg_int(c, req, K_LIMIT, 0, OPS_SHOW_LIMIT,
+	    &limit) != 0)
+		return;
+	reply = proto_ok();
+	control_cmd_reply(c, reply, ops_show(name, limit, reply, &err) != 0,
+	    &err);
+}
+
+/* run: check the task and parameters, queue a run, maybe follow it. */
+static void
+control_cmd_run(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int			 wait, follow;
+	int64_t			 id;
+
+	if (control_cmd_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
+	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
+		return;
+	reply = proto_ok();
+	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
+	    control_client_who(c), NULL, 0, reply, &err);
+	if (control_cmd_reply(c, reply, id == -1, &err) != 0)
+		return;
+	if (wait || follow)
+		control_client_follow(c, id, follow, 1, 0);
+}
+
+/* logs: a run's output, then the end; with follow until the run ends. */
+static void
+control_cmd_logs(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*sname;
+	json_t			*reply;
+	int			 follow, stream = 0;
+	int64_t			 id;
+
+	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0 ||
+	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
+	    control_cmd_arg_string(c, req, K_STREAM, 0, &sname) != 0)
+		return;
+	if (sname != NULL && (stream = proto_stream_from(sname)) == -1) {
+		control_client_error(c, E_USAGE,
+		    "\"stream\" is stdout or stderr");
+		return;
+	}
+	reply = proto_ok();
+	if (control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0,
+	    &err) != 0)
+		return;
+	control_client_follow(c, id, 1, follow, stream);
+}
+
+/* runs: history, newest first. */
+static void
+control_cmd_runs(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*task, *sname;
+	int64_t			 limit, before;
+	json_t			*reply;
+
+	if (control_cmd_arg_string(c, req, K_TASK, 0, &task) != 0 ||
+	    control_cmd_arg_string(c, req, K_STATUS, 0, &sname) != 0 ||
+	    control_cmd_arg_int(c, req, K_LIMIT, 0, OPS_RUNS_LIMIT,
+	    &limit) != 0 ||
+	    control_cmd_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
+		return;
+	reply = proto_ok();
+	control_cmd_reply(c, reply, ops_runs(task, sname, before, limit, reply,
+	    &err) != 0, &err);
+}
+
+/* status: one run's record. */
+static void
+control_cmd_status(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	json_t			*reply;
+	int64_t			 id;
+
+	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
+		return;
+	reply = proto_ok();
+	control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0, &err);
+}
+
+/* cancel: a queued run ends now; a running one is told to stop. */
+static void
+control_cmd_cancel(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	json_t			*reply;
+	int64_t			 id;
+
+	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
+		return;
+	reply = proto_ok();
+	control_cmd_reply(c, reply, ops_cancel(id, control_client_who(c),
+	    reply, &err) != 0, &err);
+}
+
+/* reload: config and tasks.d, like SIGHUP but with an answer. */
+static void
+control_cmd_reload(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	json_t			*reply;
+
+	reply = proto_ok();
+	control_cmd_reply(c, reply, ops_reload(reply, &err) != 0, &err);
+}
+
+/* webhook: a task's webhook URL and secret, made (again, with rotate). */
+static void
+control_cmd_webhook(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	const char		*name;
+	json_t			*reply;
+	int			 rotate;
+
+	if (control_cmd_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_cmd_arg_bool(c, req, K_ROTATE, &rotate) != 0)
+		return;
+	reply = proto_ok();
+	control_cmd_reply(c, reply, hook_info(name, rotate, reply, &err) != 0,
+	    &err);
+}
+
+/* backup: a consistent copy of the database, sent as data events. */
+static void
+control_cmd_backup(struct client *c, json_t *req)
+{
+	char	*cause;
+
+	if (control_client_backup(c, &cause) != 0) {
+		control_client_error(c, E_INTERNAL, "%s", cause);
+		free(cause);
+	}
+}
+
+/* Handle one request line. */
+void
+control_cmd_dispatch(struct client *c, const char *line, size_t len)
+{
+	const struct control_cmd	*cmd;
+	json_t				*req, *v;
+	char				*cause;
+	const char			*name, *key;
+	u_int				 i;
+
+	if ((req = proto_decode(line, len, &cause)) == NULL) {
+		control_client_error(c, E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	v = json_object_get(req, K_CMD);
+	if (v == NULL || !json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		/* A NUL would cut the name short: "ping\u0000x" is no ping. */
+		control_client_error(c, E_BAD_REQUEST, "a request needs a "
+		    "\"cmd\" string (without NUL bytes)");
+		json_decref(req);
+		return;
+	}
+	name = json_string_value(v);
+	cmd = NULL;
+	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++) {
+		if (strcmp(control_cmds[i].name, name) == 0) {
+			cmd = &control_cmds[i];
+			break;
+		}
+	}
+	if (cmd == NULL)
+		control_client_error(c, E_UNKNOWN_COMMAND, "unknown command");
+	else if ((key = control_cmd_unknown_key(cmd, req)) != NULL)
+		control_client_error(c, E_USAGE, "%s does not take \"%.64s\" "
+		    "(an older microlightd?)", cmd->name, key);
+	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
+		control_client_error(c, E_SHUTTING_DOWN, "microlightd is "
+		    "shutting down");
+	else {
+		log_debug("control: %s: %s", control_client_who(c),
+		    cmd->name);
+		watch_flush();
+		cmd->handler(c, req);
+	}
+	json_decref(req);
+}
