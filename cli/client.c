@@ -85,6 +85,8 @@ conn_send(struct conn *c, json_t *msg)
 	size_t	 len;
 	ssize_t	 n;
 
+	/* Every request says which protocol it speaks. */
+	json_object_set_new(msg, K_PROTOCOL, json_integer(ML_PROTO_VERSION));
 	buf = proto_encode(msg, &len);
 	json_decref(msg);
 	for (p = buf; len > 0; p += n, len -= n) {
@@ -199,6 +201,7 @@ exit_for_error(json_t *reply)
 		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
 		{ E_FORBIDDEN, EXIT_UNAVAILABLE },
 		{ E_BUSY, EXIT_UNAVAILABLE },
+		{ E_PROTOCOL, EXIT_UNAVAILABLE },
 	};
 	const char	*code;
 	u_int		 i;

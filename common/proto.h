@@ -16,6 +16,9 @@
  * Framing: every request and every reply is one JSON object followed by one
  * newline ("\n"); JSON never contains a raw newline, so a line is a frame.
  * A request is at most ML_MAX_REQUEST bytes including its newline.
+ * Any request may carry K_PROTOCOL, the client's ML_PROTO_VERSION: a
+ * daemon of another version refuses it with E_PROTOCOL, whatever its
+ * command, rather than misread it.
  */
 #define ML_PROTO_VERSION	1
 #define ML_MAX_REQUEST		(1024 * 1024)
@@ -91,6 +94,7 @@
 #define E_CONFIGURED		"configured"	/* set in the configuration */
 #define E_FORBIDDEN		"forbidden"	/* not root, owner or group */
 #define E_BUSY			"busy"		/* max-queued runs wait already */
+#define E_PROTOCOL		"protocol"	/* another ML_PROTO_VERSION */
 #define E_INTERNAL		"internal"
 
 /* Run states. */

@@ -59,7 +59,7 @@ control_cmd_unknown_key(const struct control_cmd *cmd, json_t *req)
 	u_int		 i;
 
 	json_object_foreach(req, key, v) {
-		if (strcmp(key, K_CMD) == 0)
+		if (strcmp(key, K_CMD) == 0 || strcmp(key, K_PROTOCOL) == 0)
 			continue;
 		for (i = 0; i < CMD_MAX_KEYS && cmd->keys[i] != NULL; i++) {
 			if (strcmp(key, cmd->keys[i]) == 0)
@@ -387,6 +387,23 @@ control_cmd_dispatch(struct client *c, const char *line, size_t len)
 		return;
 	}
 	name = json_string_value(v);
+	/* A client of another release is refused before it is misread. */
+	v = json_object_get(req, K_PROTOCOL);
+	if (v != NULL && !json_is_integer(v)) {
+		control_client_error(c, E_USAGE, "\"protocol\" must be an "
+		    "integer");
+		json_decref(req);
+		return;
+	}
+	if (v != NULL && json_integer_value(v) != ML_PROTO_VERSION) {
+		control_client_error(c, E_PROTOCOL, "incompatible "
+		    "microlightctl and microlightd: the client speaks protocol "
+		    "%lld, microlightd %d (use the microlightctl of the "
+		    "daemon's release)", (long long)json_integer_value(v),
+		    ML_PROTO_VERSION);
+		json_decref(req);
+		return;
+	}
 	cmd = NULL;
 	for (i = 0; i < sizeof control_cmds / sizeof control_cmds[0]; i++) {
 		if (strcmp(control_cmds[i].name, name) == 0) {

@@ -5,6 +5,7 @@ import base64
 import datetime
 import pty
 import select
+import threading
 
 from harness import *
 
@@ -28,6 +29,45 @@ class RunBasics(DaemonTest):
     def test_ping(self):
         p = self.d.ctl("ping", check=0)
         self.assertIn(b"microlightd", p.stdout)
+
+
+class ProtocolVersion(unittest.TestCase):
+    """microlightctl says which protocol it speaks; a daemon of another
+    release refuses it, and the user is told so (exit 69)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ml-proto-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.path = os.path.join(self.dir, "newer.sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(1)
+        self.server.settimeout(30)
+        self.addCleanup(self.server.close)
+
+    def newer_daemon(self, got):
+        """Answer one request as a daemon of protocol 2 would."""
+        conn, _ = self.server.accept()
+        with conn, conn.makefile("rb") as f:
+            got.append(json.loads(f.readline()))
+            conn.sendall(b'{"ok":false,"error":{"code":"protocol",'
+                         b'"message":"incompatible microlightctl and '
+                         b'microlightd: the client speaks protocol 1, '
+                         b'microlightd 2"}}\n')
+
+    def test_incompatible_daemon(self):
+        for args in (["run", "hello"], ["status", "1"], ["ping"]):
+            got = []
+            t = threading.Thread(target=self.newer_daemon, args=(got,))
+            t.start()
+            p = subprocess.run([MICROLIGHTCTL, "-s", self.path] + args,
+                               capture_output=True, timeout=30,
+                               env=ctl_env(), stdin=subprocess.DEVNULL)
+            t.join(30)
+            self.assertEqual(got[0]["protocol"], 1, got)
+            self.assertEqual(p.returncode, 69, p)
+            self.assertIn(b"incompatible microlightctl and microlightd",
+                          p.stderr)
 
 
 

@@ -178,6 +178,28 @@ class Errors(ProtocolTest):
         self.assertTrue(c.ask({"cmd": "run", "task": "hello", "params": {},
                                "wait": False, "follow": False})["ok"])
 
+    def test_other_protocol_version_is_refused(self):
+        """A client that says it speaks another protocol version gets a
+        clear error, whatever its command, and nothing is done."""
+        c = self.client()
+        for req in ({"cmd": "run", "task": "hello", "protocol": 2},
+                    {"cmd": "run", "task": "hello", "protocol": 0},
+                    {"cmd": "future-command", "protocol": 999}):
+            reply = c.ask(req)
+            self.assert_error(reply, "protocol")
+            self.assertIn("incompatible microlightctl and microlightd",
+                          reply["error"]["message"])
+            self.assertIn("protocol %d, microlightd 1" % req["protocol"],
+                          reply["error"]["message"])
+        self.assert_error(c.ask({"cmd": "ping", "protocol": "1"}), "usage")
+        self.assertEqual(self.d.request({"cmd": "runs"})["runs"], [])
+        # Its own version, or none (a raw client), is served.
+        reply = c.ask({"cmd": "ping", "protocol": 1})
+        self.assertTrue(reply["ok"], reply)
+        self.assertEqual(reply["protocol"], 1)
+        self.assertTrue(c.ask({"cmd": "run", "task": "hello",
+                               "protocol": 1})["ok"])
+
 
 class Limits(ProtocolTest):
     def oversized(self, data):
