@@ -317,7 +317,7 @@ db_checkpoint_cb(int fd, short events, void *arg)
 	struct timeval	 tv;
 	int64_t		 wait;
 
-	if ((wait = sched_quiet_wait()) > 0) {
+	if ((wait = quiet_wait()) > 0) {
 		tv.tv_sec = wait / 1000;
 		tv.tv_usec = (wait % 1000) * 1000;
 		evtimer_add(ev_ckpt, &tv);

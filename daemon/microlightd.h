@@ -339,9 +339,12 @@ void		 policy_run_ended(struct run *);
 void		 sched_start(void);
 void		 sched_load(int);
 int64_t		 sched_next(const char *, const char *);
-int64_t		 sched_quiet_wait(void);
 int		 sched_healthy(void);
 void		 sched_stop(void);
+
+/* quiet.c */
+void		 quiet_source(int64_t (*)(void));
+int64_t		 quiet_wait(void);
 
 /* prune.c */
 void		 prune_start(void);

@@ -35,7 +35,7 @@ prune_cb(int fd, short events, void *arg)
 	int64_t	 cutoff = 0, wait;
 	int	 n, left;
 
-	if ((wait = sched_quiet_wait()) > 0) {
+	if ((wait = quiet_wait()) > 0) {
 		prune_schedule(wait);	/* not just before a fire */
 		return;
 	}

@@ -31,7 +31,6 @@
 #define SCHED_MAX_SLEEP_MS	60000
 #define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
 #define SCHED_RESET		(3 * 3600) /* a step back longer: start afresh */
-#define SCHED_QUIET_MS		250	/* keep slow work this far from a fire */
 #define SCHED_LATE_MS		10000	/* a fire this late: not healthy */
 
 struct sched {
@@ -573,22 +572,13 @@ sched_next(const char *task, const char *expr)
 	return (s->next);
 }
 
-/*
- * For work that holds up the loop for milliseconds (a checkpoint, a batch
- * of pruning): 0 if it may run now, else how long to wait (ms) so that it
- * runs just after the next fire rather than just before it.
- */
-int64_t
-sched_quiet_wait(void)
+/* The next fire's time (ms), or -1: the source of quiet.c's moments. */
+static int64_t
+sched_next_fire(void)
 {
-	int64_t	 until;
-
 	if (nheap == 0 || heap[0]->next == -1)
-		return (0);
-	until = heap[0]->next * 1000 - time_now_ms();
-	if (until >= SCHED_QUIET_MS)
-		return (0);
-	return ((until > 0 ? until : 0) + 50);
+		return (-1);
+	return (heap[0]->next * 1000);
 }
 
 /*
@@ -628,6 +618,7 @@ sched_start(void)
 		event_add(ev_step, NULL);
 	}
 	sched_load(1);
+	quiet_source(sched_next_fire);
 }
 
 /* At exit. */
@@ -636,6 +627,7 @@ sched_stop(void)
 {
 	u_int		 i;
 
+	quiet_source(NULL);
 	if (ev_sched != NULL)
 		event_free(ev_sched);
 	if (ev_step != NULL)
