@@ -105,6 +105,8 @@ int		 cron_parse(const char *, struct cron *, char **);
 int		 cron_civil_next(const struct cron *, struct civil *);
 int64_t		 cron_next(const struct cron *, const struct tz *, int64_t);
 void		 cron_format(const struct tz *, int64_t, char *, size_t);
+
+/* cron_words.c */
 char		*cron_describe(const char *);
 
 /* base64.c */
