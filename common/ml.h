@@ -221,9 +221,11 @@ struct taskdef	*taskfile_parse(const char *, size_t);
 void		 taskdef_free(struct taskdef *);
 int		 taskname_valid(const char *);
 int		 taskparam_name_valid(const char *);
-const char	*taskparam_type_name(enum param_type);
 int		 taskparam_normalise(const struct taskparam *, const char *,
 		     char **, char **);
 const struct taskparam *taskdef_param(const struct taskdef *, const char *);
+
+/* taskfile_directives.c */
+const char	*taskparam_type_name(enum param_type);
 
 #endif /* ML_H */
