@@ -105,6 +105,8 @@ int		 cron_parse(const char *, struct cron *, char **);
 int		 cron_civil_next(const struct cron *, struct civil *);
 int64_t		 cron_next(const struct cron *, const struct tz *, int64_t);
 void		 cron_format(const struct tz *, int64_t, char *, size_t);
+
+/* cron_words.c */
 char		*cron_describe(const char *);
 
 /* base64.c */
@@ -219,9 +221,11 @@ struct taskdef	*taskfile_parse(const char *, size_t);
 void		 taskdef_free(struct taskdef *);
 int		 taskname_valid(const char *);
 int		 taskparam_name_valid(const char *);
-const char	*taskparam_type_name(enum param_type);
 int		 taskparam_normalise(const struct taskparam *, const char *,
 		     char **, char **);
 const struct taskparam *taskdef_param(const struct taskdef *, const char *);
+
+/* taskfile_directives.c */
+const char	*taskparam_type_name(enum param_type);
 
 #endif /* ML_H */

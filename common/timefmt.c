@@ -57,32 +57,6 @@ time_rfc3339(int64_t ms, char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, (int)frac);
 }
 
-/* Days since the epoch of a proleptic Gregorian date (Howard Hinnant's). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468);
-}
-
-/* Days in a month of the proleptic Gregorian calendar. */
-static int
-days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return (29);
-	return (days[m - 1]);
-}
-
 /* Read exactly n digits. */
 static int
 digits(const char **sp, int n, int *out)
@@ -117,7 +91,7 @@ time_parse_rfc3339(const char *s, int64_t *out)
 	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
 	    *s++ != ':' || digits(&s, 2, &sec))
 		return (-1);
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	if (mo < 1 || mo > 12 || d < 1 || d > civil_month_days(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
 		return (-1);
 	if (*s == '.') {
@@ -129,7 +103,8 @@ time_parse_rfc3339(const char *s, int64_t *out)
 			scale /= 10;
 		}
 	}
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = civil_to_secs(&(struct civil){ .year = y, .month = mo, .day = d,
+	    .hour = h, .minute = mi, .second = sec });
 	if (*s == 'Z' || *s == 'z')
 		s++;
 	else if (*s == '+' || *s == '-') {

@@ -100,6 +100,23 @@ void		 watch_flush(void);
 void		 watch_stop(void);
 
 /* db.c */
+int		 db_open(const char *, char **);
+void		 db_close(void);
+int		 db_begin(void);
+int		 db_commit(void);
+void		 db_rollback(void);
+const char	*db_failure(void);
+int		 db_failure_lasting(void);
+int		 db_vacuum_step(int);
+void		 db_checkpoint(void);
+void		 db_checkpoint_soon(void);
+int		 db_ping(void);
+struct db_backup *db_backup_open(const char *, char **);
+int		 db_backup_step(struct db_backup *, int, char **);
+void		 db_backup_progress(struct db_backup *, int *, int *);
+void		 db_backup_close(struct db_backup *);
+
+/* db_run.c */
 struct runrec {
 	int64_t			 id;
 	char			*task;
@@ -125,52 +142,42 @@ struct runrec {
 	char			*schedule;	/* the @schedule that fired it */
 };
 
-typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
-    size_t, void *);
-typedef int (*db_output_tail_cb)(int64_t, int64_t, db_output_cb, void *);
 typedef const struct runrec *(*db_run_newer_cb)(int64_t);
 
-int		 db_open(const char *, char **);
-void		 db_close(void);
-int		 db_begin(void);
-int		 db_commit(void);
-void		 db_rollback(void);
 int		 db_run_insert(struct runrec *);
 int		 db_run_update(const struct runrec *);
 int		 db_run_load(int64_t, struct runrec *);
 int		 db_runs_query(const char *, int, int64_t, int, json_t *);
 int		 db_runs_recover(int64_t, u_int *);
 int		 db_runs_queued(void (*)(struct runrec *, void *), void *);
+void		 db_run_newer_set(db_run_newer_cb);
+int		 db_last_runs(json_t *);
+json_t		*db_last_run(const char *);
+int		 db_last_successes(void (*)(const char *, int64_t, void *),
+		     void *);
+void		 runrec_clear(struct runrec *);
+void		 runrec_copy(struct runrec *, const struct runrec *);
+json_t		*runrec_json(const struct runrec *);
+
+/* db_output.c */
+typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
+    size_t, void *);
+typedef int (*db_output_tail_cb)(int64_t, int64_t, db_output_cb, void *);
+
 int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 		     const void *, size_t);
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
 void		 db_output_tail_set(db_output_tail_cb);
-void		 db_run_newer_set(db_run_newer_cb);
-const char	*db_failure(void);
-int		 db_failure_lasting(void);
-int		 db_last_runs(json_t *);
-json_t		*db_last_run(const char *);
-int		 db_prune(int64_t, int, int);
-int		 db_vacuum_step(int);
-void		 db_checkpoint(void);
-void		 db_checkpoint_soon(void);
-int		 db_last_successes(void (*)(const char *, int64_t, void *),
-		     void *);
-int		 db_ping(void);
 int		 db_run_input_put(int64_t, const void *, size_t);
 int		 db_run_input_get(int64_t, void **, size_t *);
-char		*db_hook_secret(const char *);
-int		 db_hook_secret_set(const char *, const char *);
-struct db_backup *db_backup_open(const char *, char **);
-int		 db_backup_step(struct db_backup *, int, char **);
-void		 db_backup_progress(struct db_backup *, int *, int *);
-void		 db_backup_close(struct db_backup *);
+
+/* db_task.c */
+int		 db_prune(int64_t, int, int);
 int		 db_pruned(const char *, int64_t, int64_t *, int *);
 int		 db_schedule_fired(const char *, const char *, int64_t);
 int64_t		 db_schedule_last(const char *, const char *);
-void		 runrec_clear(struct runrec *);
-void		 runrec_copy(struct runrec *, const struct runrec *);
-json_t		*runrec_json(const struct runrec *);
+char		*db_hook_secret(const char *);
+int		 db_hook_secret_set(const char *, const char *);
 
 /* record.c */
 struct chunk;

@@ -778,7 +778,7 @@ def check_config(tap, box, conf_page, daemon_page):
 
 def check_directives(tap, box, page):
     src = strip_comments(read(os.path.join(SRCDIR, "common",
-                                           "taskfile.c")))
+                                           "taskfile_directives.c")))
     errors, source = [], {}
     try:
         for name, flags_, fn in re.findall(
@@ -786,7 +786,7 @@ def check_directives(tap, box, page):
                 c_table(src, "directives")):
             source["@" + name] = "D_REPEAT" in flags_
     except ValueError as e:
-        errors.append("common/taskfile.c: %s" % e)
+        errors.append("common/taskfile_directives.c: %s" % e)
 
     # The page: .It Cm @name [arguments] in DIRECTIVES.
     documented, doc_arg, doc_repeat, only_repeat = {}, {}, {}, None
@@ -858,7 +858,8 @@ def check_directives(tap, box, page):
             takes_arg[d] = bool(first)
             repeats[d] = not any("already given" in m for m in second)
     cross_check(tap, "microlightd -n (directives, whether they may repeat)",
-                "common/taskfile.c (directives, D_REPEAT)", repeats, source,
+                "common/taskfile_directives.c (directives, D_REPEAT)",
+                repeats, source,
                 problems + errors,
                 ["microlightd accepts the directives: %s" % describe(
                     takes_arg),

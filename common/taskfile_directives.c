@@ -1,0 +1,763 @@
+/* The @directives of a task file: their table and the parsers of values. */
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ml.h"
+#include "taskfile.h"
+
+#define TOKENS_MAX	16
+#define LABEL_MAX	200
+#define GROUP_MAX	64
+#define USER_MAX	32
+
+/* One token of a directive line; quoted tells whether it was "quoted". */
+struct token {
+	char	*s;
+	int	 quoted;
+};
+
+static int	parse_schedule(struct parse *, const char *);
+static int	parse_timezone(struct parse *, const char *);
+static int	parse_timeout(struct parse *, const char *);
+static int	parse_param(struct parse *, const char *);
+static int	parse_concurrency(struct parse *, const char *);
+static int	parse_overlap(struct parse *, const char *);
+static int	parse_retries(struct parse *, const char *);
+static int	parse_retry_delay(struct parse *, const char *);
+static int	parse_webhook(struct parse *, const char *);
+static int	parse_on_failure(struct parse *, const char *);
+static int	parse_on_success(struct parse *, const char *);
+static int	parse_user(struct parse *, const char *);
+static int	parse_workdir(struct parse *, const char *);
+static int	parse_env(struct parse *, const char *);
+static int	parse_priority(struct parse *, const char *);
+static int	parse_catchup(struct parse *, const char *);
+static int	parse_confirm(struct parse *, const char *);
+static int	parse_group(struct parse *, const char *);
+
+#define D_REPEAT	0x1	/* may be given more than once */
+
+/* Every directive of SPEC section 2. */
+static const struct directive {
+	const char	*name;
+	int		 flags;
+	int		(*parse)(struct parse *, const char *);
+} directives[] = {
+	{ "schedule", D_REPEAT, parse_schedule },
+	{ "timezone", 0, parse_timezone },
+	{ "timeout", 0, parse_timeout },
+	{ "param", D_REPEAT, parse_param },
+	{ "concurrency", 0, parse_concurrency },
+	{ "overlap", 0, parse_overlap },
+	{ "retries", 0, parse_retries },
+	{ "retry-delay", 0, parse_retry_delay },
+	{ "webhook", 0, parse_webhook },
+	{ "on-failure", 0, parse_on_failure },
+	{ "on-success", 0, parse_on_success },
+	{ "user", 0, parse_user },
+	{ "workdir", 0, parse_workdir },
+	{ "env", D_REPEAT, parse_env },
+	{ "priority", 0, parse_priority },
+	{ "catchup", 0, parse_catchup },
+	{ "confirm", 0, parse_confirm },
+	{ "group", 0, parse_group },
+};
+#define NDIRECTIVES (sizeof directives / sizeof directives[0])
+
+static void	tokens_free(struct token *, int);
+
+/*
+ * Split s into tokens: whitespace separates, "..." quotes (with \" and \\
+ * escapes), and whitespace inside (...) does not separate, so that
+ * choice(a, b) is one token. Returns the count or -1 after an error.
+ */
+static int
+tokenize(struct parse *p, const char *s, struct token *tok, int max)
+{
+	char	*buf, *out;
+	int	 n = 0, depth, quoted, inquote;
+
+	while (*s != '\0') {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		if (n == max) {
+			tokens_free(tok, n);
+			return (taskfile_error(p, "too many arguments"));
+		}
+		buf = out = xmalloc(strlen(s) + 1);
+		depth = quoted = inquote = 0;
+		while (*s != '\0') {
+			if (inquote) {
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+					*out++ = s[1];
+					s += 2;
+					continue;
+				}
+				if (*s == '"') {
+					inquote = 0;
+					s++;
+					continue;
+				}
+				*out++ = *s++;
+				continue;
+			}
+			if ((*s == ' ' || *s == '\t') && depth == 0)
+				break;
+			if (*s == '"') {
+				inquote = 1;
+				quoted = 1;
+				s++;
+				continue;
+			}
+			if (*s == '(')
+				depth++;
+			else if (*s == ')' && depth > 0)
+				depth--;
+			*out++ = *s++;
+		}
+		*out = '\0';
+		if (inquote) {
+			free(buf);
+			tokens_free(tok, n);
+			return (taskfile_error(p, "unterminated quote"));
+		}
+		tok[n].s = buf;
+		tok[n].quoted = quoted;
+		n++;
+	}
+	return (n);
+}
+
+/* Free the tokens of tokenize. */
+static void
+tokens_free(struct token *tok, int n)
+{
+	while (n-- > 0)
+		free(tok[n].s);
+}
+
+/* Tokenize a directive that takes exactly one argument; returns it or NULL. */
+static char *
+one_arg(struct parse *p, const char *name, const char *rest)
+{
+	struct token	 tok[TOKENS_MAX];
+	int		 n;
+	char		*arg;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (NULL);
+	if (n != 1) {
+		tokens_free(tok, n);
+		taskfile_error(p, "@%s takes one argument", name);
+		return (NULL);
+	}
+	arg = tok[0].s;
+	return (arg);
+}
+
+/* Check a directive that takes no argument and set its flag. */
+static int
+no_arg(struct parse *p, const char *name, const char *rest, int *flag)
+{
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (*rest != '\0')
+		return (taskfile_error(p, "@%s takes no argument", name));
+	*flag = 1;
+	return (0);
+}
+
+/* Parse a bounded integer argument. */
+static int
+int_arg(struct parse *p, const char *name, const char *rest, long long min,
+    long long max, int *out)
+{
+	const char	*errstr;
+	char		*arg;
+	long long	 v;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (-1);
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		taskfile_error(p, "@%s: '%s' is %s (%lld to %lld)", name, arg,
+		    errstr, min, max);
+		free(arg);
+		return (-1);
+	}
+	free(arg);
+	*out = (int)v;
+	return (0);
+}
+
+/* Parse a duration argument. */
+static int
+duration_arg(struct parse *p, const char *name, const char *rest,
+    int64_t *out)
+{
+	const char	*errstr;
+	char		*arg;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (-1);
+	if (duration_parse(arg, out, &errstr) != 0) {
+		taskfile_error(p, "@%s: '%s': %s", name, arg, errstr);
+		free(arg);
+		return (-1);
+	}
+	free(arg);
+	return (0);
+}
+
+/*
+ * @schedule EXPR: a cron expression (cron.c has the grammar), stored with
+ * one space between fields.
+ */
+static int
+parse_schedule(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	struct cron	 cron;
+	char		*expr, *field, *cp, *save, *cause;
+	size_t		 len;
+	u_int		 i;
+
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	len = strlen(rest);
+	while (len > 0 && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return (taskfile_error(p, "@schedule needs a cron expression"));
+	expr = xstrndup(rest, len);
+	if (cron_parse(expr, &cron, &cause) != 0) {
+		taskfile_error(p, "@schedule: %s", cause);
+		free(cause);
+		free(expr);
+		return (-1);
+	}
+	/* Normalise the spacing: one space between fields. */
+	cp = xmalloc(strlen(expr) + 1);
+	cp[0] = '\0';
+	save = NULL;
+	for (field = strtok_r(expr, " \t", &save); field != NULL;
+	    field = strtok_r(NULL, " \t", &save)) {
+		if (cp[0] != '\0')
+			strcat(cp, " ");
+		strcat(cp, field);
+	}
+	free(expr);
+	expr = cp;
+	for (i = 0; i < def->nschedules; i++) {
+		if (strcmp(def->schedules[i].expr, expr) == 0) {
+			free(expr);
+			return (taskfile_error(p, "@schedule: the same "
+			    "schedule is on line %d", def->schedules[i].line));
+		}
+	}
+	if (def->nschedules >= TASKDEF_MAX_REPEAT) {
+		free(expr);
+		return (taskfile_error(p, "too many @schedule lines"));
+	}
+	def->schedules = xreallocarray(def->schedules, def->nschedules + 1,
+	    sizeof *def->schedules);
+	def->schedules[def->nschedules].expr = expr;
+	def->schedules[def->nschedules].line = p->line;
+	def->nschedules++;
+	return (0);
+}
+
+/* @timezone ZONE. */
+static int
+parse_timezone(struct parse *p, const char *rest)
+{
+	struct tz	*z;
+	char		*zone, *cause;
+
+	if ((zone = one_arg(p, "timezone", rest)) == NULL)
+		return (-1);
+	if ((z = tz_load(zone, &cause)) == NULL) {
+		taskfile_error(p, "@timezone: %s", cause);
+		free(cause);
+		free(zone);
+		return (-1);
+	}
+	tz_free(z);
+	p->def->timezone = zone;
+	return (0);
+}
+
+/* @timeout DURATION ("0": never). */
+static int
+parse_timeout(struct parse *p, const char *rest)
+{
+	return (duration_arg(p, "timeout", rest, &p->def->timeout));
+}
+
+/* Name of a parameter type. */
+const char *
+taskparam_type_name(enum param_type type)
+{
+	switch (type) {
+	case PARAM_STRING:
+		return ("string");
+	case PARAM_INT:
+		return ("int");
+	case PARAM_BOOL:
+		return ("bool");
+	case PARAM_CHOICE:
+		return ("choice");
+	}
+	return ("unknown");
+}
+
+/* Parse "choice(a,b,c)" into the parameter's choices. */
+static int
+param_choices(struct parse *p, struct taskparam *tp, const char *s)
+{
+	const char	*start, *end;
+	char		*c;
+	size_t		 len;
+	u_int		 i;
+
+	s += strlen("choice(");
+	len = strlen(s);
+	if (len == 0 || s[len - 1] != ')')
+		return (taskfile_error(p, "@param %s: choice(...) is not "
+		    "closed", tp->name));
+	len--;
+	start = s;
+	for (;;) {
+		end = memchr(start, ',', s + len - start);
+		if (end == NULL)
+			end = s + len;
+		while (start < end && isspace((u_char)*start))
+			start++;
+		c = xstrndup(start, end - start);
+		while (*c != '\0' && isspace((u_char)c[strlen(c) - 1]))
+			c[strlen(c) - 1] = '\0';
+		if (*c == '\0') {
+			free(c);
+			return (taskfile_error(p, "@param %s: empty choice",
+			    tp->name));
+		}
+		for (i = 0; i < tp->nchoices; i++) {
+			if (strcmp(tp->choices[i], c) == 0) {
+				taskfile_error(p, "@param %s: choice '%s' "
+				    "given twice", tp->name, c);
+				free(c);
+				return (-1);
+			}
+		}
+		tp->choices = xreallocarray(tp->choices, tp->nchoices + 1,
+		    sizeof *tp->choices);
+		tp->choices[tp->nchoices++] = c;
+		if (end == s + len)
+			break;
+		start = end + 1;
+	}
+	return (0);
+}
+
+/* Free one parameter's strings. */
+void
+taskparam_clear(struct taskparam *tp)
+{
+	u_int	 i;
+
+	free(tp->name);
+	free(tp->label);
+	free(tp->def);
+	for (i = 0; i < tp->nchoices; i++)
+		free(tp->choices[i]);
+	free(tp->choices);
+}
+
+/* @param NAME [TYPE] ["LABEL"] [default=V] [required], in any order after NAME. */
+static int
+parse_param(struct parse *p, const char *rest)
+{
+	struct taskdef		*def = p->def;
+	struct taskparam	 tp;
+	struct token		 tok[TOKENS_MAX];
+	char			*dflt = NULL, *norm, *why;
+	int			 n, i, have_type = 0, rc = -1;
+	u_int			 j;
+
+	memset(&tp, 0, sizeof tp);
+	tp.line = p->line;
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0) {
+		taskfile_error(p, "@param needs a name");
+		goto out;
+	}
+	if (tok[0].quoted || !taskparam_name_valid(tok[0].s)) {
+		taskfile_error(p, "@param: bad name '%s' (lower-case letters, "
+		    "digits and '_', starting with a letter, at most %d)",
+		    tok[0].s, ML_PARAM_NAME_MAX);
+		goto out;
+	}
+	tp.name = xstrdup(tok[0].s);
+	for (j = 0; j < def->nparams; j++) {
+		if (strcmp(def->params[j].name, tp.name) == 0) {
+			taskfile_error(p, "@param %s is already declared at "
+			    "line %d", tp.name, def->params[j].line);
+			goto out;
+		}
+	}
+	for (i = 1; i < n; i++) {
+		const char *t = tok[i].s;
+
+		if (tok[i].quoted && strncmp(t, "default=", 8) != 0) {
+			if (tp.label != NULL) {
+				taskfile_error(p, "@param %s: two labels",
+				    tp.name);
+				goto out;
+			}
+			if (*t == '\0' || strlen(t) > LABEL_MAX) {
+				taskfile_error(p, "@param %s: the label must "
+				    "have 1 to %d characters", tp.name,
+				    LABEL_MAX);
+				goto out;
+			}
+			tp.label = xstrdup(t);
+		} else if (strncmp(t, "default=", 8) == 0) {
+			if (dflt != NULL) {
+				taskfile_error(p, "@param %s: two defaults",
+				    tp.name);
+				goto out;
+			}
+			dflt = xstrdup(t + 8);
+		} else if (strcmp(t, "required") == 0) {
+			tp.required = 1;
+		} else if (!have_type && (strcmp(t, "string") == 0 ||
+		    strcmp(t, "int") == 0 || strcmp(t, "bool") == 0 ||
+		    strncmp(t, "choice(", 7) == 0)) {
+			have_type = 1;
+			if (strcmp(t, "int") == 0)
+				tp.type = PARAM_INT;
+			else if (strcmp(t, "bool") == 0)
+				tp.type = PARAM_BOOL;
+			else if (strncmp(t, "choice(", 7) == 0) {
+				tp.type = PARAM_CHOICE;
+				if (param_choices(p, &tp, t) != 0)
+					goto out;
+			}
+		} else if (have_type && (strcmp(t, "string") == 0 ||
+		    strcmp(t, "int") == 0 || strcmp(t, "bool") == 0 ||
+		    strncmp(t, "choice(", 7) == 0)) {
+			taskfile_error(p, "@param %s: two types", tp.name);
+			goto out;
+		} else {
+			taskfile_error(p, "@param %s: unexpected '%s' (types "
+			    "are string, int, bool, choice(a,b); labels are "
+			    "\"quoted\")", tp.name, t);
+			goto out;
+		}
+	}
+	if (dflt != NULL && tp.required) {
+		taskfile_error(p, "@param %s: a required parameter has no "
+		    "default", tp.name);
+		goto out;
+	}
+	if (dflt != NULL) {
+		if (taskparam_normalise(&tp, dflt, &norm, &why) != 0) {
+			taskfile_error(p, "@param %s: bad default: %s", tp.name,
+			    why);
+			free(why);
+			goto out;
+		}
+		tp.def = norm;
+	} else if (tp.type == PARAM_BOOL)
+		tp.def = xstrdup("false");
+	if (def->nparams >= TASKDEF_MAX_PARAMS) {
+		taskfile_error(p, "too many parameters");
+		goto out;
+	}
+	def->params = xreallocarray(def->params, def->nparams + 1,
+	    sizeof *def->params);
+	def->params[def->nparams++] = tp;
+	memset(&tp, 0, sizeof tp);
+	rc = 0;
+out:
+	taskparam_clear(&tp);
+	free(dflt);
+	tokens_free(tok, n);
+	return (rc);
+}
+
+/* @concurrency N. */
+static int
+parse_concurrency(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "concurrency", rest, 1, 1024,
+	    &p->def->concurrency));
+}
+
+/* @overlap queue|skip. */
+static int
+parse_overlap(struct parse *p, const char *rest)
+{
+	char	*arg;
+	int	 rc = 0;
+
+	if ((arg = one_arg(p, "overlap", rest)) == NULL)
+		return (-1);
+	if (strcmp(arg, "queue") == 0)
+		p->def->overlap = OVERLAP_QUEUE;
+	else if (strcmp(arg, "skip") == 0)
+		p->def->overlap = OVERLAP_SKIP;
+	else
+		rc = taskfile_error(p, "@overlap: '%s' is not queue or skip",
+		    arg);
+	free(arg);
+	return (rc);
+}
+
+/* @retries N. */
+static int
+parse_retries(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "retries", rest, 0, 100, &p->def->retries));
+}
+
+/* @retry-delay DURATION (more than zero). */
+static int
+parse_retry_delay(struct parse *p, const char *rest)
+{
+	if (duration_arg(p, "retry-delay", rest, &p->def->retry_delay) != 0)
+		return (-1);
+	if (p->def->retry_delay == 0)
+		return (taskfile_error(p, "@retry-delay must be more than 0"));
+	return (0);
+}
+
+/* @webhook. */
+static int
+parse_webhook(struct parse *p, const char *rest)
+{
+	return (no_arg(p, "webhook", rest, &p->def->webhook));
+}
+
+/* A task-name argument of @on-failure or @on-success. */
+static char *
+taskname_arg(struct parse *p, const char *name, const char *rest)
+{
+	char	*arg;
+
+	if ((arg = one_arg(p, name, rest)) == NULL)
+		return (NULL);
+	if (!taskname_valid(arg)) {
+		taskfile_error(p, "@%s: '%s' is not a task name", name, arg);
+		free(arg);
+		return (NULL);
+	}
+	return (arg);
+}
+
+/* @on-failure TASK. */
+static int
+parse_on_failure(struct parse *p, const char *rest)
+{
+	p->def->on_failure = taskname_arg(p, "on-failure", rest);
+	p->def->on_failure_line = p->line;
+	return (p->def->on_failure == NULL ? -1 : 0);
+}
+
+/* @on-success TASK. */
+static int
+parse_on_success(struct parse *p, const char *rest)
+{
+	p->def->on_success = taskname_arg(p, "on-success", rest);
+	p->def->on_success_line = p->line;
+	return (p->def->on_success == NULL ? -1 : 0);
+}
+
+/* @user NAME: a portable user name (the account is checked by the daemon). */
+static int
+parse_user(struct parse *p, const char *rest)
+{
+	const char	*c;
+	char		*arg;
+
+	if ((arg = one_arg(p, "user", rest)) == NULL)
+		return (-1);
+	for (c = arg; *c != '\0'; c++) {
+		if (!isalnum((u_char)*c) && strchr("._-", *c) == NULL)
+			break;
+	}
+	if (*c != '\0' || *arg == '-' || *arg == '\0' ||
+	    strlen(arg) > USER_MAX) {
+		taskfile_error(p, "@user: '%s' is not a user name", arg);
+		free(arg);
+		return (-1);
+	}
+	p->def->user = arg;
+	p->def->user_line = p->line;
+	return (0);
+}
+
+/* @workdir DIR (relative paths are relative to the tasks directory). */
+static int
+parse_workdir(struct parse *p, const char *rest)
+{
+	char	*arg;
+
+	if ((arg = one_arg(p, "workdir", rest)) == NULL)
+		return (-1);
+	if (*arg == '\0' || strlen(arg) >= PATH_MAX) {
+		free(arg);
+		return (taskfile_error(p, "@workdir: bad directory"));
+	}
+	p->def->workdir = arg;
+	return (0);
+}
+
+/* @env KEY=VALUE; MICROLIGHT_* is reserved. */
+static int
+parse_env(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	char		*arg, *eq;
+	const char	*c;
+	u_int		 i;
+	size_t		 klen;
+
+	if ((arg = one_arg(p, "env", rest)) == NULL)
+		return (-1);
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg) {
+		taskfile_error(p, "@env: '%s' is not KEY=VALUE", arg);
+		goto bad;
+	}
+	klen = eq - arg;
+	for (c = arg; c < eq; c++) {
+		if (!(isalpha((u_char)*c) || *c == '_' ||
+		    (c != arg && isdigit((u_char)*c)))) {
+			taskfile_error(p, "@env: bad variable name '%.*s'",
+			    (int)klen, arg);
+			goto bad;
+		}
+	}
+	if (strncmp(arg, "MICROLIGHT_", 11) == 0) {
+		taskfile_error(p, "@env: MICROLIGHT_ variables are set by "
+		    "microlight");
+		goto bad;
+	}
+	if (strlen(eq + 1) > ML_PARAM_VALUE_MAX) {
+		taskfile_error(p, "@env: value longer than %d bytes",
+		    ML_PARAM_VALUE_MAX);
+		goto bad;
+	}
+	for (i = 0; i < def->nenv; i++) {
+		if (strncmp(def->env[i], arg, klen + 1) == 0) {
+			taskfile_error(p, "@env: %.*s is set twice", (int)klen,
+			    arg);
+			goto bad;
+		}
+	}
+	if (def->nenv >= TASKDEF_MAX_REPEAT) {
+		taskfile_error(p, "too many @env lines");
+		goto bad;
+	}
+	def->env = xreallocarray(def->env, def->nenv + 1, sizeof *def->env);
+	def->env[def->nenv++] = arg;
+	return (0);
+bad:
+	free(arg);
+	return (-1);
+}
+
+/* @priority N. */
+static int
+parse_priority(struct parse *p, const char *rest)
+{
+	return (int_arg(p, "priority", rest, -1000, 1000, &p->def->priority));
+}
+
+/* @catchup. */
+static int
+parse_catchup(struct parse *p, const char *rest)
+{
+	return (no_arg(p, "catchup", rest, &p->def->catchup));
+}
+
+/* @confirm. */
+static int
+parse_confirm(struct parse *p, const char *rest)
+{
+	return (no_arg(p, "confirm", rest, &p->def->confirm));
+}
+
+/* @group NAME: the rest of the line, optionally quoted. */
+static int
+parse_group(struct parse *p, const char *rest)
+{
+	struct token	 tok[TOKENS_MAX];
+	int		 n, i;
+	size_t		 len = 0;
+	char		*g;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0)
+		return (taskfile_error(p, "@group needs a name"));
+	for (i = 0; i < n; i++)
+		len += strlen(tok[i].s) + 1;
+	g = xmalloc(len);
+	g[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(g, " ", len);
+		strlcat(g, tok[i].s, len);
+	}
+	tokens_free(tok, n);
+	if (*g == '\0' || strlen(g) > GROUP_MAX) {
+		free(g);
+		return (taskfile_error(p, "@group: 1 to %d characters",
+		    GROUP_MAX));
+	}
+	p->def->group = g;
+	return (0);
+}
+
+/* Handle one directive line: text is what follows the '@'. */
+void
+taskfile_directive(struct parse *p, const char *text)
+{
+	const struct directive	*d;
+	char			 name[32];
+	size_t			 len;
+	u_int			 i;
+
+	len = strcspn(text, " \t");
+	if (len >= sizeof name) {
+		taskfile_error(p, "unknown directive '@%.*s'", (int)len, text);
+		return;
+	}
+	memcpy(name, text, len);
+	name[len] = '\0';
+	for (i = 0; i < NDIRECTIVES; i++) {
+		if (strcmp(directives[i].name, name) == 0)
+			break;
+	}
+	if (i == NDIRECTIVES) {
+		taskfile_error(p, "unknown directive '@%s'", name);
+		return;
+	}
+	d = &directives[i];
+	if (~d->flags & D_REPEAT) {
+		if (p->seen[i] != 0) {
+			taskfile_error(p, "@%s is already given at line %d",
+			    name, p->seen[i]);
+			return;
+		}
+		p->seen[i] = p->line;
+	}
+	d->parse(p, text + len);
+}

@@ -1,0 +1,50 @@
+/* The store's insides, shared by db.c and the db_*.c files only. */
+
+#ifndef DB_H
+#define DB_H
+
+#include <sqlite3.h>
+
+#define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
+	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
+	"signal, reason, priority, output_size, output_dropped, not_before, " \
+	"chain_of, chain_tasks, schedule"
+
+/* Prepared statements, made once and kept. */
+enum db_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_RUN_INSERT,
+	STMT_RUN_UPDATE,
+	STMT_RUN_LOAD,
+	STMT_RUNS_RECOVER,
+	STMT_RUNS_QUEUED,
+	STMT_OUTPUT_INSERT,
+	STMT_OUTPUT_READ,
+	STMT_LAST_RUNS,
+	STMT_PRUNE_OLD,
+	STMT_PRUNE_TASK,
+	STMT_PRUNE_EXCESS,
+	STMT_PRUNE_DELETE,
+	STMT_PRUNE_COUNT,
+	STMT_PRUNED_COUNT,
+	STMT_LAST_ID,
+	STMT_SCHEDULE_FIRED,
+	STMT_SCHEDULE_LAST,
+	STMT_LAST_SUCCESS,
+	STMT_PING,
+	STMT_INPUT_PUT,
+	STMT_INPUT_GET,
+	STMT_HOOK_GET,
+	STMT_HOOK_SET,
+	STMT_LAST_RUN_OF,	/* the web page: one task's latest run */
+	STMT_MAX
+};
+
+/* db.c */
+extern sqlite3	*db;
+sqlite3_stmt	*db_stmt(enum db_stmt);
+int		 db_step_done(sqlite3_stmt *, const char *);
+
+#endif /* DB_H */

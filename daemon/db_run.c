@@ -1,0 +1,397 @@
+/* Run records in the store: insert, update, load, the queries on runs. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "microlightd.h"
+#include "db.h"
+
+static db_run_newer_cb db_newer; /* records not in the database yet */
+
+/* Bind an integer, or NULL when it equals none. */
+static void
+db_bind_opt(sqlite3_stmt *st, int col, int64_t v, int64_t none)
+{
+	if (v == none)
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_int64(st, col, v);
+}
+
+/* Insert a new run; its id is stored in r->id. */
+int
+db_run_insert(struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_INSERT);
+	char		*params;
+
+	params = json_dumps(r->params, JSON_COMPACT);
+	sqlite3_bind_text(st, 1, r->task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, proto_status_name(r->status), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, proto_trigger_name(r->trigger), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->triggered_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, params != NULL ? params : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, r->attempt);
+	db_bind_opt(st, 7, r->retry_of, 0);
+	sqlite3_bind_int64(st, 8, r->queued_at);
+	db_bind_opt(st, 9, r->started_at, 0);
+	sqlite3_bind_int(st, 10, r->priority);
+	db_bind_opt(st, 11, r->not_before, 0);
+	db_bind_opt(st, 12, r->chain_of, 0);
+	db_bind_opt(st, 13, r->finished_at, 0);
+	if (r->reason != NULL)
+		sqlite3_bind_text(st, 14, r->reason, -1, SQLITE_STATIC);
+	if (r->chain_tasks != NULL)
+		sqlite3_bind_text(st, 15, r->chain_tasks, -1, SQLITE_STATIC);
+	if (r->schedule != NULL)
+		sqlite3_bind_text(st, 16, r->schedule, -1, SQLITE_STATIC);
+	if (db_step_done(st, "inserting a run") != 0) {
+		free(params);
+		return (-1);
+	}
+	free(params);
+	r->id = sqlite3_last_insert_rowid(db);
+	return (0);
+}
+
+/* Write a run's changing fields. */
+int
+db_run_update(const struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_UPDATE);
+
+	sqlite3_bind_text(st, 1, proto_status_name(r->status), -1,
+	    SQLITE_STATIC);
+	db_bind_opt(st, 2, r->started_at, 0);
+	db_bind_opt(st, 3, r->finished_at, 0);
+	db_bind_opt(st, 4, r->exit_code, -1);
+	db_bind_opt(st, 5, r->signal, 0);
+	if (r->reason != NULL)
+		sqlite3_bind_text(st, 6, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->output_size);
+	sqlite3_bind_int64(st, 8, r->output_dropped);
+	sqlite3_bind_int64(st, 9, r->id);
+	return (db_step_done(st, "updating a run"));
+}
+
+/* A text column, copied; NULL stays NULL. */
+static char *
+db_column_text(sqlite3_stmt *st, int col)
+{
+	const u_char	*s = sqlite3_column_text(st, col);
+
+	return (s == NULL ? NULL : xstrdup((const char *)s));
+}
+
+/* An integer column, or none when NULL. */
+static int64_t
+db_column_opt(sqlite3_stmt *st, int col, int64_t none)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return (none);
+	return (sqlite3_column_int64(st, col));
+}
+
+/* Fill a record from a row of RUN_COLUMNS (or from the newer hook). */
+static void
+db_row_runrec(sqlite3_stmt *st, struct runrec *r)
+{
+	const struct runrec	*newer;
+	const char		*s;
+	int			 v;
+
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	r->task = db_column_text(st, 1);
+	s = (const char *)sqlite3_column_text(st, 2);
+	v = s != NULL ? proto_status_from(s) : -1;
+	r->status = v == -1 ? RUN_LOST : (enum run_status)v;
+	s = (const char *)sqlite3_column_text(st, 3);
+	v = s != NULL ? proto_trigger_from(s) : -1;
+	r->trigger = v == -1 ? TRIGGER_CLI : (enum run_trigger)v;
+	r->triggered_by = db_column_text(st, 4);
+	s = (const char *)sqlite3_column_text(st, 5);
+	r->params = s != NULL ? json_loads(s, 0, NULL) : NULL;
+	if (r->params == NULL)
+		r->params = json_object();
+	r->attempt = sqlite3_column_int(st, 6);
+	r->retry_of = db_column_opt(st, 7, 0);
+	r->queued_at = sqlite3_column_int64(st, 8);
+	r->started_at = db_column_opt(st, 9, 0);
+	r->finished_at = db_column_opt(st, 10, 0);
+	r->exit_code = (int)db_column_opt(st, 11, -1);
+	r->signal = (int)db_column_opt(st, 12, 0);
+	r->reason = db_column_text(st, 13);
+	r->priority = sqlite3_column_int(st, 14);
+	r->output_size = sqlite3_column_int64(st, 15);
+	r->output_dropped = sqlite3_column_int64(st, 16);
+	r->not_before = db_column_opt(st, 17, 0);
+	r->chain_of = db_column_opt(st, 18, 0);
+	r->chain_tasks = db_column_text(st, 19);
+	r->schedule = db_column_text(st, 20);
+	if (r->task == NULL)
+		r->task = xstrdup("?");
+	if (r->triggered_by == NULL)
+		r->triggered_by = xstrdup("?");
+	if (db_newer != NULL && (newer = db_newer(r->id)) != NULL) {
+		runrec_clear(r);
+		runrec_copy(r, newer);
+	}
+}
+
+/*
+ * Set the hook that gives a run's record newer than its row (record.c's,
+ * kept while the database refuses it): every run read is read as that,
+ * so that no list shows a run as running after it ended.
+ */
+void
+db_run_newer_set(db_run_newer_cb cb)
+{
+	db_newer = cb;
+}
+
+/* Load one run: 0 found, 1 no such run, -1 error. */
+int
+db_run_load(int64_t id, struct runrec *r)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUN_LOAD);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_row_runrec(st, r);
+		sqlite3_reset(st);
+		return (0);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return (1);
+	log_warnx("sqlite: loading run %lld: %s", (long long)id,
+	    sqlite3_errmsg(db));
+	return (-1);
+}
+
+/*
+ * Append run objects to array, newest first: of one task (or any), of one
+ * status (or any, -1), with ids below before (or any, 0), at most limit.
+ */
+int
+db_runs_query(const char *task, int status, int64_t before, int limit,
+    json_t *array)
+{
+	sqlite3_stmt	*st;
+	struct runrec	 r;
+	char		 sql[512];
+	int		 rc;
+
+	/*
+	 * Only the conditions given: "(?1 IS NULL OR task = ?1)" would keep
+	 * SQLite from the runs_task index and scan every run. Prepared each
+	 * time: it is not hot.
+	 */
+	snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
+	    task != NULL ? " AND task = ?1" : "",
+	    status != -1 ? " AND status = ?2" : "",
+	    before > 0 ? " AND id < ?3" : "");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
+		return (-1);
+	}
+	if (task != NULL)
+		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if (status != -1)
+		sqlite3_bind_text(st, 2, proto_status_name(status), -1,
+		    SQLITE_STATIC);
+	if (before > 0)
+		sqlite3_bind_int64(st, 3, before);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		json_array_append_new(array, runrec_json(&r));
+		runrec_clear(&r);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* At start: every run left running becomes lost. */
+int
+db_runs_recover(int64_t now, u_int *nlost)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_RECOVER);
+
+	sqlite3_bind_int64(st, 1, now);
+	if (db_step_done(st, "marking lost runs") != 0)
+		return (-1);
+	*nlost = sqlite3_changes(db);
+	return (0);
+}
+
+/* Call cb for each queued run, oldest first; cb owns the record. */
+int
+db_runs_queued(void (*cb)(struct runrec *, void *), void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_QUEUED);
+	struct runrec	*r;
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = xmalloc(sizeof *r);
+		db_row_runrec(st, r);
+		cb(r, arg);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: loading queued runs: %s",
+		    sqlite3_errmsg(db));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Fill map with task name -> latest run object. */
+int
+db_last_runs(json_t *map)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUNS);
+	struct runrec	 r;
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		json_object_set_new(map, r.task, runrec_json(&r));
+		runrec_clear(&r);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * The web page's: the latest run of one task as a run object, or NULL
+ * (none, or an error). One index lookup (runs_task), where db_last_runs
+ * reads the whole index: the task list asks for each task it shows.
+ */
+json_t *
+db_last_run(const char *task)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUN_OF);
+	struct runrec	 r;
+	json_t		*obj = NULL;
+	int		 rc;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_row_runrec(st, &r);
+		obj = runrec_json(&r);
+		runrec_clear(&r);
+	} else if (rc != SQLITE_DONE)
+		log_warnx("sqlite: the last run of %s: %s", task,
+		    sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return (obj);
+}
+
+/* Copy a record (deeply: dst owns its own strings). */
+void
+runrec_copy(struct runrec *dst, const struct runrec *src)
+{
+	*dst = *src;
+	dst->task = xstrdup(src->task);
+	dst->triggered_by = xstrdup(src->triggered_by);
+	dst->reason = src->reason != NULL ? xstrdup(src->reason) : NULL;
+	dst->params = src->params != NULL ? json_deep_copy(src->params) :
+	    json_object();
+	dst->chain_tasks = src->chain_tasks != NULL ?
+	    xstrdup(src->chain_tasks) : NULL;
+	dst->schedule = src->schedule != NULL ? xstrdup(src->schedule) : NULL;
+}
+
+/* Free what a record holds. */
+void
+runrec_clear(struct runrec *r)
+{
+	free(r->task);
+	free(r->triggered_by);
+	free(r->reason);
+	free(r->chain_tasks);
+	free(r->schedule);
+	json_decref(r->params);
+	memset(r, 0, sizeof *r);
+}
+
+/* A time member: RFC 3339 UTC, or null for 0. */
+static json_t *
+runrec_time(int64_t ms)
+{
+	char	 buf[TIME_RFC3339_LEN];
+
+	if (ms == 0)
+		return (json_null());
+	time_rfc3339(ms, buf, sizeof buf);
+	return (json_string(buf));
+}
+
+/* The run object of SPEC section 3. */
+json_t *
+runrec_json(const struct runrec *r)
+{
+	json_t	*o;
+
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "task", json_string_lossy(r->task));
+	json_object_set_new(o, "status",
+	    json_string(proto_status_name(r->status)));
+	json_object_set_new(o, "trigger",
+	    json_string(proto_trigger_name(r->trigger)));
+	json_object_set_new(o, "triggered_by",
+	    json_string_lossy(r->triggered_by));
+	json_object_set_new(o, "params", r->params != NULL ?
+	    json_incref(r->params) : json_object());
+	json_object_set_new(o, "attempt", json_integer(r->attempt));
+	json_object_set_new(o, "retry_of", r->retry_of != 0 ?
+	    json_integer(r->retry_of) : json_null());
+	json_object_set_new(o, "queued_at", runrec_time(r->queued_at));
+	json_object_set_new(o, "started_at", runrec_time(r->started_at));
+	json_object_set_new(o, "finished_at", runrec_time(r->finished_at));
+	json_object_set_new(o, "exit_code", r->exit_code >= 0 ?
+	    json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "signal", r->signal != 0 ?
+	    json_integer(r->signal) : json_null());
+	json_object_set_new(o, "reason", r->reason != NULL ?
+	    json_string_lossy(r->reason) : json_null());
+	json_object_set_new(o, "priority", json_integer(r->priority));
+	json_object_set_new(o, "output_size", json_integer(r->output_size));
+	json_object_set_new(o, "output_dropped",
+	    json_integer(r->output_dropped));
+	json_object_set_new(o, "not_before", runrec_time(r->not_before));
+	json_object_set_new(o, "chain_of", r->chain_of != 0 ?
+	    json_integer(r->chain_of) : json_null());
+	json_object_set_new(o, "schedule", r->schedule != NULL ?
+	    json_string_lossy(r->schedule) : json_null());
+	return (o);
+}
+
+/* Each task's last success (ms), for the metrics. */
+int
+db_last_successes(void (*cb)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_LAST_SUCCESS);
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), arg);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? 0 : -1);
+}
