@@ -110,9 +110,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
 	[STMT_RUN_LOAD] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
-	[STMT_RUNS_RECOVER] = "UPDATE runs SET status = 'lost', "
-	    "finished_at = ?, reason = 'the daemon stopped while it ran' "
-	    "WHERE status = 'running'",
+	[STMT_RUNS_RUNNING] = "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE status = 'running' ORDER BY id",
 	[STMT_RUNS_QUEUED] = "SELECT " RUN_COLUMNS " FROM runs "
 	    "WHERE status = 'queued' ORDER BY priority DESC, id",
 	[STMT_OUTPUT_INSERT] = "INSERT INTO output (run_id, seq, stream, "

@@ -224,27 +224,21 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
-/* At start: every run left running becomes lost. */
+/*
+ * Call cb for each run that is queued (status RUN_QUEUED, best first) or
+ * running (RUN_RUNNING, oldest first); cb owns the record. Each status
+ * has its own statement, so that the partial index of live runs serves.
+ */
 int
-db_runs_recover(int64_t now, u_int *nlost)
+db_runs_in(enum run_status status, void (*cb)(struct runrec *, void *),
+    void *arg)
 {
-	sqlite3_stmt	*st = db_stmt(STMT_RUNS_RECOVER);
-
-	sqlite3_bind_int64(st, 1, now);
-	if (db_step_done(st, "marking lost runs") != 0)
-		return (-1);
-	*nlost = sqlite3_changes(db);
-	return (0);
-}
-
-/* Call cb for each queued run, oldest first; cb owns the record. */
-int
-db_runs_queued(void (*cb)(struct runrec *, void *), void *arg)
-{
-	sqlite3_stmt	*st = db_stmt(STMT_RUNS_QUEUED);
+	sqlite3_stmt	*st;
 	struct runrec	*r;
 	int		 rc;
 
+	st = db_stmt(status == RUN_QUEUED ? STMT_RUNS_QUEUED :
+	    STMT_RUNS_RUNNING);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = xmalloc(sizeof *r);
 		db_row_runrec(st, r);
@@ -252,8 +246,8 @@ db_runs_queued(void (*cb)(struct runrec *, void *), void *arg)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: loading queued runs: %s",
-		    sqlite3_errmsg(db));
+		log_warnx("sqlite: loading %s runs: %s",
+		    proto_status_name(status), sqlite3_errmsg(db));
 		return (-1);
 	}
 	return (0);

@@ -69,7 +69,9 @@ metrics_run_ended(const struct runrec *rec)
 		return;
 	m = metrics_get(rec->task);
 	m->ended[rec->status]++;
-	if (rec->started_at > 0 && rec->finished_at >= rec->started_at) {
+	/* A lost run's end is when it was noticed: it has no duration. */
+	if (rec->started_at > 0 && rec->finished_at >= rec->started_at &&
+	    rec->status != RUN_LOST) {
 		secs = (rec->finished_at - rec->started_at) / 1000.0;
 		for (i = 0; i < METRICS_NBOUNDS; i++) {
 			if (secs <= metrics_bounds[i])

@@ -586,15 +586,8 @@ main(int argc, char **argv)
 	if (db_open(path, &cause) != 0)
 		startup_fail("database: %s", cause);
 	free(path);
-	{
-		u_int nlost;
-
-		if (db_runs_recover(time_now_ms(), &nlost) != 0)
-			startup_fail("database: cannot recover runs");
-		if (nlost > 0)
-			log_warnx("%u runs were running when the daemon "
-			    "stopped: marked lost", nlost);
-	}
+	if (runs_recover() != 0)
+		startup_fail("database: cannot recover runs");
 
 	backup_cleanup();
 	tasks_install(set);

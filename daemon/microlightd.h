@@ -148,8 +148,8 @@ int		 db_run_insert(struct runrec *);
 int		 db_run_update(const struct runrec *);
 int		 db_run_load(int64_t, struct runrec *);
 int		 db_runs_query(const char *, int, int64_t, int, json_t *);
-int		 db_runs_recover(int64_t, u_int *);
-int		 db_runs_queued(void (*)(struct runrec *, void *), void *);
+int		 db_runs_in(enum run_status, void (*)(struct runrec *, void *),
+		     void *);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_runs(json_t *);
 json_t		*db_last_run(const char *);
@@ -403,6 +403,7 @@ void		 runs_cancel(struct run *, const char *);
 struct run	*runs_lookup(int64_t);
 int		 runs_load(int64_t, struct runrec *);
 void		 runs_kick(void);
+int		 runs_recover(void);
 void		 runs_restore(void);
 void		 runs_free_queued(void);
 

@@ -384,6 +384,48 @@ runs_kick(void)
 	}
 }
 
+/* Take a run left running by the last daemon, to be marked lost. */
+static void
+runs_recover_one(struct runrec *rec, void *arg)
+{
+	struct runs	*lost = arg;
+	struct run	*r;
+
+	r = run_from_record(rec);
+	free(rec);
+	TAILQ_INSERT_TAIL(lost, r, entry);
+}
+
+/*
+ * At start: the runs that were running when the daemon stopped end as
+ * lost, each through runs_end (read first, then ended: no update while
+ * the rows are being read).
+ */
+int
+runs_recover(void)
+{
+	struct runs	 lost = TAILQ_HEAD_INITIALIZER(lost);
+	struct run	*r;
+	u_int		 n = 0;
+	int		 rc;
+
+	rc = db_runs_in(RUN_RUNNING, runs_recover_one, &lost);
+	while ((r = TAILQ_FIRST(&lost)) != NULL) {
+		TAILQ_REMOVE(&lost, r, entry);
+		r->rec.status = RUN_LOST;
+		r->rec.finished_at = time_now_ms();
+		free(r->rec.reason);
+		r->rec.reason = xstrdup("the daemon stopped while it ran");
+		runs_end(r);
+		run_free(r);
+		n++;
+	}
+	if (n > 0)
+		log_warnx("%u runs were running when the daemon stopped: "
+		    "marked lost", n);
+	return (rc);
+}
+
 /* Queue a run loaded from the database. */
 static void
 runs_restore_one(struct runrec *rec, void *arg)
@@ -400,7 +442,7 @@ runs_restore_one(struct runrec *rec, void *arg)
 void
 runs_restore(void)
 {
-	db_runs_queued(runs_restore_one, NULL);
+	db_runs_in(RUN_QUEUED, runs_restore_one, NULL);
 	if (queue_length() > 0)
 		log_info("%u queued runs restored", queue_length());
 	runs_kick();
