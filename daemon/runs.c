@@ -119,17 +119,21 @@ runs_new(const struct run_request *req, struct task *t, json_t *params)
 	return (r);
 }
 
-/* Record a new run, with its stdin if it has one, in one transaction. */
+/*
+ * Record a new run, with its stdin if it has one, in one transaction: the
+ * one place a run record is inserted.
+ */
 static int
 runs_insert(struct run *r)
 {
-	if (r->input == NULL)
-		return (db_run_insert(&r->rec));
-	if (db_begin() == 0 && db_run_insert(&r->rec) == 0 &&
-	    db_run_input_put(r->rec.id, r->input, r->input_len) == 0 &&
-	    db_commit() == 0)
+	int	 txn = r->input != NULL;
+
+	if ((!txn || db_begin() == 0) && db_run_insert(&r->rec) == 0 &&
+	    (!txn || (db_run_input_put(r->rec.id, r->input,
+	    r->input_len) == 0 && db_commit() == 0)))
 		return (0);
-	db_rollback();
+	if (txn)
+		db_rollback();
 	return (-1);
 }
 
@@ -151,7 +155,7 @@ runs_skip(struct run *r, char *reason, struct ops_error *err)
 	r->rec.status = RUN_SKIPPED;
 	r->rec.finished_at = r->rec.queued_at;
 	r->rec.reason = reason;
-	if (db_run_insert(&r->rec) != 0)
+	if (runs_insert(r) != 0)
 		return (runs_unrecorded(r, err));
 	r->flags |= RUN_RECORDED;
 	id = r->rec.id;
