@@ -592,7 +592,7 @@ main(int argc, char **argv)
 	backup_cleanup();
 	tasks_install(set);
 	startup_tasks = NULL;	/* installed: the daemon's now */
-	run_init();
+	run_output_init();
 	prune_start();
 	launcher_listen();
 	spare_prepare();
@@ -627,7 +627,7 @@ main(int argc, char **argv)
 	spare_shutdown();
 	launcher_stop();
 	runs_free_queued();
-	run_flush_all();
+	run_output_flush_all();
 	record_shutdown();
 	watch_stop();
 	metrics_stop();

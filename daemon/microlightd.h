@@ -261,14 +261,25 @@ struct run	*run_from_record(struct runrec *);
 void		 run_free(struct run *);
 int		 run_start(struct run *, struct task *);
 void		 run_kill(struct run *, enum run_status, const char *);
-void		 run_flush_all(void);
+void		 run_progress(struct run *);
 void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
 u_int		 run_ending_count(void);
 u_int		 run_task_count(const char *);
 void		 run_shutdown(void);
-void		 run_init(void);
 json_t		*run_json(const struct run *);
+
+/* run_output.c */
+void		 run_output_pipe_cb(int, short, void *);
+void		 run_output_drain(struct run *);
+void		 run_output_close_pipes(struct run *);
+int		 run_output_write_pending(struct run *);
+void		 run_output_pending_done(struct run *, int);
+void		 run_output_flush_one(struct run *);
+void		 run_output_flush_all(void);
+struct chunk	*run_output_mark_dropped(struct run *);
+void		 run_output_free(struct run *);
+void		 run_output_init(void);
 
 /* spawn.c */
 struct spawn {

@@ -1,4 +1,4 @@
-/* Runs: start, capture output, time out, cancel, finish and record. */
+/* Runs: start, time out, cancel, finish and record (output: run_output.c). */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -26,13 +26,9 @@
  */
 static struct runs	 runs_active = TAILQ_HEAD_INITIALIZER(runs_active);
 static struct runs	 runs_ending = TAILQ_HEAD_INITIALIZER(runs_ending);
-static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
 static u_int		 runs_nactive;
 static u_int		 runs_nending;
-static struct event	*ev_flush;
 
-static void	run_progress(struct run *);
-static void	run_flush_one(struct run *);
 static void	run_shim_gone(struct run *);
 static void	run_kill_orphans(void);
 
@@ -85,8 +81,6 @@ run_from_record(struct runrec *rec)
 void
 run_free(struct run *r)
 {
-	struct chunk	*c;
-
 	if (r->ev_ctl != NULL)
 		event_free(r->ev_ctl);
 	if (r->ev_out != NULL)
@@ -105,12 +99,7 @@ run_free(struct run *r)
 		close(r->out_fd);
 	if (r->err_fd != -1)
 		close(r->err_fd);
-	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
-		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
-	}
-	if (r->on_flush_list)
-		TAILQ_REMOVE(&runs_flush, r, flush_entry);
+	run_output_free(r);
 	if (r->task != NULL)
 		task_unref(r->task);
 	free(r->exec_error);
@@ -365,149 +354,6 @@ run_timeout_cb(int fd, short events, void *arg)
 	free(reason);
 }
 
-/* The output flush timer. */
-static void
-run_flush_cb(int fd, short events, void *arg)
-{
-	run_flush_all();
-}
-
-/* The run's next chunk of output, holding a copy of data; counted. */
-static struct chunk *
-run_chunk(struct run *r, enum run_stream stream, const void *data,
-    size_t len)
-{
-	struct chunk	*c;
-
-	c = xmalloc(sizeof *c + len);
-	c->seq = r->next_seq++;
-	c->stream = stream;
-	c->time = time_now_ms();
-	c->len = len;
-	memcpy(c->data, data, len);
-	r->rec.output_size += len;
-	return (c);
-}
-
-/*
- * Keep a chunk of output: up to max-log-size bytes per run are stored, the
- * rest is counted and dropped (the pipe is still drained).
- */
-static void
-run_output(struct run *r, enum run_stream stream, const u_char *data,
-    size_t len, int limited)
-{
-	struct chunk	*c;
-	int64_t		 room;
-	size_t		 keep;
-	struct timeval	 tv;
-
-	room = ml_conf->max_log_size - r->rec.output_size;
-	if (!limited)
-		keep = len;
-	else
-		keep = room <= 0 ? 0 : (size_t)room < len ? (size_t)room : len;
-	if (keep < len) {
-		r->rec.output_dropped += len - keep;
-		r->flags |= RUN_LIMIT_HIT;
-	}
-	if (keep == 0)
-		return;
-	c = run_chunk(r, stream, data, keep);
-	TAILQ_INSERT_TAIL(&r->pending, c, entry);
-	r->pending_bytes += keep;
-	if (!r->on_flush_list) {
-		TAILQ_INSERT_TAIL(&runs_flush, r, flush_entry);
-		r->on_flush_list = 1;
-	}
-	if (r->pending_bytes >= OUTPUT_FLUSH_BYTES)
-		run_flush_one(r);
-	else if (!evtimer_pending(ev_flush, NULL)) {
-		tv.tv_sec = 0;
-		tv.tv_usec = OUTPUT_FLUSH_MS * 1000;
-		evtimer_add(ev_flush, &tv);
-	}
-	follow_run_output(r);
-}
-
-/*
- * Read from a pipe: once, or (all) until it is empty, at most 16 reads so
- * that a process writing without pause cannot hold the loop. Returns 0 at
- * EOF or error, 1 otherwise.
- */
-static int
-run_read(struct run *r, int fd, enum run_stream stream, int all)
-{
-	static u_char	 buf[OUTPUT_READ_SIZE];
-	ssize_t		 n;
-	int		 reads = 0;
-
-	for (;;) {
-		n = read(fd, buf, sizeof buf);
-		if (n > 0) {
-			run_output(r, stream, buf, n, 1);
-			if (!all || ++reads == 16)
-				return (1);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return (1);
-		if (n == -1)
-			log_warn("%s[%lld]: reading %s", r->rec.task,
-			    (long long)r->rec.id, proto_stream_name(stream));
-		return (0);
-	}
-}
-
-/* Close one of the run's output pipes. */
-static void
-run_close_pipe(struct run *r, enum run_stream stream)
-{
-	if (stream == STREAM_STDOUT && r->out_fd != -1) {
-		event_del(r->ev_out);
-		close(r->out_fd);
-		r->out_fd = -1;
-	} else if (stream == STREAM_STDERR && r->err_fd != -1) {
-		event_del(r->ev_err);
-		close(r->err_fd);
-		r->err_fd = -1;
-	}
-}
-
-/* Read what the pipes hold now, closing a pipe at its end. */
-static void
-run_drain(struct run *r)
-{
-	if (r->out_fd != -1 && run_read(r, r->out_fd, STREAM_STDOUT, 1) == 0)
-		run_close_pipe(r, STREAM_STDOUT);
-	if (r->err_fd != -1 && run_read(r, r->err_fd, STREAM_STDERR, 1) == 0)
-		run_close_pipe(r, STREAM_STDERR);
-}
-
-/* Drain and close both pipes: nobody is left to write to them. */
-static void
-run_close_pipes(struct run *r)
-{
-	run_drain(r);
-	run_close_pipe(r, STREAM_STDOUT);
-	run_close_pipe(r, STREAM_STDERR);
-}
-
-/* A pipe is readable: one read per wake-up keeps the loop fair. */
-static void
-run_pipe_cb(int fd, short events, void *arg)
-{
-	struct run	*r = arg;
-	enum run_stream	 stream;
-
-	stream = fd == r->out_fd ? STREAM_STDOUT : STREAM_STDERR;
-	if (run_read(r, fd, stream, 0) == 0) {
-		run_close_pipe(r, stream);
-		run_progress(r);
-	}
-}
 
 /* A description of a supervisor's report of a failed start. */
 static void
@@ -714,9 +560,9 @@ run_start(struct run *r, struct task *t)
 	r->ev_ctl = event_new(ml_base, r->ctl_fd, EV_READ | EV_PERSIST,
 	    run_ctl_cb, r);
 	r->ev_out = event_new(ml_base, r->out_fd, EV_READ | EV_PERSIST,
-	    run_pipe_cb, r);
+	    run_output_pipe_cb, r);
 	r->ev_err = event_new(ml_base, r->err_fd, EV_READ | EV_PERSIST,
-	    run_pipe_cb, r);
+	    run_output_pipe_cb, r);
 	r->ev_kill = evtimer_new(ml_base, run_kill_cb, r);
 	r->ev_giveup = evtimer_new(ml_base, run_giveup_cb, r);
 	event_add(r->ev_ctl, NULL);
@@ -733,94 +579,6 @@ run_start(struct run *r, struct task *t)
 	    proto_trigger_name(r->rec.trigger));
 	follow_run_status(r);
 	return (0);
-}
-
-/* Write one run's waiting output; called inside a transaction. */
-static int
-run_write_pending(struct run *r)
-{
-	struct chunk	*c;
-
-	TAILQ_FOREACH(c, &r->pending, entry) {
-		if (db_output_insert(r->rec.id, c->seq, c->stream, c->time,
-		    c->data, c->len) != 0)
-			return (-1);
-	}
-	return (0);
-}
-
-/*
- * The output is stored (or, if the database refused it, dropped and
- * counted as lost, with why): free the chunks and take the run off the
- * flush list.
- */
-static void
-run_pending_done(struct run *r, int stored)
-{
-	struct chunk	*c;
-
-	if (!stored) {
-		log_warnx("%s[%lld]: %zu bytes of output could not be stored",
-		    r->rec.task, (long long)r->rec.id, r->pending_bytes);
-		r->rec.output_dropped += r->pending_bytes;
-		r->rec.output_size -= r->pending_bytes;
-		r->lost += r->pending_bytes;
-		if (r->lost_why == NULL)
-			r->lost_why = db_failure();
-	} else if ((c = TAILQ_LAST(&r->pending, chunks)) != NULL)
-		r->last_newline = c->data[c->len - 1] == '\n';
-	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
-		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
-	}
-	r->pending_bytes = 0;
-	r->flushed_seq = r->next_seq;
-	if (r->on_flush_list) {
-		TAILQ_REMOVE(&runs_flush, r, flush_entry);
-		r->on_flush_list = 0;
-	}
-}
-
-/* Store one run's waiting output now. */
-static void
-run_flush_one(struct run *r)
-{
-	int	 ok;
-
-	if (TAILQ_EMPTY(&r->pending))
-		return;
-	ok = db_begin() == 0 && run_write_pending(r) == 0 &&
-	    db_commit() == 0;
-	if (!ok)
-		db_rollback();
-	run_pending_done(r, ok);
-}
-
-/* Store every run's waiting output in one transaction. */
-void
-run_flush_all(void)
-{
-	struct run	*r, *r1;
-	int		 ok;
-
-	if (TAILQ_EMPTY(&runs_flush))
-		return;
-	ok = db_begin() == 0;
-	TAILQ_FOREACH(r, &runs_flush, flush_entry) {
-		if (ok && run_write_pending(r) != 0)
-			ok = 0;
-	}
-	if (ok && db_commit() != 0)
-		ok = 0;
-	if (!ok) {
-		db_rollback();
-		/* Try each run on its own, so one bad batch loses least. */
-		TAILQ_FOREACH_SAFE(r, &runs_flush, flush_entry, r1)
-			run_flush_one(r);
-		return;
-	}
-	TAILQ_FOREACH_SAFE(r, &runs_flush, flush_entry, r1)
-		run_pending_done(r, 1);
 }
 
 /* Decide the final status from what is known about the run's end. */
@@ -863,54 +621,6 @@ run_decide(struct run *r)
 }
 
 /*
- * Once all the output is in: the line that ends a log with less than the
- * task wrote, on stderr, after a newline if the stored output lacks one.
- * Past max-log-size it says how much was dropped; output the database
- * refused makes it say how much was lost and why, and the run's reason
- * says it too (after how it ended: its status stays the task's). Returns
- * the line as the run's next chunk, counted in output_size, or NULL.
- */
-static struct chunk *
-run_mark_dropped(struct run *r)
-{
-	struct chunk	*c;
-	char		*lost = NULL, *over = NULL, *text, *reason, size[32];
-	int64_t		 limit = r->rec.output_dropped - r->lost;
-
-	if ((r->flags & RUN_MARKED) || r->rec.output_dropped == 0)
-		return (NULL);
-	r->flags |= RUN_MARKED;
-	if (r->flags & RUN_LIMIT_HIT) {
-		size_format(ml_conf->max_log_size, size, sizeof size);
-		xasprintf(&over, "[microlight: %lld bytes of output dropped: "
-		    "the limit is max-log-size %s]\n", (long long)limit, size);
-	}
-	if (r->lost > 0) {
-		xasprintf(&lost, "output lost: %s (%lld bytes not stored)",
-		    r->lost_why, (long long)r->lost);
-		if (r->rec.reason != NULL) {
-			xasprintf(&reason, "%s; %s", r->rec.reason, lost);
-			free(r->rec.reason);
-			r->rec.reason = reason;
-		} else
-			r->rec.reason = xstrdup(lost);
-		log_warnx("%s[%lld]: %s", r->rec.task, (long long)r->rec.id,
-		    lost);
-	}
-	xasprintf(&text, "%s%s%s%s%s", r->last_newline ? "" : "\n",
-	    over != NULL ? over : "", lost != NULL ? "[microlight: " : "",
-	    lost != NULL ? lost : "", lost != NULL ? "]\n" : "");
-	free(over);
-	free(lost);
-
-	c = run_chunk(r, STREAM_STDERR, text, strlen(text));
-	free(text);
-	r->flushed_seq = r->next_seq;
-	r->last_newline = 1;
-	return (c);
-}
-
-/*
  * The main process is gone (or its supervisor is): the run ends with its
  * status now. Its output so far and its record are written together, its
  * slot is given back, and runs_end does what follows every end. What it
@@ -923,13 +633,13 @@ run_end(struct run *r)
 	struct chunk	*marker = NULL;
 
 	r->flags |= RUN_ENDED;
-	run_drain(r);
+	run_output_drain(r);
 	run_decide(r);
 
 	if (r->rec.output_dropped == 0 && db_begin() == 0 &&
-	    run_write_pending(r) == 0 && db_run_update(&r->rec) == 0 &&
+	    run_output_write_pending(r) == 0 && db_run_update(&r->rec) == 0 &&
 	    db_commit() == 0)
-		run_pending_done(r, 1);
+		run_output_pending_done(r, 1);
 	else {
 		/*
 		 * Output is missing, or the database refused the lot: the
@@ -937,9 +647,9 @@ run_end(struct run *r)
 		 * the marker once all the output is in.
 		 */
 		db_rollback();
-		run_flush_one(r);
+		run_output_flush_one(r);
 		if (r->out_fd == -1 && r->err_fd == -1)
-			marker = run_mark_dropped(r);
+			marker = run_output_mark_dropped(r);
 		record_write(&r->rec, marker);
 	}
 	r->flags |= RUN_RECORDED;
@@ -962,8 +672,8 @@ run_release(struct run *r)
 {
 	struct chunk	*marker;
 
-	run_flush_one(r);
-	marker = run_mark_dropped(r);
+	run_output_flush_one(r);
+	marker = run_output_mark_dropped(r);
 	if (marker != NULL || r->rec.output_size != r->end_size)
 		record_write(&r->rec, marker);
 	TAILQ_REMOVE(&runs_ending, r, entry);
@@ -977,7 +687,7 @@ run_release(struct run *r)
  * process (or its supervisor) is gone, and is released when the supervisor
  * and both pipes are. The run may be freed: callers must not touch it.
  */
-static void
+void
 run_progress(struct run *r)
 {
 	if ((r->flags & RUN_ENDED) == 0 &&
@@ -992,7 +702,7 @@ run_progress(struct run *r)
 void
 run_force_finish(struct run *r)
 {
-	run_close_pipes(r);
+	run_output_close_pipes(r);
 	r->flags |= RUN_SHIM_EXITED;
 	run_progress(r);
 }
@@ -1047,7 +757,7 @@ run_shim_gone(struct run *r)
 		    (long long)r->rec.id, (int)r->pid);
 		run_kill_orphans();
 	}
-	run_close_pipes(r);
+	run_output_close_pipes(r);
 }
 
 /* Shutdown: every running run is cancelled ("daemon shutdown"). */
@@ -1058,11 +768,4 @@ run_shutdown(void)
 
 	TAILQ_FOREACH_SAFE(r, &runs_active, entry, r1)
 		run_kill(r, RUN_CANCELLED, "daemon shutdown");
-}
-
-/* Set up the output flush timer. */
-void
-run_init(void)
-{
-	ev_flush = evtimer_new(ml_base, run_flush_cb, NULL);
 }
