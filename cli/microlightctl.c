@@ -186,21 +186,19 @@ cmd_show(int argc, char **argv)
 static int
 run_exit_status(json_t *run)
 {
-	const char	*status = jstr(run, K_STATUS);
-	int64_t		 code = jint(run, "exit_code", -1);
-	int64_t		 sig = jint(run, "signal", 0);
+	int64_t		 code = jint(run, K_EXIT_CODE, -1);
+	int64_t		 sig = jint(run, K_SIGNAL, 0);
 
-	if (status == NULL)
-		return (EXIT_SOFTWARE);
-	if (strcmp(status, "succeeded") == 0)
+	switch (proto_run_status(run)) {
+	case RUN_SUCCEEDED:
 		return (0);
-	if (strcmp(status, "skipped") == 0)
+	case RUN_SKIPPED:
 		return (EXIT_SKIPPED);
-	if (strcmp(status, "timed_out") == 0)
+	case RUN_TIMED_OUT:
 		return (124);
-	if (strcmp(status, "cancelled") == 0)
+	case RUN_CANCELLED:
 		return (130);
-	if (strcmp(status, "failed") == 0) {
+	case RUN_FAILED:
 		if (sig > 0)
 			return (128 + (int)sig);
 		if (code > 0)
@@ -257,12 +255,13 @@ static void
 report_end(json_t *run)
 {
 	const char	*status = jstr(run, K_STATUS);
-	const char	*reason = jstr(run, "reason");
+	const char	*reason = jstr(run, K_REASON);
 	char		*s, *v;
 
-	if (json_output || status == NULL || strcmp(status, "succeeded") == 0)
+	if (json_output || status == NULL ||
+	    proto_run_status(run) == RUN_SUCCEEDED)
 		return;
-	xasprintf(&s, "run %lld %s%s%s", (long long)jint(run, "id", 0),
+	xasprintf(&s, "run %lld %s%s%s", (long long)jint(run, K_ID, 0),
 	    status, reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	v = text_vis(s);
 	warnx("%s", v);
@@ -334,13 +333,12 @@ cmd_run(int argc, char **argv)
 	if (!json_output) {
 		if (follow)
 			fprintf(stderr, "run %lld\n",
-			    (long long)jint(run, "id", 0));
+			    (long long)jint(run, K_ID, 0));
 		else
-			printf("%lld\n", (long long)jint(run, "id", 0));
+			printf("%lld\n", (long long)jint(run, K_ID, 0));
 		fflush(stdout);
 	}
-	if (jstr(run, K_STATUS) != NULL &&
-	    strcmp(jstr(run, K_STATUS), "skipped") == 0) {
+	if (proto_run_status(run) == RUN_SKIPPED) {
 		/* @overlap skip: the run was recorded but will not run. */
 		report_end(run);
 		json_decref(r);
@@ -380,8 +378,7 @@ cmd_logs(int argc, char **argv)
 			follow = 1;
 			break;
 		case 'S':
-			if (strcmp(optarg, "stdout") != 0 &&
-			    strcmp(optarg, "stderr") != 0)
+			if (proto_stream_from(optarg) == -1)
 				cmd_usage();
 			stream = optarg;
 			break;
@@ -494,11 +491,12 @@ cmd_cancel(int argc, char **argv)
 	run = json_object_get(r, K_RUN);
 	status = jstr(run, K_STATUS);
 	if (!json_output) {
-		if (status != NULL && strcmp(status, "running") == 0)
+		if (proto_run_status(run) == RUN_RUNNING)
 			printf("run %lld: cancelling (SIGTERM sent)\n",
-			    (long long)jint(run, "id", 0));
+			    (long long)jint(run, K_ID, 0));
 		else
-			print_line("run %lld: %s", (long long)jint(run, "id", 0),
+			print_line("run %lld: %s",
+			    (long long)jint(run, K_ID, 0),
 			    status != NULL ? status : "?");
 	}
 	json_decref(r);
@@ -554,14 +552,14 @@ cmd_webhook(int argc, char **argv)
 	r = request(&c, json_pack("{s:s,s:s,s:b}", K_CMD, CMD_WEBHOOK, K_TASK,
 	    argv[optind], K_ROTATE, rotate));
 	if (!json_output) {
-		print_line("url:     %s", jstr(r, "url") != NULL ?
-		    jstr(r, "url") : "- (the HTTP listener is off)");
-		print_line("secret:  %s%s", jstr(r, "secret"),
-		    strcmp(jstr(r, "source") != NULL ? jstr(r, "source") : "",
-		    "config") == 0 ? "  (from webhook-secret in the "
+		print_line("url:     %s", jstr(r, K_URL) != NULL ?
+		    jstr(r, K_URL) : "- (the HTTP listener is off)");
+		print_line("secret:  %s%s", jstr(r, K_SECRET),
+		    strcmp(jstr(r, K_SOURCE) != NULL ? jstr(r, K_SOURCE) : "",
+		    SOURCE_CONFIG) == 0 ? "  (from webhook-secret in the "
 		    "configuration)" : "");
 		printf("\n");
-		print_line("%s", jstr(r, "curl"));
+		print_line("%s", jstr(r, K_CURL));
 		printf("\nParameters go in a JSON body (-H 'Content-Type: "
 		    "application/json' -d '{\"name\":\"value\"}'),\n"
 		    "a form body or the query string; add ?wait=30 to wait "

@@ -31,22 +31,32 @@ print_colour(void)
 	return (colour);
 }
 
-/* The escape sequence for a run status, or "". */
+/*
+ * The escape sequence for a run status (or a task list's "invalid: ..."),
+ * or "".
+ */
 const char *
 status_colour(const char *status)
 {
+	static const char *colours[RUN_NSTATUS] = {
+		[RUN_QUEUED] = "\033[36m",
+		[RUN_RUNNING] = "\033[36m",
+		[RUN_SUCCEEDED] = "\033[32m",
+		[RUN_FAILED] = "\033[31m",
+		[RUN_TIMED_OUT] = "\033[31m",
+		[RUN_CANCELLED] = "\033[33m",
+		[RUN_SKIPPED] = "\033[33m",
+		[RUN_LOST] = "\033[31m",
+	};
+	int		 st;
+
 	if (!print_colour() || status == NULL)
 		return ("");
-	if (strcmp(status, "succeeded") == 0)
-		return ("\033[32m");
-	if (strcmp(status, "failed") == 0 || strcmp(status, "timed_out") == 0 ||
-	    strcmp(status, "lost") == 0 || strncmp(status, "invalid", 7) == 0)
-		return ("\033[31m");
-	if (strcmp(status, "cancelled") == 0 || strcmp(status, "skipped") == 0)
-		return ("\033[33m");
-	if (strcmp(status, "running") == 0 || strcmp(status, "queued") == 0)
-		return ("\033[36m");
-	return ("");
+	if (strncmp(status, "invalid", 7) == 0)
+		return (colours[RUN_FAILED]);	/* red, as a failure */
+	if ((st = proto_status_from(status)) == -1)
+		return ("");
+	return (colours[st]);
 }
 
 /* The escape sequence ending a colour, or "". */
@@ -101,12 +111,11 @@ fmt_started(json_t *run, char *buf, size_t len)
 {
 	char	 t[32];
 
-	if (json_is_string(json_object_get(run, "started_at")))
-		fmt_time(run, "started_at", buf, len);
-	else if (json_is_string(json_object_get(run, "not_before")) &&
-	    jstr(run, "status") != NULL &&
-	    strcmp(jstr(run, "status"), "queued") == 0) {
-		fmt_time(run, "not_before", t, sizeof t);
+	if (json_is_string(json_object_get(run, K_STARTED_AT)))
+		fmt_time(run, K_STARTED_AT, buf, len);
+	else if (json_is_string(json_object_get(run, K_NOT_BEFORE)) &&
+	    proto_run_status(run) == RUN_QUEUED) {
+		fmt_time(run, K_NOT_BEFORE, t, sizeof t);
 		snprintf(buf, len, "not before %s", t);
 	} else
 		snprintf(buf, len, "-");
@@ -119,8 +128,8 @@ fmt_duration(json_t *run, char *buf, size_t len)
 	const char	*s, *e;
 	int64_t		 start, end;
 
-	s = jstr(run, "started_at");
-	e = jstr(run, "finished_at");
+	s = jstr(run, K_STARTED_AT);
+	e = jstr(run, K_FINISHED_AT);
 	if (s == NULL || time_parse_rfc3339(s, &start) != 0) {
 		snprintf(buf, len, "-");
 		return;
@@ -344,8 +353,8 @@ params_text(json_t *params)
 static void
 fmt_exit(json_t *run, char *buf, size_t len)
 {
-	int64_t	 code = jint(run, "exit_code", -1);
-	int64_t	 sig = jint(run, "signal", 0);
+	int64_t	 code = jint(run, K_EXIT_CODE, -1);
+	int64_t	 sig = jint(run, K_SIGNAL, 0);
 
 	if (sig > 0)
 		snprintf(buf, len, "signal %lld", (long long)sig);
@@ -360,52 +369,52 @@ void
 print_run(json_t *run)
 {
 	char		 t[64], d[32], e[32], *p, *v_status;
-	const char	*status = jstr(run, "status");
+	const char	*status = jstr(run, K_STATUS);
 	json_t		*v;
 
-	print_line("run:          %lld", (long long)jint(run, "id", 0));
-	print_line("task:         %s", jstr(run, "task"));
+	print_line("run:          %lld", (long long)jint(run, K_ID, 0));
+	print_line("task:         %s", jstr(run, K_TASK));
 	v_status = text_vis(status != NULL ? status : "?");
 	printf("status:       %s%s%s\n", status_colour(status), v_status,
 	    colour_reset());
 	free(v_status);
-	if ((v = json_object_get(run, "reason")) != NULL && json_is_string(v))
+	if ((v = json_object_get(run, K_REASON)) != NULL && json_is_string(v))
 		print_line("reason:       %s", json_string_value(v));
-	print_line("trigger:      %s", jstr(run, "trigger"));
-	print_line("triggered by: %s", jstr(run, "triggered_by"));
-	if ((v = json_object_get(run, "schedule")) != NULL &&
+	print_line("trigger:      %s", jstr(run, K_TRIGGER));
+	print_line("triggered by: %s", jstr(run, K_TRIGGERED_BY));
+	if ((v = json_object_get(run, K_SCHEDULE)) != NULL &&
 	    json_is_string(v))
 		print_line("schedule:     %s", json_string_value(v));
-	p = params_text(json_object_get(run, "params"));
+	p = params_text(json_object_get(run, K_PARAMS));
 	print_line("parameters:   %s", *p != '\0' ? p : "-");
 	free(p);
-	print_line("attempt:      %lld", (long long)jint(run, "attempt", 1));
-	if (jint(run, "retry_of", 0) > 0)
+	print_line("attempt:      %lld", (long long)jint(run, K_ATTEMPT, 1));
+	if (jint(run, K_RETRY_OF, 0) > 0)
 		print_line("retry of:     %lld",
-		    (long long)jint(run, "retry_of", 0));
-	if (jint(run, "chain_of", 0) > 0)
+		    (long long)jint(run, K_RETRY_OF, 0));
+	if (jint(run, K_CHAIN_OF, 0) > 0)
 		print_line("chained by:   run %lld",
-		    (long long)jint(run, "chain_of", 0));
-	fmt_time(run, "queued_at", t, sizeof t);
+		    (long long)jint(run, K_CHAIN_OF, 0));
+	fmt_time(run, K_QUEUED_AT, t, sizeof t);
 	print_line("queued:       %s", t);
-	if (json_is_string(json_object_get(run, "not_before")) &&
-	    status != NULL && strcmp(status, "queued") == 0) {
-		fmt_time(run, "not_before", t, sizeof t);
+	if (json_is_string(json_object_get(run, K_NOT_BEFORE)) &&
+	    proto_run_status(run) == RUN_QUEUED) {
+		fmt_time(run, K_NOT_BEFORE, t, sizeof t);
 		print_line("starts at:    %s (not before)", t);
 	}
-	fmt_time(run, "started_at", t, sizeof t);
+	fmt_time(run, K_STARTED_AT, t, sizeof t);
 	print_line("started:      %s", t);
-	fmt_time(run, "finished_at", t, sizeof t);
+	fmt_time(run, K_FINISHED_AT, t, sizeof t);
 	print_line("finished:     %s", t);
 	fmt_duration(run, d, sizeof d);
 	print_line("duration:     %s", d);
 	fmt_exit(run, e, sizeof e);
 	print_line("exit:         %s", e);
-	size_format(jint(run, "output_size", 0), t, sizeof t);
+	size_format(jint(run, K_OUTPUT_SIZE, 0), t, sizeof t);
 	printf("output:       %s bytes", t);
-	if (jint(run, "output_dropped", 0) > 0)
+	if (jint(run, K_OUTPUT_DROPPED, 0) > 0)
 		printf(" (%lld dropped)",
-		    (long long)jint(run, "output_dropped", 0));
+		    (long long)jint(run, K_OUTPUT_DROPPED, 0));
 	printf("\n");
 }
 
@@ -425,17 +434,17 @@ print_runs(json_t *runs, int with_task)
 		t = table_create(7, "ID", "*STATUS", "TRIGGER", "BY",
 		    "STARTED", "DURATION", "EXIT");
 	json_array_foreach(runs, i, run) {
-		snprintf(id, sizeof id, "%lld", (long long)jint(run, "id", 0));
+		snprintf(id, sizeof id, "%lld", (long long)jint(run, K_ID, 0));
 		fmt_started(run, started, sizeof started);
 		fmt_duration(run, d, sizeof d);
 		fmt_exit(run, e, sizeof e);
 		if (with_task)
-			table_add(t, id, jstr(run, "task"), jstr(run, "status"),
-			    jstr(run, "trigger"), jstr(run, "triggered_by"),
-			    started, d, e);
+			table_add(t, id, jstr(run, K_TASK),
+			    jstr(run, K_STATUS), jstr(run, K_TRIGGER),
+			    jstr(run, K_TRIGGERED_BY), started, d, e);
 		else
-			table_add(t, id, jstr(run, "status"),
-			    jstr(run, "trigger"), jstr(run, "triggered_by"),
+			table_add(t, id, jstr(run, K_STATUS),
+			    jstr(run, K_TRIGGER), jstr(run, K_TRIGGERED_BY),
 			    started, d, e);
 	}
 	table_print(t);
@@ -445,7 +454,7 @@ print_runs(json_t *runs, int with_task)
 static char *
 schedules_text(json_t *task)
 {
-	json_t	*a = json_object_get(task, "schedules"), *v;
+	json_t	*a = json_object_get(task, K_SCHEDULES), *v;
 	size_t	 i;
 	char	*s = NULL, *n;
 
@@ -462,7 +471,7 @@ schedules_text(json_t *task)
 static void
 print_schedules(json_t *task)
 {
-	json_t		*a = json_object_get(task, "schedules"), *v, *nexts;
+	json_t		*a = json_object_get(task, K_SCHEDULES), *v, *nexts;
 	size_t		 i;
 	const char	*label = "schedule:     ";
 	char		 next[64];
@@ -471,7 +480,7 @@ print_schedules(json_t *task)
 		print_line("%s-", label);
 		return;
 	}
-	nexts = json_object_get(task, "next_runs");
+	nexts = json_object_get(task, K_NEXT_RUNS);
 	json_array_foreach(a, i, v) {
 		if (json_is_string(json_array_get(nexts, i))) {
 			fmt_time_value(json_array_get(nexts, i), next,
@@ -493,50 +502,50 @@ print_task(json_t *task, json_t *runs)
 	size_t		 i;
 	char		 buf[64];
 
-	print_line("task:         %s", jstr(task, "name"));
-	print_line("file:         %s", jstr(task, "path"));
-	if (jstr(task, "description") != NULL)
-		print_line("description:  %s", jstr(task, "description"));
-	if (!json_is_true(json_object_get(task, "valid"))) {
+	print_line("task:         %s", jstr(task, K_NAME));
+	print_line("file:         %s", jstr(task, K_PATH));
+	if (jstr(task, K_DESCRIPTION) != NULL)
+		print_line("description:  %s", jstr(task, K_DESCRIPTION));
+	if (!json_is_true(json_object_get(task, K_VALID))) {
 		printf("valid:        %sno%s\n", status_colour("invalid"),
 		    colour_reset());
-		errors = json_object_get(task, "errors");
+		errors = json_object_get(task, K_ERRORS);
 		json_array_foreach(errors, i, v)
 			print_line("  %s", json_string_value(v));
 	} else
 		printf("valid:        yes\n");
-	if (json_object_get(task, "timeout") == NULL)
+	if (json_object_get(task, K_TIMEOUT) == NULL)
 		return;
 	print_schedules(task);
-	if (jstr(task, "timezone") != NULL)
-		print_line("time zone:    %s", jstr(task, "timezone"));
-	duration_format(jint(task, "timeout", 0), buf, sizeof buf);
+	if (jstr(task, K_TIMEZONE) != NULL)
+		print_line("time zone:    %s", jstr(task, K_TIMEZONE));
+	duration_format(jint(task, K_TIMEOUT, 0), buf, sizeof buf);
 	print_line("timeout:      %s", strcmp(buf, "0") == 0 ? "none" : buf);
 	print_line("concurrency:  %lld (overlap %s)",
-	    (long long)jint(task, "concurrency", 1), jstr(task, "overlap"));
-	duration_format(jint(task, "retry_delay", 0), buf, sizeof buf);
+	    (long long)jint(task, K_CONCURRENCY, 1), jstr(task, K_OVERLAP));
+	duration_format(jint(task, K_RETRY_DELAY, 0), buf, sizeof buf);
 	print_line("retries:      %lld (delay %s)",
-	    (long long)jint(task, "retries", 0), buf);
-	print_line("priority:     %lld", (long long)jint(task, "priority", 0));
-	print_line("working dir:  %s", jstr(task, "workdir"));
-	if (jstr(task, "user") != NULL)
-		print_line("user:         %s", jstr(task, "user"));
-	if (jstr(task, "group") != NULL)
-		print_line("group:        %s", jstr(task, "group"));
-	if (jstr(task, "on_success") != NULL)
-		print_line("on success:   %s", jstr(task, "on_success"));
-	if (jstr(task, "on_failure") != NULL)
-		print_line("on failure:   %s", jstr(task, "on_failure"));
-	json_array_foreach(json_object_get(task, "env"), i, v)
+	    (long long)jint(task, K_RETRIES, 0), buf);
+	print_line("priority:     %lld", (long long)jint(task, K_PRIORITY, 0));
+	print_line("working dir:  %s", jstr(task, K_WORKDIR));
+	if (jstr(task, K_USER) != NULL)
+		print_line("user:         %s", jstr(task, K_USER));
+	if (jstr(task, K_GROUP) != NULL)
+		print_line("group:        %s", jstr(task, K_GROUP));
+	if (jstr(task, K_ON_SUCCESS) != NULL)
+		print_line("on success:   %s", jstr(task, K_ON_SUCCESS));
+	if (jstr(task, K_ON_FAILURE) != NULL)
+		print_line("on failure:   %s", jstr(task, K_ON_FAILURE));
+	json_array_foreach(json_object_get(task, K_ENV), i, v)
 		print_line("environment:  %s", json_string_value(v));
 	print_line("webhook:      %s", json_is_true(json_object_get(task,
-	    "webhook")) ? "yes" : "no");
-	if (json_is_true(json_object_get(task, "confirm")))
+	    K_WEBHOOK)) ? "yes" : "no");
+	if (json_is_true(json_object_get(task, K_CONFIRM)))
 		printf("confirm:      yes\n");
-	if (json_is_true(json_object_get(task, "catchup")))
+	if (json_is_true(json_object_get(task, K_CATCHUP)))
 		printf("catch up:     yes\n");
 
-	params = json_object_get(task, "params");
+	params = json_object_get(task, K_PARAMS);
 	if (json_array_size(params) > 0) {
 		printf("\nparameters:\n");
 		t = table_create(5, "  NAME", "TYPE", "DEFAULT", "REQUIRED",
@@ -544,13 +553,13 @@ print_task(json_t *task, json_t *runs)
 		json_array_foreach(params, i, p) {
 			char *name, *type;
 
-			xasprintf(&name, "  %s", jstr(p, "name"));
-			if (json_object_get(p, "choices") != NULL) {
+			xasprintf(&name, "  %s", jstr(p, K_NAME));
+			if (json_object_get(p, K_CHOICES) != NULL) {
 				char *list = xstrdup(""), *n;
 				size_t j;
 
 				json_array_foreach(json_object_get(p,
-				    "choices"), j, v) {
+				    K_CHOICES), j, v) {
 					xasprintf(&n, "%s%s%s", list,
 					    j > 0 ? "," : "",
 					    json_string_value(v));
@@ -560,10 +569,10 @@ print_task(json_t *task, json_t *runs)
 				xasprintf(&type, "choice(%s)", list);
 				free(list);
 			} else
-				type = xstrdup(jstr(p, "type"));
-			table_add(t, name, type, jstr(p, "default"),
-			    json_is_true(json_object_get(p, "required")) ?
-			    "yes" : "no", jstr(p, "label"));
+				type = xstrdup(jstr(p, K_TYPE));
+			table_add(t, name, type, jstr(p, K_DEFAULT),
+			    json_is_true(json_object_get(p, K_REQUIRED)) ?
+			    "yes" : "no", jstr(p, K_LABEL));
 			free(name);
 			free(type);
 		}
@@ -587,22 +596,22 @@ print_tasks(json_t *tasks)
 	t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
 	    "*STATUS");
 	json_array_foreach(tasks, i, task) {
-		last = json_object_get(task, "last_run");
+		last = json_object_get(task, K_LAST_RUN);
 		sched = schedules_text(task);
-		fmt_time(task, "next_run", next, sizeof next);
+		fmt_time(task, K_NEXT_RUN, next, sizeof next);
 		if (json_is_object(last))
 			fmt_time(last, json_is_string(json_object_get(last,
-			    "started_at")) ? "started_at" : "queued_at",
+			    K_STARTED_AT)) ? K_STARTED_AT : K_QUEUED_AT,
 			    last_time, sizeof last_time);
 		else
 			snprintf(last_time, sizeof last_time, "-");
-		if (!json_is_true(json_object_get(task, "valid")))
-			xasprintf(&status, "invalid: %s", jstr(task, "error"));
+		if (!json_is_true(json_object_get(task, K_VALID)))
+			xasprintf(&status, "invalid: %s", jstr(task, K_ERROR));
 		else if (json_is_object(last))
-			status = xstrdup(jstr(last, "status"));
+			status = xstrdup(jstr(last, K_STATUS));
 		else
 			status = xstrdup("-");
-		table_add(t, jstr(task, "name"), sched, next, last_time,
+		table_add(t, jstr(task, K_NAME), sched, next, last_time,
 		    status);
 		free(sched);
 		free(status);

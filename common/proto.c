@@ -58,6 +58,16 @@ proto_status_from(const char *name)
 	return (proto_lookup(status_names, RUN_NSTATUS, name));
 }
 
+/* The status of a run object, or -1 if it has none or an unknown one. */
+int
+proto_run_status(json_t *run)
+{
+	const char	*name;
+
+	name = json_string_value(json_object_get(run, K_STATUS));
+	return (name != NULL ? proto_status_from(name) : -1);
+}
+
 /* Whether a status is final: the run will not change again. */
 int
 proto_status_final(enum run_status st)

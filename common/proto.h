@@ -71,6 +71,76 @@
 #define K_KEEP_RUNS		"keep_runs"
 #define K_KEEP_DAYS		"keep_days"
 #define K_ROTATE		"rotate"	/* webhook: make a new secret */
+#define K_URL			"url"		/* webhook: where to POST */
+#define K_SECRET		"secret"
+#define K_SOURCE		"source"	/* SOURCE_* below */
+#define K_CURL			"curl"		/* a command line to try */
+#define K_NOTE			"note"
+#define K_RUN_ID		"run_id"	/* a POST /hooks/NAME answer */
+
+/* Values of K_SOURCE: where a webhook's secret comes from. */
+#define SOURCE_CONFIG		"config"	/* webhook-secret, by hand */
+#define SOURCE_GENERATED	"generated"	/* made by the daemon */
+
+/*
+ * Run objects (SPEC section 3), in the order they are sent, less K_TASK,
+ * K_STATUS (a run state's name), K_PARAMS and K_STARTED_AT above. The
+ * times are RFC 3339 strings or null.
+ */
+#define K_ID			"id"
+#define K_TRIGGER		"trigger"	/* a trigger's name */
+#define K_TRIGGERED_BY		"triggered_by"
+#define K_ATTEMPT		"attempt"
+#define K_RETRY_OF		"retry_of"
+#define K_QUEUED_AT		"queued_at"
+#define K_FINISHED_AT		"finished_at"
+#define K_EXIT_CODE		"exit_code"
+#define K_SIGNAL		"signal"
+#define K_REASON		"reason"
+#define K_PRIORITY		"priority"
+#define K_OUTPUT_SIZE		"output_size"
+#define K_OUTPUT_DROPPED	"output_dropped"
+#define K_NOT_BEFORE		"not_before"
+#define K_CHAIN_OF		"chain_of"
+#define K_SCHEDULE		"schedule"	/* the @schedule that fired */
+
+/*
+ * Task objects, in the order they are sent, less K_ERRORS, K_ERROR (the
+ * first of them), K_PARAMS (an array of parameter objects) and
+ * K_PRIORITY above. A task without a readable header has only the members
+ * up to K_NEXT_RUN.
+ */
+#define K_NAME			"name"
+#define K_FILE			"file"
+#define K_PATH			"path"
+#define K_VALID			"valid"
+#define K_LAST_RUN		"last_run"	/* a run object, or null */
+#define K_NEXT_RUN		"next_run"
+#define K_DESCRIPTION		"description"
+#define K_SCHEDULES		"schedules"
+#define K_NEXT_RUNS		"next_runs"	/* one per schedule */
+#define K_TIMEZONE		"timezone"
+#define K_TIMEOUT		"timeout"
+#define K_CONCURRENCY		"concurrency"
+#define K_OVERLAP		"overlap"
+#define K_RETRIES		"retries"
+#define K_RETRY_DELAY		"retry_delay"
+#define K_WEBHOOK		"webhook"
+#define K_ON_FAILURE		"on_failure"
+#define K_ON_SUCCESS		"on_success"
+#define K_USER			"user"
+#define K_WORKDIR		"workdir"
+#define K_ENV			"env"
+#define K_CATCHUP		"catchup"
+#define K_CONFIRM		"confirm"
+#define K_GROUP			"group"
+
+/* Parameter objects, in the order they are sent, less K_NAME above. */
+#define K_TYPE			"type"
+#define K_LABEL			"label"
+#define K_DEFAULT		"default"
+#define K_REQUIRED		"required"
+#define K_CHOICES		"choices"	/* of a choice parameter */
 
 /* Events of a following command; the last one is always EV_END. */
 #define EV_STATUS		"status"	/* the run changed state */
@@ -97,7 +167,7 @@
 #define E_PROTOCOL		"protocol"	/* another ML_PROTO_VERSION */
 #define E_INTERNAL		"internal"
 
-/* Run states. */
+/* Run states; their names, the values of K_STATUS, are proto_status_name(). */
 enum run_status {
 	RUN_QUEUED,
 	RUN_RUNNING,
@@ -110,7 +180,7 @@ enum run_status {
 };
 #define RUN_NSTATUS		(RUN_LOST + 1)
 
-/* What started a run. */
+/* What started a run; the values of K_TRIGGER are proto_trigger_name(). */
 enum run_trigger {
 	TRIGGER_CLI,
 	TRIGGER_WEB,
@@ -130,6 +200,7 @@ enum run_stream {
 
 const char	*proto_status_name(enum run_status);
 int		 proto_status_from(const char *);
+int		 proto_run_status(json_t *);
 int		 proto_status_final(enum run_status);
 const char	*proto_trigger_name(enum run_trigger);
 int		 proto_trigger_from(const char *);

@@ -153,7 +153,7 @@ api_runs(struct http_req *hr)
 	int64_t			 limit = OPS_RUNS_LIMIT, before = 0;
 	json_t			*reply;
 
-	if ((s = http_query(hr, "limit")) != NULL) {
+	if ((s = http_query(hr, K_LIMIT)) != NULL) {
 		limit = strtonum(s, 1, OPS_MAX_LIMIT, &errstr);
 		if (errstr != NULL) {
 			http_error(hr, 400, E_USAGE, "limit is 1 to %d",
@@ -161,7 +161,7 @@ api_runs(struct http_req *hr)
 			return;
 		}
 	}
-	if ((s = http_query(hr, "before")) != NULL) {
+	if ((s = http_query(hr, K_BEFORE)) != NULL) {
 		before = strtonum(s, 1, INT64_MAX, &errstr);
 		if (errstr != NULL) {
 			http_error(hr, 400, E_USAGE, "before is a run id");
@@ -169,8 +169,8 @@ api_runs(struct http_req *hr)
 		}
 	}
 	reply = proto_ok();
-	api_result(hr, ops_runs(http_query(hr, "task"),
-	    http_query(hr, "status"), before, limit, reply, &err), 200, reply,
+	api_result(hr, ops_runs(http_query(hr, K_TASK),
+	    http_query(hr, K_STATUS), before, limit, reply, &err), 200, reply,
 	    &err);
 }
 
@@ -194,7 +194,6 @@ api_run_cancel(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
 	json_t			*reply;
-	const char		*st;
 	int64_t			 id;
 	int			 rc;
 
@@ -207,10 +206,8 @@ api_run_cancel(struct http_req *hr)
 		return;
 	reply = proto_ok();
 	rc = ops_cancel(id, api_who(hr), reply, &err);
-	st = json_string_value(json_object_get(json_object_get(reply, K_RUN),
-	    K_STATUS));
-	api_result(hr, rc, st != NULL && strcmp(st, "running") == 0 ? 202 :
-	    200, reply, &err);
+	api_result(hr, rc, proto_run_status(json_object_get(reply, K_RUN)) ==
+	    RUN_RUNNING ? 202 : 200, reply, &err);
 }
 
 /* Send one SSE event: a type and one line of JSON (consumed). */
@@ -329,7 +326,7 @@ api_run_log(struct http_req *hr)
 
 	if ((id = api_run_id(hr)) == -1)
 		return;
-	if ((s = http_query(hr, "follow")) != NULL) {
+	if ((s = http_query(hr, K_FOLLOW)) != NULL) {
 		if (strcmp(s, "1") != 0 && strcmp(s, "0") != 0) {
 			http_error(hr, 400, E_USAGE, "follow is 0 or 1");
 			return;

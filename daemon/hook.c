@@ -123,14 +123,14 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 	xasprintf(&curl, "curl -fsS -X POST -H 'Authorization: Bearer %s' "
 	    "%s", secret, url != NULL ? url : "http://HOST:PORT/hooks/TASK");
 	json_object_set_new(reply, K_TASK, json_string(name));
-	json_object_set_new(reply, "url", url != NULL ? json_string(url) :
+	json_object_set_new(reply, K_URL, url != NULL ? json_string(url) :
 	    json_null());
-	json_object_set_new(reply, "secret", json_string(secret));
-	json_object_set_new(reply, "source", json_string(configured ?
-	    "config" : "generated"));
-	json_object_set_new(reply, "curl", json_string(curl));
+	json_object_set_new(reply, K_SECRET, json_string(secret));
+	json_object_set_new(reply, K_SOURCE, json_string(configured ?
+	    SOURCE_CONFIG : SOURCE_GENERATED));
+	json_object_set_new(reply, K_CURL, json_string(curl));
 	if (url == NULL)
-		json_object_set_new(reply, "note", json_string("the HTTP "
+		json_object_set_new(reply, K_NOTE, json_string("the HTTP "
 		    "listener is off (listen none)"));
 	explicit_bzero(secret, strlen(secret));
 	free(secret);
@@ -198,7 +198,7 @@ hook_params(struct http_req *hr, const struct taskdef *def)
 	u_int			 i;
 
 	TAILQ_FOREACH(kv, &hr->query, next) {
-		if (strcmp(kv->key, "wait") == 0)
+		if (strcmp(kv->key, K_WAIT) == 0)
 			continue;
 		if (hook_param(hr, def, params, kv->key,
 		    json_string_lossy(kv->value), "query string") != 0)
@@ -274,7 +274,7 @@ hook_answer(int64_t id, json_t *run)
 	char	 url[64];
 
 	snprintf(url, sizeof url, "/runs/%lld", (long long)id);
-	return (json_pack("{s:I,s:s,s:o}", "run_id", (json_int_t)id, "url",
+	return (json_pack("{s:I,s:s,s:o}", K_RUN_ID, (json_int_t)id, K_URL,
 	    url, K_RUN, run != NULL ? run : json_null()));
 }
 
@@ -283,11 +283,9 @@ static void
 hook_wait_end(void *arg, json_t *run)
 {
 	struct hook_wait	*hw = arg;
-	const char		*st;
 	int			 ok;
 
-	st = json_string_value(json_object_get(run, K_STATUS));
-	ok = st != NULL && strcmp(st, "succeeded") == 0;
+	ok = proto_run_status(run) == RUN_SUCCEEDED;
 	hw->f = NULL;		/* freed after this returns */
 	http_json(hw->hr, ok ? 200 : 502, hook_answer(hw->run_id, run));
 	hook_wait_free(hw);
@@ -355,7 +353,7 @@ hook_request(struct http_req *hr)
 	}
 	explicit_bzero(secret, strlen(secret));
 	free(secret);
-	if ((s = http_query(hr, "wait")) != NULL) {
+	if ((s = http_query(hr, K_WAIT)) != NULL) {
 		wait = strtonum(s, 0, HOOK_MAX_WAIT, &errstr);
 		if (errstr != NULL) {
 			http_error(hr, 400, E_USAGE, "wait is 0 to %d seconds",

@@ -193,7 +193,7 @@ ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
 		 * An ended run whose retry waits: cancelling the run stops
 		 * its retries, so the waiting attempt is what is cancelled.
 		 */
-		first = json_integer_value(json_object_get(obj, "retry_of"));
+		first = json_integer_value(json_object_get(obj, K_RETRY_OF));
 		if ((r = queue_find_retry(first != 0 ? first : id)) != NULL)
 			id = r->rec.id;
 	}

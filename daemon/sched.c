@@ -207,7 +207,7 @@ sched_trigger(const char *name, const char *expr)
 	memset(&req, 0, sizeof req);
 	req.task = name;
 	req.trigger = TRIGGER_SCHEDULE;
-	req.by = "schedule";
+	req.by = proto_trigger_name(TRIGGER_SCHEDULE);
 	req.schedule = expr;
 	if (runs_submit(&req, &err) == -1) {
 		log_warnx("%s: @schedule %s: %s", name, expr, err.message);

@@ -507,17 +507,21 @@ task_params_json(const struct taskdef *def)
 	a = json_array();
 	for (i = 0; i < def->nparams; i++) {
 		tp = &def->params[i];
-		p = json_pack("{s:s,s:s,s:o,s:o,s:b}", "name", tp->name,
-		    "type", taskparam_type_name(tp->type),
-		    "label", json_string_or_null(tp->label),
-		    "default", json_string_or_null(tp->def),
-		    "required", tp->required);
+		p = json_object();
+		json_object_set_new(p, K_NAME, json_string(tp->name));
+		json_object_set_new(p, K_TYPE,
+		    json_string(taskparam_type_name(tp->type)));
+		json_object_set_new(p, K_LABEL,
+		    json_string_or_null(tp->label));
+		json_object_set_new(p, K_DEFAULT,
+		    json_string_or_null(tp->def));
+		json_object_set_new(p, K_REQUIRED, json_boolean(tp->required));
 		if (tp->type == PARAM_CHOICE) {
 			choices = json_array();
 			for (j = 0; j < tp->nchoices; j++)
 				json_array_append_new(choices,
 				    json_string(tp->choices[j]));
-			json_object_set_new(p, "choices", choices);
+			json_object_set_new(p, K_CHOICES, choices);
 		}
 		json_array_append_new(a, p);
 	}
@@ -549,22 +553,24 @@ task_json(const struct task *t, json_t *last_run)
 	int64_t			 next, first = -1;
 	char			*workdir;
 
-	o = json_pack("{s:o,s:o,s:o,s:b}", "name", json_string_lossy(t->name),
-	    "file", json_string_lossy(t->file), "path",
-	    json_string_lossy(t->path), "valid", task_valid(t));
+	o = json_object();
+	json_object_set_new(o, K_NAME, json_string_lossy(t->name));
+	json_object_set_new(o, K_FILE, json_string_lossy(t->file));
+	json_object_set_new(o, K_PATH, json_string_lossy(t->path));
+	json_object_set_new(o, K_VALID, json_boolean(task_valid(t)));
 	a = json_array();
 	for (i = 0; i < t->nerrors; i++)
 		json_array_append_new(a, json_string_or_null(t->errors[i]));
-	json_object_set_new(o, "errors", a);
-	json_object_set_new(o, "error", json_string_or_null(t->nerrors > 0 ?
+	json_object_set_new(o, K_ERRORS, a);
+	json_object_set_new(o, K_ERROR, json_string_or_null(t->nerrors > 0 ?
 	    t->errors[0] : NULL));
-	json_object_set_new(o, "last_run", last_run != NULL ?
+	json_object_set_new(o, K_LAST_RUN, last_run != NULL ?
 	    json_incref(last_run) : json_null());
-	json_object_set_new(o, "next_run", json_null());
+	json_object_set_new(o, K_NEXT_RUN, json_null());
 	if (def == NULL)
 		return (o);
 
-	json_object_set_new(o, "description",
+	json_object_set_new(o, K_DESCRIPTION,
 	    json_string_or_null(def->description));
 	a = json_array();
 	nexts = json_array();
@@ -576,33 +582,33 @@ task_json(const struct task *t, json_t *last_run)
 		if (next != -1 && (first == -1 || next < first))
 			first = next;
 	}
-	json_object_set_new(o, "schedules", a);
-	json_object_set_new(o, "next_runs", nexts);
-	json_object_set_new(o, "next_run", task_time_json(first));
-	json_object_set_new(o, "timezone", json_string_or_null(def->timezone));
-	json_object_set_new(o, "timeout", json_integer(task_timeout(t)));
-	json_object_set_new(o, "params", task_params_json(def));
-	json_object_set_new(o, "concurrency", json_integer(def->concurrency));
-	json_object_set_new(o, "overlap", json_string(def->overlap ==
+	json_object_set_new(o, K_SCHEDULES, a);
+	json_object_set_new(o, K_NEXT_RUNS, nexts);
+	json_object_set_new(o, K_NEXT_RUN, task_time_json(first));
+	json_object_set_new(o, K_TIMEZONE, json_string_or_null(def->timezone));
+	json_object_set_new(o, K_TIMEOUT, json_integer(task_timeout(t)));
+	json_object_set_new(o, K_PARAMS, task_params_json(def));
+	json_object_set_new(o, K_CONCURRENCY, json_integer(def->concurrency));
+	json_object_set_new(o, K_OVERLAP, json_string(def->overlap ==
 	    OVERLAP_SKIP ? "skip" : "queue"));
-	json_object_set_new(o, "retries", json_integer(def->retries));
-	json_object_set_new(o, "retry_delay", json_integer(def->retry_delay));
-	json_object_set_new(o, "webhook", json_boolean(def->webhook));
-	json_object_set_new(o, "on_failure",
+	json_object_set_new(o, K_RETRIES, json_integer(def->retries));
+	json_object_set_new(o, K_RETRY_DELAY, json_integer(def->retry_delay));
+	json_object_set_new(o, K_WEBHOOK, json_boolean(def->webhook));
+	json_object_set_new(o, K_ON_FAILURE,
 	    json_string_or_null(def->on_failure));
-	json_object_set_new(o, "on_success",
+	json_object_set_new(o, K_ON_SUCCESS,
 	    json_string_or_null(def->on_success));
-	json_object_set_new(o, "user", json_string_or_null(def->user));
+	json_object_set_new(o, K_USER, json_string_or_null(def->user));
 	workdir = task_workdir(t);
-	json_object_set_new(o, "workdir", json_string_or_null(workdir));
+	json_object_set_new(o, K_WORKDIR, json_string_or_null(workdir));
 	free(workdir);
 	a = json_array();
 	for (i = 0; i < def->nenv; i++)
 		json_array_append_new(a, json_string_or_null(def->env[i]));
-	json_object_set_new(o, "env", a);
-	json_object_set_new(o, "priority", json_integer(def->priority));
-	json_object_set_new(o, "catchup", json_boolean(def->catchup));
-	json_object_set_new(o, "confirm", json_boolean(def->confirm));
-	json_object_set_new(o, "group", json_string_or_null(def->group));
+	json_object_set_new(o, K_ENV, a);
+	json_object_set_new(o, K_PRIORITY, json_integer(def->priority));
+	json_object_set_new(o, K_CATCHUP, json_boolean(def->catchup));
+	json_object_set_new(o, K_CONFIRM, json_boolean(def->confirm));
+	json_object_set_new(o, K_GROUP, json_string_or_null(def->group));
 	return (o);
 }

@@ -369,6 +369,84 @@ test_status_final(void **state)
 	assert_true(proto_status_final(RUN_LOST));
 }
 
+/* A run object's status: its name's state, or -1 if missing or unknown. */
+static void
+test_run_status(void **state)
+{
+	static const char	*bad[] = { "{}", "{\"status\":null}",
+	    "{\"status\":3}", "{\"status\":\"done\"}",
+	    "{\"state\":\"running\"}" };
+	json_t			*run;
+	int			 i;
+
+	for (i = 0; i < RUN_NSTATUS; i++) {
+		run = json_pack("{s:I,s:s}", "id", (json_int_t)7, "status",
+		    proto_status_name(i));
+		assert_int_equal(proto_run_status(run), i);
+		json_decref(run);
+	}
+	for (i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+		run = decode_ok(bad[i]);
+		assert_int_equal(proto_run_status(run), -1);
+		json_decref(run);
+	}
+	assert_int_equal(proto_run_status(NULL), -1);
+}
+
+/*
+ * The members of run, task and parameter objects keep the names clients
+ * read them by (SPEC section 3, and section 6 for a webhook's answer):
+ * renaming one is a protocol change, not a tidy-up.
+ */
+static void
+test_object_keys(void **state)
+{
+	static const struct {
+		const char	*key;
+		const char	*wire;
+	} keys[] = {
+		/* Run objects. */
+		{ K_ID, "id" }, { K_TASK, "task" }, { K_STATUS, "status" },
+		{ K_TRIGGER, "trigger" }, { K_TRIGGERED_BY, "triggered_by" },
+		{ K_PARAMS, "params" }, { K_ATTEMPT, "attempt" },
+		{ K_RETRY_OF, "retry_of" }, { K_QUEUED_AT, "queued_at" },
+		{ K_STARTED_AT, "started_at" },
+		{ K_FINISHED_AT, "finished_at" }, { K_EXIT_CODE, "exit_code" },
+		{ K_SIGNAL, "signal" }, { K_REASON, "reason" },
+		{ K_PRIORITY, "priority" }, { K_OUTPUT_SIZE, "output_size" },
+		{ K_OUTPUT_DROPPED, "output_dropped" },
+		{ K_NOT_BEFORE, "not_before" }, { K_CHAIN_OF, "chain_of" },
+		{ K_SCHEDULE, "schedule" },
+		/* Task objects. */
+		{ K_NAME, "name" }, { K_FILE, "file" }, { K_PATH, "path" },
+		{ K_VALID, "valid" }, { K_ERRORS, "errors" },
+		{ K_ERROR, "error" }, { K_LAST_RUN, "last_run" },
+		{ K_NEXT_RUN, "next_run" }, { K_DESCRIPTION, "description" },
+		{ K_SCHEDULES, "schedules" }, { K_NEXT_RUNS, "next_runs" },
+		{ K_TIMEZONE, "timezone" }, { K_TIMEOUT, "timeout" },
+		{ K_CONCURRENCY, "concurrency" }, { K_OVERLAP, "overlap" },
+		{ K_RETRIES, "retries" }, { K_RETRY_DELAY, "retry_delay" },
+		{ K_WEBHOOK, "webhook" }, { K_ON_FAILURE, "on_failure" },
+		{ K_ON_SUCCESS, "on_success" }, { K_USER, "user" },
+		{ K_WORKDIR, "workdir" }, { K_ENV, "env" },
+		{ K_CATCHUP, "catchup" }, { K_CONFIRM, "confirm" },
+		{ K_GROUP, "group" },
+		/* Parameter objects. */
+		{ K_TYPE, "type" }, { K_LABEL, "label" },
+		{ K_DEFAULT, "default" }, { K_REQUIRED, "required" },
+		{ K_CHOICES, "choices" },
+		/* The webhook command's reply and a webhook's answer. */
+		{ K_URL, "url" }, { K_SECRET, "secret" },
+		{ K_SOURCE, "source" }, { K_CURL, "curl" }, { K_NOTE, "note" },
+		{ K_RUN_ID, "run_id" }, { SOURCE_CONFIG, "config" },
+		{ SOURCE_GENERATED, "generated" },
+	};
+	u_int	 i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		assert_string_equal(keys[i].key, keys[i].wire);
+}
+
 /* The test vectors of RFC 4648 section 10, both ways. */
 static void
 test_base64_vectors(void **state)
@@ -883,6 +961,8 @@ main(void)
 		cmocka_unit_test(test_trigger_names),
 		cmocka_unit_test(test_stream_names),
 		cmocka_unit_test(test_status_final),
+		cmocka_unit_test(test_run_status),
+		cmocka_unit_test(test_object_keys),
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_all_lengths),
 		cmocka_unit_test(test_base64_invalid),
