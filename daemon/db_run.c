@@ -179,12 +179,12 @@ db_run_load(int64_t id, struct runrec *r)
 }
 
 /*
- * Append run objects to array, newest first: of one task (or any), of one
- * status (or any, -1), with ids below before (or any, 0), at most limit.
+ * Call cb for runs, newest first: of one task (or any), of one status (or
+ * any, -1), with ids below before (or any, 0), at most limit.
  */
 int
 db_runs_query(const char *task, int status, int64_t before, int limit,
-    json_t *array)
+    db_run_cb cb, void *arg)
 {
 	sqlite3_stmt	*st;
 	struct runrec	 r;
@@ -215,7 +215,7 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	sqlite3_bind_int(st, 4, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		db_row_runrec(st, &r);
-		json_array_append_new(array, runrec_json(&r));
+		cb(&r, arg);
 		runrec_clear(&r);
 	}
 	if (rc != SQLITE_DONE)
@@ -253,9 +253,9 @@ db_runs_in(enum run_status status, void (*cb)(struct runrec *, void *),
 	return (0);
 }
 
-/* Fill map with task name -> latest run object. */
+/* Call cb with each task's latest run. */
 int
-db_last_runs(json_t *map)
+db_last_runs(db_run_cb cb, void *arg)
 {
 	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUNS);
 	struct runrec	 r;
@@ -263,7 +263,7 @@ db_last_runs(json_t *map)
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		db_row_runrec(st, &r);
-		json_object_set_new(map, r.task, runrec_json(&r));
+		cb(&r, arg);
 		runrec_clear(&r);
 	}
 	sqlite3_reset(st);
@@ -271,28 +271,24 @@ db_last_runs(json_t *map)
 }
 
 /*
- * The web page's: the latest run of one task as a run object, or NULL
- * (none, or an error). One index lookup (runs_task), where db_last_runs
- * reads the whole index: the task list asks for each task it shows.
+ * The latest run of one task in *r: 0, 1 if it has none, -1 on error.
+ * One index lookup (runs_task), where db_last_runs reads the whole index:
+ * the page asks for each task it shows.
  */
-json_t *
-db_last_run(const char *task)
+int
+db_last_run(const char *task, struct runrec *r)
 {
 	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUN_OF);
-	struct runrec	 r;
-	json_t		*obj = NULL;
 	int		 rc;
 
 	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_row_runrec(st, &r);
-		obj = runrec_json(&r);
-		runrec_clear(&r);
-	} else if (rc != SQLITE_DONE)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_row_runrec(st, r);
+	else if (rc != SQLITE_DONE)
 		log_warnx("sqlite: the last run of %s: %s", task,
 		    sqlite3_errmsg(db));
 	sqlite3_reset(st);
-	return (obj);
+	return (rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1);
 }
 
 /* Copy a record (deeply: dst owns its own strings). */
@@ -321,59 +317,6 @@ runrec_clear(struct runrec *r)
 	free(r->schedule);
 	json_decref(r->params);
 	memset(r, 0, sizeof *r);
-}
-
-/* A time member: RFC 3339 UTC, or null for 0. */
-static json_t *
-runrec_time(int64_t ms)
-{
-	char	 buf[TIME_RFC3339_LEN];
-
-	if (ms == 0)
-		return (json_null());
-	time_rfc3339(ms, buf, sizeof buf);
-	return (json_string(buf));
-}
-
-/* The run object of SPEC section 3. */
-json_t *
-runrec_json(const struct runrec *r)
-{
-	json_t	*o;
-
-	o = json_object();
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "task", json_string_lossy(r->task));
-	json_object_set_new(o, "status",
-	    json_string(proto_status_name(r->status)));
-	json_object_set_new(o, "trigger",
-	    json_string(proto_trigger_name(r->trigger)));
-	json_object_set_new(o, "triggered_by",
-	    json_string_lossy(r->triggered_by));
-	json_object_set_new(o, "params", r->params != NULL ?
-	    json_incref(r->params) : json_object());
-	json_object_set_new(o, "attempt", json_integer(r->attempt));
-	json_object_set_new(o, "retry_of", r->retry_of != 0 ?
-	    json_integer(r->retry_of) : json_null());
-	json_object_set_new(o, "queued_at", runrec_time(r->queued_at));
-	json_object_set_new(o, "started_at", runrec_time(r->started_at));
-	json_object_set_new(o, "finished_at", runrec_time(r->finished_at));
-	json_object_set_new(o, "exit_code", r->exit_code >= 0 ?
-	    json_integer(r->exit_code) : json_null());
-	json_object_set_new(o, "signal", r->signal != 0 ?
-	    json_integer(r->signal) : json_null());
-	json_object_set_new(o, "reason", r->reason != NULL ?
-	    json_string_lossy(r->reason) : json_null());
-	json_object_set_new(o, "priority", json_integer(r->priority));
-	json_object_set_new(o, "output_size", json_integer(r->output_size));
-	json_object_set_new(o, "output_dropped",
-	    json_integer(r->output_dropped));
-	json_object_set_new(o, "not_before", runrec_time(r->not_before));
-	json_object_set_new(o, "chain_of", r->chain_of != 0 ?
-	    json_integer(r->chain_of) : json_null());
-	json_object_set_new(o, "schedule", r->schedule != NULL ?
-	    json_string_lossy(r->schedule) : json_null());
-	return (o);
 }
 
 /* Each task's last success (ms), for the metrics. */

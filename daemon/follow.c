@@ -189,11 +189,11 @@ follow_move(struct follower *f)
 		break;
 	}
 	if (f->run != NULL)
-		obj = run_json(f->run);
+		obj = object_run(&f->run->rec);
 	else if (f->end != NULL)
 		obj = json_incref(f->end);
 	else if (runs_load(f->run_id, &rec) == 0) {
-		obj = runrec_json(&rec);
+		obj = object_run(&rec);
 		runrec_clear(&rec);
 	} else
 		obj = json_null();
@@ -283,7 +283,7 @@ follow_run_status(struct run *r)
 	TAILQ_FOREACH(f, &r->followers, entry) {
 		if (f->dead || !f->follow || f->sink.status == NULL)
 			continue;
-		f->sink.status(f->arg, run_json(r));
+		f->sink.status(f->arg, object_run(&r->rec));
 	}
 	follow_leave();
 }
@@ -303,7 +303,7 @@ follow_run_ended(struct run *r)
 		f->run = NULL;
 		if (f->dead)
 			continue;
-		f->end = run_json(r);
+		f->end = object_run(&r->rec);
 		f->stop_seq = f->follow ? INT64_MAX : f->stop_seq;
 		follow_pump(f);
 	}

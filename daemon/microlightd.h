@@ -91,7 +91,6 @@ int		 task_valid(const struct task *);
 int64_t		 task_timeout(const struct task *);
 char		*task_workdir(const struct task *);
 const char	*task_recheck(const struct task *);
-json_t		*task_json(const struct task *, json_t *);
 void		 tasks_reload(void);
 
 /* watch.c */
@@ -147,17 +146,25 @@ typedef const struct runrec *(*db_run_newer_cb)(int64_t);
 int		 db_run_insert(struct runrec *);
 int		 db_run_update(const struct runrec *);
 int		 db_run_load(int64_t, struct runrec *);
-int		 db_runs_query(const char *, int, int64_t, int, json_t *);
+typedef void (*db_run_cb)(const struct runrec *, void *);
+int		 db_runs_query(const char *, int, int64_t, int, db_run_cb,
+		     void *);
 int		 db_runs_in(enum run_status, void (*)(struct runrec *, void *),
 		     void *);
 void		 db_run_newer_set(db_run_newer_cb);
-int		 db_last_runs(json_t *);
-json_t		*db_last_run(const char *);
+int		 db_last_runs(db_run_cb, void *);
+int		 db_last_run(const char *, struct runrec *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
 		     void *);
 void		 runrec_clear(struct runrec *);
 void		 runrec_copy(struct runrec *, const struct runrec *);
-json_t		*runrec_json(const struct runrec *);
+
+/* object.c */
+json_t		*object_time(int64_t);
+json_t		*object_string(const char *);
+json_t		*object_run(const struct runrec *);
+json_t		*object_params(const struct taskdef *);
+json_t		*object_task(const struct task *, json_t *);
 
 /* db_output.c */
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -267,7 +274,6 @@ u_int		 run_active_count(void);
 u_int		 run_ending_count(void);
 u_int		 run_task_count(const char *);
 void		 run_shutdown(void);
-json_t		*run_json(const struct run *);
 
 /* run_output.c */
 void		 run_output_pipe_cb(int, short, void *);
@@ -492,6 +498,7 @@ int64_t		 ops_run(const char *, json_t *, enum run_trigger,
 		     const char *, const void *, size_t, json_t *,
 		     struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);
+json_t		*ops_last_run(const char *);
 int		 ops_cancel(int64_t, const char *, json_t *,
 		     struct ops_error *);
 int		 ops_runs(const char *, const char *, int64_t, int64_t,

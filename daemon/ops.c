@@ -63,6 +63,34 @@ ops_ping(json_t *reply)
 	    json_integer(tasks_current()->ntasks));
 }
 
+/* Append a run's object to an array (a db_run_cb). */
+static void
+ops_append_run(const struct runrec *r, void *arg)
+{
+	json_array_append_new(arg, object_run(r));
+}
+
+/* Set a run's object under its task's name (a db_run_cb). */
+static void
+ops_map_run(const struct runrec *r, void *arg)
+{
+	json_object_set_new(arg, r->task, object_run(r));
+}
+
+/* The latest run of a task as a run object, or NULL (none, or an error). */
+json_t *
+ops_last_run(const char *task)
+{
+	struct runrec	 r;
+	json_t		*obj;
+
+	if (db_last_run(task, &r) != 0)
+		return (NULL);
+	obj = object_run(&r);
+	runrec_clear(&r);
+	return (obj);
+}
+
 /* list: every task, valid or not, with its latest run, set in reply. */
 void
 ops_list(json_t *reply)
@@ -71,11 +99,11 @@ ops_list(json_t *reply)
 	json_t		*last, *tasks;
 
 	last = json_object();
-	db_last_runs(last);
+	db_last_runs(ops_map_run, last);
 	tasks = json_array();
 	RB_FOREACH(t, task_tree, &tasks_current()->tree)
 		json_array_append_new(tasks,
-		    task_json(t, json_object_get(last, t->name)));
+		    object_task(t, json_object_get(last, t->name)));
 	json_decref(last);
 	json_object_set_new(reply, K_TASKS, tasks);
 }
@@ -95,9 +123,9 @@ ops_show(const char *name, int64_t limit, json_t *reply,
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));
 	runs = json_array();
-	db_runs_query(t->name, -1, 0, (int)limit, runs);
+	db_runs_query(t->name, -1, 0, (int)limit, ops_append_run, runs);
 	last = json_array_get(runs, 0);
-	json_object_set_new(reply, K_TASK, task_json(t, last));
+	json_object_set_new(reply, K_TASK, object_task(t, last));
 	json_object_set_new(reply, K_RUNS, runs);
 	return (0);
 }
@@ -118,7 +146,7 @@ ops_find_run(int64_t id, struct run **rp, json_t **objp,
 		*rp = runs_lookup(id);
 	*objp = NULL;
 	if ((rc = runs_load(id, &rec)) == 0) {
-		*objp = runrec_json(&rec);
+		*objp = object_run(&rec);
 		runrec_clear(&rec);
 		return (0);
 	} else if (rc == -1)
@@ -230,7 +258,8 @@ ops_runs(const char *task, const char *sname, int64_t before, int64_t limit,
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));
 	runs = json_array();
-	if (db_runs_query(task, status, before, (int)limit, runs) != 0) {
+	if (db_runs_query(task, status, before, (int)limit, ops_append_run,
+	    runs) != 0) {
 		json_decref(runs);
 		return (ops_fail(err, E_INTERNAL, "cannot read the runs (see "
 		    "the daemon's log)"));

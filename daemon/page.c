@@ -415,7 +415,7 @@ page_live(json_t *run)
 	if ((r = runs_lookup(json_integer_value(id))) == NULL)
 		return (run);
 	json_decref(run);
-	return (run_json(r));
+	return (object_run(&r->rec));
 }
 
 /* The hidden field with the user's form token. */
@@ -749,7 +749,7 @@ page_index_tasks(struct evbuffer *b, const char *token)
 			evbuffer_add_printf(b, "<ul class=\"tasks\">\n");
 		}
 		prev = group;
-		if ((last = db_last_run(t->name)) != NULL)
+		if ((last = ops_last_run(t->name)) != NULL)
 			last = page_live(last);
 		page_index_task(b, t, last, token);
 		json_decref(last);

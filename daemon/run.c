@@ -109,13 +109,6 @@ run_free(struct run *r)
 	free(r);
 }
 
-/* The run object, with live figures for a running run. */
-json_t *
-run_json(const struct run *r)
-{
-	return (runrec_json(&r->rec));
-}
-
 /* Number of runs holding a slot (running). */
 u_int
 run_active_count(void)

@@ -1,0 +1,174 @@
+/*
+ * The protocol's run and task objects (SPEC sections 2 and 3), made from
+ * run records and tasks: the one place they are built. The store returns
+ * records; the control socket, the API and the page send these.
+ */
+
+#include <stdlib.h>
+
+#include "microlightd.h"
+
+/* A time member (ms): RFC 3339 UTC, or null for 0. */
+json_t *
+object_time(int64_t ms)
+{
+	char	 buf[TIME_RFC3339_LEN];
+
+	if (ms == 0)
+		return (json_null());
+	time_rfc3339(ms, buf, sizeof buf);
+	return (json_string(buf));
+}
+
+/* The run object of SPEC section 3. */
+json_t *
+object_run(const struct runrec *r)
+{
+	json_t	*o;
+
+	o = json_object();
+	json_object_set_new(o, K_ID, json_integer(r->id));
+	json_object_set_new(o, K_TASK, json_string_lossy(r->task));
+	json_object_set_new(o, K_STATUS,
+	    json_string(proto_status_name(r->status)));
+	json_object_set_new(o, K_TRIGGER,
+	    json_string(proto_trigger_name(r->trigger)));
+	json_object_set_new(o, K_TRIGGERED_BY,
+	    json_string_lossy(r->triggered_by));
+	json_object_set_new(o, K_PARAMS, r->params != NULL ?
+	    json_incref(r->params) : json_object());
+	json_object_set_new(o, K_ATTEMPT, json_integer(r->attempt));
+	json_object_set_new(o, K_RETRY_OF, r->retry_of != 0 ?
+	    json_integer(r->retry_of) : json_null());
+	json_object_set_new(o, K_QUEUED_AT, object_time(r->queued_at));
+	json_object_set_new(o, K_STARTED_AT, object_time(r->started_at));
+	json_object_set_new(o, K_FINISHED_AT, object_time(r->finished_at));
+	json_object_set_new(o, K_EXIT_CODE, r->exit_code >= 0 ?
+	    json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, K_SIGNAL, r->signal != 0 ?
+	    json_integer(r->signal) : json_null());
+	json_object_set_new(o, K_REASON, object_string(r->reason));
+	json_object_set_new(o, K_PRIORITY, json_integer(r->priority));
+	json_object_set_new(o, K_OUTPUT_SIZE, json_integer(r->output_size));
+	json_object_set_new(o, K_OUTPUT_DROPPED,
+	    json_integer(r->output_dropped));
+	json_object_set_new(o, K_NOT_BEFORE, object_time(r->not_before));
+	json_object_set_new(o, K_CHAIN_OF, r->chain_of != 0 ?
+	    json_integer(r->chain_of) : json_null());
+	json_object_set_new(o, K_SCHEDULE, object_string(r->schedule));
+	return (o);
+}
+
+/* A string member (made valid UTF-8) or JSON null. */
+json_t *
+object_string(const char *s)
+{
+	if (s == NULL)
+		return (json_null());
+	return (json_string_lossy(s));
+}
+
+/* The parameters of a task as JSON objects. */
+json_t *
+object_params(const struct taskdef *def)
+{
+	const struct taskparam	*tp;
+	json_t			*a, *p, *choices;
+	u_int			 i, j;
+
+	a = json_array();
+	for (i = 0; i < def->nparams; i++) {
+		tp = &def->params[i];
+		p = json_object();
+		json_object_set_new(p, K_NAME, json_string(tp->name));
+		json_object_set_new(p, K_TYPE,
+		    json_string(taskparam_type_name(tp->type)));
+		json_object_set_new(p, K_LABEL,
+		    object_string(tp->label));
+		json_object_set_new(p, K_DEFAULT,
+		    object_string(tp->def));
+		json_object_set_new(p, K_REQUIRED, json_boolean(tp->required));
+		if (tp->type == PARAM_CHOICE) {
+			choices = json_array();
+			for (j = 0; j < tp->nchoices; j++)
+				json_array_append_new(choices,
+				    json_string(tp->choices[j]));
+			json_object_set_new(p, K_CHOICES, choices);
+		}
+		json_array_append_new(a, p);
+	}
+	return (a);
+}
+
+/*
+ * A task as the protocol's task object; last_run (borrowed, may be NULL)
+ * is the task's latest run object.
+ */
+json_t *
+object_task(const struct task *t, json_t *last_run)
+{
+	const struct taskdef	*def = t->def;
+	json_t			*o, *a, *nexts;
+	u_int			 i;
+	int64_t			 next, first = -1;
+	char			*workdir;
+
+	o = json_object();
+	json_object_set_new(o, K_NAME, json_string_lossy(t->name));
+	json_object_set_new(o, K_FILE, json_string_lossy(t->file));
+	json_object_set_new(o, K_PATH, json_string_lossy(t->path));
+	json_object_set_new(o, K_VALID, json_boolean(task_valid(t)));
+	a = json_array();
+	for (i = 0; i < t->nerrors; i++)
+		json_array_append_new(a, object_string(t->errors[i]));
+	json_object_set_new(o, K_ERRORS, a);
+	json_object_set_new(o, K_ERROR, object_string(t->nerrors > 0 ?
+	    t->errors[0] : NULL));
+	json_object_set_new(o, K_LAST_RUN, last_run != NULL ?
+	    json_incref(last_run) : json_null());
+	json_object_set_new(o, K_NEXT_RUN, json_null());
+	if (def == NULL)
+		return (o);
+
+	json_object_set_new(o, K_DESCRIPTION,
+	    object_string(def->description));
+	a = json_array();
+	nexts = json_array();
+	for (i = 0; i < def->nschedules; i++) {
+		json_array_append_new(a, json_string(def->schedules[i].expr));
+		next = task_valid(t) ? sched_next(t->name,
+		    def->schedules[i].expr) : -1;
+		json_array_append_new(nexts, object_time(next == -1 ? 0 : next * 1000));
+		if (next != -1 && (first == -1 || next < first))
+			first = next;
+	}
+	json_object_set_new(o, K_SCHEDULES, a);
+	json_object_set_new(o, K_NEXT_RUNS, nexts);
+	json_object_set_new(o, K_NEXT_RUN, object_time(first == -1 ? 0 : first * 1000));
+	json_object_set_new(o, K_TIMEZONE, object_string(def->timezone));
+	json_object_set_new(o, K_TIMEOUT, json_integer(task_timeout(t)));
+	json_object_set_new(o, K_PARAMS, object_params(def));
+	json_object_set_new(o, K_CONCURRENCY, json_integer(def->concurrency));
+	json_object_set_new(o, K_OVERLAP, json_string(def->overlap ==
+	    OVERLAP_SKIP ? "skip" : "queue"));
+	json_object_set_new(o, K_RETRIES, json_integer(def->retries));
+	json_object_set_new(o, K_RETRY_DELAY, json_integer(def->retry_delay));
+	json_object_set_new(o, K_WEBHOOK, json_boolean(def->webhook));
+	json_object_set_new(o, K_ON_FAILURE,
+	    object_string(def->on_failure));
+	json_object_set_new(o, K_ON_SUCCESS,
+	    object_string(def->on_success));
+	json_object_set_new(o, K_USER, object_string(def->user));
+	workdir = task_workdir(t);
+	json_object_set_new(o, K_WORKDIR, object_string(workdir));
+	free(workdir);
+	a = json_array();
+	for (i = 0; i < def->nenv; i++)
+		json_array_append_new(a, object_string(def->env[i]));
+	json_object_set_new(o, K_ENV, a);
+	json_object_set_new(o, K_PRIORITY, json_integer(def->priority));
+	json_object_set_new(o, K_CATCHUP, json_boolean(def->catchup));
+	json_object_set_new(o, K_CONFIRM, json_boolean(def->confirm));
+	json_object_set_new(o, K_GROUP, object_string(def->group));
+	return (o);
+}
