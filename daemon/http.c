@@ -86,8 +86,6 @@ static uint64_t			 http_requests;
 
 static void	http_abandon_all(void);
 static struct http_conn *http_conn_oldest_idle(const struct http_conn *, int);
-static void	http_route_healthz(struct http_req *);
-static void	http_route_metrics(struct http_req *);
 
 /* The routes of SPEC section 6; "*" matches one path segment. */
 static const struct http_route http_routes[] = {
@@ -108,9 +106,23 @@ static const struct http_route http_routes[] = {
 	{ "GET", "/api/v1/runs/*/log", api_run_log, R_AUTH | R_API },
 	{ "POST", "/api/v1/runs/*/cancel", api_run_cancel,
 	    R_AUTH | R_API | R_POST },
-	{ "GET", "/healthz", http_route_healthz, R_API },
-	{ "GET", "/metrics", http_route_metrics, R_AUTH | R_API },
+	{ "GET", "/healthz", health_request, R_API },
+	{ "GET", "/metrics", metrics_request, R_AUTH | R_API },
 };
+
+/* HTTP requests since start-up, for /metrics. */
+uint64_t
+http_request_count(void)
+{
+	return (http_requests);
+}
+
+/* HTTP connections open now, for /metrics. */
+u_int
+http_conn_count(void)
+{
+	return (http_nconns);
+}
 
 /* The HTTP status for an error code of the protocol. */
 int
@@ -1215,39 +1227,6 @@ http_close(void)
 	free(http_listen_text);
 	free(http_listen_host);
 	http_listen_text = http_listen_host = NULL;
-}
-
-/*
- * GET /healthz: the loop answers; the database answers reads and takes
- * writes (no run record waits to be written); the scheduler keeps up.
- */
-static void
-http_route_healthz(struct http_req *hr)
-{
-	json_t	*o;
-	u_int	 unwritten = record_count();
-	int	 db_ok, sched_ok;
-
-	db_ok = db_ping() == 0 && unwritten == 0;
-	sched_ok = sched_healthy();
-	o = json_pack("{s:s,s:s,s:I,s:b,s:i,s:b,s:i,s:i}", K_STATUS,
-	    db_ok && sched_ok ? "ok" : "failing", K_VERSION, PACKAGE_VERSION,
-	    K_UPTIME, (json_int_t)((time_now_ms() - ml_started) / 1000),
-	    "database", db_ok, "unwritten_records", (int)unwritten,
-	    "scheduler", sched_ok, K_RUNNING, (int)run_active_count(),
-	    K_QUEUED, (int)queue_length());
-	http_json(hr, db_ok && sched_ok ? 200 : 503, o);
-}
-
-/* GET /metrics: Prometheus text format. */
-static void
-http_route_metrics(struct http_req *hr)
-{
-	struct evbuffer	*b = evbuffer_new();
-
-	metrics_write(b, http_requests, http_nconns);
-	http_reply(hr, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-	evbuffer_free(b);
 }
 
 /*

@@ -507,6 +507,8 @@ void		 http_start(void);
 void		 http_stop_accepting(void);
 void		 http_reload(void);
 void		 http_close(void);
+uint64_t	 http_request_count(void);
+u_int		 http_conn_count(void);
 int		 http_status_for(const char *);
 const char	*http_header(struct http_req *, const char *);
 int		 http_form_parse(const char *, size_t, struct evkeyvalq *);
@@ -609,7 +611,10 @@ void		 hook_stop(void);
 void		 metrics_run_ended(const struct runrec *);
 void		 metrics_start(void);
 void		 metrics_stop(void);
-void		 metrics_write(struct evbuffer *, uint64_t, u_int);
+void		 metrics_request(struct http_req *);
+
+/* health.c */
+void		 health_request(struct http_req *);
 
 /* microlightd.c */
 extern struct event_base	*ml_base;
