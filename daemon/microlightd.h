@@ -462,6 +462,8 @@ struct evhttp_request;
 struct evbuffer;
 struct http_req;
 
+#define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
+
 #define R_AUTH		0x1	/* Basic auth, when there is a users-file */
 #define R_HTML		0x2	/* a page: errors are pages too */
 #define R_API		0x4	/* JSON: errors are error objects */
@@ -494,8 +496,6 @@ struct http_req {
 	TAILQ_ENTRY(http_req)	 hold_entry;
 };
 
-struct http_stream;
-
 int		 http_bind(const struct config *, char **);
 int		 http_adopt(int, char **);
 int		 http_check_listen(const struct config *, char **);
@@ -510,6 +510,7 @@ void		 http_close(void);
 uint64_t	 http_request_count(void);
 u_int		 http_conn_count(void);
 int		 http_status_for(const char *);
+const char	*http_reason(int);
 const char	*http_header(struct http_req *, const char *);
 int		 http_form_parse(const char *, size_t, struct evkeyvalq *);
 void		 http_set_header(struct http_req *, const char *,
@@ -524,6 +525,13 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
+struct evhttp_request *http_orphan(struct evhttp_request *);
+void		 http_req_free(struct http_req *);
+void		 http_common_headers(struct http_req *);
+
+/* http_stream.c */
+struct http_stream;
+
 struct http_stream *http_stream_start(struct http_req *, int, const char *,
 		     const char *, void (*)(void *), void (*)(void *),
 		     void *);
@@ -532,6 +540,7 @@ size_t		 http_stream_pending(struct http_stream *);
 void		 http_stream_write(struct http_stream *, const void *,
 		     size_t);
 void		 http_stream_end(struct http_stream *);
+void		 http_stream_abandon_all(void);
 
 /* api.c */
 const char	*api_who(struct http_req *);
