@@ -462,6 +462,8 @@ struct evhttp_request;
 struct evbuffer;
 struct http_req;
 
+#define HTTP_MAX_HEADERS	(16 * 1024)
+#define HTTP_MAX_BODY		(1024 * 1024)
 #define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
 
 #define R_AUTH		0x1	/* Basic auth, when there is a users-file */
@@ -508,7 +510,6 @@ void		 http_stop_accepting(void);
 void		 http_reload(void);
 void		 http_close(void);
 uint64_t	 http_request_count(void);
-u_int		 http_conn_count(void);
 int		 http_status_for(const char *);
 const char	*http_reason(int);
 const char	*http_header(struct http_req *, const char *);
@@ -528,6 +529,14 @@ void		 http_hold(struct http_req *, void (*)(void *), void *);
 struct evhttp_request *http_orphan(struct evhttp_request *);
 void		 http_req_free(struct http_req *);
 void		 http_common_headers(struct http_req *);
+
+/* http_conn.c */
+u_int		 http_conn_count(void);
+void		 http_conn_request(struct evhttp_request *);
+int		 http_conn_evict(void);
+struct bufferevent *http_conn_bev_cb(struct event_base *, void *);
+void		 http_conn_start(void);
+void		 http_conn_close(void);
 
 /* http_stream.c */
 struct http_stream;
