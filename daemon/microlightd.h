@@ -498,13 +498,6 @@ struct http_req {
 	TAILQ_ENTRY(http_req)	 hold_entry;
 };
 
-int		 http_bind(const struct config *, char **);
-int		 http_adopt(int, char **);
-int		 http_check_listen(const struct config *, char **);
-int		 http_check_conf(const struct config *, char **);
-int		 http_listen_loopback(void);
-const char	*http_address(void);
-const char	*http_public_address(void);
 void		 http_start(void);
 void		 http_stop_accepting(void);
 void		 http_reload(void);
@@ -529,6 +522,18 @@ void		 http_hold(struct http_req *, void (*)(void *), void *);
 struct evhttp_request *http_orphan(struct evhttp_request *);
 void		 http_req_free(struct http_req *);
 void		 http_common_headers(struct http_req *);
+
+/* http_listen.c */
+int		 http_listen_bind(const struct config *, char **);
+int		 http_listen_adopt(int, char **);
+int		 http_listen_check(const struct config *, char **);
+int		 http_listen_check_conf(const struct config *, char **);
+int		 http_listen_fd(void);
+const char	*http_listen_address(void);
+const char	*http_listen_public_address(void);
+int		 http_listen_host_allowed(const char *);
+int		 http_listen_host_known(const char *);
+void		 http_listen_clear(void);
 
 /* http_conn.c */
 u_int		 http_conn_count(void);
