@@ -599,9 +599,6 @@ void		 notify_close(void);
 #define PAGE_T_REL		0x1	/* page_time: "5 min ago" */
 #define PAGE_T_DAY		0x2	/* page_time: weekday, no seconds */
 
-void		 page_index(struct http_req *);
-void		 page_task(struct http_req *);
-void		 page_task_run(struct http_req *);
 void		 page_error(struct http_req *, int, const char *);
 void		 page_begin(struct evbuffer *, struct http_req *, const char *,
 		     int);
@@ -618,6 +615,18 @@ json_t		*page_live(json_t *);
 void		 page_token(struct evbuffer *, const char *);
 const char	*page_field(struct evkeyvalq *, const char *);
 int		 page_form(struct http_req *, struct evkeyvalq *);
+void		 page_schedules(struct evbuffer *, const struct task *);
+int64_t		 page_next_run(const struct task *);
+void		 page_task_errors(struct evbuffer *, const struct task *);
+void		 page_task_link(struct evbuffer *, const char *);
+void		 page_runs_table(struct evbuffer *, json_t *, int);
+
+/* page_index.c */
+void		 page_index(struct http_req *);
+
+/* page_task.c */
+void		 page_task(struct http_req *);
+void		 page_task_run(struct http_req *);
 
 /* page_run.c */
 void		 page_run(struct http_req *);
