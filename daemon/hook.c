@@ -116,7 +116,7 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 		    "the daemon's log)");
 		return (-1);
 	}
-	if ((addr = http_public_address()) != NULL)
+	if ((addr = http_listen_public_address()) != NULL)
 		xasprintf(&url, "http://%s/hooks/%s", addr, name);
 	else
 		url = NULL;

@@ -1,46 +1,14 @@
-/*
- * HTTP: the listener, the limits that keep slow or idle clients from
- * exhausting the daemon, the route table, and what every request goes
- * through before its handler (Host check, Basic auth, cross-site checks).
- *
- * evhttp (libevent 2.1) buffers a request whole before calling us and has
- * only an idle timeout, so a client that sends a byte every few seconds
- * would hold a connection for ever, and it has no cap on connections. So
- * the daemon makes each connection's bufferevent itself (evhttp_set_bevcb)
- * and keeps a reference to it: a sweep once a second sees which
- * connections evhttp has freed, and closes those whose request has not
- * arrived whole within HTTP_REQUEST_SECONDS. Right after each accept the
- * sweep also runs to apply the caps: HTTP_MAX_CONNS in all and
- * HTTP_MAX_PER_PEER from one address; over either, the connection of
- * that kind that has waited longest for a request goes (a slow or idle
- * one), so a client that asks at once is served however many slow ones
- * are open. The descriptor budget (fds.c) may pause accepting.
- *
- * The bufferevent's read watermark, HTTP_READ_HIGH, bounds what is read
- * ahead of evhttp: when evhttp refuses a body over the limit (413) it
- * stops taking input, so the rest of the body stays in the kernel, and
- * the sweep closes a connection whose input stands at the watermark.
- */
+/* HTTP: the server, its routes, the checks before a handler, the replies. */
 
 #include <sys/types.h>
-#include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-
-#include <ctype.h>
-#include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
@@ -48,46 +16,14 @@
 
 #include "microlightd.h"
 
-#define HTTP_MAX_CONNS		256
-#define HTTP_MAX_PER_PEER	64	/* connections from one address */
-#define HTTP_MAX_HEADERS	(16 * 1024)
-#define HTTP_MAX_BODY		(1024 * 1024)
-/* What is read ahead of evhttp, which takes a body once it is all in. */
-#define HTTP_READ_HIGH		(HTTP_MAX_HEADERS + HTTP_MAX_BODY + 4096)
-#define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
-#define HTTP_REQUEST_SECONDS	20	/* a request must arrive whole */
-#define HTTP_SWEEP_MS		1000
 #define HTTP_RETRY_AFTER	"5"	/* seconds, with every 503 */
-
-/* A connection, as the sweep sees it. */
-struct http_conn {
-	struct bufferevent	*bev;		/* one reference is ours */
-	int64_t			 since;		/* ms: waiting for a request */
-	int			 busy;		/* a request is being served */
-	int			 fresh;		/* caps not applied yet */
-	int			 cut;		/* shut down: closing */
-	int			 released;	/* its descriptor counted back */
-	struct sockaddr_storage	 peer;		/* its address */
-	TAILQ_ENTRY(http_conn)	 entry;
-};
-TAILQ_HEAD(http_conns, http_conn);
 
 static struct evhttp		*http;
 static struct evhttp_bound_socket *http_bound;
-static int			 http_fd = -1;
-static char			*http_listen_text;	/* "127.0.0.1:8080" */
-static char			*http_listen_host;	/* "127.0.0.1" */
-static int			 http_listen_port;
-static struct http_conns	 http_conns = TAILQ_HEAD_INITIALIZER(http_conns);
 static TAILQ_HEAD(, http_req)	 http_holds = TAILQ_HEAD_INITIALIZER(http_holds);
-static u_int			 http_nconns;
-static struct event		*ev_sweep;
 static uint64_t			 http_requests;
 
 static void	http_abandon_all(void);
-static struct http_conn *http_conn_oldest_idle(const struct http_conn *, int);
-static void	http_route_healthz(struct http_req *);
-static void	http_route_metrics(struct http_req *);
 
 /* The routes of SPEC section 6; "*" matches one path segment. */
 static const struct http_route http_routes[] = {
@@ -108,9 +44,16 @@ static const struct http_route http_routes[] = {
 	{ "GET", "/api/v1/runs/*/log", api_run_log, R_AUTH | R_API },
 	{ "POST", "/api/v1/runs/*/cancel", api_run_cancel,
 	    R_AUTH | R_API | R_POST },
-	{ "GET", "/healthz", http_route_healthz, R_API },
-	{ "GET", "/metrics", http_route_metrics, R_AUTH | R_API },
+	{ "GET", "/healthz", health_request, R_API },
+	{ "GET", "/metrics", metrics_request, R_AUTH | R_API },
 };
+
+/* HTTP requests since start-up, for /metrics. */
+uint64_t
+http_request_count(void)
+{
+	return (http_requests);
+}
 
 /* The HTTP status for an error code of the protocol. */
 int
@@ -142,7 +85,7 @@ http_status_for(const char *code)
 }
 
 /* The reason phrase of a status. */
-static const char *
+const char *
 http_reason(int status)
 {
 	switch (status) {
@@ -231,7 +174,7 @@ http_form_parse(const char *s, size_t len, struct evkeyvalq *kv)
 }
 
 /* Free a request's state (not the evhttp request). */
-static void
+void
 http_req_free(struct http_req *hr)
 {
 	if (hr->orphan != NULL)
@@ -244,7 +187,7 @@ http_req_free(struct http_req *hr)
 }
 
 /* The headers every reply carries. */
-static void
+void
 http_common_headers(struct http_req *hr)
 {
 	http_set_header(hr, "X-Content-Type-Options", "nosniff");
@@ -275,7 +218,7 @@ http_hold_reap(int fd, short events, void *arg)
  * reply it was waiting for (a held or streamed one) it takes off the
  * connection first, and then nobody frees it.
  */
-static struct evhttp_request *
+struct evhttp_request *
 http_orphan(struct evhttp_request *req)
 {
 	return (evhttp_request_get_connection(req) == NULL ? req : NULL);
@@ -413,81 +356,6 @@ http_redirect(struct http_req *hr, const char *path)
 }
 
 /*
- * A Host (or an Origin without its scheme) parsed strictly as host[:port]:
- * a name of letters, digits, '-', '.' and '_', or an IPv6 literal in
- * brackets, then nothing or ':' and a port of 1 to 5 digits up to 65535.
- * The name, without brackets, goes into name; -1 for anything else
- * ("localhost:evil.example", "127.0.0.1:8080/x", "a b", "[::1]x").
- */
-static int
-http_host_name(const char *host, char *name, size_t len)
-{
-	struct in6_addr	 in6;
-	const char	*p, *end;
-	size_t		 n;
-	long		 port;
-
-	if (host[0] == '[') {
-		if ((end = strchr(host, ']')) == NULL)
-			return (-1);
-		p = host + 1;
-		n = end - p;
-		end++;
-	} else {
-		for (end = host; *end != '\0' && *end != ':'; end++) {
-			if (!isalnum((u_char)*end) && *end != '-' &&
-			    *end != '.' && *end != '_')
-				return (-1);
-		}
-		p = host;
-		n = end - p;
-	}
-	if (n == 0 || n >= len)
-		return (-1);
-	memcpy(name, p, n);
-	name[n] = '\0';
-	if (host[0] == '[' && inet_pton(AF_INET6, name, &in6) != 1)
-		return (-1);
-	if (*end == '\0')
-		return (0);
-	if (*end != ':' || end[1] == '\0' || strlen(end + 1) > 5 ||
-	    strspn(end + 1, "0123456789") != strlen(end + 1))
-		return (-1);
-	port = strtol(end + 1, NULL, 10);
-	return (port > 0 && port <= 65535 ? 0 : -1);
-}
-
-/* Whether a host[:port] names a host in allowed-hosts. */
-static int
-http_host_allowed(const char *host)
-{
-	char	 name[256];
-	u_int	 i;
-
-	if (http_host_name(host, name, sizeof name) != 0)
-		return (0);
-	for (i = 0; i < ml_conf->nallowed_hosts; i++) {
-		if (strcasecmp(name, ml_conf->allowed_hosts[i]) == 0)
-			return (1);
-	}
-	return (0);
-}
-
-/* Whether a Host is ours: the listen address, localhost, allowed-hosts. */
-static int
-http_host_known(const char *host)
-{
-	char	 name[256];
-
-	if (http_host_name(host, name, sizeof name) != 0)
-		return (0);
-	if (strcasecmp(name, "localhost") == 0 ||
-	    strcasecmp(name, http_listen_host) == 0)
-		return (1);
-	return (http_host_allowed(host));
-}
-
-/*
  * Whether a request may have come from a page of another site: its
  * Origin is not this host, or the browser says it is cross-site.
  */
@@ -515,7 +383,7 @@ http_cross_site(struct http_req *hr)
 	    strcasecmp(origin, host) == 0)
 		return (0);
 	/* A proxy that rewrites Host: one of the names in allowed-hosts. */
-	return (!http_host_allowed(origin));
+	return (!http_listen_host_allowed(origin));
 }
 
 /* Split a path into segments and match it against a route's pattern. */
@@ -558,36 +426,6 @@ fail:
 	return (0);
 }
 
-/* The connection a request came on, as the sweep knows it. */
-static struct http_conn *
-http_conn_of(struct evhttp_request *req)
-{
-	struct evhttp_connection	*evcon;
-	struct bufferevent		*bev;
-	struct http_conn		*hc;
-
-	if ((evcon = evhttp_request_get_connection(req)) == NULL)
-		return (NULL);
-	bev = evhttp_connection_get_bufferevent(evcon);
-	TAILQ_FOREACH(hc, &http_conns, entry) {
-		if (hc->bev == bev)
-			return (hc);
-	}
-	return (NULL);
-}
-
-/* A request is done: its connection waits for the next one. */
-static void
-http_request_done(struct evhttp_request *req, void *arg)
-{
-	struct http_conn	*hc;
-
-	if ((hc = http_conn_of(req)) != NULL) {
-		hc->busy = 0;
-		hc->since = time_mono_ms();
-	}
-}
-
 /* Every request: checks, then the route's handler. */
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
@@ -595,7 +433,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri		*uri;
 	const struct http_route		*r;
 	struct http_req			*hr;
-	struct http_conn		*hc;
 	struct evhttp_connection	*evcon;
 	const char			*path, *query, *host, *method;
 	char				*peer, *arg0, allow[64];
@@ -605,9 +442,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	int				 path_matched = 0;
 
 	http_requests++;
-	if ((hc = http_conn_of(req)) != NULL)
-		hc->busy = 1;
-	evhttp_request_set_on_complete_cb(req, http_request_done, NULL);
+	http_conn_request(req);
 	hr = xcalloc(1, sizeof *hr);
 	hr->req = req;
 	TAILQ_INIT(&hr->query);
@@ -633,7 +468,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((host = http_header(hr, "Host")) == NULL ||
-	    !http_host_known(host)) {
+	    !http_listen_host_known(host)) {
 		/* Not our name: DNS rebinding, or a wrong allowed-hosts. */
 		http_error(hr, 421, E_BAD_REQUEST, "this server is not known "
 		    "by that host name (see allowed-hosts in "
@@ -702,119 +537,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	hr->route->handler(hr);
 }
 
-/*
- * Close a connection: evhttp sees the shutdown as the client leaving and
- * frees it; the sweep lets go of it soon after.
- */
-static void
-http_conn_cut(struct http_conn *hc)
-{
-	struct timeval	 tv = { 0, 10 * 1000 };
-	int		 sfd;
-
-	if ((sfd = bufferevent_getfd(hc->bev)) != -1)
-		shutdown(sfd, SHUT_RDWR);
-	hc->cut = 1;
-	evtimer_add(ev_sweep, &tv);
-}
-
-/* The descriptor budget is spent: the oldest waiting connection goes. */
-static int
-http_evict_idle(void)
-{
-	struct http_conn	*hc;
-
-	if ((hc = http_conn_oldest_idle(NULL, 0)) == NULL)
-		return (-1);
-	http_conn_cut(hc);
-	hc->released = 1;
-	fds_client_del();
-	return (0);
-}
-
-/* Whether two connections come from the same address. */
-static int
-http_same_peer(const struct http_conn *a, const struct http_conn *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->peer.ss_family != b->peer.ss_family)
-		return (0);
-	switch (a->peer.ss_family) {
-	case AF_INET:
-		a4 = (const struct sockaddr_in *)&a->peer;
-		b4 = (const struct sockaddr_in *)&b->peer;
-		return (a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	case AF_INET6:
-		a6 = (const struct sockaddr_in6 *)&a->peer;
-		b6 = (const struct sockaddr_in6 *)&b->peer;
-		return (memcmp(&a6->sin6_addr, &b6->sin6_addr,
-		    sizeof a6->sin6_addr) == 0);
-	}
-	return (0);
-}
-
-/*
- * The connection that has waited longest for a request (of those from
- * hc's address if peer is set), or NULL if every one is being served.
- */
-static struct http_conn *
-http_conn_oldest_idle(const struct http_conn *hc, int peer)
-{
-	struct http_conn	*c, *best = NULL;
-
-	TAILQ_FOREACH(c, &http_conns, entry) {
-		if (c->busy || c->cut || c->fresh)
-			continue;
-		if (peer && !http_same_peer(c, hc))
-			continue;
-		if (best == NULL || c->since < best->since)
-			best = c;
-	}
-	return (best);
-}
-
-/*
- * A new connection has its descriptor: note its address, then apply the
- * caps. Over one, the oldest waiting connection of that kind goes, or
- * this one if all the others are being served.
- */
-static void
-http_conn_caps(struct http_conn *hc)
-{
-	struct http_conn	*c, *victim;
-	socklen_t		 len = sizeof hc->peer;
-	u_int			 total = 0, same = 0;
-	int			 sfd;
-
-	hc->fresh = 0;
-	if ((sfd = bufferevent_getfd(hc->bev)) == -1 ||
-	    getpeername(sfd, (struct sockaddr *)&hc->peer, &len) == -1)
-		memset(&hc->peer, 0, sizeof hc->peer);
-	TAILQ_FOREACH(c, &http_conns, entry) {
-		if (c->cut)
-			continue;
-		total++;
-		if (http_same_peer(c, hc))
-			same++;
-	}
-	victim = NULL;
-	if (same > HTTP_MAX_PER_PEER) {
-		if ((victim = http_conn_oldest_idle(hc, 1)) == NULL)
-			victim = hc;
-		log_debug("http: %u connections from one address: closing "
-		    "one", same);
-	} else if (total > HTTP_MAX_CONNS) {
-		if ((victim = http_conn_oldest_idle(hc, 0)) == NULL)
-			victim = hc;
-		if (total > HTTP_MAX_CONNS)
-			log_warnx("http: %u connections: closing one", total);
-	}
-	if (victim != NULL)
-		http_conn_cut(victim);
-}
-
 /* Descriptors are short: stop accepting (fds.c). */
 static void
 http_accept_pause(void)
@@ -843,300 +565,6 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 		log_warnx("http: accept: %s", strerror(error));
 }
 
-/* A new connection: evhttp's bufferevent, made here so the sweep sees it. */
-static struct bufferevent *
-http_bev_cb(struct event_base *base, void *arg)
-{
-	struct bufferevent	*bev;
-	struct http_conn	*hc;
-	struct timeval		 tv = { 0, 0 };
-
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
-		return (NULL);
-	bufferevent_incref(bev);
-	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_READ_HIGH);
-	hc = xcalloc(1, sizeof *hc);
-	hc->bev = bev;
-	hc->since = time_mono_ms();
-	hc->fresh = 1;
-	TAILQ_INSERT_TAIL(&http_conns, hc, entry);
-	http_nconns++;
-	/* The caps, once evhttp has given it its descriptor. */
-	evtimer_add(ev_sweep, &tv);
-	fds_client_add();
-	return (bev);
-}
-
-/*
- * Once a second: let go of the connections evhttp has freed (their event
- * callback is gone), and cut off the ones over the cap and the ones whose
- * request is too slow to arrive; evhttp sees the shutdown as the client
- * leaving and frees them.
- */
-static void
-http_sweep_cb(int fd, short events, void *arg)
-{
-	struct http_conn	*hc, *hc1;
-	struct timeval		 tv;
-	bufferevent_event_cb	 eventcb;
-	int64_t			 now = time_mono_ms();
-	int			 freed = 0;
-
-	TAILQ_FOREACH_SAFE(hc, &http_conns, entry, hc1) {
-		bufferevent_getcb(hc->bev, NULL, NULL, &eventcb, NULL);
-		if (eventcb == NULL) {
-			TAILQ_REMOVE(&http_conns, hc, entry);
-			http_nconns--;
-			bufferevent_decref(hc->bev);
-			if (!hc->released)
-				freed++;
-			free(hc);
-			continue;
-		}
-		if (hc->fresh)
-			http_conn_caps(hc);
-		if (hc->cut)
-			continue;
-		if (!hc->busy && now - hc->since > HTTP_REQUEST_SECONDS * 1000)
-			http_conn_cut(hc);	/* too slow to ask */
-		else if (!hc->busy && evbuffer_get_length(
-		    bufferevent_get_input(hc->bev)) >= HTTP_READ_HIGH)
-			http_conn_cut(hc);	/* a body evhttp refused */
-	}
-	/* Every freed connection gave its descriptor back. */
-	while (freed-- > 0)
-		fds_client_del();
-	tv.tv_sec = HTTP_SWEEP_MS / 1000;
-	tv.tv_usec = (HTTP_SWEEP_MS % 1000) * 1000;
-	evtimer_add(ev_sweep, &tv);
-}
-
-/* Whether an address is a loopback one. */
-static int
-http_loopback(const struct sockaddr *sa)
-{
-	const struct sockaddr_in6	*s6;
-
-	if (sa->sa_family == AF_INET)
-		return ((ntohl(((const struct sockaddr_in *)sa)->sin_addr.
-		    s_addr) >> 24) == 127);
-	if (sa->sa_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)sa;
-		return (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
-		    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
-		    s6->sin6_addr.s6_addr[12] == 127));
-	}
-	return (0);
-}
-
-/*
- * Check a configuration for the HTTP side: its users-file can be read,
- * and a listener that is not on loopback has one. Used at start-up and
- * before a reload is accepted.
- */
-int
-http_check_conf(const struct config *conf, char **cause)
-{
-	if (conf->users_file != NULL) {
-		if (auth_check(conf->users_file, cause) != 0)
-			return (-1);
-	} else if (http_fd != -1 && !http_listen_loopback()) {
-		xasprintf(cause, "listen %s is not a loopback address: a "
-		    "users-file is needed", http_listen_text);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Whether the bound listener is on a loopback address. */
-int
-http_listen_loopback(void)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof ss;
-
-	if (http_fd == -1)
-		return (1);
-	if (getsockname(http_fd, (struct sockaddr *)&ss, &len) == -1)
-		return (0);
-	return (http_loopback((struct sockaddr *)&ss));
-}
-
-/*
- * Resolve a listen address into res (host and port split off for the
- * caller); a non-loopback address needs a users-file.
- */
-static int
-http_resolve(const struct config *conf, struct addrinfo **res, char **hostp,
-    char **cause)
-{
-	struct addrinfo	 hints;
-	char		*host, *port;
-	const char	*text = conf->listen;
-	int		 error;
-
-	*res = NULL;
-	host = xstrdup(text);
-	port = strrchr(host, ':');
-	*port++ = '\0';
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
-	    (strcmp(host, "localhost") == 0 ? 0 : AI_NUMERICHOST);
-	if ((error = getaddrinfo(host, port, &hints, res)) != 0) {
-		xasprintf(cause, "listen %s: %s (an IP address is needed)",
-		    text, gai_strerror(error));
-		*res = NULL;
-		goto fail;
-	}
-	if (!http_loopback((*res)->ai_addr) && conf->users_file == NULL) {
-		xasprintf(cause, "listen %s is not a loopback address: set a "
-		    "users-file first (see microlight.conf(5))", text);
-		goto fail;
-	}
-	*hostp = host;
-	return (0);
-fail:
-	if (*res != NULL)
-		freeaddrinfo(*res);
-	*res = NULL;
-	free(host);
-	return (-1);
-}
-
-/*
- * What check mode (-n) can say without binding: the listen address
- * resolves, is allowed without a users-file, and the users-file reads.
- */
-int
-http_check_listen(const struct config *conf, char **cause)
-{
-	struct addrinfo	*res;
-	char		*host;
-
-	if (strcmp(conf->listen, "none") == 0)
-		return (0);
-	if (http_resolve(conf, &res, &host, cause) != 0)
-		return (-1);
-	freeaddrinfo(res);
-	free(host);
-	return (http_check_conf(conf, cause));
-}
-
-/*
- * Bind the listener (before daemonising, so the operator sees a failure).
- * "none" binds nothing. A non-loopback address needs a users-file.
- */
-int
-http_bind(const struct config *conf, char **cause)
-{
-	struct addrinfo	*res;
-	char		*host;
-	const char	*text = conf->listen;
-	int		 fd = -1, on = 1;
-
-	if (strcmp(text, "none") == 0)
-		return (0);
-	if (http_resolve(conf, &res, &host, cause) != 0)
-		return (-1);
-	/*
-	 * TCP_NODELAY, which accepted connections inherit: evhttp writes
-	 * 16 KiB at a time, and the end of a larger reply would otherwise
-	 * wait for the client's delayed ACK (40 ms on a kept-alive page).
-	 */
-	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
-		xasprintf(cause, "listen %s: %s", text, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		freeaddrinfo(res);
-		free(host);
-		return (-1);
-	}
-	freeaddrinfo(res);
-	http_fd = fd;
-	http_listen_text = xstrdup(text);
-	http_listen_host = host;
-	http_listen_port = atoi(strrchr(text, ':') + 1);
-	return (0);
-}
-
-/*
- * Take the HTTP listener systemd listens on (socket activation) in place
- * of listen; the Host check and the URLs handed out use its address.
- */
-int
-http_adopt(int fd, char **cause)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof ss;
-	char			 host[NI_MAXHOST], port[NI_MAXSERV];
-	int			 on = 1, error;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-		xasprintf(cause, "the HTTP socket from systemd: %s",
-		    strerror(errno));
-		return (-1);
-	}
-	if ((error = getnameinfo((struct sockaddr *)&ss, len, host,
-	    sizeof host, port, sizeof port, NI_NUMERICHOST |
-	    NI_NUMERICSERV)) != 0) {
-		xasprintf(cause, "the HTTP socket from systemd: %s",
-		    gai_strerror(error));
-		return (-1);
-	}
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1)
-		log_warn("TCP_NODELAY on the HTTP socket from systemd");
-	http_fd = fd;
-	if (ss.ss_family == AF_INET6)
-		xasprintf(&http_listen_text, "[%s]:%s", host, port);
-	else
-		xasprintf(&http_listen_text, "%s:%s", host, port);
-	http_listen_host = xstrdup(host);
-	http_listen_port = atoi(port);
-	return (0);
-}
-
-/* The address the page is served on ("127.0.0.1:8080"), or NULL. */
-const char *
-http_address(void)
-{
-	return (http_listen_text);
-}
-
-/*
- * The address others reach the page by, for the URLs the daemon hands out
- * (a webhook's): the listen address, or, when that is every address
- * (0.0.0.0, [::]), the first of allowed-hosts with the port. NULL when
- * there is no listener.
- */
-const char *
-http_public_address(void)
-{
-	static char	 buf[300];
-
-	if (http_listen_text == NULL)
-		return (NULL);
-	if ((strcmp(http_listen_host, "0.0.0.0") == 0 ||
-	    strcmp(http_listen_host, "::") == 0) &&
-	    ml_conf->nallowed_hosts > 0) {
-		snprintf(buf, sizeof buf, "%s:%d", ml_conf->allowed_hosts[0],
-		    http_listen_port);
-		return (buf);
-	}
-	return (http_listen_text);
-}
-
 /* Load the users-file of the configuration now in force. */
 void
 http_reload(void)
@@ -1154,11 +582,9 @@ http_reload(void)
 void
 http_start(void)
 {
-	struct timeval	 tv = { 1, 0 };
-
 	auth_init();
 	http_reload();
-	if (http_fd == -1)
+	if (http_listen_fd() == -1)
 		return;
 	if ((http = evhttp_new(ml_base)) == NULL)
 		fatalx("cannot set up the HTTP server");
@@ -1169,17 +595,16 @@ http_start(void)
 	    EVHTTP_REQ_POST);
 	evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(http, http_request_cb, NULL);
-	evhttp_set_bevcb(http, http_bev_cb, NULL);
-	ev_sweep = evtimer_new(ml_base, http_sweep_cb, NULL);
-	if ((http_bound = evhttp_accept_socket_with_handle(http, http_fd)) ==
-	    NULL)
+	evhttp_set_bevcb(http, http_conn_bev_cb, NULL);
+	if ((http_bound = evhttp_accept_socket_with_handle(http,
+	    http_listen_fd())) == NULL)
 		fatalx("cannot accept on the HTTP listener");
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
 	    http_bound), http_accept_error_cb);
 	fds_listener_add(http_accept_pause, http_accept_resume,
-	    http_evict_idle);
-	evtimer_add(ev_sweep, &tv);
-	log_info("web page on http://%s/", http_listen_text);
+	    http_conn_evict);
+	http_conn_start();
+	log_info("web page on http://%s/", http_listen_address());
 }
 
 /* Shutting down: no new connections (those open are served to the end). */
@@ -1195,290 +620,13 @@ http_stop_accepting(void)
 void
 http_close(void)
 {
-	struct http_conn	*hc;
-
 	http_abandon_all();
 	if (http != NULL)
 		evhttp_free(http);
 	http = NULL;
-	http_fd = -1;	/* evhttp closed it */
-	if (ev_sweep != NULL)
-		event_free(ev_sweep);
-	ev_sweep = NULL;
-	while ((hc = TAILQ_FIRST(&http_conns)) != NULL) {
-		TAILQ_REMOVE(&http_conns, hc, entry);
-		bufferevent_decref(hc->bev);
-		free(hc);
-	}
-	http_nconns = 0;
+	http_conn_close();
 	auth_clear();
-	free(http_listen_text);
-	free(http_listen_host);
-	http_listen_text = http_listen_host = NULL;
-}
-
-/*
- * GET /healthz: the loop answers; the database answers reads and takes
- * writes (no run record waits to be written); the scheduler keeps up.
- */
-static void
-http_route_healthz(struct http_req *hr)
-{
-	json_t	*o;
-	u_int	 unwritten = record_count();
-	int	 db_ok, sched_ok;
-
-	db_ok = db_ping() == 0 && unwritten == 0;
-	sched_ok = sched_healthy();
-	o = json_pack("{s:s,s:s,s:I,s:b,s:i,s:b,s:i,s:i}", K_STATUS,
-	    db_ok && sched_ok ? "ok" : "failing", K_VERSION, PACKAGE_VERSION,
-	    K_UPTIME, (json_int_t)((time_now_ms() - ml_started) / 1000),
-	    "database", db_ok, "unwritten_records", (int)unwritten,
-	    "scheduler", sched_ok, K_RUNNING, (int)run_active_count(),
-	    K_QUEUED, (int)queue_length());
-	http_json(hr, db_ok && sched_ok ? 200 : 503, o);
-}
-
-/* GET /metrics: Prometheus text format. */
-static void
-http_route_metrics(struct http_req *hr)
-{
-	struct evbuffer	*b = evbuffer_new();
-
-	metrics_write(b, http_requests, http_nconns);
-	http_reply(hr, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-	evbuffer_free(b);
-}
-
-/*
- * Streams: a reply sent in chunks as it comes (a log followed, Server-Sent
- * Events, a webhook waiting for its run). The client may go at any time:
- * evhttp then calls the connection's close callback, and frees the
- * request. The stream is marked dead there, and its owner is told (and
- * the stream freed) from a fresh turn of the loop, never inside a call of
- * the owner's that may have caused the close.
- */
-struct http_stream {
-	struct evhttp_request	*req;		/* NULL once dead */
-	struct evhttp_connection *evcon;
-	void			(*closed)(void *);
-	void			(*drained)(void *);
-	void			*arg;
-	struct event		*ev_heartbeat;
-	struct event		*ev_cut;	/* a cut-off on its way */
-	const char		*heartbeat;	/* sent when quiet, or NULL */
-	int			 wrote;		/* since the last heartbeat */
-	size_t			 last_pending;	/* at the last heartbeat */
-	u_int			 stalled;	/* heartbeats with no progress */
-	int			 dead;
-	struct evhttp_request	*orphan;	/* ours to free, once dead */
-	TAILQ_ENTRY(http_stream) entry;
-};
-TAILQ_HEAD(http_streams, http_stream);
-static struct http_streams http_streams = TAILQ_HEAD_INITIALIZER(http_streams);
-
-#define HTTP_STREAM_TIMEOUT	86400	/* a quiet follow may last */
-#define HTTP_HEARTBEAT_SECONDS	15
-/*
- * A stream's client that reads nothing of what waits for it for
- * HTTP_STALL_BEATS heartbeats (60 s), or lets more than HTTP_STREAM_MAX
- * pile up (the owners pause at FOLLOW_HIGH; status events and heartbeats
- * come on top), is cut off: its owner is told it left, an SSE stream gets
- * a last comment saying why, and the reply ends.
- */
-#define HTTP_STALL_BEATS	4
-#define HTTP_STREAM_MAX		(4 * FOLLOW_HIGH)
-
-/* Free a stream (its request is gone or ended). */
-static void
-http_stream_free(struct http_stream *hs)
-{
-	TAILQ_REMOVE(&http_streams, hs, entry);
-	if (hs->orphan != NULL)
-		evhttp_request_free(hs->orphan);
-	if (hs->ev_heartbeat != NULL)
-		event_free(hs->ev_heartbeat);
-	if (hs->ev_cut != NULL)
-		event_free(hs->ev_cut);
-	free(hs);
-}
-
-/* After the close: tell the owner, free the stream. */
-static void
-http_stream_reap(int fd, short events, void *arg)
-{
-	struct http_stream	*hs = arg;
-
-	if (hs->closed != NULL)
-		hs->closed(hs->arg);
-	http_stream_free(hs);
-}
-
-/* evhttp: the client went away. */
-static void
-http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct http_stream	*hs = arg;
-
-	hs->dead = 1;
-	hs->orphan = http_orphan(hs->req);
-	hs->req = NULL;
-	event_base_once(ml_base, -1, EV_TIMEOUT, http_stream_reap, hs, NULL);
-}
-
-/* A chunk went out: the owner may send more. */
-static void
-http_stream_drained_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct http_stream	*hs = arg;
-
-	if (!hs->dead && hs->drained != NULL)
-		hs->drained(hs->arg);
-}
-
-/* Cut a stream off: its client fell too far behind (see above). */
-static void
-http_stream_cut_cb(int fd, short events, void *arg)
-{
-	static const char	 why[] = ": cut off: the client did not read "
-				     "what was sent\n\n";
-	struct http_stream	*hs = arg;
-	struct evbuffer		*b;
-	void			(*closed)(void *) = hs->closed;
-	void			*owner = hs->arg;
-
-	if (hs->dead)
-		return;		/* the reap is on its way */
-	log_warnx("http: a stream's client read nothing of %zu bytes: cut "
-	    "off", http_stream_pending(hs));
-	if (hs->heartbeat != NULL && (b = evbuffer_new()) != NULL) {
-		evbuffer_add(b, why, sizeof why - 1);
-		evhttp_send_reply_chunk(hs->req, b);
-		evbuffer_free(b);
-	}
-	/* The owner lets go first; then the reply ends, hs is freed. */
-	hs->closed = NULL;
-	if (closed != NULL)
-		closed(owner);
-	http_stream_end(hs);
-}
-
-/* Cut a stream off from the loop (not inside its owner's call). */
-static void
-http_stream_cut(struct http_stream *hs)
-{
-	if (hs->ev_cut != NULL || hs->dead)
-		return;
-	hs->ev_cut = event_new(ml_base, -1, 0, http_stream_cut_cb, hs);
-	event_active(hs->ev_cut, EV_TIMEOUT, 0);
-}
-
-/*
- * Every HTTP_HEARTBEAT_SECONDS: a heartbeat if nothing was sent (it keeps
- * proxies and timers calm), and a look at whether the client reads.
- */
-static void
-http_stream_heartbeat_cb(int fd, short events, void *arg)
-{
-	struct http_stream	*hs = arg;
-	size_t			 pending = http_stream_pending(hs);
-
-	if (pending > 0 && pending >= hs->last_pending) {
-		if (++hs->stalled >= HTTP_STALL_BEATS) {
-			http_stream_cut(hs);
-			return;
-		}
-	} else
-		hs->stalled = 0;
-	hs->last_pending = pending;
-	if (!hs->wrote && hs->heartbeat != NULL)
-		http_stream_write(hs, hs->heartbeat, strlen(hs->heartbeat));
-	hs->wrote = 0;
-}
-
-/*
- * Start a streamed reply. closed is called once if the client goes before
- * http_stream_end; drained each time a chunk has been written out. With a
- * heartbeat, that text is sent after HTTP_HEARTBEAT_SECONDS of quiet (an
- * SSE comment). hr is freed; the stream lives until ended or closed.
- */
-struct http_stream *
-http_stream_start(struct http_req *hr, int status, const char *type,
-    const char *heartbeat, void (*closed)(void *), void (*drained)(void *),
-    void *arg)
-{
-	struct http_stream	*hs;
-	struct timeval		 tv = { HTTP_HEARTBEAT_SECONDS, 0 };
-
-	hs = xcalloc(1, sizeof *hs);
-	hs->req = hr->req;
-	hs->evcon = evhttp_request_get_connection(hr->req);
-	hs->closed = closed;
-	hs->drained = drained;
-	hs->arg = arg;
-	hs->heartbeat = heartbeat;
-	TAILQ_INSERT_TAIL(&http_streams, hs, entry);
-	http_common_headers(hr);
-	http_set_header(hr, "Content-Type", type);
-	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
-	evhttp_connection_set_closecb(hs->evcon, http_stream_close_cb, hs);
-	evhttp_send_reply_start(hr->req, status, http_reason(status));
-	hs->ev_heartbeat = event_new(ml_base, -1, EV_PERSIST,
-	    http_stream_heartbeat_cb, hs);
-	evtimer_add(hs->ev_heartbeat, &tv);
-	http_req_free(hr);
-	return (hs);
-}
-
-/* Whether the client has gone. */
-int
-http_stream_dead(struct http_stream *hs)
-{
-	return (hs->dead);
-}
-
-/* Bytes written to the stream and not yet sent to the client. */
-size_t
-http_stream_pending(struct http_stream *hs)
-{
-	if (hs->dead)
-		return (0);
-	return (evbuffer_get_length(bufferevent_get_output(
-	    evhttp_connection_get_bufferevent(hs->evcon))));
-}
-
-/* Send a chunk (nothing once the client has gone). */
-void
-http_stream_write(struct http_stream *hs, const void *data, size_t len)
-{
-	struct evbuffer	*b;
-
-	if (hs->dead || hs->ev_cut != NULL || len == 0)
-		return;
-	if (http_stream_pending(hs) > HTTP_STREAM_MAX) {
-		http_stream_cut(hs);
-		return;
-	}
-	hs->wrote = 1;
-	b = evbuffer_new();
-	evbuffer_add(b, data, len);
-	evhttp_send_reply_chunk_with_cb(hs->req, b, http_stream_drained_cb,
-	    hs);
-	evbuffer_free(b);
-}
-
-/* End the reply and free the stream (the owner is not called back). */
-void
-http_stream_end(struct http_stream *hs)
-{
-	if (hs->dead) {
-		hs->closed = NULL;	/* the reap is on its way */
-		return;
-	}
-	evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
-	evhttp_connection_set_timeout(hs->evcon, HTTP_IDLE_SECONDS);
-	evhttp_send_reply_end(hs->req);
-	http_stream_free(hs);
+	http_listen_clear();
 }
 
 /*
@@ -1489,16 +637,9 @@ http_stream_end(struct http_stream *hs)
 static void
 http_abandon_all(void)
 {
-	struct http_stream	*hs;
 	struct http_req		*hr;
 
-	while ((hs = TAILQ_FIRST(&http_streams)) != NULL) {
-		if (!hs->dead)
-			evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
-		if (hs->closed != NULL)
-			hs->closed(hs->arg);
-		http_stream_free(hs);
-	}
+	http_stream_abandon_all();
 	while ((hr = TAILQ_FIRST(&http_holds)) != NULL) {
 		TAILQ_REMOVE(&http_holds, hr, hold_entry);
 		hr->held = 0;

@@ -113,7 +113,7 @@ metrics_stop(void)
 }
 
 /* Write every metric. */
-void
+static void
 metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 {
 	struct metrics_task	*m;
@@ -195,4 +195,15 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "microlight_start_time_seconds %.3f\n",
 	    run_active_count(), queue_length(), ntasks - ninvalid, ninvalid,
 	    (unsigned long long)requests, conns, ml_started / 1000.0);
+}
+
+/* GET /metrics: Prometheus text format. */
+void
+metrics_request(struct http_req *hr)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	metrics_write(b, http_request_count(), http_conn_count());
+	http_reply(hr, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
 }

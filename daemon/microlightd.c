@@ -207,7 +207,7 @@ daemon_reload_conf(char **cause)
 	KEEP(socket_group, "socket-group");
 	KEEP(listen, "listen");
 #undef KEEP
-	if (http_check_conf(conf, cause) != 0) {
+	if (http_listen_check_conf(conf, cause) != 0) {
 		log_warnx("reload refused: %s", *cause);
 		config_free(conf);
 		return (-1);
@@ -488,7 +488,7 @@ main(int argc, char **argv)
 	set = startup_tasks = tasks_scan(ml_conf->tasks_dir);
 	if (opts.check) {
 		bad = check_tasks(set);
-		if (http_check_listen(ml_conf, &cause) != 0) {
+		if (http_listen_check(ml_conf, &cause) != 0) {
 			fprintf(stderr, "microlightd: %s\n", cause);
 			free(cause);
 			bad++;
@@ -536,11 +536,11 @@ main(int argc, char **argv)
 	    &cause) != 0)
 		startup_fail("%s", cause);
 	if ((fd = activate_take(ACTIVATE_HTTP)) != -1) {
-		if (http_adopt(fd, &cause) != 0)
+		if (http_listen_adopt(fd, &cause) != 0)
 			startup_fail("%s", cause);
-	} else if (http_bind(ml_conf, &cause) != 0)
+	} else if (http_listen_bind(ml_conf, &cause) != 0)
 		startup_fail("%s", cause);
-	if (http_check_conf(ml_conf, &cause) != 0)
+	if (http_listen_check_conf(ml_conf, &cause) != 0)
 		startup_fail("%s", cause);
 
 	/* 4. Into the background, then everything that needs our final pid. */

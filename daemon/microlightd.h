@@ -531,6 +531,10 @@ struct evhttp_request;
 struct evbuffer;
 struct http_req;
 
+#define HTTP_MAX_HEADERS	(16 * 1024)
+#define HTTP_MAX_BODY		(1024 * 1024)
+#define HTTP_IDLE_SECONDS	30	/* evhttp's read and write timeout */
+
 #define R_AUTH		0x1	/* Basic auth, when there is a users-file */
 #define R_HTML		0x2	/* a page: errors are pages too */
 #define R_API		0x4	/* JSON: errors are error objects */
@@ -563,20 +567,13 @@ struct http_req {
 	TAILQ_ENTRY(http_req)	 hold_entry;
 };
 
-struct http_stream;
-
-int		 http_bind(const struct config *, char **);
-int		 http_adopt(int, char **);
-int		 http_check_listen(const struct config *, char **);
-int		 http_check_conf(const struct config *, char **);
-int		 http_listen_loopback(void);
-const char	*http_address(void);
-const char	*http_public_address(void);
 void		 http_start(void);
 void		 http_stop_accepting(void);
 void		 http_reload(void);
 void		 http_close(void);
+uint64_t	 http_request_count(void);
 int		 http_status_for(const char *);
+const char	*http_reason(int);
 const char	*http_header(struct http_req *, const char *);
 int		 http_form_parse(const char *, size_t, struct evkeyvalq *);
 void		 http_set_header(struct http_req *, const char *,
@@ -591,6 +588,33 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
+struct evhttp_request *http_orphan(struct evhttp_request *);
+void		 http_req_free(struct http_req *);
+void		 http_common_headers(struct http_req *);
+
+/* http_listen.c */
+int		 http_listen_bind(const struct config *, char **);
+int		 http_listen_adopt(int, char **);
+int		 http_listen_check(const struct config *, char **);
+int		 http_listen_check_conf(const struct config *, char **);
+int		 http_listen_fd(void);
+const char	*http_listen_address(void);
+const char	*http_listen_public_address(void);
+int		 http_listen_host_allowed(const char *);
+int		 http_listen_host_known(const char *);
+void		 http_listen_clear(void);
+
+/* http_conn.c */
+u_int		 http_conn_count(void);
+void		 http_conn_request(struct evhttp_request *);
+int		 http_conn_evict(void);
+struct bufferevent *http_conn_bev_cb(struct event_base *, void *);
+void		 http_conn_start(void);
+void		 http_conn_close(void);
+
+/* http_stream.c */
+struct http_stream;
+
 struct http_stream *http_stream_start(struct http_req *, int, const char *,
 		     const char *, void (*)(void *), void (*)(void *),
 		     void *);
@@ -599,6 +623,7 @@ size_t		 http_stream_pending(struct http_stream *);
 void		 http_stream_write(struct http_stream *, const void *,
 		     size_t);
 void		 http_stream_end(struct http_stream *);
+void		 http_stream_abandon_all(void);
 
 /* api.c */
 const char	*api_who(struct http_req *);
@@ -643,9 +668,6 @@ void		 notify_close(void);
 #define PAGE_T_REL		0x1	/* page_time: "5 min ago" */
 #define PAGE_T_DAY		0x2	/* page_time: weekday, no seconds */
 
-void		 page_index(struct http_req *);
-void		 page_task(struct http_req *);
-void		 page_task_run(struct http_req *);
 void		 page_error(struct http_req *, int, const char *);
 void		 page_begin(struct evbuffer *, struct http_req *, const char *,
 		     int);
@@ -662,6 +684,18 @@ json_t		*page_live(json_t *);
 void		 page_token(struct evbuffer *, const char *);
 const char	*page_field(struct evkeyvalq *, const char *);
 int		 page_form(struct http_req *, struct evkeyvalq *);
+void		 page_schedules(struct evbuffer *, const struct task *);
+int64_t		 page_next_run(const struct task *);
+void		 page_task_errors(struct evbuffer *, const struct task *);
+void		 page_task_link(struct evbuffer *, const char *);
+void		 page_runs_table(struct evbuffer *, json_t *, int);
+
+/* page_index.c */
+void		 page_index(struct http_req *);
+
+/* page_task.c */
+void		 page_task(struct http_req *);
+void		 page_task_run(struct http_req *);
 
 /* page_run.c */
 void		 page_run(struct http_req *);
@@ -678,7 +712,10 @@ void		 hook_stop(void);
 void		 metrics_run_ended(const struct runrec *);
 void		 metrics_start(void);
 void		 metrics_stop(void);
-void		 metrics_write(struct evbuffer *, uint64_t, u_int);
+void		 metrics_request(struct http_req *);
+
+/* health.c */
+void		 health_request(struct http_req *);
 
 /* microlightd.c */
 extern struct event_base	*ml_base;

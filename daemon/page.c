@@ -1,4 +1,4 @@
-/* The web page: the layout, the task list, a task's page and its form. */
+/* The web page: the layout, and what every page is made of. */
 
 #include <sys/types.h>
 
@@ -15,216 +15,18 @@
 
 #include "microlightd.h"
 
-#define PAGE_RECENT_RUNS	20	/* on the task list */
-#define PAGE_TASK_RUNS		25	/* on a task's page */
 #define PAGE_FORM_TYPE		"application/x-www-form-urlencoded"
 
 /*
- * The style of every page: a system font, cards with thin borders, status
- * badges in colour and words, a dark scheme when the system asks for one,
- * and one column on a phone. Task output is always light on dark, like a
- * terminal; html_ansi()'s classes a-fg0..15, a-bg0..15, a-b, a-d, a-i and
- * a-u give it its colours.
+ * The style of every page (page.css, made into a string by make): a system
+ * font, cards with thin borders, status badges in colour and words, a dark
+ * scheme when the system asks for one, and one column on a phone. Task
+ * output is always light on dark, like a terminal; html_ansi()'s classes
+ * a-fg0..15, a-bg0..15, a-b, a-d, a-i and a-u give it its colours.
  */
 static const char page_css[] =
-":root{--bg:#f5f6f8;--card:#fff;--fg:#1d2127;--muted:#5f6873;"
-"--border:#dde1e6;--soft:#eef0f3;--accent:#2563eb;--accent-fg:#fff;"
-"--danger:#c62828;--ok-fg:#17663a;--ok-bg:#dcf5e4;--bad-fg:#b42318;"
-"--bad-bg:#fde7e5;--run-fg:#1d4ed8;--run-bg:#e0ecff;--wait-fg:#8a5a00;"
-"--wait-bg:#fdf1c7;--off-fg:#4b5563;--off-bg:#eceef1;--lost-fg:#6d28d9;"
-"--lost-bg:#efe7fd;--time-fg:#b54708;--time-bg:#fdead7;"
-"--shadow:0 1px 2px rgba(16,24,40,.06)}\n"
-"@media (prefers-color-scheme:dark){:root{--bg:#0f1217;--card:#171b22;"
-"--fg:#e4e8ee;--muted:#97a1ad;--border:#2b323c;--soft:#1f252e;"
-"--accent:#4f8cff;--danger:#f06560;--ok-fg:#6fdc97;--ok-bg:#123524;"
-"--bad-fg:#ff9b93;--bad-bg:#3d1614;--run-fg:#8fb8ff;--run-bg:#14284a;"
-"--wait-fg:#f3cd68;--wait-bg:#3a2d0b;--off-fg:#b8c0ca;--off-bg:#272d36;"
-"--lost-fg:#c7a6ff;--lost-bg:#2c1d4a;--time-fg:#ffb27a;--time-bg:#3f2410;"
-"--shadow:none}}\n"
-"*{box-sizing:border-box}\n"
-"[hidden]{display:none!important}\n"
-"html{-webkit-text-size-adjust:100%}\n"
-"body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 "
-"system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,"
-"sans-serif}\n"
-"a{color:var(--accent);text-decoration:none}a:hover{text-decoration:"
-"underline}\n"
-"code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-"\"Liberation Mono\",monospace;font-size:.9em}\n"
-".wrap{max-width:980px;margin:0 auto;padding:0 16px}\n"
-".top{background:var(--card);border-bottom:1px solid var(--border)}\n"
-".top .wrap{display:flex;align-items:center;gap:12px;height:52px}\n"
-".brand{font-weight:650;color:var(--fg);font-size:17px;display:flex;"
-"align-items:center;gap:8px}\n"
-".brand:hover{text-decoration:none}\n"
-".logo{width:14px;height:14px;border-radius:50%;background:#f5b301;"
-"box-shadow:0 0 0 4px rgba(245,179,1,.22)}\n"
-".host{color:var(--muted);font-size:13px}\n"
-"main.wrap{padding-top:20px;padding-bottom:32px}\n"
-"h1{font-size:24px;margin:0;font-weight:650;line-height:1.25}\n"
-"h2{font-size:16px;margin:0 0 10px;font-weight:650}\n"
-"h3{font-size:16px;margin:0;font-weight:600}\n"
-".title{display:flex;flex-wrap:wrap;align-items:center;gap:10px;"
-"margin:0 0 14px}\n"
-".muted{color:var(--muted)}\n"
-".small{font-size:13px}\n"
-".crumbs{font-size:14px;color:var(--muted);margin-bottom:8px}\n"
-".crumbs a{color:var(--muted)}\n"
-".lead{margin:0 0 18px;color:var(--fg);max-width:70ch}\n"
-"section{margin:0 0 28px}\n"
-".group>h2{font-size:13px;text-transform:uppercase;letter-spacing:.05em;"
-"color:var(--muted);margin:0 0 8px}\n"
-".card{background:var(--card);border:1px solid var(--border);"
-"border-radius:10px;box-shadow:var(--shadow);padding:16px}\n"
-".tasks{list-style:none;margin:0;padding:0;background:var(--card);"
-"border:1px solid var(--border);border-radius:10px;"
-"box-shadow:var(--shadow)}\n"
-".task{display:flex;gap:16px;align-items:center;padding:14px 16px;"
-"border-top:1px solid var(--border)}\n"
-".task:first-child{border-top:0}\n"
-".t-main{flex:1;min-width:0}\n"
-".t-main h3 a{color:var(--fg)}\n"
-".desc{margin:2px 0 0;font-size:14px}\n"
-".meta{margin:4px 0 0;font-size:13px;color:var(--muted);display:flex;"
-"flex-wrap:wrap;gap:4px 16px}\n"
-".meta b{font-weight:600}\n"
-".t-side{display:flex;align-items:center;gap:12px;flex-shrink:0}\n"
-".t-side .btn{min-width:76px}\n"
-".last{font-size:13px;color:var(--muted);text-align:right}\n"
-".errors{margin:6px 0 0;padding-left:18px;color:var(--bad-fg);"
-"font-size:13px}\n"
-".errors li{word-break:break-word}\n"
-".badge{display:inline-block;padding:1px 9px;border-radius:999px;"
-"font-size:12px;font-weight:600;line-height:20px;white-space:nowrap;"
-"background:var(--off-bg);color:var(--off-fg)}\n"
-"a.badge:hover{text-decoration:none;filter:brightness(.95)}\n"
-".badge::before{content:\"\";display:inline-block;width:7px;height:7px;"
-"border-radius:50%;background:currentColor;margin-right:6px;"
-"vertical-align:1px}\n"
-".b-succeeded{background:var(--ok-bg);color:var(--ok-fg)}\n"
-".b-failed,.b-invalid{background:var(--bad-bg);color:var(--bad-fg)}\n"
-".b-running{background:var(--run-bg);color:var(--run-fg)}\n"
-".b-running::before{animation:pulse 1.2s ease-in-out infinite}\n"
-".b-queued{background:var(--wait-bg);color:var(--wait-fg)}\n"
-".b-timed_out{background:var(--time-bg);color:var(--time-fg)}\n"
-".b-lost{background:var(--lost-bg);color:var(--lost-fg)}\n"
-"@keyframes pulse{50%{opacity:.25}}\n"
-"@media (prefers-reduced-motion:reduce){.b-running::before{"
-"animation:none}}\n"
-".btn{display:inline-flex;align-items:center;justify-content:center;"
-"gap:6px;min-height:36px;padding:6px 16px;border-radius:8px;"
-"border:1px solid var(--border);background:var(--card);color:var(--fg);"
-"font:inherit;font-weight:600;font-size:14px;cursor:pointer;"
-"white-space:nowrap}\n"
-".btn:hover{text-decoration:none;background:var(--soft)}\n"
-".btn.primary{background:var(--accent);border-color:var(--accent);"
-"color:var(--accent-fg)}\n"
-".btn.primary:hover{filter:brightness(1.08)}\n"
-".btn.danger{color:var(--danger)}\n"
-".btn:focus-visible,input:focus-visible,select:focus-visible{outline:"
-"2px solid var(--accent);outline-offset:2px}\n"
-"form.inline{display:inline}\n"
-".grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);"
-"gap:16px;margin:0 0 28px}\n"
-".grid section{margin:0}\n"
-".field{margin:0 0 14px}\n"
-".field>label,.field .label{display:block;font-weight:600;font-size:14px;"
-"margin:0 0 4px}\n"
-".req{color:var(--danger);font-weight:600;margin-left:3px}\n"
-".hint{font-size:12px;color:var(--muted);margin:3px 0 0}\n"
-"input[type=text],input[type=number],select{width:100%;max-width:420px;"
-"font:inherit;padding:7px 10px;border:1px solid var(--border);"
-"border-radius:8px;background:var(--bg);color:var(--fg);"
-"min-height:38px}\n"
-".check,.field>.check{display:flex;align-items:center;gap:8px;font-weight:500;"
-"font-size:14px}\n"
-".check input{width:18px;height:18px;margin:0;accent-color:"
-"var(--accent)}\n"
-".actions{display:flex;gap:10px;align-items:center;flex-wrap:wrap;"
-"margin-top:4px}\n"
-".alert{border-radius:8px;padding:10px 12px;margin:0 0 14px;"
-"border:1px solid transparent}\n"
-".alert.error{background:var(--bad-bg);color:var(--bad-fg);"
-"border-color:color-mix(in srgb,var(--bad-fg) 25%,transparent)}\n"
-".alert ul{margin:4px 0 0;padding-left:18px}\n"
-".facts{display:grid;grid-template-columns:max-content minmax(0,1fr);"
-"gap:6px 16px;margin:0;font-size:14px}\n"
-".facts dt{color:var(--muted)}\n"
-".facts dd{margin:0;word-break:break-word}\n"
-".table-wrap{overflow-x:auto;background:var(--card);"
-"border:1px solid var(--border);border-radius:10px;"
-"box-shadow:var(--shadow)}\n"
-"table{border-collapse:collapse;width:100%;font-size:14px}\n"
-"th{text-align:left;font-weight:600;font-size:12px;color:var(--muted);"
-"text-transform:uppercase;letter-spacing:.04em;padding:9px 14px;"
-"border-bottom:1px solid var(--border);white-space:nowrap}\n"
-"td{padding:9px 14px;border-top:1px solid var(--border);"
-"vertical-align:middle}\n"
-"tbody tr:first-child td{border-top:0}\n"
-"td.who{max-width:220px;overflow:hidden;text-overflow:ellipsis;"
-"white-space:nowrap}\n"
-".empty{color:var(--muted);padding:18px;text-align:center}\n"
-".head-row{display:flex;flex-wrap:wrap;gap:10px;align-items:center;"
-"justify-content:space-between;margin:0 0 14px}\n"
-".head-actions{display:flex;gap:8px;flex-wrap:wrap}\n"
-".live{font-size:13px;color:var(--run-fg);display:inline-flex;"
-"align-items:center;gap:6px}\n"
-".live::before{content:\"\";width:8px;height:8px;border-radius:50%;"
-"background:currentColor;animation:pulse 1.2s ease-in-out infinite}\n"
-".out-head{display:flex;flex-wrap:wrap;align-items:center;gap:8px 14px;"
-"margin:0 0 10px}\n"
-".out-head h2{margin:0}\n"
-".legend{display:flex;gap:6px;font-size:12px}\n"
-".chip{padding:0 7px;border-radius:4px;font-family:ui-monospace,"
-"monospace;background:#0d1117;color:#d6dde6}\n"
-".chip.err{background:#3d1d20;color:#ffb3ad}\n"
-".outbox{background:#0d1117;border-radius:8px;max-height:70vh;"
-"overflow:auto;border:1px solid #0d1117}\n"
-"pre.out{margin:0;padding:12px 14px;color:#d6dde6;white-space:pre-wrap;"
-"word-break:break-all;line-height:1.45;min-height:3em}\n"
-".out .err{background:rgba(248,81,73,.16);color:#ffb3ad}\n"
-"#head{margin:0 0 16px}\n"
-".noout{color:#8b949e;font-style:italic}\n"
-".note{font-size:13px;color:var(--muted);margin:0 0 8px}\n"
-".a-b{font-weight:700}.a-d{opacity:.65}.a-i{font-style:italic}"
-".a-u{text-decoration:underline}\n"
-".a-fg0{color:#6e7681}.a-fg1{color:#ff7b72}.a-fg2{color:#7ee787}"
-".a-fg3{color:#e3b341}.a-fg4{color:#79c0ff}.a-fg5{color:#d2a8ff}"
-".a-fg6{color:#56d4dd}.a-fg7{color:#d6dde6}.a-fg8{color:#8b949e}"
-".a-fg9{color:#ffa198}.a-fg10{color:#a5f3b4}.a-fg11{color:#f8e3a1}"
-".a-fg12{color:#a5d6ff}.a-fg13{color:#e2c5ff}.a-fg14{color:#b3f0ff}"
-".a-fg15{color:#fff}\n"
-".a-bg0{background:#30363d}.a-bg1{background:#8e1519}"
-".a-bg2{background:#196c2e}.a-bg3{background:#845306}"
-".a-bg4{background:#1f4f9e}.a-bg5{background:#6e2ba6}"
-".a-bg6{background:#1b6b73}.a-bg7{background:#8b949e}"
-".a-bg8{background:#484f58}.a-bg9{background:#da3633}"
-".a-bg10{background:#2ea043}.a-bg11{background:#bb8009}"
-".a-bg12{background:#388bfd}.a-bg13{background:#a371f7}"
-".a-bg14{background:#39c5cf}.a-bg15{background:#f0f6fc;color:#0d1117}\n"
-".foot{color:var(--muted);font-size:12px;padding-bottom:24px}\n"
-".foot a{color:var(--muted)}\n"
-".errpage{max-width:560px;margin:40px auto;text-align:center}\n"
-".errpage .code{font-size:13px;color:var(--muted);margin:0 0 6px}\n"
-".errpage p.msg{margin:12px 0 20px;word-break:break-word}\n"
-"@media (max-width:720px){.grid{grid-template-columns:minmax(0,1fr)}"
-".wide{display:none}}\n"
-"@media (max-width:600px){body{font-size:15px}.wrap{padding:0 12px}"
-".task{flex-direction:column;align-items:stretch;gap:10px}"
-".t-side{justify-content:space-between}.last{text-align:left}"
-"h1{font-size:21px}td,th{padding:8px 10px}}\n";
-
-/*
- * The task page's script: with JavaScript, @confirm asks with confirm()
- * instead of the "I am sure" box the page shows without it.
- */
-static const char page_task_js[] =
-"(function(){var f=document.getElementById('run-form');"
-"if(!f||!f.dataset.confirm)return;"
-"var row=document.getElementById('confirm-row');"
-"if(row){row.hidden=true;f.elements._confirm.checked=true;}"
-"f.addEventListener('submit',function(e){"
-"if(!window.confirm(f.dataset.confirm))e.preventDefault();});})();";
+#include "daemon/page_css.h"
+;
 
 /* Append s to b escaped as HTML text (safe in a double-quoted attribute). */
 void
@@ -518,25 +320,6 @@ page_error(struct http_req *hr, int status, const char *msg)
 	page_send(hr, status, b);
 }
 
-/* Order of the task list: by group (tasks without one last), then name. */
-static int
-page_task_cmp(const void *a, const void *b)
-{
-	const struct task	*ta = *(struct task *const *)a;
-	const struct task	*tb = *(struct task *const *)b;
-	const char		*ga, *gb;
-	int			 c;
-
-	ga = ta->def != NULL ? ta->def->group : NULL;
-	gb = tb->def != NULL ? tb->def->group : NULL;
-	if (ga == NULL || gb == NULL) {
-		if (ga != gb)
-			return (ga == NULL ? 1 : -1);
-	} else if ((c = strcasecmp(ga, gb)) != 0)
-		return (c);
-	return (strcmp(ta->name, tb->name));
-}
-
 /* The zone a task's schedules are read in, in words. */
 static void
 page_zone(struct evbuffer *b, const struct task *t)
@@ -556,7 +339,7 @@ page_zone(struct evbuffer *b, const struct task *t)
 }
 
 /* A task's schedules in words, with the zone; the expressions as tooltip. */
-static void
+void
 page_schedules(struct evbuffer *b, const struct task *t)
 {
 	char	*words;
@@ -581,7 +364,7 @@ page_schedules(struct evbuffer *b, const struct task *t)
 }
 
 /* The next time any of a valid task's schedules fires (ms), or 0. */
-static int64_t
+int64_t
 page_next_run(const struct task *t)
 {
 	int64_t	 next, first = -1;
@@ -597,23 +380,8 @@ page_next_run(const struct task *t)
 	return (first == -1 ? 0 : first * 1000);
 }
 
-/* Whether a task's Run button must lead to its page: it asks first. */
-static int
-page_task_asks(const struct task *t)
-{
-	u_int	 i;
-
-	if (t->def->confirm)
-		return (1);
-	for (i = 0; i < t->def->nparams; i++) {
-		if (t->def->params[i].required)
-			return (1);
-	}
-	return (0);
-}
-
 /* A task's errors as a list. */
-static void
+void
 page_task_errors(struct evbuffer *b, const struct task *t)
 {
 	u_int	 i;
@@ -630,7 +398,7 @@ page_task_errors(struct evbuffer *b, const struct task *t)
 }
 
 /* The link to a task's page (its name; a name that is not valid: text). */
-static void
+void
 page_task_link(struct evbuffer *b, const char *name)
 {
 	if (taskname_valid(name)) {
@@ -639,130 +407,6 @@ page_task_link(struct evbuffer *b, const char *name)
 		evbuffer_add_printf(b, "</a>");
 	} else
 		page_text(b, name);
-}
-
-/* The right-hand side of a task in the list: last run and Run button. */
-static void
-page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
-    const char *token)
-{
-	evbuffer_add_printf(b, "<div class=\"t-side\"><div class=\"last\">");
-	if (last != NULL) {
-		page_badge(b, page_json_str(last, K_STATUS),
-		    json_integer_value(json_object_get(last, "id")));
-		evbuffer_add_printf(b, "<br>");
-		page_time(b, page_json_str(last, "queued_at"), PAGE_T_REL);
-	} else
-		evbuffer_add_printf(b, "never run");
-	evbuffer_add_printf(b, "</div>");
-	if (!task_valid(t)) {
-		evbuffer_add_printf(b, "</div>");
-		return;
-	}
-	if (page_task_asks(t))
-		evbuffer_add_printf(b, "<a class=\"btn primary\" href=\"/tasks/"
-		    "%s\">Run…</a>", t->name);
-	else {
-		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/tasks/%s/run\">", t->name);
-		page_token(b, token);
-		evbuffer_add_printf(b, "<button class=\"btn primary\" "
-		    "type=\"submit\">Run</button></form>");
-	}
-	evbuffer_add_printf(b, "</div>");
-}
-
-/* One task of the list. */
-static void
-page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
-    const char *token)
-{
-	int64_t	 next;
-
-	evbuffer_add_printf(b, "<li class=\"task%s\" id=\"task-",
-	    task_valid(t) ? "" : " invalid");
-	page_text(b, t->name);
-	evbuffer_add_printf(b, "\"><div class=\"t-main\"><h3>");
-	page_task_link(b, t->name);
-	if (!task_valid(t))
-		evbuffer_add_printf(b, " <span class=\"badge b-invalid\">"
-		    "invalid</span>");
-	evbuffer_add_printf(b, "</h3>");
-	if (t->def != NULL && t->def->description != NULL) {
-		evbuffer_add_printf(b, "<p class=\"desc\">");
-		page_text(b, t->def->description);
-		evbuffer_add_printf(b, "</p>");
-	}
-	if (!task_valid(t))
-		page_task_errors(b, t);
-	if (t->def != NULL && t->def->nschedules > 0) {
-		evbuffer_add_printf(b, "<p class=\"meta\"><span class=\"sched\">"
-		    "<b>Runs</b> ");
-		page_schedules(b, t);
-		evbuffer_add_printf(b, "</span>");
-		if ((next = page_next_run(t)) > 0) {
-			evbuffer_add_printf(b, "<span class=\"next\"><b>Next"
-			    "</b> ");
-			page_time_ms(b, next, PAGE_T_DAY);
-			evbuffer_add_printf(b, "</span>");
-		}
-		evbuffer_add_printf(b, "</p>");
-	}
-	evbuffer_add_printf(b, "</div>");
-	page_index_side(b, t, last, token);
-	evbuffer_add_printf(b, "</li>\n");
-}
-
-/* The tasks, by group. */
-static void
-page_index_tasks(struct evbuffer *b, const char *token)
-{
-	struct taskset	*set = tasks_current();
-	struct task	**list, *t;
-	const char	*group, *prev = NULL;
-	json_t		*last;
-	u_int		 n = 0, i;
-	int		 grouped = 0;
-
-	list = xreallocarray(NULL, set->ntasks + 1, sizeof *list);
-	RB_FOREACH(t, task_tree, &set->tree) {
-		if (n == set->ntasks)
-			break;
-		list[n++] = t;
-		grouped |= t->def != NULL && t->def->group != NULL;
-	}
-	qsort(list, n, sizeof *list, page_task_cmp);
-	for (i = 0; i < n; i++) {
-		t = list[i];
-		group = t->def != NULL ? t->def->group : NULL;
-		if (i == 0 || (group == NULL) != (prev == NULL) ||
-		    (group != NULL && strcasecmp(group, prev) != 0)) {
-			if (i > 0)
-				evbuffer_add_printf(b, "</ul></section>\n");
-			evbuffer_add_printf(b, "<section class=\"group\">");
-			if (grouped) {
-				evbuffer_add_printf(b, "<h2>");
-				page_text(b, group != NULL ? group :
-				    "Other tasks");
-				evbuffer_add_printf(b, "</h2>");
-			}
-			evbuffer_add_printf(b, "<ul class=\"tasks\">\n");
-		}
-		prev = group;
-		if ((last = ops_last_run(t->name)) != NULL)
-			last = page_live(last);
-		page_index_task(b, t, last, token);
-		json_decref(last);
-	}
-	if (n > 0)
-		evbuffer_add_printf(b, "</ul></section>\n");
-	else {
-		evbuffer_add_printf(b, "<section class=\"card empty\">No tasks "
-		    "yet: put an executable script into ");
-		page_text(b, ml_conf->tasks_dir);
-		evbuffer_add_printf(b, ".</section>\n");
-	}
-	free(list);
 }
 
 /* Who started a run, in words, and how. */
@@ -810,7 +454,7 @@ page_size(int64_t n, char *buf, size_t len)
 }
 
 /* A table of runs (run objects, newest first); with_task adds a column. */
-static void
+void
 page_runs_table(struct evbuffer *b, json_t *runs, int with_task)
 {
 	json_t	*run;
@@ -848,390 +492,4 @@ page_runs_table(struct evbuffer *b, json_t *runs, int with_task)
 		json_decref(run);
 	}
 	evbuffer_add_printf(b, "</tbody></table></div>\n");
-}
-
-/* GET /: the tasks by group, then the latest runs of all tasks. */
-void
-page_index(struct http_req *hr)
-{
-	struct evbuffer		*b = evbuffer_new();
-	struct ops_error	 err = { NULL, NULL };
-	char			 token[PAGE_TOKEN_LEN];
-	json_t			*reply = proto_ok();
-
-	auth_form_token(hr->user, token, sizeof token);
-	page_begin(b, hr, "Tasks", 0);
-	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
-	page_index_tasks(b, token);
-	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
-	if (ops_runs(NULL, NULL, 0, PAGE_RECENT_RUNS, reply, &err) == 0)
-		page_runs_table(b, json_object_get(reply, K_RUNS), 1);
-	else {
-		evbuffer_add_printf(b, "<div class=\"alert error\">");
-		page_text(b, err.message);
-		evbuffer_add_printf(b, "</div>");
-		ops_error_clear(&err);
-	}
-	evbuffer_add_printf(b, "</section>\n");
-	json_decref(reply);
-	page_end(b, hr, NULL);
-	page_send(hr, 200, b);
-}
-
-/* The label of a parameter's field, marked when it is required. */
-static void
-page_param_label(struct evbuffer *b, const struct taskparam *tp)
-{
-	page_text(b, tp->label != NULL ? tp->label : tp->name);
-	if (tp->required)
-		evbuffer_add_printf(b, "<span class=\"req\" title=\"required\">"
-		    "*</span>");
-}
-
-/* A text or number field. */
-static void
-page_param_input(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
-{
-	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
-	page_param_label(b, tp);
-	evbuffer_add_printf(b, "</label><input id=\"p-%s\" name=\"%s\" ",
-	    tp->name, tp->name);
-	if (tp->type == PARAM_INT)
-		evbuffer_add_printf(b, "type=\"number\" step=\"1\" "
-		    "inputmode=\"numeric\"");
-	else
-		evbuffer_add_printf(b, "type=\"text\" maxlength=\"%d\" "
-		    "autocomplete=\"off\"", ML_PARAM_VALUE_MAX);
-	if (value != NULL) {
-		evbuffer_add_printf(b, " value=\"");
-		page_text(b, value);
-		evbuffer_add_printf(b, "\"");
-	}
-	evbuffer_add_printf(b, "%s>", tp->required ? " required" : "");
-	if (tp->type == PARAM_INT)
-		evbuffer_add_printf(b, "<p class=\"hint\">A whole number.</p>");
-}
-
-/*
- * A checkbox. An unticked box sends nothing, so a hidden "false" comes
- * first; a ticked box's "true" follows it, and the last value counts.
- */
-static void
-page_param_bool(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
-{
-	char	*norm = NULL, *cause = NULL;
-	int	 on;
-
-	on = value != NULL && taskparam_normalise(tp, value, &norm, &cause) ==
-	    0 && strcmp(norm, "true") == 0;
-	free(norm);
-	free(cause);
-	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" "
-	    "value=\"false\"><label class=\"check\"><input type=\"checkbox\" "
-	    "id=\"p-%s\" name=\"%s\" value=\"true\"%s> ", tp->name, tp->name,
-	    tp->name, on ? " checked" : "");
-	page_param_label(b, tp);
-	evbuffer_add_printf(b, "</label>");
-}
-
-/* A select of the choices. */
-static void
-page_param_choice(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
-{
-	u_int	 i;
-	int	 found = 0;
-
-	for (i = 0; value != NULL && i < tp->nchoices; i++)
-		found |= strcmp(tp->choices[i], value) == 0;
-	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
-	page_param_label(b, tp);
-	evbuffer_add_printf(b, "</label><select id=\"p-%s\" name=\"%s\"%s>",
-	    tp->name, tp->name, tp->required ? " required" : "");
-	if (!found)
-		evbuffer_add_printf(b, "<option value=\"\" selected>%s</option>",
-		    tp->required ? "Choose…" : "(none)");
-	for (i = 0; i < tp->nchoices; i++) {
-		evbuffer_add_printf(b, "<option value=\"");
-		page_text(b, tp->choices[i]);
-		evbuffer_add_printf(b, "\"%s>", found && strcmp(tp->choices[i],
-		    value) == 0 ? " selected" : "");
-		page_text(b, tp->choices[i]);
-		evbuffer_add_printf(b, "</option>");
-	}
-	evbuffer_add_printf(b, "</select>");
-}
-
-/* One parameter's field, with a value (the default, or what was sent). */
-static void
-page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
-{
-	const char	*value;
-
-	if (values != NULL)
-		value = page_json_str(values, tp->name);
-	else
-		value = tp->def;
-	evbuffer_add_printf(b, "<div class=\"field\">");
-	switch (tp->type) {
-	case PARAM_BOOL:
-		page_param_bool(b, tp, value);
-		break;
-	case PARAM_CHOICE:
-		page_param_choice(b, tp, value);
-		break;
-	default:
-		page_param_input(b, tp, value);
-		break;
-	}
-	evbuffer_add_printf(b, "</div>\n");
-}
-
-/* The form that runs a task: its parameters, and the confirmation. */
-static void
-page_task_form(struct evbuffer *b, struct http_req *hr,
-    const struct task *t, json_t *values, const char *error)
-{
-	char	 token[PAGE_TOKEN_LEN];
-	u_int	 i;
-
-	auth_form_token(hr->user, token, sizeof token);
-	evbuffer_add_printf(b, "<section class=\"card\" id=\"run\"><h2>Run "
-	    "this task</h2>\n");
-	if (error != NULL) {
-		evbuffer_add_printf(b, "<div class=\"alert error\" "
-		    "role=\"alert\" id=\"form-error\">");
-		page_text(b, error);
-		evbuffer_add_printf(b, "</div>\n");
-	}
-	evbuffer_add_printf(b, "<form id=\"run-form\" method=\"post\" "
-	    "action=\"/tasks/%s/run\"", t->name);
-	if (t->def->confirm)
-		evbuffer_add_printf(b, " data-confirm=\"Run %s now?\"", t->name);
-	evbuffer_add_printf(b, ">");
-	page_token(b, token);
-	evbuffer_add_printf(b, "\n");
-	for (i = 0; i < t->def->nparams; i++)
-		page_param(b, &t->def->params[i], values);
-	if (t->def->nparams == 0)
-		evbuffer_add_printf(b, "<p class=\"muted small\">This task takes "
-		    "no parameters.</p>\n");
-	if (t->def->confirm)
-		evbuffer_add_printf(b, "<div class=\"field\" id=\"confirm-row\">"
-		    "<label class=\"check\"><input type=\"checkbox\" "
-		    "name=\"_confirm\" value=\"yes\" required> Yes, run %s now"
-		    "</label><p class=\"hint\">This task asks to be sure before "
-		    "it runs.</p></div>\n", t->name);
-	evbuffer_add_printf(b, "<div class=\"actions\"><button class=\"btn "
-	    "primary\" type=\"submit\">Run %s</button></div></form></section>"
-	    "\n", t->name);
-}
-
-/* A task's settings, in words. */
-static void
-page_task_details(struct evbuffer *b, const struct task *t)
-{
-	char	 buf[32];
-	int64_t	 next, timeout;
-
-	evbuffer_add_printf(b, "<section class=\"card\"><h2>Details</h2>"
-	    "<dl class=\"facts\"><dt>Schedule</dt><dd>");
-	if (t->def->nschedules > 0)
-		page_schedules(b, t);
-	else
-		evbuffer_add_printf(b, "none: it runs when started");
-	evbuffer_add_printf(b, "</dd>");
-	if ((next = page_next_run(t)) > 0) {
-		evbuffer_add_printf(b, "<dt>Next run</dt><dd>");
-		page_time_ms(b, next, PAGE_T_DAY);
-		evbuffer_add_printf(b, "</dd>");
-	}
-	timeout = task_timeout(t);
-	if (timeout > 0)
-		duration_format(timeout, buf, sizeof buf);
-	evbuffer_add_printf(b, "<dt>Time limit</dt><dd>%s</dd>",
-	    timeout > 0 ? buf : "none");
-	if (t->def->concurrency > 1)
-		evbuffer_add_printf(b, "<dt>At once</dt><dd>up to %d runs</dd>",
-		    t->def->concurrency);
-	if (t->def->retries > 0)
-		evbuffer_add_printf(b, "<dt>Retries</dt><dd>%d</dd>",
-		    t->def->retries);
-	evbuffer_add_printf(b, "<dt>Webhook</dt><dd>%s</dd><dt>File</dt><dd>"
-	    "<code>", t->def->webhook ? "yes" : "no");
-	page_text(b, t->file);
-	evbuffer_add_printf(b, "</code></dd></dl></section>\n");
-}
-
-/*
- * A task's page: description, form (with the values sent and what was
- * wrong with them, after a refused run), details and history.
- */
-static void
-page_task_render(struct http_req *hr, const struct task *t, json_t *values,
-    const char *error, int status)
-{
-	struct evbuffer		*b = evbuffer_new();
-	struct ops_error	 err = { NULL, NULL };
-	json_t			*reply = proto_ok();
-
-	page_begin(b, hr, t->name, 0);
-	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>");
-	if (t->def != NULL && t->def->group != NULL) {
-		evbuffer_add_printf(b, " / ");
-		page_text(b, t->def->group);
-	}
-	evbuffer_add_printf(b, "</nav>\n<div class=\"title\"><h1>");
-	page_text(b, t->name);
-	evbuffer_add_printf(b, "</h1>%s</div>\n", task_valid(t) ? "" :
-	    "<span class=\"badge b-invalid\">invalid</span>");
-	if (t->def != NULL && t->def->description != NULL) {
-		evbuffer_add_printf(b, "<p class=\"lead\">");
-		page_text(b, t->def->description);
-		evbuffer_add_printf(b, "</p>\n");
-	}
-	if (!task_valid(t)) {
-		evbuffer_add_printf(b, "<div class=\"alert error\"><strong>This "
-		    "task cannot run until its file is fixed:</strong>");
-		page_task_errors(b, t);
-		evbuffer_add_printf(b, "</div>\n");
-	}
-	if (t->def != NULL) {
-		evbuffer_add_printf(b, "<div class=\"grid\">");
-		if (task_valid(t))
-			page_task_form(b, hr, t, values, error);
-		page_task_details(b, t);
-		evbuffer_add_printf(b, "</div>\n");
-	}
-	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
-	if (ops_runs(t->name, NULL, 0, PAGE_TASK_RUNS, reply, &err) == 0)
-		page_runs_table(b, json_object_get(reply, K_RUNS), 0);
-	else
-		ops_error_clear(&err);
-	evbuffer_add_printf(b, "</section>\n");
-	json_decref(reply);
-	page_end(b, hr, task_valid(t) && t->def->confirm ? page_task_js : NULL);
-	page_send(hr, status, b);
-}
-
-/* GET /tasks/NAME */
-void
-page_task(struct http_req *hr)
-{
-	struct task	*t;
-	char		*msg;
-
-	if ((t = task_find(hr->arg)) == NULL) {
-		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
-		page_error(hr, 404, msg);
-		free(msg);
-		return;
-	}
-	page_task_render(hr, t, NULL, NULL, 200);
-}
-
-/*
- * The parameters a form sent, as the run's JSON object: declared ones
- * only, the last value of each (see page_param_bool). NULL with *bad set
- * to the parameter whose value is not UTF-8.
- */
-static json_t *
-page_form_params(const struct task *t, struct evkeyvalq *form,
-    const char **bad)
-{
-	const struct taskparam	*tp;
-	const char		*v;
-	json_t			*params = json_object(), *s;
-	u_int			 i;
-
-	for (i = 0; i < t->def->nparams; i++) {
-		tp = &t->def->params[i];
-		if ((v = page_field(form, tp->name)) == NULL)
-			continue;
-		if ((s = json_string(v)) == NULL) {
-			*bad = tp->name;
-			json_decref(params);
-			return (NULL);
-		}
-		json_object_set_new(params, tp->name, s);
-	}
-	return (params);
-}
-
-/* Start a run of a task with the form's values; 303 to it, or a page. */
-static void
-page_task_start(struct http_req *hr, const struct task *t,
-    struct evkeyvalq *form)
-{
-	struct ops_error	 err = { NULL, NULL };
-	const char		*bad = NULL, *confirm;
-	char			*name, *msg, loc[64];
-	json_t			*params, *reply;
-	int64_t			 id;
-
-	if ((params = page_form_params(t, form, &bad)) == NULL) {
-		xasprintf(&msg, "%s: the value is not valid text (UTF-8).",
-		    bad);
-		page_task_render(hr, t, NULL, msg, 400);
-		free(msg);
-		return;
-	}
-	confirm = page_field(form, "_confirm");
-	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
-	    0)) {
-		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run "
-		    "%s now\" and press Run again.", t->name);
-		page_task_render(hr, t, params, msg, 400);
-		free(msg);
-		json_decref(params);
-		return;
-	}
-	/* A run may reload tasks.d and free t: keep the name. */
-	name = xstrdup(t->name);
-	reply = proto_ok();
-	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, reply,
-	    &err);
-	json_decref(reply);
-	if (id != -1) {
-		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
-		http_redirect(hr, loc);
-	} else if (strcmp(err.code, E_BAD_PARAMS) == 0 &&
-	    (t = task_find(name)) != NULL && task_valid(t))
-		page_task_render(hr, t, params, err.message, 400);
-	else
-		page_error(hr, http_status_for(err.code), err.message);
-	ops_error_clear(&err);
-	json_decref(params);
-	free(name);
-}
-
-/* POST /tasks/NAME/run: the form of the task's page (or the list's). */
-void
-page_task_run(struct http_req *hr)
-{
-	struct evkeyvalq	 form;
-	struct task		*t;
-	char			*msg;
-
-	if (ml_shutting_down) {
-		page_error(hr, 503, "microlight is shutting down: no new runs.");
-		return;
-	}
-	if (page_form(hr, &form) != 0)
-		return;
-	if ((t = task_find(hr->arg)) == NULL) {
-		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
-		page_error(hr, 404, msg);
-		free(msg);
-	} else if (!task_valid(t)) {
-		xasprintf(&msg, "The task '%s' cannot run until its file is "
-		    "fixed: %s", t->name, t->nerrors > 0 ? t->errors[0] :
-		    "the file cannot be read");
-		page_error(hr, 409, msg);
-		free(msg);
-	} else
-		page_task_start(hr, t, &form);
-	evhttp_clear_headers(&form);
 }

@@ -1,0 +1,199 @@
+/* The web page's task list (GET /): the tasks by group, and the latest runs. */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "microlightd.h"
+
+#define PAGE_RECENT_RUNS	20	/* on the task list */
+
+/* Order of the task list: by group (tasks without one last), then name. */
+static int
+page_index_cmp(const void *a, const void *b)
+{
+	const struct task	*ta = *(struct task *const *)a;
+	const struct task	*tb = *(struct task *const *)b;
+	const char		*ga, *gb;
+	int			 c;
+
+	ga = ta->def != NULL ? ta->def->group : NULL;
+	gb = tb->def != NULL ? tb->def->group : NULL;
+	if (ga == NULL || gb == NULL) {
+		if (ga != gb)
+			return (ga == NULL ? 1 : -1);
+	} else if ((c = strcasecmp(ga, gb)) != 0)
+		return (c);
+	return (strcmp(ta->name, tb->name));
+}
+
+/* Whether a task's Run button must lead to its page: it asks first. */
+static int
+page_index_asks(const struct task *t)
+{
+	u_int	 i;
+
+	if (t->def->confirm)
+		return (1);
+	for (i = 0; i < t->def->nparams; i++) {
+		if (t->def->params[i].required)
+			return (1);
+	}
+	return (0);
+}
+
+/* The right-hand side of a task in the list: last run and Run button. */
+static void
+page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
+    const char *token)
+{
+	evbuffer_add_printf(b, "<div class=\"t-side\"><div class=\"last\">");
+	if (last != NULL) {
+		page_badge(b, page_json_str(last, K_STATUS),
+		    json_integer_value(json_object_get(last, "id")));
+		evbuffer_add_printf(b, "<br>");
+		page_time(b, page_json_str(last, "queued_at"), PAGE_T_REL);
+	} else
+		evbuffer_add_printf(b, "never run");
+	evbuffer_add_printf(b, "</div>");
+	if (!task_valid(t)) {
+		evbuffer_add_printf(b, "</div>");
+		return;
+	}
+	if (page_index_asks(t))
+		evbuffer_add_printf(b, "<a class=\"btn primary\" href=\"/tasks/"
+		    "%s\">Run…</a>", t->name);
+	else {
+		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/tasks/%s/run\">", t->name);
+		page_token(b, token);
+		evbuffer_add_printf(b, "<button class=\"btn primary\" "
+		    "type=\"submit\">Run</button></form>");
+	}
+	evbuffer_add_printf(b, "</div>");
+}
+
+/* One task of the list. */
+static void
+page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
+    const char *token)
+{
+	int64_t	 next;
+
+	evbuffer_add_printf(b, "<li class=\"task%s\" id=\"task-",
+	    task_valid(t) ? "" : " invalid");
+	page_text(b, t->name);
+	evbuffer_add_printf(b, "\"><div class=\"t-main\"><h3>");
+	page_task_link(b, t->name);
+	if (!task_valid(t))
+		evbuffer_add_printf(b, " <span class=\"badge b-invalid\">"
+		    "invalid</span>");
+	evbuffer_add_printf(b, "</h3>");
+	if (t->def != NULL && t->def->description != NULL) {
+		evbuffer_add_printf(b, "<p class=\"desc\">");
+		page_text(b, t->def->description);
+		evbuffer_add_printf(b, "</p>");
+	}
+	if (!task_valid(t))
+		page_task_errors(b, t);
+	if (t->def != NULL && t->def->nschedules > 0) {
+		evbuffer_add_printf(b, "<p class=\"meta\"><span class=\"sched\">"
+		    "<b>Runs</b> ");
+		page_schedules(b, t);
+		evbuffer_add_printf(b, "</span>");
+		if ((next = page_next_run(t)) > 0) {
+			evbuffer_add_printf(b, "<span class=\"next\"><b>Next"
+			    "</b> ");
+			page_time_ms(b, next, PAGE_T_DAY);
+			evbuffer_add_printf(b, "</span>");
+		}
+		evbuffer_add_printf(b, "</p>");
+	}
+	evbuffer_add_printf(b, "</div>");
+	page_index_side(b, t, last, token);
+	evbuffer_add_printf(b, "</li>\n");
+}
+
+/* The tasks, by group. */
+static void
+page_index_tasks(struct evbuffer *b, const char *token)
+{
+	struct taskset	*set = tasks_current();
+	struct task	**list, *t;
+	const char	*group, *prev = NULL;
+	json_t		*last;
+	u_int		 n = 0, i;
+	int		 grouped = 0;
+
+	list = xreallocarray(NULL, set->ntasks + 1, sizeof *list);
+	RB_FOREACH(t, task_tree, &set->tree) {
+		if (n == set->ntasks)
+			break;
+		list[n++] = t;
+		grouped |= t->def != NULL && t->def->group != NULL;
+	}
+	qsort(list, n, sizeof *list, page_index_cmp);
+	for (i = 0; i < n; i++) {
+		t = list[i];
+		group = t->def != NULL ? t->def->group : NULL;
+		if (i == 0 || (group == NULL) != (prev == NULL) ||
+		    (group != NULL && strcasecmp(group, prev) != 0)) {
+			if (i > 0)
+				evbuffer_add_printf(b, "</ul></section>\n");
+			evbuffer_add_printf(b, "<section class=\"group\">");
+			if (grouped) {
+				evbuffer_add_printf(b, "<h2>");
+				page_text(b, group != NULL ? group :
+				    "Other tasks");
+				evbuffer_add_printf(b, "</h2>");
+			}
+			evbuffer_add_printf(b, "<ul class=\"tasks\">\n");
+		}
+		prev = group;
+		if ((last = ops_last_run(t->name)) != NULL)
+			last = page_live(last);
+		page_index_task(b, t, last, token);
+		json_decref(last);
+	}
+	if (n > 0)
+		evbuffer_add_printf(b, "</ul></section>\n");
+	else {
+		evbuffer_add_printf(b, "<section class=\"card empty\">No tasks "
+		    "yet: put an executable script into ");
+		page_text(b, ml_conf->tasks_dir);
+		evbuffer_add_printf(b, ".</section>\n");
+	}
+	free(list);
+}
+
+/* GET /: the tasks by group, then the latest runs of all tasks. */
+void
+page_index(struct http_req *hr)
+{
+	struct evbuffer		*b = evbuffer_new();
+	struct ops_error	 err = { NULL, NULL };
+	char			 token[PAGE_TOKEN_LEN];
+	json_t			*reply = proto_ok();
+
+	auth_form_token(hr->user, token, sizeof token);
+	page_begin(b, hr, "Tasks", 0);
+	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
+	page_index_tasks(b, token);
+	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
+	if (ops_runs(NULL, NULL, 0, PAGE_RECENT_RUNS, reply, &err) == 0)
+		page_runs_table(b, json_object_get(reply, K_RUNS), 1);
+	else {
+		evbuffer_add_printf(b, "<div class=\"alert error\">");
+		page_text(b, err.message);
+		evbuffer_add_printf(b, "</div>");
+		ops_error_clear(&err);
+	}
+	evbuffer_add_printf(b, "</section>\n");
+	json_decref(reply);
+	page_end(b, hr, NULL);
+	page_send(hr, 200, b);
+}

@@ -1,0 +1,382 @@
+/* The web page of one task: what it is, its history, the form that runs it. */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "microlightd.h"
+
+#define PAGE_TASK_RUNS		25	/* on a task's page */
+
+/*
+ * The task page's script (page_task.js, made into a string by make): with
+ * JavaScript, @confirm asks with confirm() instead of the "I am sure" box
+ * the page shows without it.
+ */
+static const char page_task_js[] =
+#include "daemon/page_task_js.h"
+;
+
+/* The label of a parameter's field, marked when it is required. */
+static void
+page_param_label(struct evbuffer *b, const struct taskparam *tp)
+{
+	page_text(b, tp->label != NULL ? tp->label : tp->name);
+	if (tp->required)
+		evbuffer_add_printf(b, "<span class=\"req\" title=\"required\">"
+		    "*</span>");
+}
+
+/* A text or number field. */
+static void
+page_param_input(struct evbuffer *b, const struct taskparam *tp,
+    const char *value)
+{
+	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
+	page_param_label(b, tp);
+	evbuffer_add_printf(b, "</label><input id=\"p-%s\" name=\"%s\" ",
+	    tp->name, tp->name);
+	if (tp->type == PARAM_INT)
+		evbuffer_add_printf(b, "type=\"number\" step=\"1\" "
+		    "inputmode=\"numeric\"");
+	else
+		evbuffer_add_printf(b, "type=\"text\" maxlength=\"%d\" "
+		    "autocomplete=\"off\"", ML_PARAM_VALUE_MAX);
+	if (value != NULL) {
+		evbuffer_add_printf(b, " value=\"");
+		page_text(b, value);
+		evbuffer_add_printf(b, "\"");
+	}
+	evbuffer_add_printf(b, "%s>", tp->required ? " required" : "");
+	if (tp->type == PARAM_INT)
+		evbuffer_add_printf(b, "<p class=\"hint\">A whole number.</p>");
+}
+
+/*
+ * A checkbox. An unticked box sends nothing, so a hidden "false" comes
+ * first; a ticked box's "true" follows it, and the last value counts.
+ */
+static void
+page_param_bool(struct evbuffer *b, const struct taskparam *tp,
+    const char *value)
+{
+	char	*norm = NULL, *cause = NULL;
+	int	 on;
+
+	on = value != NULL && taskparam_normalise(tp, value, &norm, &cause) ==
+	    0 && strcmp(norm, "true") == 0;
+	free(norm);
+	free(cause);
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" "
+	    "value=\"false\"><label class=\"check\"><input type=\"checkbox\" "
+	    "id=\"p-%s\" name=\"%s\" value=\"true\"%s> ", tp->name, tp->name,
+	    tp->name, on ? " checked" : "");
+	page_param_label(b, tp);
+	evbuffer_add_printf(b, "</label>");
+}
+
+/* A select of the choices. */
+static void
+page_param_choice(struct evbuffer *b, const struct taskparam *tp,
+    const char *value)
+{
+	u_int	 i;
+	int	 found = 0;
+
+	for (i = 0; value != NULL && i < tp->nchoices; i++)
+		found |= strcmp(tp->choices[i], value) == 0;
+	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
+	page_param_label(b, tp);
+	evbuffer_add_printf(b, "</label><select id=\"p-%s\" name=\"%s\"%s>",
+	    tp->name, tp->name, tp->required ? " required" : "");
+	if (!found)
+		evbuffer_add_printf(b, "<option value=\"\" selected>%s</option>",
+		    tp->required ? "Choose…" : "(none)");
+	for (i = 0; i < tp->nchoices; i++) {
+		evbuffer_add_printf(b, "<option value=\"");
+		page_text(b, tp->choices[i]);
+		evbuffer_add_printf(b, "\"%s>", found && strcmp(tp->choices[i],
+		    value) == 0 ? " selected" : "");
+		page_text(b, tp->choices[i]);
+		evbuffer_add_printf(b, "</option>");
+	}
+	evbuffer_add_printf(b, "</select>");
+}
+
+/* One parameter's field, with a value (the default, or what was sent). */
+static void
+page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
+{
+	const char	*value;
+
+	if (values != NULL)
+		value = page_json_str(values, tp->name);
+	else
+		value = tp->def;
+	evbuffer_add_printf(b, "<div class=\"field\">");
+	switch (tp->type) {
+	case PARAM_BOOL:
+		page_param_bool(b, tp, value);
+		break;
+	case PARAM_CHOICE:
+		page_param_choice(b, tp, value);
+		break;
+	default:
+		page_param_input(b, tp, value);
+		break;
+	}
+	evbuffer_add_printf(b, "</div>\n");
+}
+
+/* The form that runs a task: its parameters, and the confirmation. */
+static void
+page_task_form(struct evbuffer *b, struct http_req *hr,
+    const struct task *t, json_t *values, const char *error)
+{
+	char	 token[PAGE_TOKEN_LEN];
+	u_int	 i;
+
+	auth_form_token(hr->user, token, sizeof token);
+	evbuffer_add_printf(b, "<section class=\"card\" id=\"run\"><h2>Run "
+	    "this task</h2>\n");
+	if (error != NULL) {
+		evbuffer_add_printf(b, "<div class=\"alert error\" "
+		    "role=\"alert\" id=\"form-error\">");
+		page_text(b, error);
+		evbuffer_add_printf(b, "</div>\n");
+	}
+	evbuffer_add_printf(b, "<form id=\"run-form\" method=\"post\" "
+	    "action=\"/tasks/%s/run\"", t->name);
+	if (t->def->confirm)
+		evbuffer_add_printf(b, " data-confirm=\"Run %s now?\"", t->name);
+	evbuffer_add_printf(b, ">");
+	page_token(b, token);
+	evbuffer_add_printf(b, "\n");
+	for (i = 0; i < t->def->nparams; i++)
+		page_param(b, &t->def->params[i], values);
+	if (t->def->nparams == 0)
+		evbuffer_add_printf(b, "<p class=\"muted small\">This task takes "
+		    "no parameters.</p>\n");
+	if (t->def->confirm)
+		evbuffer_add_printf(b, "<div class=\"field\" id=\"confirm-row\">"
+		    "<label class=\"check\"><input type=\"checkbox\" "
+		    "name=\"_confirm\" value=\"yes\" required> Yes, run %s now"
+		    "</label><p class=\"hint\">This task asks to be sure before "
+		    "it runs.</p></div>\n", t->name);
+	evbuffer_add_printf(b, "<div class=\"actions\"><button class=\"btn "
+	    "primary\" type=\"submit\">Run %s</button></div></form></section>"
+	    "\n", t->name);
+}
+
+/* A task's settings, in words. */
+static void
+page_task_details(struct evbuffer *b, const struct task *t)
+{
+	char	 buf[32];
+	int64_t	 next, timeout;
+
+	evbuffer_add_printf(b, "<section class=\"card\"><h2>Details</h2>"
+	    "<dl class=\"facts\"><dt>Schedule</dt><dd>");
+	if (t->def->nschedules > 0)
+		page_schedules(b, t);
+	else
+		evbuffer_add_printf(b, "none: it runs when started");
+	evbuffer_add_printf(b, "</dd>");
+	if ((next = page_next_run(t)) > 0) {
+		evbuffer_add_printf(b, "<dt>Next run</dt><dd>");
+		page_time_ms(b, next, PAGE_T_DAY);
+		evbuffer_add_printf(b, "</dd>");
+	}
+	timeout = task_timeout(t);
+	if (timeout > 0)
+		duration_format(timeout, buf, sizeof buf);
+	evbuffer_add_printf(b, "<dt>Time limit</dt><dd>%s</dd>",
+	    timeout > 0 ? buf : "none");
+	if (t->def->concurrency > 1)
+		evbuffer_add_printf(b, "<dt>At once</dt><dd>up to %d runs</dd>",
+		    t->def->concurrency);
+	if (t->def->retries > 0)
+		evbuffer_add_printf(b, "<dt>Retries</dt><dd>%d</dd>",
+		    t->def->retries);
+	evbuffer_add_printf(b, "<dt>Webhook</dt><dd>%s</dd><dt>File</dt><dd>"
+	    "<code>", t->def->webhook ? "yes" : "no");
+	page_text(b, t->file);
+	evbuffer_add_printf(b, "</code></dd></dl></section>\n");
+}
+
+/*
+ * A task's page: description, form (with the values sent and what was
+ * wrong with them, after a refused run), details and history.
+ */
+static void
+page_task_render(struct http_req *hr, const struct task *t, json_t *values,
+    const char *error, int status)
+{
+	struct evbuffer		*b = evbuffer_new();
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*reply = proto_ok();
+
+	page_begin(b, hr, t->name, 0);
+	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>");
+	if (t->def != NULL && t->def->group != NULL) {
+		evbuffer_add_printf(b, " / ");
+		page_text(b, t->def->group);
+	}
+	evbuffer_add_printf(b, "</nav>\n<div class=\"title\"><h1>");
+	page_text(b, t->name);
+	evbuffer_add_printf(b, "</h1>%s</div>\n", task_valid(t) ? "" :
+	    "<span class=\"badge b-invalid\">invalid</span>");
+	if (t->def != NULL && t->def->description != NULL) {
+		evbuffer_add_printf(b, "<p class=\"lead\">");
+		page_text(b, t->def->description);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	if (!task_valid(t)) {
+		evbuffer_add_printf(b, "<div class=\"alert error\"><strong>This "
+		    "task cannot run until its file is fixed:</strong>");
+		page_task_errors(b, t);
+		evbuffer_add_printf(b, "</div>\n");
+	}
+	if (t->def != NULL) {
+		evbuffer_add_printf(b, "<div class=\"grid\">");
+		if (task_valid(t))
+			page_task_form(b, hr, t, values, error);
+		page_task_details(b, t);
+		evbuffer_add_printf(b, "</div>\n");
+	}
+	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
+	if (ops_runs(t->name, NULL, 0, PAGE_TASK_RUNS, reply, &err) == 0)
+		page_runs_table(b, json_object_get(reply, K_RUNS), 0);
+	else
+		ops_error_clear(&err);
+	evbuffer_add_printf(b, "</section>\n");
+	json_decref(reply);
+	page_end(b, hr, task_valid(t) && t->def->confirm ? page_task_js : NULL);
+	page_send(hr, status, b);
+}
+
+/* GET /tasks/NAME */
+void
+page_task(struct http_req *hr)
+{
+	struct task	*t;
+	char		*msg;
+
+	if ((t = task_find(hr->arg)) == NULL) {
+		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
+		page_error(hr, 404, msg);
+		free(msg);
+		return;
+	}
+	page_task_render(hr, t, NULL, NULL, 200);
+}
+
+/*
+ * The parameters a form sent, as the run's JSON object: declared ones
+ * only, the last value of each (see page_param_bool). NULL with *bad set
+ * to the parameter whose value is not UTF-8.
+ */
+static json_t *
+page_form_params(const struct task *t, struct evkeyvalq *form,
+    const char **bad)
+{
+	const struct taskparam	*tp;
+	const char		*v;
+	json_t			*params = json_object(), *s;
+	u_int			 i;
+
+	for (i = 0; i < t->def->nparams; i++) {
+		tp = &t->def->params[i];
+		if ((v = page_field(form, tp->name)) == NULL)
+			continue;
+		if ((s = json_string(v)) == NULL) {
+			*bad = tp->name;
+			json_decref(params);
+			return (NULL);
+		}
+		json_object_set_new(params, tp->name, s);
+	}
+	return (params);
+}
+
+/* Start a run of a task with the form's values; 303 to it, or a page. */
+static void
+page_task_start(struct http_req *hr, const struct task *t,
+    struct evkeyvalq *form)
+{
+	struct ops_error	 err = { NULL, NULL };
+	const char		*bad = NULL, *confirm;
+	char			*name, *msg, loc[64];
+	json_t			*params, *reply;
+	int64_t			 id;
+
+	if ((params = page_form_params(t, form, &bad)) == NULL) {
+		xasprintf(&msg, "%s: the value is not valid text (UTF-8).",
+		    bad);
+		page_task_render(hr, t, NULL, msg, 400);
+		free(msg);
+		return;
+	}
+	confirm = page_field(form, "_confirm");
+	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
+	    0)) {
+		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run "
+		    "%s now\" and press Run again.", t->name);
+		page_task_render(hr, t, params, msg, 400);
+		free(msg);
+		json_decref(params);
+		return;
+	}
+	/* A run may reload tasks.d and free t: keep the name. */
+	name = xstrdup(t->name);
+	reply = proto_ok();
+	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, reply,
+	    &err);
+	json_decref(reply);
+	if (id != -1) {
+		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
+		http_redirect(hr, loc);
+	} else if (strcmp(err.code, E_BAD_PARAMS) == 0 &&
+	    (t = task_find(name)) != NULL && task_valid(t))
+		page_task_render(hr, t, params, err.message, 400);
+	else
+		page_error(hr, http_status_for(err.code), err.message);
+	ops_error_clear(&err);
+	json_decref(params);
+	free(name);
+}
+
+/* POST /tasks/NAME/run: the form of the task's page (or the list's). */
+void
+page_task_run(struct http_req *hr)
+{
+	struct evkeyvalq	 form;
+	struct task		*t;
+	char			*msg;
+
+	if (ml_shutting_down) {
+		page_error(hr, 503, "microlight is shutting down: no new runs.");
+		return;
+	}
+	if (page_form(hr, &form) != 0)
+		return;
+	if ((t = task_find(hr->arg)) == NULL) {
+		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
+		page_error(hr, 404, msg);
+		free(msg);
+	} else if (!task_valid(t)) {
+		xasprintf(&msg, "The task '%s' cannot run until its file is "
+		    "fixed: %s", t->name, t->nerrors > 0 ? t->errors[0] :
+		    "the file cannot be read");
+		page_error(hr, 409, msg);
+		free(msg);
+	} else
+		page_task_start(hr, t, &form);
+	evhttp_clear_headers(&form);
+}

@@ -1,0 +1,1 @@
+(function(){var f=document.getElementById('run-form');if(!f||!f.dataset.confirm)return;var row=document.getElementById('confirm-row');if(row){row.hidden=true;f.elements._confirm.checked=true;}f.addEventListener('submit',function(e){if(!window.confirm(f.dataset.confirm))e.preventDefault();});})();
