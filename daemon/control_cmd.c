@@ -422,7 +422,6 @@ control_cmd_dispatch(struct client *c, const char *line, size_t len)
 	else {
 		log_debug("control: %s: %s", control_client_who(c),
 		    cmd->name);
-		watch_flush();
 		cmd->handler(c, req);
 	}
 	json_decref(req);

@@ -78,7 +78,7 @@ hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
 	const char	*addr;
 	int		 configured;
 
-	if ((t = task_find(name)) == NULL) {
+	if ((t = ops_task(name)) == NULL) {
 		err->code = E_UNKNOWN_TASK;
 		xasprintf(&err->message, "no task named '%s'", name);
 		return (-1);
@@ -336,7 +336,7 @@ hook_request(struct http_req *hr)
 	int			 configured;
 
 	/* One answer for "no such task" and "no webhook": names stay ours. */
-	if ((t = task_find(hr->arg)) == NULL || t->def == NULL ||
+	if ((t = ops_task(hr->arg)) == NULL || t->def == NULL ||
 	    !t->def->webhook ||
 	    (secret = hook_secret(t->name, 0, &configured)) == NULL) {
 		http_error(hr, 404, E_UNKNOWN_TASK, "no webhook here");

@@ -486,7 +486,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    "NUL byte in it)");
 		return;
 	}
-	watch_flush();
 	allow[0] = '\0';
 	for (i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
 		r = &http_routes[i];

@@ -499,6 +499,8 @@ int64_t		 ops_run(const char *, json_t *, enum run_trigger,
 		     struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);
 json_t		*ops_last_run(const char *);
+struct taskset	*ops_tasks(void);
+struct task	*ops_task(const char *);
 int		 ops_cancel(int64_t, const char *, json_t *,
 		     struct ops_error *);
 int		 ops_runs(const char *, const char *, int64_t, int64_t,

@@ -43,6 +43,27 @@ ops_error_reply(struct ops_error *err)
 	return (reply);
 }
 
+/*
+ * The tasks as a request sees them: a change already made to tasks.d (its
+ * inotify event unread, or the quiet time running) is taken first, so that
+ * a task written just before the request is there. Every front end reads
+ * tasks through these two.
+ */
+struct taskset *
+ops_tasks(void)
+{
+	watch_flush();
+	return (tasks_current());
+}
+
+/* A task by name, as a request sees it (see ops_tasks), or NULL. */
+struct task *
+ops_task(const char *name)
+{
+	watch_flush();
+	return (task_find(name));
+}
+
 /* ping: the daemon's version, uptime and load, set in reply. */
 void
 ops_ping(json_t *reply)
@@ -60,7 +81,7 @@ ops_ping(json_t *reply)
 	    json_integer(run_active_count()));
 	json_object_set_new(reply, K_QUEUED, json_integer(queue_length()));
 	json_object_set_new(reply, K_TASKS,
-	    json_integer(tasks_current()->ntasks));
+	    json_integer(ops_tasks()->ntasks));
 }
 
 /* Append a run's object to an array (a db_run_cb). */
@@ -101,7 +122,7 @@ ops_list(json_t *reply)
 	last = json_object();
 	db_last_runs(ops_map_run, last);
 	tasks = json_array();
-	RB_FOREACH(t, task_tree, &tasks_current()->tree)
+	RB_FOREACH(t, task_tree, &ops_tasks()->tree)
 		json_array_append_new(tasks,
 		    object_task(t, json_object_get(last, t->name)));
 	json_decref(last);
@@ -116,7 +137,7 @@ ops_show(const char *name, int64_t limit, json_t *reply,
 	struct task	*t;
 	json_t		*runs, *last;
 
-	if ((t = task_find(name)) == NULL)
+	if ((t = ops_task(name)) == NULL)
 		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
 		    name));
 	if (limit < 1 || limit > OPS_MAX_LIMIT)
@@ -174,6 +195,7 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
 	json_t			*obj;
 	int64_t			 id;
 
+	watch_flush();		/* see ops_tasks */
 	memset(&req, 0, sizeof req);
 	req.task = name;
 	req.trigger = trigger;

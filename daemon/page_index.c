@@ -122,7 +122,7 @@ page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
 static void
 page_index_tasks(struct evbuffer *b, const char *token)
 {
-	struct taskset	*set = tasks_current();
+	struct taskset	*set = ops_tasks();
 	struct task	**list, *t;
 	const char	*group, *prev = NULL;
 	json_t		*last;

@@ -285,7 +285,7 @@ static void
 page_run_params(struct evbuffer *b, json_t *run)
 {
 	json_t			*params = json_object_get(run, K_PARAMS), *v;
-	const struct task	*t = task_find(page_json_str(run, K_TASK));
+	const struct task	*t = ops_task(page_json_str(run, K_TASK));
 	const struct taskparam	*tp = NULL;
 	const char		*key;
 

@@ -268,7 +268,7 @@ page_task(struct http_req *hr)
 	struct task	*t;
 	char		*msg;
 
-	if ((t = task_find(hr->arg)) == NULL) {
+	if ((t = ops_task(hr->arg)) == NULL) {
 		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
 		page_error(hr, 404, msg);
 		free(msg);
@@ -343,7 +343,7 @@ page_task_start(struct http_req *hr, const struct task *t,
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
 		http_redirect(hr, loc);
 	} else if (strcmp(err.code, E_BAD_PARAMS) == 0 &&
-	    (t = task_find(name)) != NULL && task_valid(t))
+	    (t = ops_task(name)) != NULL && task_valid(t))
 		page_task_render(hr, t, params, err.message, 400);
 	else
 		page_error(hr, http_status_for(err.code), err.message);
@@ -366,7 +366,7 @@ page_task_run(struct http_req *hr)
 	}
 	if (page_form(hr, &form) != 0)
 		return;
-	if ((t = task_find(hr->arg)) == NULL) {
+	if ((t = ops_task(hr->arg)) == NULL) {
 		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
 		page_error(hr, 404, msg);
 		free(msg);

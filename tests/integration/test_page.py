@@ -453,6 +453,31 @@ class TaskPageTest(PageTest):
 
 class RunFormTest(PageTest):
 
+    def test_new_task_at_once(self):
+        """A task written just before a request is there for the page and
+        the API, though tasks.d is rescanned only after a quiet time."""
+        for i in range(3):
+            name = "fresh%d" % i
+            path = os.path.join(self.d.tasks_dir, name + ".sh")
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n# Fresh %d.\necho fresh %d\n" % (i, i))
+            os.chmod(path, 0o755)
+            if i == 0:
+                r = check_page(self, self.web.get("/tasks/" + name))
+                self.assertIn("Fresh 0.", r.text)
+                run_id = self.web.run(name)
+            elif i == 1:
+                self.assertIn('href="/tasks/fresh1"', self.web.get("/").text)
+                run_id = self.web.run(name)
+            else:
+                r = self.web.request(
+                    "POST", "/api/v1/tasks/%s/runs" % name, body="{}",
+                    headers={"Content-Type": "application/json"})
+                self.assertEqual(r.status, 201, r.text)
+                run_id = json.loads(r.text)["run"]["id"]
+            self.d.wait_status(run_id, "succeeded")
+            self.assertEqual(self.d.logs(run_id), b"fresh %d\n" % i)
+
     def test_run_through_form(self):
         """The form starts a run (303 to it) with the values given and the
         defaults; the run page shows status, who, trigger, parameters and
