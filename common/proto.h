@@ -78,6 +78,16 @@
 #define K_NOTE			"note"
 #define K_RUN_ID		"run_id"	/* a POST /hooks/NAME answer */
 
+/* GET /healthz: K_STATUS (HEALTH_OK or HEALTH_FAILING) and these. */
+#define K_DATABASE		"database"	/* it reads and writes */
+#define K_UNWRITTEN		"unwritten_records" /* kept by record.c */
+#define K_SCHEDULER		"scheduler"	/* it keeps up */
+#define HEALTH_OK		"ok"
+#define HEALTH_FAILING		"failing"
+
+/* The page's run events: a piece of the page, as HTML. */
+#define K_HTML			"html"
+
 /* Values of K_SOURCE: where a webhook's secret comes from. */
 #define SOURCE_CONFIG		"config"	/* webhook-secret, by hand */
 #define SOURCE_GENERATED	"generated"	/* made by the daemon */

@@ -16,10 +16,11 @@ health_request(struct http_req *hr)
 	db_ok = db_ping() == 0 && unwritten == 0;
 	sched_ok = sched_healthy();
 	o = json_pack("{s:s,s:s,s:I,s:b,s:i,s:b,s:i,s:i}", K_STATUS,
-	    db_ok && sched_ok ? "ok" : "failing", K_VERSION, PACKAGE_VERSION,
+	    db_ok && sched_ok ? HEALTH_OK : HEALTH_FAILING, K_VERSION,
+	    PACKAGE_VERSION,
 	    K_UPTIME, (json_int_t)((time_now_ms() - ml_started) / 1000),
-	    "database", db_ok, "unwritten_records", (int)unwritten,
-	    "scheduler", sched_ok, K_RUNNING, (int)run_active_count(),
+	    K_DATABASE, db_ok, K_UNWRITTEN, (int)unwritten,
+	    K_SCHEDULER, sched_ok, K_RUNNING, (int)run_active_count(),
 	    K_QUEUED, (int)queue_length());
 	http_json(hr, db_ok && sched_ok ? 200 : 503, o);
 }

@@ -203,21 +203,23 @@ page_time(struct evbuffer *b, const char *iso, int flags)
 	page_time_ms(b, ms, flags);
 }
 
-/* A run's object as it is now: a queued or running run from memory. */
+/* A run's object as it is now (run is taken): a live run's, from memory. */
 json_t *
 page_live(json_t *run)
 {
-	struct run	*r;
-	json_t		*id = json_object_get(run, "id");
+	struct ops_error err = { NULL, NULL };
+	json_t		*id = json_object_get(run, K_ID), *now;
 	const char	*st = page_json_str(run, K_STATUS);
 
 	if (st == NULL || proto_status_final(proto_status_from(st)) ||
 	    !json_is_integer(id))
 		return (run);
-	if ((r = runs_lookup(json_integer_value(id))) == NULL)
+	if (ops_find_run(json_integer_value(id), NULL, &now, &err) != 0) {
+		ops_error_clear(&err);
 		return (run);
+	}
 	json_decref(run);
-	return (object_run(&r->rec));
+	return (now);
 }
 
 /* The hidden field with the user's form token. */
@@ -413,9 +415,9 @@ page_task_link(struct evbuffer *b, const char *name)
 static void
 page_who(struct evbuffer *b, json_t *run)
 {
-	page_text(b, page_json_str(run, "triggered_by"));
+	page_text(b, page_json_str(run, K_TRIGGERED_BY));
 	evbuffer_add_printf(b, " <span class=\"muted\">(");
-	page_text(b, page_json_str(run, "trigger"));
+	page_text(b, page_json_str(run, K_TRIGGER));
 	evbuffer_add_printf(b, ")</span>");
 }
 
@@ -423,8 +425,8 @@ page_who(struct evbuffer *b, json_t *run)
 void
 page_duration(struct evbuffer *b, json_t *run)
 {
-	const char	*s = page_json_str(run, "started_at");
-	const char	*e = page_json_str(run, "finished_at");
+	const char	*s = page_json_str(run, K_STARTED_AT);
+	const char	*e = page_json_str(run, K_FINISHED_AT);
 	int64_t		 start, end;
 	char		 buf[32];
 
@@ -472,7 +474,7 @@ page_runs_table(struct evbuffer *b, json_t *runs, int with_task)
 	    "</tr></thead><tbody>\n", with_task ? "<th>Task</th>" : "");
 	for (i = 0; i < json_array_size(runs); i++) {
 		run = page_live(json_incref(json_array_get(runs, i)));
-		id = json_integer_value(json_object_get(run, "id"));
+		id = json_integer_value(json_object_get(run, K_ID));
 		evbuffer_add_printf(b, "<tr><td><a href=\"/runs/%lld\">#%lld"
 		    "</a></td>", (long long)id, (long long)id);
 		if (with_task) {
@@ -483,7 +485,7 @@ page_runs_table(struct evbuffer *b, json_t *runs, int with_task)
 		evbuffer_add_printf(b, "<td>");
 		page_badge(b, page_json_str(run, K_STATUS), id);
 		evbuffer_add_printf(b, "</td><td>");
-		page_time(b, page_json_str(run, "queued_at"), PAGE_T_REL);
+		page_time(b, page_json_str(run, K_QUEUED_AT), PAGE_T_REL);
 		evbuffer_add_printf(b, "</td><td class=\"wide who\">");
 		page_who(b, run);
 		evbuffer_add_printf(b, "</td><td class=\"wide\">");

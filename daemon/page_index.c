@@ -54,9 +54,9 @@ page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
 	evbuffer_add_printf(b, "<div class=\"t-side\"><div class=\"last\">");
 	if (last != NULL) {
 		page_badge(b, page_json_str(last, K_STATUS),
-		    json_integer_value(json_object_get(last, "id")));
+		    json_integer_value(json_object_get(last, K_ID)));
 		evbuffer_add_printf(b, "<br>");
-		page_time(b, page_json_str(last, "queued_at"), PAGE_T_REL);
+		page_time(b, page_json_str(last, K_QUEUED_AT), PAGE_T_REL);
 	} else
 		evbuffer_add_printf(b, "never run");
 	evbuffer_add_printf(b, "</div>");

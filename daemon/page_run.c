@@ -45,33 +45,14 @@ struct page_events {
 };
 
 /*
- * The run page's script: output, state and end arrive as Server-Sent
- * Events (see page_run_events) and go into the page; the output box stays
- * at its bottom if it was there. Without JavaScript the page reloads.
+ * The run page's script (page_run.js, made into a string by make): output,
+ * state and end arrive as Server-Sent Events (see page_run_events) and go
+ * into the page; the output box stays at its bottom if it was there.
+ * Without JavaScript the page reloads.
  */
 static const char page_run_js[] =
-"(function(){var out=document.getElementById('out');"
-"if(!out||!out.dataset.events||!window.EventSource)return;"
-"var box=document.getElementById('outbox'),"
-"head=document.getElementById('head'),"
-"live=document.getElementById('live'),"
-"es=new EventSource(out.dataset.events);"
-"function atEnd(){return box.scrollHeight-box.scrollTop-box.clientHeight"
-"<48;}"
-"function setHead(e){var d=JSON.parse(e.data);if(d.html)head.innerHTML="
-"d.html;document.title='Run '+out.dataset.run+' \\u00b7 '+d.status+"
-"' \\u00b7 microlight';return d;}"
-"es.onopen=function(){live.hidden=false;};"
-"es.onerror=function(){live.hidden=true;};"
-"es.addEventListener('output',function(e){var d=JSON.parse(e.data),"
-"n=document.getElementById('noout'),end=atEnd();if(n)n.remove();"
-"out.insertAdjacentHTML('beforeend',d.html);"
-"if(end)box.scrollTop=box.scrollHeight;});"
-"es.addEventListener('status',setHead);"
-"es.addEventListener('end',function(e){es.close();live.hidden=true;"
-"setHead(e);var n=document.getElementById('noout');"
-"if(n)n.textContent='This run wrote no output.';});"
-"box.scrollTop=box.scrollHeight;})();";
+#include "daemon/page_run_js.h"
+;
 
 /*
  * A chunk of output as HTML: escaped, ANSI styles as classes, stderr in a
@@ -176,9 +157,9 @@ page_run_free(struct page_output *po)
 static void
 page_run_outcome(struct evbuffer *b, json_t *run)
 {
-	json_t		*code = json_object_get(run, "exit_code");
-	json_t		*sig = json_object_get(run, "signal");
-	const char	*reason = page_json_str(run, "reason");
+	json_t		*code = json_object_get(run, K_EXIT_CODE);
+	json_t		*sig = json_object_get(run, K_SIGNAL);
+	const char	*reason = page_json_str(run, K_REASON);
 	int		 n;
 
 	if (json_is_integer(code))
@@ -205,27 +186,27 @@ page_run_outcome(struct evbuffer *b, json_t *run)
 static void
 page_run_facts(struct evbuffer *b, json_t *run)
 {
-	json_t		*retry = json_object_get(run, "retry_of");
-	const char	*sched = page_json_str(run, "schedule");
+	json_t		*retry = json_object_get(run, K_RETRY_OF);
+	const char	*sched = page_json_str(run, K_SCHEDULE);
 	char		 size[32];
 	json_int_t	 dropped;
 
 	evbuffer_add_printf(b, "<div class=\"card\"><dl class=\"facts\">"
 	    "<dt>Started by</dt><dd>");
-	page_text(b, page_json_str(run, "triggered_by"));
+	page_text(b, page_json_str(run, K_TRIGGERED_BY));
 	evbuffer_add_printf(b, " <span class=\"muted\">(");
-	page_text(b, page_json_str(run, "trigger"));
+	page_text(b, page_json_str(run, K_TRIGGER));
 	if (sched != NULL) {
 		evbuffer_add_printf(b, ": <code>");
 		page_text(b, sched);
 		evbuffer_add_printf(b, "</code>");
 	}
 	evbuffer_add_printf(b, ")</span></dd><dt>Queued</dt><dd>");
-	page_time(b, page_json_str(run, "queued_at"), 0);
+	page_time(b, page_json_str(run, K_QUEUED_AT), 0);
 	evbuffer_add_printf(b, "</dd><dt>Started</dt><dd>");
-	page_time(b, page_json_str(run, "started_at"), 0);
+	page_time(b, page_json_str(run, K_STARTED_AT), 0);
 	evbuffer_add_printf(b, "</dd><dt>Finished</dt><dd>");
-	page_time(b, page_json_str(run, "finished_at"), 0);
+	page_time(b, page_json_str(run, K_FINISHED_AT), 0);
 	evbuffer_add_printf(b, "</dd><dt>Duration</dt><dd>");
 	page_duration(b, run);
 	evbuffer_add_printf(b, "</dd>");
@@ -233,15 +214,15 @@ page_run_facts(struct evbuffer *b, json_t *run)
 		evbuffer_add_printf(b, "<dt>Attempt</dt><dd>%lld, retrying "
 		    "<a href=\"/runs/%lld\">#%lld</a></dd>",
 		    (long long)json_integer_value(json_object_get(run,
-		    "attempt")), (long long)json_integer_value(retry),
+		    K_ATTEMPT)), (long long)json_integer_value(retry),
 		    (long long)json_integer_value(retry));
 	page_run_outcome(b, run);
-	page_size(json_integer_value(json_object_get(run, "output_size")),
+	page_size(json_integer_value(json_object_get(run, K_OUTPUT_SIZE)),
 	    size, sizeof size);
 	evbuffer_add_printf(b, "<dt>Output</dt><dd>%s", size);
 	/* Past max-log-size or refused by the database: the log says which. */
 	if ((dropped = json_integer_value(json_object_get(run,
-	    "output_dropped"))) > 0)
+	    K_OUTPUT_DROPPED))) > 0)
 		evbuffer_add_printf(b, " <span class=\"muted\" id=\"dropped\">"
 		    "(%lld bytes dropped)</span>", (long long)dropped);
 	evbuffer_add_printf(b, "</dd></dl></div>\n");
@@ -256,7 +237,7 @@ static void
 page_run_head(struct evbuffer *b, json_t *run, const char *token)
 {
 	const char	*status = page_json_str(run, K_STATUS);
-	long long	 id = json_integer_value(json_object_get(run, "id"));
+	long long	 id = json_integer_value(json_object_get(run, K_ID));
 	int		 final;
 
 	final = status == NULL || proto_status_final(proto_status_from(status));
@@ -436,7 +417,7 @@ page_events_output_send(struct page_events *pe, int64_t seq,
 	if (*h != '\0')
 		api_sse_event(pe->hs, EV_OUTPUT, seq, json_pack("{s:I,s:s,s:s}",
 		    K_SEQ, (json_int_t)seq, K_STREAM, proto_stream_name(stream),
-		    "html", h));
+		    K_HTML, h));
 	free(h);
 }
 
@@ -456,7 +437,7 @@ page_events_head(struct page_events *pe, const char *type, json_t *run)
 	evbuffer_remove(b, html, len);
 	html[len] = '\0';
 	api_sse_event(pe->hs, type, -1, json_pack("{s:s,s:s}", K_STATUS,
-	    status != NULL ? status : "unknown", "html", html));
+	    status != NULL ? status : "unknown", K_HTML, html));
 	free(html);
 	evbuffer_free(b);
 	json_decref(run);
