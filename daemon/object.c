@@ -144,7 +144,8 @@ object_task(const struct task *t, json_t *last_run)
 	}
 	json_object_set_new(o, K_SCHEDULES, a);
 	json_object_set_new(o, K_NEXT_RUNS, nexts);
-	json_object_set_new(o, K_NEXT_RUN, object_time(first == -1 ? 0 : first * 1000));
+	json_object_set_new(o, K_NEXT_RUN, object_time(first == -1 ? 0 :
+	    first * 1000));
 	json_object_set_new(o, K_TIMEZONE, object_string(def->timezone));
 	json_object_set_new(o, K_TIMEOUT, json_integer(task_timeout(t)));
 	json_object_set_new(o, K_PARAMS, object_params(def));

@@ -1,4 +1,4 @@
-/* The operations of the control socket and HTTP, apart from either. */
+/* The operations every front end shares: control socket, API, page, hooks. */
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-/* Runs: start, time out, cancel, finish and record (output: run_output.c). */
+/* A run's processes: start, time out, kill, how it ended (its life: runs.c). */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -66,7 +66,7 @@ run_create(const char *task, int priority, enum run_trigger trigger,
 	return (r);
 }
 
-/* A queued run loaded from the database; the record's contents are taken over. */
+/* A run loaded from the database; the record's contents are taken over. */
 struct run *
 run_from_record(struct runrec *rec)
 {
