@@ -138,7 +138,8 @@ object_task(const struct task *t, json_t *last_run)
 		json_array_append_new(a, json_string(def->schedules[i].expr));
 		next = task_valid(t) ? sched_next(t->name,
 		    def->schedules[i].expr) : -1;
-		json_array_append_new(nexts, object_time(next == -1 ? 0 : next * 1000));
+		json_array_append_new(nexts, object_time(next == -1 ? 0 :
+		    next * 1000));
 		if (next != -1 && (first == -1 || next < first))
 			first = next;
 	}
