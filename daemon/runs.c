@@ -239,6 +239,7 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 	json_t			*params;
 	char			*cause, *reason;
 	u_int			 busy;
+	int			 full;
 
 	if (req->skip != NULL)
 		return (runs_skip(runs_new(req, NULL, json_object()),
@@ -260,15 +261,13 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 		free(cause);
 		return (-1);
 	}
-	busy = queue_length() >= (u_int)ml_conf->max_queued;
-	if (busy && rule->busy == BUSY_REFUSE) {
+	full = queue_length() >= (u_int)ml_conf->max_queued;
+	if (full && rule->busy == BUSY_REFUSE) {
 		json_decref(params);
 		return (ops_fail(err, E_BUSY, "%u runs are waiting for a "
 		    "slot already (max-queued): try again later",
 		    queue_length()));
 	}
-
-	/* A task is asked for by name: its run carries the task's own. */
 	if (rule->overlap && t->def->overlap == OVERLAP_SKIP) {
 		busy = run_task_count(t->name) + queue_count_task(t->name);
 		if (busy >= (u_int)t->def->concurrency) {
@@ -279,8 +278,7 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 			    err));
 		}
 	}
-	if (rule->busy == BUSY_SKIP &&
-	    queue_length() >= (u_int)ml_conf->max_queued) {
+	if (full && rule->busy == BUSY_SKIP) {
 		xasprintf(&reason, "%u runs wait for a slot already "
 		    "(max-queued)", queue_length());
 		return (runs_skip(runs_new(req, t, params), reason, err));
