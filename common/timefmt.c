@@ -7,14 +7,21 @@
 
 #include "ml.h"
 
+/* A clock's time in milliseconds. */
+static int64_t
+time_clock_ms(clockid_t clock)
+{
+	struct timespec	 ts;
+
+	clock_gettime(clock, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 /* Wall-clock time in milliseconds since the epoch. */
 int64_t
 time_now_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (time_clock_ms(CLOCK_REALTIME));
 }
 
 /* Wall-clock time in microseconds since the epoch. */
@@ -31,10 +38,7 @@ time_now_us(void)
 int64_t
 time_mono_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (time_clock_ms(CLOCK_MONOTONIC));
 }
 
 /* Format ms since the epoch as "2026-11-22T10:00:00.123Z". */
