@@ -590,7 +590,9 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
-struct evhttp_request *http_orphan(struct evhttp_request *);
+void		 http_mark_gone(struct evhttp_request **, int *,
+		     struct evhttp_request **, void (*)(int, short, void *),
+		     void *);
 void		 http_req_free(struct http_req *);
 void		 http_common_headers(struct http_req *);
 
