@@ -297,17 +297,22 @@ api_log_output(void *arg, int64_t seq, enum run_stream stream, int64_t time,
 		http_stream_write(al->af.hs, data, len);
 }
 
+/* A status or end event with the run (consumed), if the log is SSE. */
+static void
+api_log_event(struct api_log *al, const char *type, json_t *run)
+{
+	if (al->sse)
+		api_sse_event(al->af.hs, type, -1, json_pack("{s:s,s:o}",
+		    K_EVENT, type, K_RUN, run));
+	else
+		json_decref(run);
+}
+
 /* The run started (SSE only). */
 static void
 api_log_status(void *arg, json_t *run)
 {
-	struct api_log	*al = arg;
-
-	if (al->sse)
-		api_sse_event(al->af.hs, EV_STATUS, -1, json_pack("{s:s,s:o}",
-		    K_EVENT, EV_STATUS, K_RUN, run));
-	else
-		json_decref(run);
+	api_log_event(arg, EV_STATUS, run);
 }
 
 /* The end: of the run when followed, else of the output so far. */
@@ -316,11 +321,7 @@ api_log_end(void *arg, json_t *run)
 {
 	struct api_log	*al = arg;
 
-	if (al->sse)
-		api_sse_event(al->af.hs, EV_END, -1, json_pack("{s:s,s:o}",
-		    K_EVENT, EV_END, K_RUN, run));
-	else
-		json_decref(run);
+	api_log_event(al, EV_END, run);
 	api_follow_end(&al->af);
 }
 
