@@ -381,11 +381,29 @@ page_run_output(struct evbuffer *b, long long id, struct page_output *po,
 	evbuffer_add_printf(b, "</section>\n");
 }
 
+/*
+ * The run of the path: its id, and its object in *runp (the caller's);
+ * -1 after an error page if the id is bad or there is no such run.
+ */
+static int64_t
+page_run_find(struct http_req *hr, json_t **runp)
+{
+	struct ops_error	 err = { NULL, NULL };
+	int64_t			 id;
+
+	if ((id = api_run_id(hr)) == -1)
+		return (-1);
+	if (ops_find_run(id, NULL, runp, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return (-1);
+	}
+	return (id);
+}
+
 /* GET /runs/ID: a run, its output so far, live while it goes. */
 void
 page_run(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
 	struct page_output	 po;
 	struct evbuffer		*b;
 	const char		*status, *task;
@@ -394,12 +412,8 @@ page_run(struct http_req *hr)
 	int64_t			 id;
 	int			 final;
 
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_find(hr, &run)) == -1)
 		return;
-	if (ops_find_run(id, NULL, &run, &err) != 0) {
-		http_ops_error(hr, ops_error_reply(&err));
-		return;
-	}
 	run = page_run_read(id, &po, run);
 	status = page_json_str(run, K_STATUS);
 	task = page_json_str(run, K_TASK);
@@ -533,17 +547,12 @@ page_events_from(struct http_req *hr)
 void
 page_run_events(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
 	struct page_events	*pe;
 	json_t			*run;
 	int64_t			 id;
 
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_find(hr, &run)) == -1)
 		return;
-	if (ops_find_run(id, NULL, &run, &err) != 0) {
-		http_ops_error(hr, ops_error_reply(&err));
-		return;
-	}
 	pe = xcalloc(1, sizeof *pe);
 	pe->from = page_events_from(hr);
 	auth_form_token(hr->user, pe->token, sizeof pe->token);
