@@ -7,38 +7,36 @@
 
 #include "ml.h"
 
-/* A clock's time in milliseconds. */
+/* A clock's time in units of which there are per_sec to a second. */
 static int64_t
-time_clock_ms(clockid_t clock)
+time_clock(clockid_t clock, int64_t per_sec)
 {
 	struct timespec	 ts;
 
 	clock_gettime(clock, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return ((int64_t)ts.tv_sec * per_sec +
+	    ts.tv_nsec / (1000000000 / per_sec));
 }
 
 /* Wall-clock time in milliseconds since the epoch. */
 int64_t
 time_now_ms(void)
 {
-	return (time_clock_ms(CLOCK_REALTIME));
+	return (time_clock(CLOCK_REALTIME, 1000));
 }
 
 /* Wall-clock time in microseconds since the epoch. */
 int64_t
 time_now_us(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	return (time_clock(CLOCK_REALTIME, 1000000));
 }
 
 /* Monotonic time in milliseconds, for intervals. */
 int64_t
 time_mono_ms(void)
 {
-	return (time_clock_ms(CLOCK_MONOTONIC));
+	return (time_clock(CLOCK_MONOTONIC, 1000));
 }
 
 /* Format ms since the epoch as "2026-11-22T10:00:00.123Z". */
