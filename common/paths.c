@@ -35,16 +35,38 @@ paths_home(void)
 	return ("/");
 }
 
-/* An XDG base directory: $VAR if absolute, else $HOME/fallback. */
+/*
+ * A path under an XDG base directory: $VAR/sub if $VAR is absolute, else
+ * $HOME/fallback/sub.
+ */
 static char *
-paths_xdg(const char *var, const char *fallback)
+paths_xdg(const char *var, const char *fallback, const char *sub)
 {
 	const char	*v;
 	char		*path;
 
 	if ((v = getenv(var)) != NULL && *v == '/')
-		return (xstrdup(v));
-	xasprintf(&path, "%s/%s", paths_home(), fallback);
+		xasprintf(&path, "%s/%s", v, sub);
+	else
+		xasprintf(&path, "%s/%s/%s", paths_home(), fallback, sub);
+	return (path);
+}
+
+/*
+ * A file of a user's daemon at run time: in $XDG_RUNTIME_DIR/microlight
+ * if that is absolute, else in /tmp/microlight-UID.
+ */
+static char *
+paths_runtime(const char *name)
+{
+	const char	*dir;
+	char		*path;
+
+	if ((dir = getenv("XDG_RUNTIME_DIR")) != NULL && *dir == '/')
+		xasprintf(&path, "%s/microlight/%s", dir, name);
+	else
+		xasprintf(&path, "/tmp/microlight-%lu/%s", (u_long)getuid(),
+		    name);
 	return (path);
 }
 
@@ -55,7 +77,6 @@ paths_xdg(const char *var, const char *fallback)
 char *
 paths_default(enum ml_path which)
 {
-	char	*dir, *path;
 	int	 root = geteuid() == 0;
 
 	switch (which) {
@@ -63,47 +84,32 @@ paths_default(enum ml_path which)
 		if (root)
 			return (xstrdup(ML_SYSCONFDIR "/microlight/"
 			    "microlight.conf"));
-		dir = paths_xdg("XDG_CONFIG_HOME", ".config");
-		xasprintf(&path, "%s/microlight/microlight.conf", dir);
-		break;
+		return (paths_xdg("XDG_CONFIG_HOME", ".config",
+		    "microlight/microlight.conf"));
 	case PATH_TASKS:
 		if (root)
 			return (xstrdup(ML_SYSCONFDIR "/microlight/tasks.d"));
-		dir = paths_xdg("XDG_CONFIG_HOME", ".config");
-		xasprintf(&path, "%s/microlight/tasks.d", dir);
-		break;
+		return (paths_xdg("XDG_CONFIG_HOME", ".config",
+		    "microlight/tasks.d"));
 	case PATH_STATE:
 		if (root)
 			return (xstrdup(ML_LOCALSTATEDIR "/lib/microlight"));
-		dir = paths_xdg("XDG_STATE_HOME", ".local/state");
-		xasprintf(&path, "%s/microlight", dir);
-		break;
+		return (paths_xdg("XDG_STATE_HOME", ".local/state",
+		    "microlight"));
 	case PATH_SOCKET:
 		if (root)
 			return (xstrdup(ML_RUNSTATEDIR "/microlight/"
 			    "microlightd.sock"));
-		if ((dir = getenv("XDG_RUNTIME_DIR")) != NULL && *dir == '/')
-			xasprintf(&path, "%s/microlight/microlightd.sock", dir);
-		else
-			xasprintf(&path, "/tmp/microlight-%lu/microlightd.sock",
-			    (u_long)getuid());
-		return (path);
+		return (paths_runtime("microlightd.sock"));
 	case PATH_SOCKET_SYSTEM:
 		return (xstrdup(ML_RUNSTATEDIR "/microlight/microlightd.sock"));
 	case PATH_PIDFILE:
 		if (root)
 			return (xstrdup(ML_RUNSTATEDIR "/microlightd.pid"));
-		if ((dir = getenv("XDG_RUNTIME_DIR")) != NULL && *dir == '/')
-			xasprintf(&path, "%s/microlight/microlightd.pid", dir);
-		else
-			xasprintf(&path, "/tmp/microlight-%lu/microlightd.pid",
-			    (u_long)getuid());
-		return (path);
+		return (paths_runtime("microlightd.pid"));
 	default:
 		fatalx("paths_default: bad path %d", which);
 	}
-	free(dir);
-	return (path);
 }
 
 /*

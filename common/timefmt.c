@@ -7,34 +7,36 @@
 
 #include "ml.h"
 
+/* A clock's time in units of which there are per_sec to a second. */
+static int64_t
+time_clock(clockid_t clock, int64_t per_sec)
+{
+	struct timespec	 ts;
+
+	clock_gettime(clock, &ts);
+	return ((int64_t)ts.tv_sec * per_sec +
+	    ts.tv_nsec / (1000000000 / per_sec));
+}
+
 /* Wall-clock time in milliseconds since the epoch. */
 int64_t
 time_now_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (time_clock(CLOCK_REALTIME, 1000));
 }
 
 /* Wall-clock time in microseconds since the epoch. */
 int64_t
 time_now_us(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	return (time_clock(CLOCK_REALTIME, 1000000));
 }
 
 /* Monotonic time in milliseconds, for intervals. */
 int64_t
 time_mono_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (time_clock(CLOCK_MONOTONIC, 1000));
 }
 
 /* Format ms since the epoch as "2026-11-22T10:00:00.123Z". */
@@ -57,9 +59,9 @@ time_rfc3339(int64_t ms, char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, (int)frac);
 }
 
-/* Read exactly n digits. */
-static int
-digits(const char **sp, int n, int *out)
+/* Read exactly n digits at *sp into *out, stepping past them; else -1. */
+int
+time_parse_digits(const char **sp, int n, int *out)
 {
 	int	 v = 0;
 
@@ -82,14 +84,16 @@ time_parse_rfc3339(const char *s, int64_t *out)
 	int	 y, mo, d, h, mi, sec, oh, om, sign, ms = 0, scale = 100;
 	int64_t	 t;
 
-	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
-	    *s++ != '-' || digits(&s, 2, &d))
+	if (time_parse_digits(&s, 4, &y) || *s++ != '-' ||
+	    time_parse_digits(&s, 2, &mo) || *s++ != '-' ||
+	    time_parse_digits(&s, 2, &d))
 		return (-1);
 	if (*s != 'T' && *s != 't' && *s != ' ')
 		return (-1);
 	s++;
-	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
-	    *s++ != ':' || digits(&s, 2, &sec))
+	if (time_parse_digits(&s, 2, &h) || *s++ != ':' ||
+	    time_parse_digits(&s, 2, &mi) || *s++ != ':' ||
+	    time_parse_digits(&s, 2, &sec))
 		return (-1);
 	if (mo < 1 || mo > 12 || d < 1 || d > civil_month_days(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
@@ -109,11 +113,11 @@ time_parse_rfc3339(const char *s, int64_t *out)
 		s++;
 	else if (*s == '+' || *s == '-') {
 		sign = (*s++ == '+') ? 1 : -1;
-		if (digits(&s, 2, &oh))
+		if (time_parse_digits(&s, 2, &oh))
 			return (-1);
 		if (*s == ':')
 			s++;
-		if (digits(&s, 2, &om) || oh > 23 || om > 59)
+		if (time_parse_digits(&s, 2, &om) || oh > 23 || om > 59)
 			return (-1);
 		t -= sign * (oh * 3600 + om * 60);
 	} else

@@ -76,16 +76,12 @@ tz_parse_time(const char *s, int *secs, int allow_sign)
 		h = h * 10 + (*s++ - '0');
 	if (*s == ':') {
 		s++;
-		if (!isdigit((u_char)s[0]) || !isdigit((u_char)s[1]))
+		if (time_parse_digits(&s, 2, &m) != 0)
 			return (NULL);
-		m = (s[0] - '0') * 10 + (s[1] - '0');
-		s += 2;
 		if (*s == ':') {
 			s++;
-			if (!isdigit((u_char)s[0]) || !isdigit((u_char)s[1]))
+			if (time_parse_digits(&s, 2, &sec) != 0)
 				return (NULL);
-			sec = (s[0] - '0') * 10 + (s[1] - '0');
-			s += 2;
 		}
 	}
 	if (h > 167 || m > 59 || sec > 59)

@@ -11,6 +11,34 @@
 #define SIZE_MAX_BYTES	(1LL << 40)		/* one terabyte */
 
 /*
+ * Read the decimal number at *sp, at most max, into *n and step past it.
+ * Returns -1 with *errstr set to big if it is over max, or to none if
+ * there is no digit.
+ */
+static int
+units_number(const char **sp, int64_t max, int64_t *n, const char *big,
+    const char *none, const char **errstr)
+{
+	const char	*s = *sp;
+	int64_t		 v = 0;
+
+	while (isdigit((u_char)*s)) {
+		v = v * 10 + (*s++ - '0');
+		if (v > max) {
+			*errstr = big;
+			return (-1);
+		}
+	}
+	if (s == *sp) {
+		*errstr = none;
+		return (-1);
+	}
+	*n = v;
+	*sp = s;
+	return (0);
+}
+
+/*
  * Parse a duration: one or more NUMBER UNIT pairs (s, m, h, d, in any
  * order), or a bare number of seconds. "0" means none.
  */
@@ -18,27 +46,16 @@ int
 duration_parse(const char *s, int64_t *out, const char **errstr)
 {
 	int64_t	 total = 0, n, mult;
-	int	 digits, pairs = 0;
+	int	 pairs = 0;
 
 	if (*s == '\0') {
 		*errstr = "empty duration";
 		return (-1);
 	}
 	while (*s != '\0') {
-		n = 0;
-		digits = 0;
-		while (isdigit((u_char)*s)) {
-			n = n * 10 + (*s++ - '0');
-			if (n > DURATION_MAX) {
-				*errstr = "duration too long";
-				return (-1);
-			}
-			digits++;
-		}
-		if (digits == 0) {
-			*errstr = "invalid duration (use 90s, 5m, 2h, 1d)";
+		if (units_number(&s, DURATION_MAX, &n, "duration too long",
+		    "invalid duration (use 90s, 5m, 2h, 1d)", errstr) != 0)
 			return (-1);
-		}
 		switch (*s) {
 		case '\0':
 			if (pairs != 0) {
@@ -132,21 +149,11 @@ duration_format_ms(int64_t ms, char *buf, size_t len)
 int
 size_parse(const char *s, int64_t *out, const char **errstr)
 {
-	int64_t	 n = 0, mult = 1;
-	int	 digits = 0;
+	int64_t	 n, mult = 1;
 
-	while (isdigit((u_char)*s)) {
-		n = n * 10 + (*s++ - '0');
-		if (n > SIZE_MAX_BYTES) {
-			*errstr = "size too large";
-			return (-1);
-		}
-		digits++;
-	}
-	if (digits == 0) {
-		*errstr = "invalid size (use 512K, 16M, 1G)";
+	if (units_number(&s, SIZE_MAX_BYTES, &n, "size too large",
+	    "invalid size (use 512K, 16M, 1G)", errstr) != 0)
 		return (-1);
-	}
 	switch (*s) {
 	case '\0':
 	case 'b':

@@ -14,10 +14,9 @@
 
 #include "microlightd.h"
 
-/* A log being sent: the follower feeding it and the stream it feeds. */
+/* A log being sent: its follow (first, see api_follow) and its form. */
 struct api_log {
-	struct follower		*f;
-	struct http_stream	*hs;
+	struct api_follow	 af;
 	int			 sse;
 };
 
@@ -234,6 +233,56 @@ api_sse_event(struct http_stream *hs, const char *type, int64_t id,
 	evbuffer_free(b);
 }
 
+/* The client went away: the follower stops, the consumer is freed. */
+static void
+api_follow_closed(void *arg)
+{
+	struct api_follow	*af = arg;
+
+	follow_cancel(af->f);
+	free(af);
+}
+
+/* The client took what was sent: send more. */
+static void
+api_follow_drained(void *arg)
+{
+	struct api_follow	*af = arg;
+
+	if (http_stream_pending(af->hs) < FOLLOW_LOW)
+		follow_pump(af->f);
+}
+
+/*
+ * Start the stream that af's follower is to feed (a 200 reply to hr):
+ * when its client goes, the follower is cancelled and the consumer freed;
+ * as it drains, the follower is pumped.
+ */
+void
+api_follow_stream(struct api_follow *af, struct http_req *hr,
+    const char *type, const char *heartbeat)
+{
+	af->hs = http_stream_start(hr, 200, type, heartbeat, api_follow_closed,
+	    api_follow_drained, af);
+}
+
+/* Bytes of a follow not yet sent (its sink's pending). */
+size_t
+api_follow_pending(void *arg)
+{
+	struct api_follow	*af = arg;
+
+	return (http_stream_pending(af->hs));
+}
+
+/* The follow's end was sent: the stream ends, the consumer is freed. */
+void
+api_follow_end(struct api_follow *af)
+{
+	http_stream_end(af->hs);
+	free(af);
+}
+
 /* A chunk of the run's output. */
 static void
 api_log_output(void *arg, int64_t seq, enum run_stream stream, int64_t time,
@@ -242,23 +291,28 @@ api_log_output(void *arg, int64_t seq, enum run_stream stream, int64_t time,
 	struct api_log	*al = arg;
 
 	if (al->sse)
-		api_sse_event(al->hs, EV_OUTPUT, seq, proto_output_event(stream,
-		    seq, time, data, len));
+		api_sse_event(al->af.hs, EV_OUTPUT, seq,
+		    proto_output_event(stream, seq, time, data, len));
 	else
-		http_stream_write(al->hs, data, len);
+		http_stream_write(al->af.hs, data, len);
+}
+
+/* A status or end event with the run (consumed), if the log is SSE. */
+static void
+api_log_event(struct api_log *al, const char *type, json_t *run)
+{
+	if (al->sse)
+		api_sse_event(al->af.hs, type, -1, json_pack("{s:s,s:o}",
+		    K_EVENT, type, K_RUN, run));
+	else
+		json_decref(run);
 }
 
 /* The run started (SSE only). */
 static void
 api_log_status(void *arg, json_t *run)
 {
-	struct api_log	*al = arg;
-
-	if (al->sse)
-		api_sse_event(al->hs, EV_STATUS, -1, json_pack("{s:s,s:o}",
-		    K_EVENT, EV_STATUS, K_RUN, run));
-	else
-		json_decref(run);
+	api_log_event(arg, EV_STATUS, run);
 }
 
 /* The end: of the run when followed, else of the output so far. */
@@ -267,46 +321,12 @@ api_log_end(void *arg, json_t *run)
 {
 	struct api_log	*al = arg;
 
-	if (al->sse)
-		api_sse_event(al->hs, EV_END, -1, json_pack("{s:s,s:o}",
-		    K_EVENT, EV_END, K_RUN, run));
-	else
-		json_decref(run);
-	http_stream_end(al->hs);
-	free(al);
-}
-
-/* Bytes not yet sent. */
-static size_t
-api_log_pending(void *arg)
-{
-	struct api_log	*al = arg;
-
-	return (http_stream_pending(al->hs));
-}
-
-/* The client went away. */
-static void
-api_log_closed(void *arg)
-{
-	struct api_log	*al = arg;
-
-	follow_cancel(al->f);
-	free(al);
-}
-
-/* The client took what was sent: send more. */
-static void
-api_log_drained(void *arg)
-{
-	struct api_log	*al = arg;
-
-	if (http_stream_pending(al->hs) < FOLLOW_LOW)
-		follow_pump(al->f);
+	api_log_event(al, EV_END, run);
+	api_follow_end(&al->af);
 }
 
 static const struct follow_sink api_log_sink = {
-	api_log_output, api_log_status, api_log_end, api_log_pending, NULL
+	api_log_output, api_log_status, api_log_end, api_follow_pending, NULL
 };
 
 /*
@@ -346,10 +366,9 @@ api_run_log(struct http_req *hr)
 	al = xcalloc(1, sizeof *al);
 	accept = http_header(hr, "Accept");
 	al->sse = accept != NULL && strstr(accept, "text/event-stream") != NULL;
-	al->hs = http_stream_start(hr, 200, al->sse ? "text/event-stream" :
-	    "application/octet-stream", al->sse ? ": keep-alive\n\n" : NULL,
-	    api_log_closed, api_log_drained, al);
-	al->f = follow_start(id, 1, follow || al->sse, stream, &api_log_sink,
-	    al);
-	follow_pump(al->f);
+	api_follow_stream(&al->af, hr, al->sse ? "text/event-stream" :
+	    "application/octet-stream", al->sse ? ": keep-alive\n\n" : NULL);
+	al->af.f = follow_start(id, 1, follow || al->sse, stream,
+	    &api_log_sink, al);
+	follow_pump(al->af.f);
 }

@@ -169,11 +169,11 @@ control_follow_status(void *arg, json_t *run)
 }
 
 /*
- * A follow is over, its last line queued: close a client that sent all
- * it will, else read its next request, held back meanwhile.
+ * A follow or a backup is over, its last line queued: close a client that
+ * sent all it will, else read its next request, held back meanwhile.
  */
 static void
-control_follow_done(struct client *c)
+control_client_resume(struct client *c)
 {
 	if (c->eof)
 		control_client_close(c);
@@ -193,7 +193,7 @@ control_follow_end(void *arg, json_t *run)
 
 	c->follower = NULL;
 	control_send(c, json_pack("{s:s,s:o}", K_EVENT, EV_END, K_RUN, run));
-	control_follow_done(c);
+	control_client_resume(c);
 }
 
 /* The output could not be read: an error in place of the end. */
@@ -204,7 +204,7 @@ control_follow_failed(void *arg, const char *message)
 
 	c->follower = NULL;
 	control_client_error(c, E_INTERNAL, "%s", message);
-	control_follow_done(c);
+	control_client_resume(c);
 }
 
 /* Unsent bytes of a following client. */
@@ -270,13 +270,8 @@ void
 control_client_done(struct client *c)
 {
 	c->backup = NULL;
-	if (c->dead)
-		return;
-	if (c->eof)
-		control_client_close(c);
-	else
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	if (!c->dead)
+		control_client_resume(c);
 }
 
 /*

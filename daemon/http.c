@@ -213,15 +213,21 @@ http_hold_reap(int fd, short events, void *arg)
 }
 
 /*
- * Whether a request whose connection is closing is ours to free. evhttp
- * (2.1) frees the requests still queued on a connection, but one whose
- * reply it was waiting for (a held or streamed one) it takes off the
- * connection first, and then nobody frees it.
+ * The client of a kept request (held or streamed) went away: *dead is set,
+ * *reqp cleared, and reap(arg) called from a fresh turn of the loop. The
+ * request goes to *orphan if it is ours to free: evhttp (2.1) frees the
+ * requests still queued on a connection, but one whose reply it was
+ * waiting for it takes off the connection first, and then nobody frees it.
  */
-struct evhttp_request *
-http_orphan(struct evhttp_request *req)
+void
+http_mark_gone(struct evhttp_request **reqp, int *dead,
+    struct evhttp_request **orphan, void (*reap)(int, short, void *),
+    void *arg)
 {
-	return (evhttp_request_get_connection(req) == NULL ? req : NULL);
+	*dead = 1;
+	*orphan = evhttp_request_get_connection(*reqp) == NULL ? *reqp : NULL;
+	*reqp = NULL;
+	event_base_once(ml_base, -1, EV_TIMEOUT, reap, arg, NULL);
 }
 
 /* evhttp: a held request's client went away. */
@@ -230,10 +236,7 @@ http_hold_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_req	*hr = arg;
 
-	hr->dead = 1;
-	hr->orphan = http_orphan(hr->req);
-	hr->req = NULL;
-	event_base_once(ml_base, -1, EV_TIMEOUT, http_hold_reap, hr, NULL);
+	http_mark_gone(&hr->req, &hr->dead, &hr->orphan, http_hold_reap, hr);
 }
 
 /*

@@ -79,10 +79,7 @@ http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_stream	*hs = arg;
 
-	hs->dead = 1;
-	hs->orphan = http_orphan(hs->req);
-	hs->req = NULL;
-	event_base_once(ml_base, -1, EV_TIMEOUT, http_stream_reap, hs, NULL);
+	http_mark_gone(&hs->req, &hs->dead, &hs->orphan, http_stream_reap, hs);
 }
 
 /* A chunk went out: the owner may send more. */

@@ -37,6 +37,17 @@ struct launcher_msg {
 	int	 error;
 };
 
+/* One message on the launcher's socket, with room for a spare's fds. */
+struct launcher_packet {
+	struct launcher_msg	 msg;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(4 * sizeof (int))];
+	} cbuf;
+};
+
 static pid_t		 lpid = -1;
 static int		 lfd = -1;
 static struct event	*ev_launcher;
@@ -45,43 +56,45 @@ static int64_t		 last_start;
 
 static void	launcher_restart_cb(int, short, void *);
 
+/* Clear a packet and point its header at its message (and fds, if any). */
+static void
+launcher_packet_init(struct launcher_packet *p, int with_fds)
+{
+	memset(p, 0, sizeof *p);
+	p->iov.iov_base = &p->msg;
+	p->iov.iov_len = sizeof p->msg;
+	p->mh.msg_iov = &p->iov;
+	p->mh.msg_iovlen = 1;
+	if (with_fds) {
+		p->mh.msg_control = p->cbuf.buf;
+		p->mh.msg_controllen = sizeof p->cbuf.buf;
+	}
+}
+
 /* Send one spare's descriptors to the daemon. */
 static void
 launcher_send(const struct spare *sc, int error)
 {
-	struct launcher_msg	 msg;
-	struct msghdr		 mh;
-	struct iovec		 iov;
+	struct launcher_packet	 p;
 	struct cmsghdr		*cm;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(4 * sizeof (int))];
-	} cbuf;
 	int			 fds[4];
 
-	memset(&msg, 0, sizeof msg);
-	msg.pid = error == 0 ? sc->pid : -1;
-	msg.error = error;
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = &msg;
-	iov.iov_len = sizeof msg;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	launcher_packet_init(&p, error == 0);
+	p.msg.pid = error == 0 ? sc->pid : -1;
+	p.msg.error = error;
 	if (error == 0) {
 		fds[0] = sc->ctl;
 		fds[1] = sc->out;
 		fds[2] = sc->err;
 		fds[3] = sc->job;
-		memset(&cbuf, 0, sizeof cbuf);
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof cbuf.buf;
-		cm = CMSG_FIRSTHDR(&mh);
+		cm = CMSG_FIRSTHDR(&p.mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
 		cm->cmsg_len = CMSG_LEN(sizeof fds);
 		memcpy(CMSG_DATA(cm), fds, sizeof fds);
 	}
-	while (sendmsg(LAUNCHER_FD, &mh, MSG_NOSIGNAL) == -1 && errno == EINTR)
+	while (sendmsg(LAUNCHER_FD, &p.mh, MSG_NOSIGNAL) == -1 &&
+	    errno == EINTR)
 		;
 }
 
@@ -202,27 +215,15 @@ launcher_start(char **cause)
 static void
 launcher_read_cb(int fd, short events, void *arg)
 {
-	struct launcher_msg	 msg;
+	struct launcher_packet	 p;
 	struct spare		 sc;
-	struct msghdr		 mh;
-	struct iovec		 iov;
 	struct cmsghdr		*cm;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(4 * sizeof (int))];
-	} cbuf;
 	int			 fds[4];
 	ssize_t			 n;
 
 	for (;;) {
-		memset(&mh, 0, sizeof mh);
-		iov.iov_base = &msg;
-		iov.iov_len = sizeof msg;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof cbuf.buf;
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		launcher_packet_init(&p, 1);
+		n = recvmsg(fd, &p.mh, MSG_CMSG_CLOEXEC);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			return;
 		if (n <= 0) {
@@ -231,17 +232,17 @@ launcher_read_cb(int fd, short events, void *arg)
 			spare_lost();
 			return;
 		}
-		cm = CMSG_FIRSTHDR(&mh);
-		if (msg.pid == -1 || cm == NULL ||
+		cm = CMSG_FIRSTHDR(&p.mh);
+		if (p.msg.pid == -1 || cm == NULL ||
 		    cm->cmsg_type != SCM_RIGHTS ||
 		    cm->cmsg_len != CMSG_LEN(sizeof fds)) {
 			log_warnx("launcher: cannot fork a supervisor: %s",
-			    strerror(msg.error));
+			    strerror(p.msg.error));
 			spare_lost();
 			continue;
 		}
 		memcpy(fds, CMSG_DATA(cm), sizeof fds);
-		sc.pid = msg.pid;
+		sc.pid = p.msg.pid;
 		sc.ctl = fds[0];
 		sc.out = fds[1];
 		sc.err = fds[2];

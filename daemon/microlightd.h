@@ -590,7 +590,9 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
-struct evhttp_request *http_orphan(struct evhttp_request *);
+void		 http_mark_gone(struct evhttp_request **, int *,
+		     struct evhttp_request **, void (*)(int, short, void *),
+		     void *);
 void		 http_req_free(struct http_req *);
 void		 http_common_headers(struct http_req *);
 
@@ -628,10 +630,24 @@ void		 http_stream_end(struct http_stream *);
 void		 http_stream_abandon_all(void);
 
 /* api.c */
+/*
+ * A run followed into an HTTP stream (a log, a run page's events): the
+ * first member of its consumer's state, which is freed with free(3) when
+ * the follow ends or the client goes.
+ */
+struct api_follow {
+	struct follower		*f;
+	struct http_stream	*hs;
+};
+
 const char	*api_who(struct http_req *);
 int64_t		 api_run_id(struct http_req *);
 void		 api_sse_event(struct http_stream *, const char *, int64_t,
 		     json_t *);
+void		 api_follow_stream(struct api_follow *, struct http_req *,
+		     const char *, const char *);
+size_t		 api_follow_pending(void *);
+void		 api_follow_end(struct api_follow *);
 void		 api_tasks(struct http_req *);
 void		 api_task(struct http_req *);
 void		 api_task_run(struct http_req *);

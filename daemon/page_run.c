@@ -35,10 +35,9 @@ struct page_output {
 	int			 ended;
 };
 
-/* A page's live stream (GET /runs/ID/events): its follower and state. */
+/* A page's live stream (GET /runs/ID/events): its follow and its state. */
 struct page_events {
-	struct follower		*f;
-	struct http_stream	*hs;
+	struct api_follow	 af;		/* first: see api_follow */
 	int64_t			 from;		/* chunks before: on the page */
 	struct html_ansi_state	 st[2];		/* stdout, stderr */
 	char			 token[PAGE_TOKEN_LEN];
@@ -363,11 +362,29 @@ page_run_output(struct evbuffer *b, long long id, struct page_output *po,
 	evbuffer_add_printf(b, "</section>\n");
 }
 
+/*
+ * The run of the path: its id, and its object in *runp (the caller's);
+ * -1 after an error page if the id is bad or there is no such run.
+ */
+static int64_t
+page_run_find(struct http_req *hr, json_t **runp)
+{
+	struct ops_error	 err = { NULL, NULL };
+	int64_t			 id;
+
+	if ((id = api_run_id(hr)) == -1)
+		return (-1);
+	if (ops_find_run(id, NULL, runp, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return (-1);
+	}
+	return (id);
+}
+
 /* GET /runs/ID: a run, its output so far, live while it goes. */
 void
 page_run(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
 	struct page_output	 po;
 	struct evbuffer		*b;
 	const char		*status, *task;
@@ -376,12 +393,8 @@ page_run(struct http_req *hr)
 	int64_t			 id;
 	int			 final;
 
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_find(hr, &run)) == -1)
 		return;
-	if (ops_find_run(id, NULL, &run, &err) != 0) {
-		http_ops_error(hr, ops_error_reply(&err));
-		return;
-	}
 	run = page_run_read(id, &po, run);
 	status = page_json_str(run, K_STATUS);
 	task = page_json_str(run, K_TASK);
@@ -415,9 +428,9 @@ page_events_output_send(struct page_events *pe, int64_t seq,
     enum run_stream stream, char *h)
 {
 	if (*h != '\0')
-		api_sse_event(pe->hs, EV_OUTPUT, seq, json_pack("{s:I,s:s,s:s}",
-		    K_SEQ, (json_int_t)seq, K_STREAM, proto_stream_name(stream),
-		    K_HTML, h));
+		api_sse_event(pe->af.hs, EV_OUTPUT, seq,
+		    json_pack("{s:I,s:s,s:s}", K_SEQ, (json_int_t)seq,
+		    K_STREAM, proto_stream_name(stream), K_HTML, h));
 	free(h);
 }
 
@@ -436,7 +449,7 @@ page_events_head(struct page_events *pe, const char *type, json_t *run)
 	html = xmalloc(len + 1);
 	evbuffer_remove(b, html, len);
 	html[len] = '\0';
-	api_sse_event(pe->hs, type, -1, json_pack("{s:s,s:s}", K_STATUS,
+	api_sse_event(pe->af.hs, type, -1, json_pack("{s:s,s:s}", K_STATUS,
 	    status != NULL ? status : "unknown", K_HTML, html));
 	free(html);
 	evbuffer_free(b);
@@ -474,42 +487,12 @@ page_events_end(void *arg, json_t *run)
 	page_events_output_send(pe, -1, STREAM_STDERR, page_run_html(
 	    STREAM_STDERR, NULL, 0, &pe->st[1]));
 	page_events_head(pe, EV_END, run);
-	http_stream_end(pe->hs);
-	free(pe);
-}
-
-/* Bytes not yet sent to the browser. */
-static size_t
-page_events_pending(void *arg)
-{
-	struct page_events	*pe = arg;
-
-	return (http_stream_pending(pe->hs));
-}
-
-/* The browser went away (the stream is freed by http.c). */
-static void
-page_events_closed(void *arg)
-{
-	struct page_events	*pe = arg;
-
-	follow_cancel(pe->f);
-	free(pe);
-}
-
-/* The browser took what was sent: send more. */
-static void
-page_events_drained(void *arg)
-{
-	struct page_events	*pe = arg;
-
-	if (http_stream_pending(pe->hs) < FOLLOW_LOW)
-		follow_pump(pe->f);
+	api_follow_end(&pe->af);
 }
 
 static const struct follow_sink page_events_sink = {
 	page_events_output, page_events_status, page_events_end,
-	page_events_pending, NULL
+	api_follow_pending, NULL
 };
 
 /*
@@ -545,25 +528,20 @@ page_events_from(struct http_req *hr)
 void
 page_run_events(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
 	struct page_events	*pe;
 	json_t			*run;
 	int64_t			 id;
 
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_find(hr, &run)) == -1)
 		return;
-	if (ops_find_run(id, NULL, &run, &err) != 0) {
-		http_ops_error(hr, ops_error_reply(&err));
-		return;
-	}
 	pe = xcalloc(1, sizeof *pe);
 	pe->from = page_events_from(hr);
 	auth_form_token(hr->user, pe->token, sizeof pe->token);
-	pe->hs = http_stream_start(hr, 200, "text/event-stream",
-	    ": keep-alive\n\n", page_events_closed, page_events_drained, pe);
+	api_follow_stream(&pe->af, hr, "text/event-stream",
+	    ": keep-alive\n\n");
 	page_events_head(pe, EV_STATUS, run);
-	pe->f = follow_start(id, 1, 1, 0, &page_events_sink, pe);
-	follow_pump(pe->f);
+	pe->af.f = follow_start(id, 1, 1, 0, &page_events_sink, pe);
+	follow_pump(pe->af.f);
 }
 
 /* POST /runs/ID/cancel: the Cancel button; back to the run's page. */
