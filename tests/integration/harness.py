@@ -450,13 +450,33 @@ class Daemon:
         self.clock.advance(seconds)
         self.request({"cmd": "ping"})
 
-    def wait_status(self, run_id, statuses, timeout=20):
+    def wait_for(self, predicate, timeout=20, what="condition",
+                 advance=0.25):
+        """wait_for(predicate); on a ShiftedClock, each look that fails
+        lets advance seconds of the daemon's time pass, up to timeout
+        seconds of it (the real-time timeout stays)."""
+        if self.clock is None or not advance:
+            return wait_for(predicate, timeout=timeout, what=what)
+        passed = [0]
+
+        def look():
+            value = predicate()
+            if not value and passed[0] < timeout:
+                self.advance(advance)
+                passed[0] += advance
+            return value
+        return wait_for(look, timeout=timeout, what=what)
+
+    def wait_status(self, run_id, statuses, timeout=20, advance=0):
+        """Wait for a run to be in one of statuses; with advance, on a
+        ShiftedClock, letting the daemon's time pass (see wait_for)."""
         if isinstance(statuses, str):
             statuses = (statuses,)
-        return wait_for(lambda: (lambda r: r if r["status"] in statuses
-                                 else None)(self.status(run_id)),
-                        timeout=timeout,
-                        what="run %s to be %s" % (run_id, "/".join(statuses)))
+        return self.wait_for(lambda: (lambda r: r if r["status"] in statuses
+                                      else None)(self.status(run_id)),
+                             timeout=timeout, advance=advance,
+                             what="run %s to be %s" % (run_id,
+                                                       "/".join(statuses)))
 
     def db(self):
         """A read-only connection to the daemon's database."""

@@ -118,18 +118,11 @@ class SchedTest(ScratchTest):
         With SHIFTED_CLOCK, each look lets a quarter of a second of the
         daemon's time pass, up to timeout seconds of it: a fire comes at
         most that late."""
-        passed = [0]
-
-        def look():
-            rs = [r for r in self.runs_of(task) if pred(r)]
-            if len(rs) >= n:
-                return rs
-            if self.SHIFTED_CLOCK and passed[0] < timeout:
-                self.d.advance(0.25)
-                passed[0] += 0.25
-            return None
-        return wait_for(look, timeout=timeout,
-                        what=what or "%d runs of %s" % (n, task))
+        return self.d.wait_for(
+            lambda: (lambda rs: rs if len(rs) >= n else None)(
+                [r for r in self.runs_of(task) if pred(r)]),
+            timeout=timeout, advance=0.25 if self.SHIFTED_CLOCK else 0,
+            what=what or "%d runs of %s" % (n, task))
 
     def ran(self, run_id):
         return os.path.exists(os.path.join(self.scratch, "ran-%d" % run_id))
