@@ -231,6 +231,10 @@ class ShiftedClock:
         """The daemon's wall clock, in seconds since the epoch."""
         return time.time() + self.wall / 1e9
 
+    def monotonic(self):
+        """The daemon's monotonic clock, in seconds."""
+        return time.monotonic() + self.mono / 1e9
+
     def close(self):
         try:
             os.unlink(self.path)

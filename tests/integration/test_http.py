@@ -528,7 +528,7 @@ class Limits(HttpTest):
 
 # 3. Routing ----------------------------------------------------------
 
-class SlowClients(HttpTest):
+class SlowAndIdleClients(HttpTest):
     """Slow and idle clients, on clocks the test moves: the seconds they
     take pass at once on the daemon's clocks, half a second at a time,
     rather than in real time."""
