@@ -76,7 +76,8 @@ class HttpDaemon(Daemon):
     self.port then)."""
 
     def __init__(self, *args, listen="auto", **kw):
-        if listen == "auto":
+        self.auto = listen == "auto"
+        if self.auto:
             self.port = free_port()
             listen = "127.0.0.1:%d" % self.port
         elif listen not in (None, "none"):
@@ -84,7 +85,21 @@ class HttpDaemon(Daemon):
         else:
             self.port = None
         self.listen = listen
+        self.started = False
         super().__init__(*args, **kw)
+
+    def start(self, extra=(), wait=True):
+        proc = super().start(extra, wait)
+        self.started = True
+        return proc
+
+    def pick_port(self):
+        if not self.auto or self.started or \
+                self.listen != "127.0.0.1:%d" % self.port:
+            return False
+        self.port = free_port()
+        self.listen = "127.0.0.1:%d" % self.port
+        return True
 
     def command(self, extra=()):
         cmd = super().command(extra)
