@@ -1,14 +1,19 @@
 /*
- * A wall clock the tests can step: preloaded into microlightd, it adds an
- * offset to every reading of CLOCK_REALTIME. The offset (nanoseconds, a
- * native int64_t) is read from the file named by ML_CLOCKSHIFT_FILE at
- * each call, through a shared mapping, so a test steps the daemon's clock
- * by writing the file, as date -s or an NTP step would the system's. The
- * monotonic clock is left alone, as a real step leaves it.
+ * Clocks the tests can move: preloaded into microlightd, it adds offsets
+ * to every reading of CLOCK_REALTIME and of the monotonic clocks. The
+ * offsets (nanoseconds, native int64_t: the wall clock's, then the
+ * monotonic clocks') are read from the file named by ML_CLOCKSHIFT_FILE
+ * at each call, through a shared mapping, so a test moves the daemon's
+ * clocks by writing the file. Moving the wall clock alone is a step, as
+ * date -s or an NTP step would make; moving both by the same amount is
+ * time passing at once, which lets a test skip a delay of the daemon's
+ * (libevent's timers run on the monotonic clock) instead of sleeping
+ * through it. A file of 8 bytes moves the wall clock only.
  */
 
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <dlfcn.h>
@@ -19,13 +24,15 @@
 #include <unistd.h>
 
 static int	(*real_clock_gettime)(clockid_t, struct timespec *);
-static volatile int64_t	*shift;
+static volatile int64_t	*shift;		/* [0] wall, [1] monotonic */
+static int	 shift_mono;		/* the file has [1] */
 
-/* Map the offset file once; without it the clock is not shifted. */
+/* Map the offset file once; without it the clocks are not shifted. */
 static void
 clockshift_init(void)
 {
 	const char	*path;
+	struct stat	 st;
 	void		*p;
 	int		 fd;
 
@@ -35,25 +42,49 @@ clockshift_init(void)
 		return;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
-	p = mmap(NULL, sizeof *shift, PROT_READ, MAP_SHARED, fd, 0);
+	if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof *shift) {
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, 2 * sizeof *shift, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	if (p != MAP_FAILED)
+	if (p != MAP_FAILED) {
+		shift_mono = st.st_size >= (off_t)(2 * sizeof *shift);
 		shift = p;
+	}
 }
 
-/* clock_gettime, with the offset added to the wall clock. */
+/* The offset for a clock: 0 for those not shifted. */
+static int64_t
+clockshift_offset(clockid_t id)
+{
+	switch (id) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		return (shift[0]);
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_BOOTTIME:
+		return (shift_mono ? shift[1] : 0);
+	default:
+		return (0);
+	}
+}
+
+/* clock_gettime, with the offset of its clock added. */
 int
 clock_gettime(clockid_t id, struct timespec *ts)
 {
-	int64_t	 ns;
+	int64_t	 ns, off;
 	int	 rc;
 
 	if (real_clock_gettime == NULL)
 		clockshift_init();
 	if ((rc = real_clock_gettime(id, ts)) != 0 || shift == NULL ||
-	    (id != CLOCK_REALTIME && id != CLOCK_REALTIME_COARSE))
+	    (off = clockshift_offset(id)) == 0)
 		return (rc);
-	ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + *shift;
+	ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + off;
 	ts->tv_sec = ns / 1000000000;
 	ts->tv_nsec = ns % 1000000000;
 	if (ts->tv_nsec < 0) {

@@ -14,6 +14,7 @@ import signal
 import socket
 import sqlite3
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ SRCDIR = os.environ.get("ML_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 MICROLIGHTD = os.path.join(BUILDDIR, "microlightd")
 MICROLIGHTCTL = os.path.join(BUILDDIR, "microlightctl")
+CLOCKSHIFT = os.path.join(BUILDDIR, "tests", "integration", "clockshift.so")
 
 # Sanitizer reports in any output fail the test that produced them.
 SANITIZER_RE = re.compile(
@@ -174,11 +176,78 @@ def pid_alive(pid):
         return False
 
 
+class ShiftedClock:
+    """The clocks of a daemon started with clockshift.so preloaded
+    (tests/integration/clockshift.c; make check builds it). step() moves
+    its wall clock alone, as `date -s` or an NTP step would; advance()
+    moves its wall and monotonic clocks together, as if that much time
+    had passed at once: a test skips a delay of the daemon's (a timeout,
+    a retry delay, a periodic timer) instead of sleeping through it. The
+    daemon sees a move at its next wake-up: Daemon.advance() wakes it."""
+
+    def __init__(self):
+        if not os.path.exists(CLOCKSHIFT):
+            raise AssertionError("%s is not built (make check builds it)"
+                                 % CLOCKSHIFT)
+        fd, self.path = tempfile.mkstemp(prefix="ml-shift-")
+        os.write(fd, struct.pack("=qq", 0, 0))
+        os.close(fd)
+        self.wall = 0       # nanoseconds
+        self.mono = 0
+
+    def env(self):
+        """The daemon's environment for the shim."""
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        # Added to what is preloaded already (faketime's library, when the
+        # whole suite runs with the clock shifted): the shim's readings
+        # then go through it, and the daemon's clock stays the test's.
+        preload = os.environ.get("LD_PRELOAD", "")
+        return {"LD_PRELOAD": CLOCKSHIFT + (" " + preload if preload
+                                            else ""),
+                "ML_CLOCKSHIFT_FILE": self.path,
+                # The shim comes before the sanitizer's runtime.
+                "ASAN_OPTIONS": (asan + ":" if asan else "") +
+                "verify_asan_link_order=0"}
+
+    def _write(self):
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, struct.pack("=qq", self.wall, self.mono), 0)
+        finally:
+            os.close(fd)
+
+    def step(self, seconds):
+        """Step the wall clock by seconds; the monotonic clock runs on."""
+        self.wall += int(seconds * 1e9)
+        self._write()
+
+    def advance(self, seconds):
+        """Let seconds pass at once, on both clocks."""
+        self.wall += int(seconds * 1e9)
+        self.mono += int(seconds * 1e9)
+        self._write()
+
+    def now(self):
+        """The daemon's wall clock, in seconds since the epoch."""
+        return time.time() + self.wall / 1e9
+
+    def monotonic(self):
+        """The daemon's monotonic clock, in seconds."""
+        return time.monotonic() + self.mono / 1e9
+
+    def close(self):
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
 class Daemon:
-    """A microlightd with its own tasks.d, state directory and socket."""
+    """A microlightd with its own tasks.d, state directory and socket;
+    with clock (a ShiftedClock), on clocks the test moves."""
 
     def __init__(self, config="", tasks=None, env=None, start=True,
-                 args=()):
+                 args=(), clock=None):
         self.dir = tempfile.mkdtemp(prefix="ml-")
         os.chmod(self.dir, 0o755)
         self.tasks_dir = os.path.join(self.dir, "tasks.d")
@@ -197,6 +266,9 @@ class Daemon:
             self.add_task(name, body)
         self.env = dict(os.environ)
         self.env.pop("MICROLIGHT_SOCKET", None)
+        self.clock = clock
+        if clock is not None:
+            self.env.update(clock.env())
         if env:
             self.env.update(env)
         self.args = list(args)
@@ -242,18 +314,33 @@ class Daemon:
 
     def start(self, extra=(), wait=True):
         """Start in the foreground; return once the socket answers."""
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(extra), env=self.env,
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log)
-        if wait:
+        while True:
+            self.log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(self.command(extra), env=self.env,
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=self.log, stderr=self.log)
+            if not wait:
+                return self.proc
             try:
                 wait_for(self._answers, timeout=20,
                          what="microlightd to start")
-            except BaseException:
+                return self.proc
+            except BaseException as e:
                 self.kill9()	# never left running after a failed start
-                raise
-        return self.proc
+                if "Address already in use" not in str(e) or \
+                        not self.pick_port():
+                    raise
+            # The port picked for it was taken before the daemon bound
+            # it: again, on another, with a fresh log.
+            open(self.log_path, "wb").close()
+
+    def pick_port(self):
+        """For a daemon whose HTTP port the test picked as a free one:
+        pick another and say so (true), as long as it has not been
+        started on it; start() then tries again. A port is free only
+        until something binds it, and with make -j check other tests'
+        daemons and clients bind ports all the time."""
+        return False
 
     def _answers(self):
         if self.proc.poll() is not None:
@@ -376,13 +463,39 @@ class Daemon:
     def logs(self, run_id, *args):
         return self.ctl("logs", run_id, *args, check=0).stdout
 
-    def wait_status(self, run_id, statuses, timeout=20):
+    def advance(self, seconds):
+        """Let seconds pass at once on the daemon's clocks, then wake it
+        (a ping) so that its timers see them."""
+        self.clock.advance(seconds)
+        self.request({"cmd": "ping"})
+
+    def wait_for(self, predicate, timeout=20, what="condition",
+                 advance=0.25):
+        """wait_for(predicate); on a ShiftedClock, each look that fails
+        lets advance seconds of the daemon's time pass, up to timeout
+        seconds of it (the real-time timeout stays)."""
+        if self.clock is None or not advance:
+            return wait_for(predicate, timeout=timeout, what=what)
+        passed = [0]
+
+        def look():
+            value = predicate()
+            if not value and passed[0] < timeout:
+                self.advance(advance)
+                passed[0] += advance
+            return value
+        return wait_for(look, timeout=timeout, what=what)
+
+    def wait_status(self, run_id, statuses, timeout=20, advance=0):
+        """Wait for a run to be in one of statuses; with advance, on a
+        ShiftedClock, letting the daemon's time pass (see wait_for)."""
         if isinstance(statuses, str):
             statuses = (statuses,)
-        return wait_for(lambda: (lambda r: r if r["status"] in statuses
-                                 else None)(self.status(run_id)),
-                        timeout=timeout,
-                        what="run %s to be %s" % (run_id, "/".join(statuses)))
+        return self.wait_for(lambda: (lambda r: r if r["status"] in statuses
+                                      else None)(self.status(run_id)),
+                             timeout=timeout, advance=advance,
+                             what="run %s to be %s" % (run_id,
+                                                       "/".join(statuses)))
 
     def db(self):
         """A read-only connection to the daemon's database."""
@@ -412,10 +525,19 @@ class DaemonTest(unittest.TestCase):
     CONFIG = "kill-grace 2s\n"
     TASKS = {}
     START = True
+    SHIFTED_CLOCK = False   # run the daemon on a ShiftedClock, self.clock
+
+    def clock_args(self):
+        """Daemon's clock argument: a ShiftedClock if the class asks."""
+        if not self.SHIFTED_CLOCK:
+            return {}
+        self.clock = ShiftedClock()
+        self.addCleanup(self.clock.close)
+        return {"clock": self.clock}
 
     def setUp(self):
         self.d = Daemon(config=self.CONFIG, tasks=self.TASKS,
-                        start=self.START)
+                        start=self.START, **self.clock_args())
 
     def tearDown(self):
         self.d.cleanup()
@@ -436,7 +558,8 @@ class ScratchTest(DaemonTest):
         tasks = {name: self.subst(body)
                  for name, body in type(self).TASKS.items()}
         self.d = self.DAEMON(config=self.CONFIG, tasks=tasks,
-                             start=self.START, **self.daemon_args())
+                             start=self.START, **self.clock_args(),
+                             **self.daemon_args())
 
     def daemon_args(self):
         """More keyword arguments for DAEMON, for subclasses."""

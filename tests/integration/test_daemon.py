@@ -422,10 +422,18 @@ class Shutdown(DaemonTest):
         self.assertFalse(os.path.exists(self.d.socket))
 
 
-class ShutdownRefusesWork(DaemonTest):
-    CONFIG = "kill-grace 4s\n"
+class ShutdownRefusesWork(ScratchTest):
+    # The run ignores SIGTERM and holds the shutdown until the test opens
+    # its gate (the kill grace, a minute, is a backstop).
+    CONFIG = "kill-grace 60s\n"
     TASKS = {
-        "stubborn.sh": Shutdown.TASKS["stubborn.sh"],
+        "stubborn.sh": """\
+            #!/bin/sh
+            trap '' TERM
+            @SH_GATE@
+            echo started
+            gate 1
+            """,
         "hello.sh": HELLO,
     }
 
@@ -439,13 +447,14 @@ class ShutdownRefusesWork(DaemonTest):
             self.d.proc.send_signal(signal.SIGTERM)
             wait_for(lambda: "shutting down" in self.d.log_text(),
                      what="the daemon to begin its shutdown")
-            self.assertIsNone(self.d.proc.poll(), "exited before the "
-                              "kill grace was over")
+            self.assertIsNone(self.d.proc.poll(), "exited before its "
+                              "run ended")
             conn.sendall(b'{"cmd":"run","task":"hello"}\n')
             reply = json.loads(read_line(conn))
         finally:
             conn.close()
         self.assertFalse(reply["ok"], reply)
+        self.go(run_id)
         self.assertEqual(self.d.stop(timeout=30), 0)
         self.d.start()
         runs = self.d.request({"cmd": "runs"})["runs"]

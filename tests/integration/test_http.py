@@ -76,7 +76,8 @@ class HttpDaemon(Daemon):
     self.port then)."""
 
     def __init__(self, *args, listen="auto", **kw):
-        if listen == "auto":
+        self.auto = listen == "auto"
+        if self.auto:
             self.port = free_port()
             listen = "127.0.0.1:%d" % self.port
         elif listen not in (None, "none"):
@@ -84,7 +85,21 @@ class HttpDaemon(Daemon):
         else:
             self.port = None
         self.listen = listen
+        self.started = False
         super().__init__(*args, **kw)
+
+    def start(self, extra=(), wait=True):
+        proc = super().start(extra, wait)
+        self.started = True
+        return proc
+
+    def pick_port(self):
+        if not self.auto or self.started or \
+                self.listen != "127.0.0.1:%d" % self.port:
+            return False
+        self.port = free_port()
+        self.listen = "127.0.0.1:%d" % self.port
+        return True
 
     def command(self, extra=()):
         cmd = super().command(extra)
@@ -473,79 +488,6 @@ class Limits(HttpTest):
         self.assertEqual(run["params"]["count"], "2")
         self.assertEqual(len(self.runs_all()), 1)
 
-    def test_slow_and_idle_clients_are_cut_off(self):
-        """A request dripping in one byte a second is cut off within ~20
-        s, and so is an idle keep-alive connection, while other clients
-        are served all along."""
-        results = {}
-
-        def drip():
-            msg = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                   b"X-Slow: %s" % (self.d.port, b"z" * 200))
-            s = socket.create_connection(("127.0.0.1", self.d.port),
-                                         timeout=60)
-            start = time.monotonic()
-            got = b""
-            try:
-                for i in range(len(msg)):
-                    s.sendall(msg[i:i + 1])
-                    r, _, _ = select.select([s], [], [], 1.0)
-                    if r:
-                        chunk = s.recv(4096)
-                        if not chunk:
-                            results["drip"] = (time.monotonic() - start,
-                                               got)
-                            return
-                        got += chunk
-                results["drip"] = (None, got)
-            except OSError:
-                results["drip"] = (time.monotonic() - start, got)
-            finally:
-                s.close()
-
-        def idle():
-            c = http.client.HTTPConnection("127.0.0.1", self.d.port,
-                                           timeout=60)
-            try:
-                c.request("GET", "/healthz")
-                c.getresponse().read()
-                start = time.monotonic()
-                try:
-                    data = c.sock.recv(100)
-                except OSError:
-                    data = b""
-                results["idle"] = (time.monotonic() - start, data)
-            finally:
-                c.close()
-
-        threads = [threading.Thread(target=drip),
-                   threading.Thread(target=idle)]
-        for t in threads:
-            t.start()
-        worst = 0
-        served = 0
-        deadline = time.monotonic() + 60
-        while any(t.is_alive() for t in threads) and \
-                time.monotonic() < deadline:
-            t0 = time.monotonic()
-            self.assertEqual(self.get("/api/v1/tasks").status, 200)
-            worst = max(worst, time.monotonic() - t0)
-            served += 1
-            time.sleep(0.5)
-        for t in threads:
-            t.join(5)
-        self.assertGreater(served, 20)
-        self.assertLess(worst, 5, "a client waited while the slow ones hung")
-        cut, got = results["drip"]
-        self.assertIsNotNone(cut, "the dripping client was never cut off")
-        self.assertEqual(got, b"", "the slow request was answered")
-        self.assertGreater(cut, 18)
-        self.assertLess(cut, 26)
-        idle_for, data = results["idle"]
-        self.assertEqual(data, b"")
-        self.assertGreater(idle_for, 18)
-        self.assertLess(idle_for, 35)
-
     def hold_connections(self, sources):
         """One connection from each address of sources, in order; the
         indexes of those the daemon closes, once it has closed n."""
@@ -600,6 +542,84 @@ class Limits(HttpTest):
 
 
 # 3. Routing ----------------------------------------------------------
+
+class SlowAndIdleClients(HttpTest):
+    """Slow and idle clients, on clocks the test moves: the seconds they
+    take pass at once on the daemon's clocks, half a second at a time,
+    rather than in real time."""
+    TASKS = Limits.TASKS
+    SHIFTED_CLOCK = True
+
+    def test_slow_and_idle_clients_are_cut_off(self):
+        """A request dripping in one byte a second is cut off within ~20
+        s, and so is an idle keep-alive connection, while other clients
+        are served all along."""
+        msg = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               b"X-Slow: %s" % (self.d.port, b"z" * 200))
+        drip = socket.create_connection(("127.0.0.1", self.d.port),
+                                        timeout=60)
+        self.addCleanup(drip.close)
+        idle = http.client.HTTPConnection("127.0.0.1", self.d.port,
+                                          timeout=60)
+        self.addCleanup(idle.close)
+        idle.request("GET", "/healthz")
+        idle.getresponse().read()
+
+        def closed(s):
+            """What s received, once the daemon has closed it (else
+            None)."""
+            r, _, _ = select.select([s], [], [], 0)
+            if not r:
+                return None
+            try:
+                return s.recv(4096)
+            except OSError:
+                return b""
+
+        elapsed = 0.0       # seconds passed on the daemon's clocks
+        results = {}
+        got = b""
+        worst = 0
+        served = 0
+        sent = 0
+        while len(results) < 2 and elapsed < 60:
+            if "drip" not in results and sent < len(msg) and \
+                    sent <= elapsed:
+                try:
+                    drip.sendall(msg[sent:sent + 1])
+                    sent += 1
+                except OSError:
+                    results["drip"] = (elapsed, got)
+            t0 = time.monotonic()
+            self.assertEqual(self.get("/api/v1/tasks").status, 200)
+            worst = max(worst, time.monotonic() - t0)
+            served += 1
+            if "drip" not in results:
+                chunk = closed(drip)
+                if chunk:
+                    got += chunk
+                elif chunk is not None:
+                    results["drip"] = (elapsed, got)
+            if "idle" not in results:
+                data = closed(idle.sock)
+                if data is not None:
+                    results["idle"] = (elapsed, data)
+            self.d.advance(0.5)
+            elapsed += 0.5
+        self.assertGreater(served, 20)
+        self.assertLess(worst, 5, "a client waited while the slow ones hung")
+        self.assertIn("drip", results, "the dripping client was never cut "
+                      "off")
+        cut, got = results["drip"]
+        self.assertEqual(got, b"", "the slow request was answered")
+        self.assertGreater(cut, 18)
+        self.assertLess(cut, 26)
+        self.assertIn("idle", results, "the idle client was never cut off")
+        idle_for, data = results["idle"]
+        self.assertEqual(data, b"")
+        self.assertGreater(idle_for, 18)
+        self.assertLess(idle_for, 35)
+
 
 class Routing(HttpTest):
     TASKS = {"ok.sh": OK_TASK}

@@ -41,7 +41,19 @@ class WebDaemon(Daemon):
 
     def __init__(self, *args, **kw):
         self.port = free_port()
+        self.started = False
         super().__init__(*args, **kw)
+
+    def start(self, extra=(), wait=True):
+        proc = super().start(extra, wait)
+        self.started = True
+        return proc
+
+    def pick_port(self):
+        if self.started:
+            return False
+        self.port = free_port()
+        return True
 
     def command(self, extra=()):
         cmd = super().command(extra)

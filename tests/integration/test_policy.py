@@ -3,7 +3,8 @@
 @concurrency, max-running, @overlap skip, @priority and the queue across a
 restart; @retries and @retry-delay; @on-success, @on-failure and the chain
 rule. Ordering is driven by gates, never by sleeps; the few short sleeps
-only give a wrong daemon time to do what it must not."""
+only give a wrong daemon time to do what it must not. Retry delays pass
+at once on the daemon's clocks (SHIFTED_CLOCK), not in real time."""
 
 import datetime
 import pwd
@@ -66,10 +67,22 @@ class PolicyTest(ScratchTest):
         return sorted(reply["runs"], key=lambda r: r["id"])
 
     def wait_run(self, task, pred, what, timeout=20):
-        """The first run of task for which pred(run) holds."""
-        return wait_for(lambda: next((r for r in self.runs_of(task)
-                                      if pred(r)), None),
-                        timeout=timeout, what=what)
+        """The first run of task for which pred(run) holds; with
+        SHIFTED_CLOCK, the daemon's time passes while it waits."""
+        return self.d.wait_for(lambda: next((r for r in self.runs_of(task)
+                                             if pred(r)), None),
+                               timeout=timeout, what=what,
+                               advance=self.advance_step())
+
+    def advance_step(self):
+        """How much of the daemon's time passes at each look of a wait:
+        with SHIFTED_CLOCK a quarter of a second, else none."""
+        return 0.25 if self.SHIFTED_CLOCK else 0
+
+    def let_pass(self, seconds):
+        """seconds of the daemon's time, a quarter at a time."""
+        for _ in range(int(seconds * 4)):
+            self.d.advance(0.25)
 
     def runs_row(self, run_id, *args):
         """The line of `microlightctl runs` for a run."""
@@ -366,6 +379,7 @@ echo "attempt=$MICROLIGHT_ATTEMPT"
 
 
 class Retries(PolicyTest):
+    SHIFTED_CLOCK = True
     TASKS = {
         "flaky.sh": script("""\
             #!/bin/sh
@@ -441,10 +455,17 @@ class Retries(PolicyTest):
                              b"attempt=%d\n" % r["attempt"])
 
     def test_timed_out_run_is_retried(self):
-        first = self.d.run("sleepy", check=124)
+        # run --wait, while the daemon's time passes to the timeout.
+        p = self.popen_ctl("run", "sleepy", "--wait")
+        wait_for(lambda: p.poll() is not None or self.d.advance(0.25),
+                 timeout=30, what="run --wait to end")
+        out, err = p.communicate()
+        self.assertEqual(p.returncode, 124, (out, err))
+        first = self.d.status(int(out.split(b"\n", 1)[0]))
         self.assertEqual(first["status"], "timed_out")
         retry = self.retry_of("sleepy", first["id"])
-        retry = self.d.wait_status(retry["id"], "succeeded", timeout=30)
+        retry = self.d.wait_status(retry["id"], "succeeded", timeout=30,
+                                   advance=self.advance_step())
         self.assertEqual(retry["trigger"], "retry")
         self.assertEqual(retry["attempt"], 2)
         self.assertGreaterEqual(
@@ -456,7 +477,7 @@ class Retries(PolicyTest):
         self.wait_ran(run_id)
         self.d.ctl("cancel", run_id, check=0)
         self.d.wait_status(run_id, "cancelled")
-        time.sleep(1.5)     # past the retry delay
+        self.let_pass(1.5)  # past the retry delay
         self.assertEqual([r["id"] for r in self.runs_of("cancelme")],
                          [run_id])
         # The same task failing is retried.
@@ -513,11 +534,13 @@ class Retries(PolicyTest):
         self.assertIsNone(row["started_at"])
         self.assertIsNotNone(row["not_before"])
         self.d.start()
-        restarted = datetime.datetime.now(datetime.timezone.utc)
+        restarted = datetime.datetime.fromtimestamp(
+            self.clock.now(), datetime.timezone.utc)
         self.assertLess(restarted, not_before,
                         "the restart took longer than the retry delay")
         self.assertEqual(self.d.status(retry["id"])["status"], "queued")
-        done = self.d.wait_status(retry["id"], "succeeded", timeout=30)
+        done = self.d.wait_status(retry["id"], "succeeded", timeout=30,
+                                  advance=self.advance_step())
         self.assertGreaterEqual(parse_time(done["started_at"]), not_before)
         self.assertLess(seconds(done["started_at"], retry["not_before"]),
                         10)
@@ -553,6 +576,7 @@ CYCLE_TASK = """\
 
 
 class Chaining(PolicyTest):
+    SHIFTED_CLOCK = True
     TASKS = {
         "after.sh": AFTER_TASK,
         "ok.sh": """\
@@ -631,7 +655,8 @@ class Chaining(PolicyTest):
                               "the retry")
         # The first attempt's failure chains nothing.
         self.assertEqual(self.runs_of("after"), [])
-        last = self.d.wait_status(retry["id"], "failed", timeout=30)
+        last = self.d.wait_status(retry["id"], "failed", timeout=30,
+                                  advance=self.advance_step())
         self.check_chain(last["id"], "retryfail", "failed")
         time.sleep(0.3)
         self.assertEqual(len(self.runs_of("after")), 1)

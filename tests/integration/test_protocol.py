@@ -50,7 +50,7 @@ class Client:
         self.sock.close()
 
 
-class ProtocolTest(DaemonTest):
+class ProtocolTest(ScratchTest):
     CONFIG = "kill-grace 1s\n"
     TASKS = {
         "hello.sh": "#!/bin/sh\necho hello\n",
@@ -64,11 +64,14 @@ class ProtocolTest(DaemonTest):
             """,
         "slow.sh": """\
             #!/bin/sh
-            i=0
+            # A line, then the rest once the test opens gate 1.
+            @SH_GATE@
+            echo "line 0"
+            gate 1
+            i=1
             while [ $i -lt 10 ]; do
                 echo "line $i"
                 i=$((i + 1))
-                sleep 0.2
             done
             """,
     }
@@ -403,6 +406,8 @@ class Following(ProtocolTest):
         c.close()
         self.clients.remove(c)
         self.assert_alive()
+        # The rest of the output comes after the follower has gone.
+        self.go(run_id)
         run = self.d.wait_status(run_id, ("succeeded", "failed",
                                           "cancelled"), timeout=30)
         self.assertEqual(run["status"], "succeeded")

@@ -9,7 +9,10 @@ runs going through @concurrency and @overlap like any other trigger.
 
 Every-second (6-field) schedules keep the waits short. The timing
 checks are generous, for a loaded machine and sanitizer builds, but each
-still asserts the property it names."""
+still asserts the property it names. The tests of what fires, not of how
+punctually, run the daemon on a ShiftedClock (SHIFTED_CLOCK): the seconds
+between fires, and a downtime, pass at once on its clocks rather than in
+real time."""
 
 import datetime
 import math
@@ -83,9 +86,24 @@ EVERY_SECOND = "* * * * * *"
 
 
 class SchedTest(ScratchTest):
-    """Helpers shared by the schedule tests."""
+    """Helpers shared by the schedule tests. With SHIFTED_CLOCK, waits
+    for fires let the daemon's time pass instead of waiting for it."""
 
     CTL_ENV = None
+
+    def now(self):
+        """The daemon's wall clock."""
+        return self.clock.now() if self.SHIFTED_CLOCK else time.time()
+
+    def pass_until(self, t):
+        """Until the daemon's wall clock reads t: let its time pass (a
+        quarter of a second at a time, as its timers would see it) or
+        sleep."""
+        if not self.SHIFTED_CLOCK:
+            sleep_until(t)
+            return
+        while self.now() < t:
+            self.d.advance(min(0.25, t - self.now()))
 
     def runs_of(self, task):
         """Every run of a task, oldest first (JSON records)."""
@@ -96,9 +114,14 @@ class SchedTest(ScratchTest):
 
     def wait_runs(self, task, n, pred=lambda r: True, timeout=20,
                   what=None):
-        """Wait until at least n runs of a task satisfy pred; those runs."""
-        return wait_for(lambda: (lambda rs: rs if len(rs) >= n else None)(
-            [r for r in self.runs_of(task) if pred(r)]), timeout=timeout,
+        """Wait until at least n runs of a task satisfy pred; those runs.
+        With SHIFTED_CLOCK, each look lets a quarter of a second of the
+        daemon's time pass, up to timeout seconds of it: a fire comes at
+        most that late."""
+        return self.d.wait_for(
+            lambda: (lambda rs: rs if len(rs) >= n else None)(
+                [r for r in self.runs_of(task) if pred(r)]),
+            timeout=timeout, advance=0.25 if self.SHIFTED_CLOCK else 0,
             what=what or "%d runs of %s" % (n, task))
 
     def ran(self, run_id):
@@ -290,13 +313,21 @@ class Reloads(SchedTest):
                              "%d runs in %d s of */2: %s" % (
                                  len(runs), last - begin, brief(runs)))
 
+
+class Rearm(SchedTest):
+    """A changed expression is rearmed (Reloads' task, on the shifted
+    clock)."""
+    TASKS = Reloads.TASKS
+    SHIFTED_CLOCK = True
+    edit = Reloads.edit
+
     def test_changed_expression_is_rearmed(self):
         self.wait_runs("even", 1, what="the first fire")
         new = "*/3 * * * * *"
         self.edit(1, new)
         self.wait_reload("even", lambda t: t["schedules"] == [new],
                          "the new schedule to be loaded")
-        loaded = time.time()
+        loaded = self.now()
         t = self.task_json("even")
         self.assertEqual(math.floor(epoch(t["next_run"])) % 3, 0, t)
         runs = self.wait_runs("even", 1, lambda r: r["schedule"] == new,
@@ -373,6 +404,7 @@ EVERY_P = "*/%d * * * * *" % P
 
 
 class Catchup(SchedTest):
+    SHIFTED_CLOCK = True
     TASKS = {
         "catch.sh": task_body(["@schedule " + EVERY_P, "@catchup"]),
         "nocatch.sh": task_body(["@schedule " + EVERY_P]),
@@ -385,18 +417,19 @@ class Catchup(SchedTest):
         return [r for r in self.runs_of(task) if epoch(r["queued_at"]) >= t]
 
     def restart(self, when):
-        """Stop now; start when when(stop time) says. Returns the times
-        it was told to stop, had stopped, was started and was up."""
-        stopping = time.time()
+        """Stop now; start when when(stop time) says (the downtime passes
+        at once on the daemon's clocks). Returns the times it was told to
+        stop, had stopped, was started and was up."""
+        stopping = self.now()
         self.d.stop()
-        stopped = time.time()
-        sleep_until(when(stopped))
-        begin = time.time()
+        stopped = self.now()
+        self.clock.advance(max(0, when(stopped) - self.now()))
+        begin = self.now()
         self.d.start()
-        return stopping, stopped, begin, time.time()
+        return stopping, stopped, begin, self.now()
 
     def test_catchup_after_downtime(self):
-        begin = time.time()
+        begin = self.now()
         # A first start catches up nothing.
         first_fire = (math.floor(begin) // P + 1) * P
         for task in ("catch", "yearly"):
@@ -456,7 +489,7 @@ class Catchup(SchedTest):
             runs = self.wait_runs(task, 1, lambda r: second(r) >= regular,
                                   timeout=10, what="the next fire")
             self.assertEqual(second(runs[0]), regular, brief(runs))
-        sleep_until(regular + 1)
+        self.pass_until(regular + 1)
         self.assertEqual(len(self.after("catch", stopped)), 2,
                          brief(self.after("catch", stopped)))
         self.assertEqual(len(self.after("nocatch", stopped)), 1,
@@ -614,6 +647,7 @@ INVALID = {
 
 
 class Invalid(SchedTest):
+    SHIFTED_CLOCK = True
     TASKS = dict({name: task_body(lines) for name, (lines, _, _)
                   in INVALID.items()},
                  **{"good.sh": task_body(["@schedule * * * * * *"]),
@@ -647,7 +681,7 @@ class Invalid(SchedTest):
         self.d.add_task("flip.sh", task_body(["@schedule * * * * * 8"]))
         self.wait_reload("flip", lambda t: not t["valid"],
                          "flip to be invalid")
-        broken = time.time()
+        broken = self.now()
         self.assertRegex(self.list_row("flip")["STATUS"],
                          r"flip\.sh:3: .*day-of-week field '8'")
         self.assertIsNone(self.task_json("flip")["next_run"])
@@ -658,13 +692,14 @@ class Invalid(SchedTest):
         # Fixed, it fires again.
         self.d.add_task("flip.sh", task_body(["@schedule * * * * * *"]))
         self.wait_reload("flip", lambda t: t["valid"], "flip to be valid")
-        fixed = time.time()
+        fixed = self.now()
         self.wait_runs("flip", 1, lambda r: epoch(r["queued_at"]) > fixed,
                        what="flip to fire again")
 
 
 class DaemonZone(SchedTest):
     """The daemon's own zone ($TZ) is unknown."""
+    SHIFTED_CLOCK = True
 
     TASKS = {"s.sh": task_body(["@schedule * * * * * *"]),
              "utc.sh": task_body(["@timezone UTC",
@@ -674,7 +709,8 @@ class DaemonZone(SchedTest):
         self.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
         self.addCleanup(shutil.rmtree, self.scratch, True)
         self.d = Daemon(config=self.CONFIG, tasks=self.TASKS,
-                        env={"TZ": "Mars/Olympus"}, start=False)
+                        env={"TZ": "Mars/Olympus"}, start=False,
+                        **self.clock_args())
 
     # The tasks whose schedules need the daemon's zone are invalid, naming
     # it; the daemon serves the others.
@@ -832,6 +868,7 @@ gate 1
 
 
 class OverlapSkip(SchedTest):
+    SHIFTED_CLOCK = True
     TASKS = {"slow.sh": GATED % "# @concurrency 1\n# @overlap skip"}
 
     def test_fires_while_running_are_skipped(self):
@@ -865,6 +902,7 @@ class OverlapSkip(SchedTest):
 
 
 class OverlapQueue(SchedTest):
+    SHIFTED_CLOCK = True
     TASKS = {"slow.sh": GATED % "# @concurrency 1"}
 
     def test_fires_while_running_queue_up(self):
