@@ -190,6 +190,7 @@ exit_for_error(json_t *reply)
 		const char	*code;
 		int		 status;
 	} codes[] = {
+		{ E_USAGE, EXIT_USAGE },
 		{ E_UNKNOWN_TASK, EXIT_DATAERR },
 		{ E_INVALID_TASK, EXIT_DATAERR },
 		{ E_BAD_PARAMS, EXIT_DATAERR },
@@ -201,6 +202,7 @@ exit_for_error(json_t *reply)
 		{ E_SHUTTING_DOWN, EXIT_UNAVAILABLE },
 		{ E_FORBIDDEN, EXIT_UNAVAILABLE },
 		{ E_BUSY, EXIT_UNAVAILABLE },
+		{ E_QUEUE_FULL, EXIT_UNAVAILABLE },
 		{ E_PROTOCOL, EXIT_UNAVAILABLE },
 	};
 	const char	*code;

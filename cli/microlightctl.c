@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "microlightctl.h"
@@ -269,6 +270,39 @@ report_end(json_t *run)
 	free(s);
 }
 
+/*
+ * The time of --at as the daemon takes it: a local "YYYY-MM-DD HH:MM[:SS]"
+ * (or with a T) gets this machine's offset for that date; anything else
+ * (ISO 8601 with an offset, @SECONDS) goes as it is, for the daemon to
+ * check. A new string.
+ */
+static char *
+run_at(const char *s)
+{
+	struct tm	 tm;
+	char		 buf[64], sep;
+	int		 n = -1, m;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof tm);
+	m = sscanf(s, "%4d-%2d-%2d%c%2d:%2d%n:%2d%n", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &sep, &tm.tm_hour, &tm.tm_min, &n, &tm.tm_sec, &n);
+	if (m < 6 || (sep != ' ' && sep != 'T') || n < 0 || s[n] != '\0')
+		return (xstrdup(s));
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1 ||
+	    strftime(buf, sizeof buf - 1, "%Y-%m-%dT%H:%M:%S%z",
+	    localtime(&t)) == 0)
+		return (xstrdup(s));
+	/* +0100 -> +01:00 */
+	n = strlen(buf);
+	memmove(buf + n - 1, buf + n - 2, 3);
+	buf[n - 2] = ':';
+	return (xstrdup(buf));
+}
+
 /* run TASK [NAME=VALUE ...] [--wait] [--follow] */
 static int
 cmd_run(int argc, char **argv)
@@ -276,12 +310,14 @@ cmd_run(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "wait", no_argument, NULL, 'w' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "in", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct conn	 c;
 	json_t		*req, *params, *r, *run;
 	int		 ch, wait = 0, follow = 0, i, status;
-	char		*eq, *name;
+	char		*eq, *name, *at = NULL, *in = NULL;
 
 	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (ch) {
@@ -290,6 +326,14 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'f':
 			follow = 1;
+			break;
+		case 'a':
+			free(at);
+			at = run_at(optarg);
+			break;
+		case 'i':
+			free(in);
+			in = xstrdup(optarg);
 			break;
 		default:
 			cmd_usage();
@@ -310,6 +354,17 @@ cmd_run(int argc, char **argv)
 			follow = 1;
 			continue;
 		}
+		if ((strcmp(argv[i], "--at") == 0 ||
+		    strcmp(argv[i], "--in") == 0) && i + 1 < argc) {
+			if (argv[i][2] == 'a') {
+				free(at);
+				at = run_at(argv[++i]);
+			} else {
+				free(in);
+				in = xstrdup(argv[++i]);
+			}
+			continue;
+		}
 		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i]) {
 			warnx("'%s' is not NAME=VALUE", argv[i]);
 			cmd_usage();
@@ -326,8 +381,18 @@ cmd_run(int argc, char **argv)
 		json_object_set_new(params, name, json_string(eq + 1));
 		free(name);
 	}
+	if (at != NULL && in != NULL) {
+		warnx("--at or --in, not both");
+		cmd_usage();
+	}
 	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
 	    argv[0], K_PARAMS, params, K_WAIT, wait, K_FOLLOW, follow);
+	if (at != NULL)
+		json_object_set_new(req, K_AT, json_string(at));
+	if (in != NULL)
+		json_object_set_new(req, K_IN, json_string(in));
+	free(at);
+	free(in);
 	r = request(&c, req);
 	run = json_object_get(r, K_RUN);
 	if (!json_output) {

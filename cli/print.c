@@ -47,6 +47,7 @@ status_colour(const char *status)
 		[RUN_CANCELLED] = "\033[33m",
 		[RUN_SKIPPED] = "\033[33m",
 		[RUN_LOST] = "\033[31m",
+		[RUN_SCHEDULED] = "\033[36m",
 	};
 	int		 st;
 
@@ -113,9 +114,9 @@ fmt_started(json_t *run, char *buf, size_t len)
 
 	if (json_is_string(json_object_get(run, K_STARTED_AT)))
 		fmt_time(run, K_STARTED_AT, buf, len);
-	else if (json_is_string(json_object_get(run, K_NOT_BEFORE)) &&
-	    proto_run_status(run) == RUN_QUEUED) {
-		fmt_time(run, K_NOT_BEFORE, t, sizeof t);
+	else if (json_is_string(json_object_get(run, K_SCHEDULED_FOR)) &&
+	    proto_run_status(run) == RUN_SCHEDULED) {
+		fmt_time(run, K_SCHEDULED_FOR, t, sizeof t);
 		snprintf(buf, len, "not before %s", t);
 	} else
 		snprintf(buf, len, "-");
@@ -397,9 +398,9 @@ print_run(json_t *run)
 		    (long long)jint(run, K_CHAIN_OF, 0));
 	fmt_time(run, K_QUEUED_AT, t, sizeof t);
 	print_line("queued:       %s", t);
-	if (json_is_string(json_object_get(run, K_NOT_BEFORE)) &&
-	    proto_run_status(run) == RUN_QUEUED) {
-		fmt_time(run, K_NOT_BEFORE, t, sizeof t);
+	if (json_is_string(json_object_get(run, K_SCHEDULED_FOR)) &&
+	    proto_run_status(run) == RUN_SCHEDULED) {
+		fmt_time(run, K_SCHEDULED_FOR, t, sizeof t);
 		print_line("starts at:    %s (not before)", t);
 	}
 	fmt_time(run, K_STARTED_AT, t, sizeof t);

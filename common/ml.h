@@ -55,6 +55,7 @@ int64_t		 time_mono_ms(void);
 void		 time_rfc3339(int64_t, char *, size_t);
 int		 time_parse_digits(const char **, int, int *);
 int		 time_parse_rfc3339(const char *, int64_t *);
+int		 time_parse_when(const char *, int64_t *);
 void		 time_local(int64_t, char *, size_t);
 
 /* paths.c */

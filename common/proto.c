@@ -17,6 +17,7 @@ static const char *status_names[RUN_NSTATUS] = {
 	[RUN_CANCELLED] = "cancelled",
 	[RUN_SKIPPED] = "skipped",
 	[RUN_LOST] = "lost",
+	[RUN_SCHEDULED] = "scheduled",
 };
 
 static const char *trigger_names[TRIGGER_N] = {
@@ -72,7 +73,7 @@ proto_run_status(json_t *run)
 int
 proto_status_final(enum run_status st)
 {
-	return (st != RUN_QUEUED && st != RUN_RUNNING);
+	return (st != RUN_QUEUED && st != RUN_RUNNING && st != RUN_SCHEDULED);
 }
 
 /* Name of a trigger. */

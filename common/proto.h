@@ -20,7 +20,7 @@
  * daemon of another version refuses it with E_PROTOCOL, whatever its
  * command, rather than misread it.
  */
-#define ML_PROTO_VERSION	1
+#define ML_PROTO_VERSION	2
 #define ML_MAX_REQUEST		(1024 * 1024)
 
 /* Commands: the "cmd" member of a request, the same word as the CLI's. */
@@ -70,6 +70,8 @@
 #define K_SIZE			"size"
 #define K_KEEP_RUNS		"keep_runs"
 #define K_KEEP_DAYS		"keep_days"
+#define K_AT			"at"		/* run: a future run's time */
+#define K_IN			"in"		/* run: or its delay */
 #define K_ROTATE		"rotate"	/* webhook: make a new secret */
 #define K_URL			"url"		/* webhook: where to POST */
 #define K_SECRET		"secret"
@@ -110,7 +112,8 @@
 #define K_PRIORITY		"priority"
 #define K_OUTPUT_SIZE		"output_size"
 #define K_OUTPUT_DROPPED	"output_dropped"
-#define K_NOT_BEFORE		"not_before"
+#define K_SCHEDULED_FOR		"scheduled_for"	/* a future run's time */
+#define K_RERUN_OF		"rerun_of"
 #define K_CHAIN_OF		"chain_of"
 #define K_SCHEDULE		"schedule"	/* the @schedule that fired */
 
@@ -174,6 +177,7 @@
 #define E_CONFIGURED		"configured"	/* set in the configuration */
 #define E_FORBIDDEN		"forbidden"	/* not root, owner or group */
 #define E_BUSY			"busy"		/* max-queued runs wait already */
+#define E_QUEUE_FULL		"queue-full"	/* max-scheduled runs wait */
 #define E_PROTOCOL		"protocol"	/* another ML_PROTO_VERSION */
 #define E_INTERNAL		"internal"
 
@@ -187,8 +191,9 @@ enum run_status {
 	RUN_CANCELLED,
 	RUN_SKIPPED,
 	RUN_LOST,
+	RUN_SCHEDULED,		/* waits for its time (scheduled_for) */
 };
-#define RUN_NSTATUS		(RUN_LOST + 1)
+#define RUN_NSTATUS		(RUN_SCHEDULED + 1)
 
 /* What started a run; the values of K_TRIGGER are proto_trigger_name(). */
 enum run_trigger {

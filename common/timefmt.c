@@ -1,6 +1,9 @@
 /* Clocks and time formatting: RFC 3339 UTC with milliseconds, local time. */
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +74,27 @@ time_parse_digits(const char **sp, int n, int *out)
 		v = v * 10 + (*(*sp)++ - '0');
 	}
 	*out = v;
+	return (0);
+}
+
+/*
+ * Parse a time as the protocol takes one: RFC 3339 with an offset, or
+ * "@SECONDS" since the epoch. Into ms; 0, or -1 if it is neither.
+ */
+int
+time_parse_when(const char *s, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s[0] != '@')
+		return (time_parse_rfc3339(s, out));
+	errno = 0;
+	v = strtoll(s + 1, &end, 10);
+	if (s[1] == '\0' || *end != '\0' || errno != 0 ||
+	    v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
+		return (-1);
+	*out = (int64_t)v * 1000;
 	return (0);
 }
 

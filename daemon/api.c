@@ -86,6 +86,7 @@ api_task_run(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
 	json_t			*req = NULL, *params = NULL, *reply;
+	json_t			*at = NULL, *in = NULL;
 	json_error_t		 jerr;
 	const char		*body, *type, *key;
 	char			 loc[64];
@@ -117,24 +118,30 @@ api_task_run(struct http_req *hr)
 		for (it = json_object_iter(req); it != NULL;
 		    it = json_object_iter_next(req, it)) {
 			key = json_object_iter_key(it);
-			if (strcmp(key, K_PARAMS) != 0) {
+			if (strcmp(key, K_PARAMS) != 0 &&
+			    strcmp(key, K_AT) != 0 && strcmp(key, K_IN) != 0) {
 				http_error(hr, 400, E_USAGE, "unknown member "
-				    "\"%s\" (only \"params\")", key);
+				    "\"%s\" (only \"params\", \"at\" and "
+				    "\"in\")", key);
 				json_decref(req);
 				return;
 			}
 		}
 		params = json_object_get(req, K_PARAMS);
-		if (params != NULL && !json_is_object(params)) {
+		at = json_object_get(req, K_AT);
+		in = json_object_get(req, K_IN);
+		if ((params != NULL && !json_is_object(params)) ||
+		    (at != NULL && !json_is_string(at)) ||
+		    (in != NULL && !json_is_string(in))) {
 			json_decref(req);
 			http_error(hr, 400, E_USAGE, "\"params\" must be an "
-			    "object");
+			    "object, \"at\" and \"in\" strings");
 			return;
 		}
 	}
 	reply = proto_ok();
 	id = ops_run(hr->arg, params, TRIGGER_API, api_who(hr), NULL, 0,
-	    reply, &err);
+	    json_string_value(at), json_string_value(in), reply, &err);
 	json_decref(req);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);

@@ -22,6 +22,7 @@ static int	set_listen(struct config *, const char *, char **);
 static int	set_users_file(struct config *, const char *, char **);
 static int	set_max_running(struct config *, const char *, char **);
 static int	set_max_queued(struct config *, const char *, char **);
+static int	set_max_scheduled(struct config *, const char *, char **);
 static int	set_default_timeout(struct config *, const char *, char **);
 static int	set_kill_grace(struct config *, const char *, char **);
 static int	set_keep_runs(struct config *, const char *, char **);
@@ -43,6 +44,7 @@ static const struct config_key {
 	{ "users-file", set_users_file },
 	{ "max-running", set_max_running },
 	{ "max-queued", set_max_queued },
+	{ "max-scheduled", set_max_scheduled },
 	{ "default-timeout", set_default_timeout },
 	{ "kill-grace", set_kill_grace },
 	{ "keep-runs", set_keep_runs },
@@ -66,6 +68,7 @@ config_create(void)
 	conf->listen = xstrdup("127.0.0.1:8080");
 	conf->max_running = 4;
 	conf->max_queued = 10000;
+	conf->max_scheduled = 10000000;
 	conf->default_timeout = 3600;
 	conf->kill_grace = 10;
 	conf->keep_runs = 1000;
@@ -221,6 +224,14 @@ static int
 set_max_running(struct config *conf, const char *value, char **cause)
 {
 	return (config_int(&conf->max_running, value, 1, 1024, cause));
+}
+
+/* max-scheduled N: future runs that may wait for their time */
+static int
+set_max_scheduled(struct config *conf, const char *value, char **cause)
+{
+	return (config_int(&conf->max_scheduled, value, 1, 1000000000,
+	    cause));
 }
 
 /* max-queued N: runs that may wait for a slot, from every entry point */

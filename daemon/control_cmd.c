@@ -27,7 +27,7 @@ static void	control_cmd_backup(struct client *, json_t *);
  * that sends an option this daemon does not know must not get a run it
  * did not ask for).
  */
-#define CMD_MAX_KEYS	5
+#define CMD_MAX_KEYS	7
 static const struct control_cmd {
 	const char	*name;
 	void		(*handler)(struct client *, json_t *);
@@ -38,7 +38,7 @@ static const struct control_cmd {
 	{ CMD_LIST, control_cmd_list, 0, { NULL } },
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES,
-	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
+	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, NULL } },
 	{ CMD_LOGS, control_cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
 	{ CMD_RUNS, control_cmd_runs, 0,
 	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
@@ -229,18 +229,20 @@ static void
 control_cmd_run(struct client *c, json_t *req)
 {
 	struct ops_error	 err;
-	const char		*name;
+	const char		*name, *at, *in;
 	json_t			*reply;
 	int			 wait, follow;
 	int64_t			 id;
 
 	if (control_cmd_arg_string(c, req, K_TASK, 1, &name) != 0 ||
+	    control_cmd_arg_string(c, req, K_AT, 0, &at) != 0 ||
+	    control_cmd_arg_string(c, req, K_IN, 0, &in) != 0 ||
 	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
 	reply = proto_ok();
 	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
-	    control_client_who(c), NULL, 0, reply, &err);
+	    control_client_who(c), NULL, 0, at, in, reply, &err);
 	if (control_cmd_reply(c, reply, id == -1, &err) != 0)
 		return;
 	if (wait || follow)

@@ -87,6 +87,16 @@ static const char *db_migrations[] = {
 	"  secret TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL"
 	") STRICT;",
+
+	/*
+	 * 4 -> 5: future runs (status 'scheduled' until not_before, found by
+	 * time) and reruns. A retry waiting out its delay is scheduled too.
+	 */
+	"ALTER TABLE runs ADD COLUMN rerun_of INTEGER;"
+	"CREATE INDEX runs_scheduled ON runs(not_before, id) "
+	"  WHERE status = 'scheduled';"
+	"UPDATE runs SET status = 'scheduled' "
+	"  WHERE status = 'queued' AND not_before IS NOT NULL;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -95,7 +105,8 @@ static const char *db_migrations[] = {
  * that cancelling it still finds the retry (pruning goes on later).
  */
 #define NOT_REFERENCED "id NOT IN (SELECT retry_of FROM runs WHERE " \
-	"status IN ('queued', 'running') AND retry_of IS NOT NULL)"
+	"status IN ('scheduled', 'queued', 'running') AND " \
+	"retry_of IS NOT NULL)"
 
 /* The SQL of each prepared statement (enum db_stmt in db.h). */
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -105,7 +116,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
 	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
 	    "priority, not_before, chain_of, finished_at, reason, chain_tasks, "
-	    "schedule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "schedule, rerun_of) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
@@ -114,6 +126,13 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "WHERE status = 'running' ORDER BY id",
 	[STMT_RUNS_QUEUED] = "SELECT " RUN_COLUMNS " FROM runs "
 	    "WHERE status = 'queued' ORDER BY priority DESC, id",
+	[STMT_RUNS_DUE] = "SELECT " RUN_COLUMNS " FROM runs "
+	    "WHERE status = 'scheduled' AND (not_before, id) > (?1, ?2) AND "
+	    "not_before < ?3 ORDER BY not_before, id LIMIT ?4",
+	[STMT_RUNS_SCHEDULED] = "SELECT count(*) FROM runs "
+	    "WHERE status = 'scheduled'",
+	[STMT_RETRY_WAITING] = "SELECT id FROM runs "
+	    "WHERE status = 'scheduled' AND retry_of = ?",
 	[STMT_OUTPUT_INSERT] = "INSERT INTO output (run_id, seq, stream, "
 	    "time, data) VALUES (?, ?, ?, ?, ?)",
 	[STMT_OUTPUT_READ] = "SELECT seq, stream, time, data FROM output "

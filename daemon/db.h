@@ -8,7 +8,7 @@
 #define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
 	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
 	"signal, reason, priority, output_size, output_dropped, not_before, " \
-	"chain_of, chain_tasks, schedule"
+	"chain_of, chain_tasks, schedule, rerun_of"
 
 /* Prepared statements, made once and kept. */
 enum db_stmt {
@@ -20,6 +20,9 @@ enum db_stmt {
 	STMT_RUN_LOAD,
 	STMT_RUNS_RUNNING,
 	STMT_RUNS_QUEUED,
+	STMT_RUNS_DUE,
+	STMT_RUNS_SCHEDULED,
+	STMT_RETRY_WAITING,
 	STMT_OUTPUT_INSERT,
 	STMT_OUTPUT_READ,
 	STMT_LAST_RUNS,

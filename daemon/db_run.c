@@ -51,6 +51,7 @@ db_run_insert(struct runrec *r)
 		sqlite3_bind_text(st, 15, r->chain_tasks, -1, SQLITE_STATIC);
 	if (r->schedule != NULL)
 		sqlite3_bind_text(st, 16, r->schedule, -1, SQLITE_STATIC);
+	db_bind_opt(st, 17, r->rerun_of, 0);
 	if (db_step_done(st, "inserting a run") != 0) {
 		free(params);
 		return (-1);
@@ -135,6 +136,7 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 	r->chain_of = db_column_opt(st, 18, 0);
 	r->chain_tasks = db_column_text(st, 19);
 	r->schedule = db_column_text(st, 20);
+	r->rerun_of = db_column_opt(st, 21, 0);
 	if (r->task == NULL)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)
@@ -180,7 +182,8 @@ db_run_load(int64_t id, struct runrec *r)
 
 /*
  * Call cb for runs, newest first: of one task (or any), of one status (or
- * any, -1), with ids below before (or any, 0), at most limit.
+ * any, -1), with ids below before (or any, 0), at most limit. Scheduled
+ * runs come soonest first instead, those after run before.
  */
 int
 db_runs_query(const char *task, int status, int64_t before, int limit,
@@ -196,11 +199,18 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	 * SQLite from the runs_task index and scan every run. Prepared each
 	 * time: it is not hot.
 	 */
-	snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
-	    "WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
-	    task != NULL ? " AND task = ?1" : "",
-	    status != -1 ? " AND status = ?2" : "",
-	    before > 0 ? " AND id < ?3" : "");
+	if (status == RUN_SCHEDULED)	/* soonest first, after run before */
+		snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
+		    "WHERE status = ?2%s%s ORDER BY not_before, id LIMIT ?4",
+		    task != NULL ? " AND task = ?1" : "",
+		    before > 0 ? " AND (not_before, id) > (SELECT not_before, "
+		    "id FROM runs WHERE id = ?3)" : "");
+	else
+		snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
+		    "WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
+		    task != NULL ? " AND task = ?1" : "",
+		    status != -1 ? " AND status = ?2" : "",
+		    before > 0 ? " AND id < ?3" : "");
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
 		return (-1);
@@ -251,6 +261,65 @@ db_runs_in(enum run_status status, void (*cb)(struct runrec *, void *),
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Call cb for the scheduled runs due before until, after (t, id) in time
+ * order, at most limit of them; cb owns the record. Returns how many, or
+ * -1.
+ */
+int
+db_runs_due(int64_t t, int64_t id, int64_t until, int limit,
+    void (*cb)(struct runrec *, void *), void *arg)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_DUE);
+	struct runrec	*r;
+	int		 rc, n = 0;
+
+	sqlite3_bind_int64(st, 1, t);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, until);
+	sqlite3_bind_int(st, 4, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = xmalloc(sizeof *r);
+		db_row_runrec(st, r);
+		cb(r, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: loading scheduled runs: %s",
+		    sqlite3_errmsg(db));
+		return (-1);
+	}
+	return (n);
+}
+
+/* How many runs are scheduled, or -1. */
+int64_t
+db_runs_scheduled(void)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RUNS_SCHEDULED);
+	int64_t		 n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return (n);
+}
+
+/* The scheduled retry of the run whose first run is first: its id, or 0. */
+int64_t
+db_retry_waiting(int64_t first)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_RETRY_WAITING);
+	int64_t		 id = 0;
+
+	sqlite3_bind_int64(st, 1, first);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return (id);
 }
 
 /* Call cb with each task's latest run. */

@@ -198,7 +198,8 @@ hook_params(struct http_req *hr, const struct taskdef *def)
 	u_int			 i;
 
 	TAILQ_FOREACH(kv, &hr->query, next) {
-		if (strcmp(kv->key, K_WAIT) == 0)
+		if (strcmp(kv->key, K_WAIT) == 0 ||
+		    strcmp(kv->key, K_AT) == 0 || strcmp(kv->key, K_IN) == 0)
 			continue;
 		if (hook_param(hr, def, params, kv->key,
 		    json_string_lossy(kv->value), "query string") != 0)
@@ -371,7 +372,7 @@ hook_request(struct http_req *hr)
 	body = http_body(hr, &len);
 	reply = json_object();
 	id = ops_run(t->name, params, TRIGGER_WEBHOOK, hr->peer, body, len,
-	    reply, &err);
+	    http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
 	json_decref(params);
 	if (id == -1) {
 		json_decref(reply);

@@ -74,6 +74,7 @@ http_status_for(const char *code)
 		{ E_NOT_ACTIVE, 409 },
 		{ E_SHUTTING_DOWN, 503 },
 		{ E_BUSY, 503 },
+		{ E_QUEUE_FULL, 503 },
 	};
 	u_int	 i;
 

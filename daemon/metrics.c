@@ -175,10 +175,13 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "# HELP microlight_runs_running Runs running now.\n"
 	    "# TYPE microlight_runs_running gauge\n"
 	    "microlight_runs_running %u\n"
-	    "# HELP microlight_runs_queued Runs waiting for a slot or a "
-	    "retry's time.\n"
+	    "# HELP microlight_runs_queued Runs waiting for a slot.\n"
 	    "# TYPE microlight_runs_queued gauge\n"
 	    "microlight_runs_queued %u\n"
+	    "# HELP microlight_runs_scheduled Runs waiting for their time "
+	    "(future runs, retries waiting out their delay).\n"
+	    "# TYPE microlight_runs_scheduled gauge\n"
+	    "microlight_runs_scheduled %lld\n"
 	    "# HELP microlight_tasks Tasks in the tasks directory.\n"
 	    "# TYPE microlight_tasks gauge\n"
 	    "microlight_tasks{valid=\"true\"} %u\n"
@@ -193,7 +196,8 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "# HELP microlight_start_time_seconds When microlightd started.\n"
 	    "# TYPE microlight_start_time_seconds gauge\n"
 	    "microlight_start_time_seconds %.3f\n",
-	    run_active_count(), queue_length(), ntasks - ninvalid, ninvalid,
+	    run_active_count(), queue_length(), (long long)runs_scheduled(),
+	    ntasks - ninvalid, ninvalid,
 	    (unsigned long long)requests, conns, ml_started / 1000.0);
 }
 

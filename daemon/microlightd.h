@@ -39,6 +39,7 @@ struct config {
 	char			*users_file;
 	int			 max_running;
 	int			 max_queued;	/* runs waiting for a slot */
+	int			 max_scheduled;	/* runs waiting for a time */
 	int64_t			 default_timeout;	/* seconds, 0: none */
 	int64_t			 kill_grace;		/* seconds */
 	int			 keep_runs;
@@ -139,6 +140,7 @@ struct runrec {
 	char			*chain_tasks;	/* "a,b": tasks run before in
 						   its chain, or NULL */
 	char			*schedule;	/* the @schedule that fired it */
+	int64_t			 rerun_of;	/* the run it repeats */
 };
 
 typedef const struct runrec *(*db_run_newer_cb)(int64_t);
@@ -151,6 +153,10 @@ int		 db_runs_query(const char *, int, int64_t, int, db_run_cb,
 		     void *);
 int		 db_runs_in(enum run_status, void (*)(struct runrec *, void *),
 		     void *);
+int		 db_runs_due(int64_t, int64_t, int64_t, int,
+		     void (*)(struct runrec *, void *), void *);
+int64_t		 db_runs_scheduled(void);
+int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_runs(db_run_cb, void *);
 int		 db_last_run(const char *, struct runrec *);
@@ -256,6 +262,8 @@ struct run {
 	RB_ENTRY(run)		 idnode;	/* runs.c's index, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
+	u_int			 due_idx;	/* in runs.c's heap of due */
+	char			*note;		/* added to its end's reason */
 
 	void			*input;		/* stdin (a webhook's body) */
 	size_t			 input_len;
@@ -416,7 +424,9 @@ struct run_request {
 
 int64_t		 runs_submit(const struct run_request *, struct ops_error *);
 void		 runs_end(struct run *);
-void		 runs_cancel(struct run *, const char *);
+int		 runs_cancel(int64_t, const char *);
+int64_t		 runs_retry_waiting(int64_t);
+int64_t		 runs_scheduled(void);
 struct run	*runs_lookup(int64_t);
 int		 runs_load(int64_t, struct runrec *);
 void		 runs_kick(void);
@@ -495,8 +505,8 @@ int		 ops_show(const char *, int64_t, json_t *, struct ops_error *);
 int		 ops_find_run(int64_t, struct run **, json_t **,
 		     struct ops_error *);
 int64_t		 ops_run(const char *, json_t *, enum run_trigger,
-		     const char *, const void *, size_t, json_t *,
-		     struct ops_error *);
+		     const char *, const void *, size_t, const char *,
+		     const char *, json_t *, struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);
 json_t		*ops_last_run(const char *);
 struct taskset	*ops_tasks(void);

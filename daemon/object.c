@@ -52,7 +52,9 @@ object_run(const struct runrec *r)
 	json_object_set_new(o, K_OUTPUT_SIZE, json_integer(r->output_size));
 	json_object_set_new(o, K_OUTPUT_DROPPED,
 	    json_integer(r->output_dropped));
-	json_object_set_new(o, K_NOT_BEFORE, object_time(r->not_before));
+	json_object_set_new(o, K_SCHEDULED_FOR, object_time(r->not_before));
+	json_object_set_new(o, K_RERUN_OF, r->rerun_of != 0 ?
+	    json_integer(r->rerun_of) : json_null());
 	json_object_set_new(o, K_CHAIN_OF, r->chain_of != 0 ?
 	    json_integer(r->chain_of) : json_null());
 	json_object_set_new(o, K_SCHEDULE, object_string(r->schedule));

@@ -181,15 +181,54 @@ ops_find_run(int64_t id, struct run **rp, json_t **objp,
 	return (ops_fail(err, E_UNKNOWN_RUN, "no run %lld", (long long)id));
 }
 
+#define OPS_AHEAD_MAX	(10LL * 366 * 86400 * 1000)	/* a future run */
+
+/*
+ * A run's time from at (a time: RFC 3339 with an offset, or @SECONDS) or
+ * in (a delay), either NULL: in *when, ms, 0 for now. A time that has
+ * passed, or more than ten years ahead, is refused.
+ */
+static int
+ops_when(const char *at, const char *in, int64_t *when,
+    struct ops_error *err)
+{
+	const char	*errstr;
+	int64_t		 now = time_now_ms(), delay;
+
+	*when = 0;
+	if (at != NULL && in != NULL)
+		return (ops_fail(err, E_USAGE, "a run is asked for at a time "
+		    "or in a delay, not both"));
+	if (in != NULL) {
+		if (duration_parse(in, &delay, &errstr) != 0)
+			return (ops_fail(err, E_USAGE, "in %s: %s", in,
+			    errstr));
+		*when = now + delay * 1000;
+	} else if (at != NULL) {
+		if (time_parse_when(at, when) != 0)
+			return (ops_fail(err, E_USAGE, "at %s: not a time "
+			    "(ISO 8601 with an offset, 2026-12-24T22:00:00+01:00, "
+			    "or @SECONDS)", at));
+		if (*when < now)
+			return (ops_fail(err, E_USAGE, "at %s: that time has "
+			    "passed", at));
+	}
+	if (*when > now + OPS_AHEAD_MAX)
+		return (ops_fail(err, E_USAGE, "%s %s: more than ten years "
+		    "ahead", at != NULL ? "at" : "in", at != NULL ? at : in));
+	return (0);
+}
+
 /*
  * run: a run of a task with params (borrowed, NULL for none) and input
- * (bytes for its stdin, a webhook's body; NULL: none), its object set in
- * reply. Returns the run's id, or -1.
+ * (bytes for its stdin, a webhook's body; NULL: none), now or later (at a
+ * time, or in a delay; both NULL: now), its object set in reply. Returns
+ * the run's id, or -1.
  */
 int64_t
 ops_run(const char *name, json_t *params, enum run_trigger trigger,
-    const char *by, const void *input, size_t len, json_t *reply,
-    struct ops_error *err)
+    const char *by, const void *input, size_t len, const char *at,
+    const char *in, json_t *reply, struct ops_error *err)
 {
 	struct run_request	 req;
 	json_t			*obj;
@@ -197,6 +236,8 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
 
 	watch_flush();		/* see ops_tasks */
 	memset(&req, 0, sizeof req);
+	if (ops_when(at, in, &req.not_before, err) != 0)
+		return (-1);
 	req.task = name;
 	req.trigger = trigger;
 	req.by = by;
@@ -231,33 +272,36 @@ ops_status(int64_t id, json_t *reply, struct ops_error *err)
 int
 ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
 {
-	struct run	*r;
-	json_t		*obj, *st;
-	int64_t		 first;
+	json_t		*obj;
+	int64_t		 first, waiting;
 	char		*reason;
+	int		 rc;
 
-	if (ops_find_run(id, &r, &obj, err) != 0)
+	if (ops_find_run(id, NULL, &obj, err) != 0)
 		return (-1);
-	if (r == NULL) {
+	if (proto_status_final(proto_run_status(obj))) {
 		/*
 		 * An ended run whose retry waits: cancelling the run stops
 		 * its retries, so the waiting attempt is what is cancelled.
 		 */
 		first = json_integer_value(json_object_get(obj, K_RETRY_OF));
-		if ((r = queue_find_retry(first != 0 ? first : id)) != NULL)
-			id = r->rec.id;
-	}
-	if (r == NULL) {
-		st = json_object_get(obj, K_STATUS);
-		ops_fail(err, E_NOT_ACTIVE, "run %lld has already ended (%s)",
-		    (long long)id, json_string_value(st));
-		json_decref(obj);
-		return (-1);
+		if ((waiting = runs_retry_waiting(first != 0 ? first :
+		    id)) == 0) {
+			ops_fail(err, E_NOT_ACTIVE, "run %lld has already "
+			    "ended (%s)", (long long)id,
+			    json_string_value(json_object_get(obj, K_STATUS)));
+			json_decref(obj);
+			return (-1);
+		}
+		id = waiting;
 	}
 	json_decref(obj);
 	xasprintf(&reason, "cancelled by %s", who);
-	runs_cancel(r, reason);
+	rc = runs_cancel(id, reason);
 	free(reason);
+	if (rc != 0)
+		return (ops_fail(err, E_NOT_ACTIVE, "run %lld has already "
+		    "ended", (long long)id));
 	return (ops_status(id, reply, err));
 }
 

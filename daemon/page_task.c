@@ -336,8 +336,8 @@ page_task_start(struct http_req *hr, const struct task *t,
 	/* A run may reload tasks.d and free t: keep the name. */
 	name = xstrdup(t->name);
 	reply = proto_ok();
-	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, reply,
-	    &err);
+	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, NULL,
+	    NULL, reply, &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);

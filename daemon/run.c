@@ -104,6 +104,7 @@ run_free(struct run *r)
 		task_unref(r->task);
 	free(r->exec_error);
 	free(r->kill_reason);
+	free(r->note);
 	free(r->input);
 	runrec_clear(&r->rec);
 	free(r);
@@ -579,6 +580,7 @@ static void
 run_decide(struct run *r)
 {
 	struct runrec	*rec = &r->rec;
+	char		*reason;
 
 	if (r->flags & RUN_MAIN_EXITED) {
 		if (WIFEXITED(r->wstatus))
@@ -609,6 +611,12 @@ run_decide(struct run *r)
 			xasprintf(&rec->reason, "exit code %d",
 			    rec->exit_code);
 	}
+	if (r->note != NULL && rec->reason != NULL) {
+		xasprintf(&reason, "%s; %s", rec->reason, r->note);
+		free(rec->reason);
+		rec->reason = reason;
+	} else if (r->note != NULL)
+		rec->reason = xstrdup(r->note);
 	rec->finished_at = r->main_exit_ms != 0 ? r->main_exit_ms :
 	    time_now_ms();
 }

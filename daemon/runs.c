@@ -44,6 +44,24 @@ static int		 runs_kicking;
 static int		 runs_again;
 static struct event	*ev_wake;
 
+/*
+ * Scheduled runs (future runs, retries waiting out their delay) live in
+ * SQLite, indexed by time; only those due within RUNS_WINDOW_MS are held
+ * here, in a heap, soonest first, as Later does. Every scheduled run up to
+ * the mark (due_t, due_id) in (time, id) order is in the heap (or has left
+ * it); the rest are loaded as the window moves on.
+ */
+#define RUNS_WINDOW_MS	(60 * 1000)
+#define RUNS_LOAD_MAX	10000	/* runs loaded in one go, and held at most */
+
+static struct run	**due;
+static u_int		 ndue, due_size;
+static int64_t		 due_t = -1, due_id;
+static int64_t		 nscheduled;
+static struct event	*ev_due;
+
+static void	runs_due_cb(int, short, void *);
+
 /* Order of the index: by id. */
 static int
 runs_id_cmp(struct run *a, struct run *b)
@@ -164,6 +182,200 @@ runs_skip(struct run *r, char *reason, struct ops_error *err)
 	return (id);
 }
 
+/* Heap order: sooner first, then older. */
+static int
+runs_due_before(const struct run *a, const struct run *b)
+{
+	if (a->rec.not_before != b->rec.not_before)
+		return (a->rec.not_before < b->rec.not_before);
+	return (a->rec.id < b->rec.id);
+}
+
+/* Swap two places of the heap. */
+static void
+runs_due_swap(u_int i, u_int j)
+{
+	struct run	*r = due[i];
+
+	due[i] = due[j];
+	due[j] = r;
+	due[i]->due_idx = i;
+	due[j]->due_idx = j;
+}
+
+/* Move place i of the heap up or down to where it belongs. */
+static void
+runs_due_fix(u_int i)
+{
+	u_int	 l, m;
+
+	while (i > 0 && runs_due_before(due[i], due[(i - 1) / 2])) {
+		runs_due_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		m = i;
+		l = 2 * i + 1;
+		if (l < ndue && runs_due_before(due[l], due[m]))
+			m = l;
+		if (l + 1 < ndue && runs_due_before(due[l + 1], due[m]))
+			m = l + 1;
+		if (m == i)
+			break;
+		runs_due_swap(i, m);
+		i = m;
+	}
+}
+
+/* Hold a scheduled run in the heap (and the index). */
+static void
+runs_due_push(struct run *r)
+{
+	if (ndue == due_size) {
+		due_size = due_size == 0 ? 64 : due_size * 2;
+		due = xreallocarray(due, due_size, sizeof *due);
+	}
+	r->due_idx = ndue;
+	due[ndue++] = r;
+	runs_due_fix(r->due_idx);
+	runs_index(r);
+}
+
+/* Take a scheduled run out of the heap. */
+static void
+runs_due_remove(struct run *r)
+{
+	u_int	 i = r->due_idx;
+
+	if (i != --ndue) {
+		runs_due_swap(i, ndue);
+		runs_due_fix(i);
+	}
+}
+
+/* A scheduled run read from the database joins the heap. */
+static void
+runs_due_loaded(struct runrec *rec, void *arg)
+{
+	struct run	*r;
+
+	r = run_from_record(rec);
+	free(rec);
+	due_t = r->rec.not_before;
+	due_id = r->rec.id;
+	runs_due_push(r);
+}
+
+/* Load the scheduled runs that fall due within the window. */
+static void
+runs_due_load(int64_t now)
+{
+	int64_t	 until = now + RUNS_WINDOW_MS;
+	int	 n, room;
+
+	while (due_t < until && ndue < RUNS_LOAD_MAX) {
+		room = RUNS_LOAD_MAX - ndue;
+		if ((n = db_runs_due(due_t, due_id, until, room,
+		    runs_due_loaded, NULL)) == -1)
+			return;		/* tried again at the next wake */
+		if (n < room) {
+			due_t = until;	/* all before until are here */
+			due_id = 0;
+		}
+	}
+}
+
+/* Arm the timer for the first due run, or the window's next move. */
+static void
+runs_due_arm(int64_t now)
+{
+	struct timeval	 tv;
+	int64_t		 wait = RUNS_WINDOW_MS / 2;
+
+	if (ev_due == NULL)
+		ev_due = evtimer_new(ml_base, runs_due_cb, NULL);
+	if (ndue > 0 && due[0]->rec.not_before - now < wait)
+		wait = due[0]->rec.not_before - now;
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(ev_due, &tv);
+}
+
+/*
+ * A scheduled run's time has come: it is queued like any new run, under
+ * its task's @overlap skip and max-queued (past which it is skipped, saying
+ * why; a retry is not), or it is late: its time passed while the daemon
+ * was down, and it runs once now, saying so.
+ */
+static void
+runs_due_one(struct run *r, int64_t now)
+{
+	struct task	*t;
+	char		*reason = NULL, when[TIME_RFC3339_LEN];
+	u_int		 busy;
+
+	nscheduled--;
+	t = task_find(r->rec.task);
+	if (t != NULL && task_valid(t) && t->def->overlap == OVERLAP_SKIP &&
+	    (busy = run_task_count(t->name) + queue_count_task(t->name)) >=
+	    (u_int)t->def->concurrency)
+		xasprintf(&reason, "%s has %u run%s in progress (@concurrency "
+		    "%d, @overlap skip)", t->name, busy, busy == 1 ? "" : "s",
+		    t->def->concurrency);
+	else if (r->rec.trigger != TRIGGER_RETRY &&
+	    queue_length() >= (u_int)ml_conf->max_queued)
+		xasprintf(&reason, "%u runs wait for a slot already "
+		    "(max-queued)", queue_length());
+	if (reason != NULL) {
+		r->rec.status = RUN_SKIPPED;
+		r->rec.finished_at = now;
+		free(r->rec.reason);
+		r->rec.reason = reason;
+		runs_end(r);
+		run_free(r);
+		return;
+	}
+	if (r->rec.not_before < ml_started) {
+		time_rfc3339(r->rec.not_before, when, sizeof when);
+		xasprintf(&r->note, "late: due at %s", when);
+		free(r->rec.reason);
+		r->rec.reason = xstrdup(r->note);
+	}
+	r->rec.status = RUN_QUEUED;
+	record_write(&r->rec, NULL);
+	log_debug("%s[%lld]: due", r->rec.task, (long long)r->rec.id);
+	queue_insert(r);
+}
+
+/* The first scheduled run's time has come, or the window moves on. */
+static void
+runs_due_cb(int fd, short events, void *arg)
+{
+	struct run	*r;
+	int64_t		 now = time_now_ms();
+	int		 moved = 0;
+
+	while (ndue > 0 && due[0]->rec.not_before <= now) {
+		r = due[0];
+		runs_due_remove(r);
+		runs_due_one(r, now);
+		moved = 1;
+	}
+	runs_due_load(now);
+	runs_due_arm(now);
+	if (moved)
+		runs_kick();
+}
+
+/* Scheduled runs: how many wait for their time. */
+int64_t
+runs_scheduled(void)
+{
+	return (nscheduled);
+}
+
 /* Whether any run may start now: a free slot, a supervisor at hand. */
 static int
 runs_slot_free(void)
@@ -225,6 +437,39 @@ runs_queue(struct run *r, struct ops_error *err)
 }
 
 /*
+ * A run for later: recorded as scheduled, and held in memory if it falls
+ * due within the window (else it is loaded when the window reaches it).
+ * Past max-scheduled a user's is refused; a retry never is.
+ */
+static int64_t
+runs_schedule(struct run *r, const struct runs_rule *rule,
+    struct ops_error *err)
+{
+	int64_t	 id;
+
+	if (rule->busy != BUSY_ALLOW &&
+	    nscheduled >= (int64_t)ml_conf->max_scheduled) {
+		run_free(r);
+		return (ops_fail(err, E_QUEUE_FULL, "%lld runs are scheduled "
+		    "already (max-scheduled): none is taken",
+		    (long long)nscheduled));
+	}
+	r->rec.status = RUN_SCHEDULED;
+	if (runs_insert(r) != 0)
+		return (runs_unrecorded(r, err));
+	nscheduled++;
+	id = r->rec.id;
+	log_debug("%s[%lld]: scheduled by %s", r->rec.task, (long long)id,
+	    r->rec.triggered_by);
+	if (r->rec.not_before < due_t) {
+		runs_due_push(r);
+		runs_due_arm(time_now_ms());
+	} else
+		run_free(r);
+	return (id);
+}
+
+/*
  * The one way in. A request for a run is checked (its task, its
  * parameters, the queue's room) and refused with err, or made: recorded
  * as skipped (it asked to be, its task is busy and says @overlap skip, or
@@ -261,6 +506,8 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 		free(cause);
 		return (-1);
 	}
+	if (req->not_before > time_now_ms())
+		return (runs_schedule(runs_new(req, t, params), rule, err));
 	full = queue_length() >= (u_int)ml_conf->max_queued;
 	if (full && rule->busy == BUSY_REFUSE) {
 		json_decref(params);
@@ -315,23 +562,55 @@ runs_end(struct run *r)
 }
 
 /*
- * Cancel a live run, "reason": a queued one ends now, a running one is
- * told to stop and ends when it has.
+ * Cancel a run that has not ended, "reason": a scheduled or queued one
+ * ends now (a scheduled one may be in the database only), a running one
+ * is told to stop and ends when it has. Returns -1 if it has ended.
  */
-void
-runs_cancel(struct run *r, const char *reason)
+int
+runs_cancel(int64_t id, const char *reason)
 {
-	if (r->rec.status != RUN_QUEUED) {
+	struct runrec	 rec;
+	struct run	*r;
+
+	if ((r = runs_lookup(id)) != NULL && r->rec.status == RUN_RUNNING) {
 		run_kill(r, RUN_CANCELLED, reason);
-		return;
+		return (0);
 	}
-	queue_remove(r);
+	if (r == NULL) {
+		if (db_run_load(id, &rec) != 0)
+			return (-1);
+		if (rec.status != RUN_SCHEDULED) {
+			runrec_clear(&rec);
+			return (-1);
+		}
+		r = run_from_record(&rec);
+	} else if (r->rec.status == RUN_SCHEDULED)
+		runs_due_remove(r);
+	else
+		queue_remove(r);
+	if (r->rec.status == RUN_SCHEDULED)
+		nscheduled--;
 	r->rec.status = RUN_CANCELLED;
 	r->rec.finished_at = time_now_ms();
 	free(r->rec.reason);
 	r->rec.reason = xstrdup(reason);
 	runs_end(r);
 	run_free(r);
+	return (0);
+}
+
+/*
+ * The retry that waits (scheduled or queued) after a run whose first run
+ * is first: its id, or 0.
+ */
+int64_t
+runs_retry_waiting(int64_t first)
+{
+	struct run	*r;
+
+	if ((r = queue_find_retry(first)) != NULL)
+		return (r->rec.id);
+	return (db_retry_waiting(first));
 }
 
 /* The first queued run's time has come. */
@@ -444,9 +723,17 @@ runs_restore_one(struct runrec *rec, void *arg)
 void
 runs_restore(void)
 {
+	int64_t	 now = time_now_ms();
+
 	db_runs_in(RUN_QUEUED, runs_restore_one, NULL);
 	if (queue_length() > 0)
 		log_info("%u queued runs restored", queue_length());
+	if ((nscheduled = db_runs_scheduled()) == -1)
+		nscheduled = 0;
+	if (nscheduled > 0)
+		log_info("%lld scheduled runs wait", (long long)nscheduled);
+	runs_due_load(now);
+	runs_due_arm(now);
 	runs_kick();
 }
 
@@ -464,6 +751,17 @@ runs_free_queued(void)
 		RB_REMOVE(runs_ids, &runs_by_id, r);
 		run_free(r);
 	}
+	while (ndue > 0) {
+		r = due[--ndue];
+		RB_REMOVE(runs_ids, &runs_by_id, r);
+		run_free(r);
+	}
+	free(due);
+	due = NULL;
+	due_size = 0;
+	if (ev_due != NULL)
+		event_free(ev_due);
+	ev_due = NULL;
 	if (ev_wake != NULL)
 		event_free(ev_wake);
 	ev_wake = NULL;

@@ -32,8 +32,8 @@ class RunBasics(DaemonTest):
 
 
 class ProtocolVersion(unittest.TestCase):
-    """microlightctl says which protocol it speaks; a daemon of another
-    release refuses it, and the user is told so (exit 69)."""
+    """microlightctl says which protocol it speaks (2); a daemon of
+    another release refuses it, and the user is told so (exit 69)."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ml-proto-")
@@ -46,14 +46,14 @@ class ProtocolVersion(unittest.TestCase):
         self.addCleanup(self.server.close)
 
     def newer_daemon(self, got):
-        """Answer one request as a daemon of protocol 2 would."""
+        """Answer one request as a daemon of protocol 3 would."""
         conn, _ = self.server.accept()
         with conn, conn.makefile("rb") as f:
             got.append(json.loads(f.readline()))
             conn.sendall(b'{"ok":false,"error":{"code":"protocol",'
                          b'"message":"incompatible microlightctl and '
-                         b'microlightd: the client speaks protocol 1, '
-                         b'microlightd 2"}}\n')
+                         b'microlightd: the client speaks protocol 2, '
+                         b'microlightd 3"}}\n')
 
     def test_incompatible_daemon(self):
         for args in (["run", "hello"], ["status", "1"], ["ping"]):
@@ -64,7 +64,7 @@ class ProtocolVersion(unittest.TestCase):
                                capture_output=True, timeout=30,
                                env=ctl_env(), stdin=subprocess.DEVNULL)
             t.join(30)
-            self.assertEqual(got[0]["protocol"], 1, got)
+            self.assertEqual(got[0]["protocol"], 2, got)
             self.assertEqual(p.returncode, 69, p)
             self.assertIn(b"incompatible microlightctl and microlightd",
                           p.stderr)

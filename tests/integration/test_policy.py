@@ -425,7 +425,8 @@ class Retries(PolicyTest):
         first = self.d.run("flaky", check=1)
         self.assertEqual(first["status"], "failed")
         third = self.wait_run("flaky", lambda r: r["attempt"] == 3 and
-                              r["status"] not in ("queued", "running"),
+                              r["status"] not in ("scheduled", "queued",
+                                                  "running"),
                               "the third attempt to end", timeout=30)
         self.assertEqual(third["status"], "succeeded", third)
         time.sleep(0.3)     # a fourth attempt would be queued by now
@@ -487,22 +488,24 @@ class Retries(PolicyTest):
         self.d.wait_status(second, "failed")
         self.retry_of("cancelme", second)
 
-    def test_waiting_retry_is_queued_and_cancel_stops_it(self):
+    def test_waiting_retry_is_scheduled_and_cancel_stops_it(self):
         first = self.d.run("stubborn", check=1)
         retry = self.retry_of("stubborn", first["id"])
-        self.assertEqual(retry["status"], "queued")
+        self.assertEqual(retry["status"], "scheduled")
         self.assertEqual(retry["trigger"], "retry")
         self.assertEqual(retry["attempt"], 2)
         self.assertIsNone(retry["started_at"])
-        self.assertIsInstance(retry["not_before"], str)
-        wait = seconds(retry["not_before"], first["finished_at"])
+        self.assertIsInstance(retry["scheduled_for"], str)
+        wait = seconds(retry["scheduled_for"], first["finished_at"])
         self.assertGreater(wait, 25)
         self.assertLess(wait, 35)
         out = self.d.ctl("status", retry["id"], check=0).stdout.decode()
-        self.assertRegex(out, r"(?m)^status:\s+queued$")
+        self.assertRegex(out, r"(?m)^status:\s+scheduled$")
         self.assertRegex(out, r"(?m)^starts at:\s+\S")
-        self.assertIn("queued", self.runs_row(retry["id"]))
-        self.assertEqual(self.list_status("stubborn"), "queued")
+        self.assertIn("scheduled", self.runs_row(retry["id"]))
+        self.assertEqual(self.list_status("stubborn"), "scheduled")
+        waiting = self.d.ctl_json("runs", "--status", "scheduled", check=0)
+        self.assertEqual([r["id"] for r in waiting[0]["runs"]], [retry["id"]])
 
         # Cancelling the failed run stops its retries.
         p = self.d.ctl("cancel", first["id"], check=0)
@@ -512,16 +515,17 @@ class Retries(PolicyTest):
         self.assertFalse(self.ran(retry["id"]))
         self.assertEqual(self.d.status(first["id"])["status"], "failed")
         self.assertEqual(len(self.runs_of("stubborn")), 2)
-        queued = self.d.ctl_json("runs", "--status", "queued", check=0)
-        self.assertEqual(queued[0]["runs"], [])
+        for status in ("queued", "scheduled"):
+            waiting = self.d.ctl_json("runs", "--status", status, check=0)
+            self.assertEqual(waiting[0]["runs"], [])
         self.assertEqual(self.read("stubborn.count").strip(), "1")
         self.d.ctl("cancel", first["id"], check=EX_DATAERR)
 
     def restart_during_delay(self, kill9):
         first = self.d.run("later", check=1)
         retry = self.retry_of("later", first["id"])
-        self.assertEqual(retry["status"], "queued")
-        not_before = parse_time(retry["not_before"])
+        self.assertEqual(retry["status"], "scheduled")
+        not_before = parse_time(retry["scheduled_for"])
         if kill9:
             self.d.kill9()
         else:
@@ -530,7 +534,7 @@ class Retries(PolicyTest):
             row = db.execute("SELECT status, started_at, not_before "
                              "FROM runs WHERE id = ?",
                              (retry["id"],)).fetchone()
-        self.assertEqual(row["status"], "queued")
+        self.assertEqual(row["status"], "scheduled")
         self.assertIsNone(row["started_at"])
         self.assertIsNotNone(row["not_before"])
         self.d.start()
@@ -538,11 +542,12 @@ class Retries(PolicyTest):
             self.clock.now(), datetime.timezone.utc)
         self.assertLess(restarted, not_before,
                         "the restart took longer than the retry delay")
-        self.assertEqual(self.d.status(retry["id"])["status"], "queued")
+        self.assertEqual(self.d.status(retry["id"])["status"], "scheduled")
         done = self.d.wait_status(retry["id"], "succeeded", timeout=30,
                                   advance=self.advance_step())
         self.assertGreaterEqual(parse_time(done["started_at"]), not_before)
-        self.assertLess(seconds(done["started_at"], retry["not_before"]),
+        self.assertIsNone(done["reason"])   # on time, not late
+        self.assertLess(seconds(done["started_at"], retry["scheduled_for"]),
                         10)
         self.assertEqual(done["attempt"], 2)
         self.assertEqual(self.d.logs(done["id"]), b"attempt=2\n")

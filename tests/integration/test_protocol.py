@@ -162,11 +162,11 @@ class Errors(ProtocolTest):
 
     def test_unknown_members_are_errors(self):
         """A member its command does not take is an error: a run asked for
-        with an option this daemon does not know (a future run's "in") is
-        not started at once."""
+        with an option this daemon does not know (say a repeat) is not
+        started at once."""
         c = self.client()
-        for req in ({"cmd": "run", "task": "hello", "in": "1h"},
-                    {"cmd": "run", "task": "hello", "at": "@2000000000"},
+        for req in ({"cmd": "run", "task": "hello", "every": "1h"},
+                    {"cmd": "run", "task": "hello", "until": "@2000000000"},
                     {"cmd": "ping", "verbose": True},
                     {"cmd": "status", "run": 1, "task": "hello"},
                     {"cmd": "runs", "task": "hello", "offset": 5},
@@ -180,28 +180,31 @@ class Errors(ProtocolTest):
         # Every member the CLI sends is taken.
         self.assertTrue(c.ask({"cmd": "run", "task": "hello", "params": {},
                                "wait": False, "follow": False})["ok"])
+        self.assertEqual(c.ask({"cmd": "run", "task": "hello", "in": "1h"})
+                         ["run"]["status"], "scheduled")
 
     def test_other_protocol_version_is_refused(self):
         """A client that says it speaks another protocol version gets a
         clear error, whatever its command, and nothing is done."""
         c = self.client()
-        for req in ({"cmd": "run", "task": "hello", "protocol": 2},
+        for req in ({"cmd": "run", "task": "hello", "protocol": 1},
+                    {"cmd": "run", "task": "hello", "protocol": 3},
                     {"cmd": "run", "task": "hello", "protocol": 0},
                     {"cmd": "future-command", "protocol": 999}):
             reply = c.ask(req)
             self.assert_error(reply, "protocol")
             self.assertIn("incompatible microlightctl and microlightd",
                           reply["error"]["message"])
-            self.assertIn("protocol %d, microlightd 1" % req["protocol"],
+            self.assertIn("protocol %d, microlightd 2" % req["protocol"],
                           reply["error"]["message"])
-        self.assert_error(c.ask({"cmd": "ping", "protocol": "1"}), "usage")
+        self.assert_error(c.ask({"cmd": "ping", "protocol": "2"}), "usage")
         self.assertEqual(self.d.request({"cmd": "runs"})["runs"], [])
         # Its own version, or none (a raw client), is served.
-        reply = c.ask({"cmd": "ping", "protocol": 1})
+        reply = c.ask({"cmd": "ping", "protocol": 2})
         self.assertTrue(reply["ok"], reply)
-        self.assertEqual(reply["protocol"], 1)
+        self.assertEqual(reply["protocol"], 2)
         self.assertTrue(c.ask({"cmd": "run", "task": "hello",
-                               "protocol": 1})["ok"])
+                               "protocol": 2})["ok"])
 
 
 class Limits(ProtocolTest):

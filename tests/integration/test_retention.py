@@ -77,11 +77,11 @@ class KeepRuns(ScratchTest):
         # The oldest run of all holds (running) to the end.
         held = d.run("work", "mode=hold", wait=False)
         d.wait_status(held, "running")
-        # A failed run whose retry waits an hour: queued meanwhile.
+        # A failed run whose retry waits an hour: scheduled meanwhile.
         failed = d.run("work", "mode=fail", check=1)["id"]
         queued = wait_for(lambda: d.request(
-            {"cmd": "runs", "task": "work", "status": "queued"})["runs"],
-            what="the failed run's retry to be queued")
+            {"cmd": "runs", "task": "work", "status": "scheduled"})["runs"],
+            what="the failed run's retry to be scheduled")
         self.assertEqual(len(queued), 1, queued)
         retry = queued[0]["id"]
         self.assertEqual(queued[0]["retry_of"], failed)
@@ -102,7 +102,7 @@ class KeepRuns(ScratchTest):
         wait_for(lambda: set(stored_runs(d)) == kept, timeout=10,
                  what="runs %s to be pruned" % sorted(pruned))
         self.assertEqual(d.status(held)["status"], "running")
-        self.assertEqual(d.status(retry)["status"], "queued")
+        self.assertEqual(d.status(retry)["status"], "scheduled")
         # Their output went with them; the kept runs still have theirs.
         with_output = output_runs(d)
         self.assertFalse(with_output & pruned,
@@ -124,7 +124,7 @@ class KeepRuns(ScratchTest):
         wait_for(lambda: held not in stored_runs(d), timeout=10,
                  what="the held run to be pruned once it ended")
         self.assertEqual(set(stored_runs(d)), kept - {held})
-        self.assertEqual(d.status(retry)["status"], "queued")
+        self.assertEqual(d.status(retry)["status"], "scheduled")
 
     def test_status_and_runs_of_pruned_runs(self):
         d = self.d

@@ -9,7 +9,7 @@ import urllib.request
 
 from harness import *
 
-SCHEMA_VERSION = 4     # PRAGMA user_version of a current database
+SCHEMA_VERSION = 5     # PRAGMA user_version of a current database
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -101,7 +101,8 @@ class Migration(DaemonTest):
                           (1, "hi", "succeeded")])
         self.assertEqual(runs[0]["params"], {"who": "two"})
         self.assertEqual(runs[1]["exit_code"], 3)
-        self.assertIsNone(runs[0]["not_before"])
+        self.assertIsNone(runs[0]["scheduled_for"])
+        self.assertIsNone(runs[0]["rerun_of"])
         self.assertEqual(self.d.logs(1), b"hi one\nerr\n")
         self.assertEqual(self.d.logs(1, "--stream", "stderr"), b"err\n")
         # New runs carry on after the old ones.

@@ -174,7 +174,8 @@ def expected_object(row):
         "reason": row["reason"], "priority": row["priority"],
         "output_size": row["output_size"],
         "output_dropped": row["output_dropped"],
-        "not_before": None, "chain_of": None, "schedule": None,
+        "scheduled_for": None, "chain_of": None, "schedule": None,
+        "rerun_of": None,
     }
 
 

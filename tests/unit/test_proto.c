@@ -303,7 +303,7 @@ test_status_names(void **state)
 {
 	static const char	*names[RUN_NSTATUS] = { "queued", "running",
 	    "succeeded", "failed", "timed_out", "cancelled", "skipped",
-	    "lost" };
+	    "lost", "scheduled" };
 	static const char	*unknown[] = { "", "unknown", "QUEUED",
 	    "Queued", "timed-out", "timedout", "queued ", "success" };
 	int			 i;
@@ -314,6 +314,10 @@ test_status_names(void **state)
 	}
 	assert_int_equal(proto_status_from("timed_out"), RUN_TIMED_OUT);
 	assert_int_equal(proto_status_from("lost"), RUN_LOST);
+	assert_int_equal(proto_status_from("scheduled"), RUN_SCHEDULED);
+	assert_false(proto_status_final(RUN_SCHEDULED));
+	assert_false(proto_status_final(RUN_QUEUED));
+	assert_true(proto_status_final(RUN_CANCELLED));
 	for (i = 0; i < (int)(sizeof unknown / sizeof unknown[0]); i++)
 		assert_int_equal(proto_status_from(unknown[i]), -1);
 	assert_string_equal(proto_status_name(RUN_NSTATUS), "unknown");
@@ -415,7 +419,7 @@ test_object_keys(void **state)
 		{ K_SIGNAL, "signal" }, { K_REASON, "reason" },
 		{ K_PRIORITY, "priority" }, { K_OUTPUT_SIZE, "output_size" },
 		{ K_OUTPUT_DROPPED, "output_dropped" },
-		{ K_NOT_BEFORE, "not_before" }, { K_CHAIN_OF, "chain_of" },
+		{ K_SCHEDULED_FOR, "scheduled_for" }, { K_CHAIN_OF, "chain_of" },
 		{ K_SCHEDULE, "schedule" },
 		/* Task objects. */
 		{ K_NAME, "name" }, { K_FILE, "file" }, { K_PATH, "path" },
