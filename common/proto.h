@@ -218,6 +218,7 @@ const char	*proto_stream_name(enum run_stream);
 int		 proto_stream_from(const char *);
 
 json_t		*json_string_lossy(const char *);
+char		*proto_params_words(json_t *, int);
 
 /* Frames. */
 char		*proto_encode(json_t *, size_t *);
