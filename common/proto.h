@@ -128,6 +128,7 @@
 #define K_NEXT_RUN		"next_run"
 #define K_DESCRIPTION		"description"
 #define K_SCHEDULES		"schedules"
+#define K_SCHEDULE_PARAMS	"schedule_params" /* one object per schedule */
 #define K_NEXT_RUNS		"next_runs"	/* one per schedule */
 #define K_TIMEZONE		"timezone"
 #define K_TIMEOUT		"timeout"
