@@ -333,23 +333,6 @@ table_print(struct table *t)
 	free(t);
 }
 
-/* The params object as "a=1 b=two". */
-static char *
-params_text(json_t *params)
-{
-	const char	*key;
-	json_t		*v;
-	char		*s = xstrdup(""), *n;
-
-	json_object_foreach(params, key, v) {
-		xasprintf(&n, "%s%s%s=%s", s, *s != '\0' ? " " : "", key,
-		    json_is_string(v) ? json_string_value(v) : "?");
-		free(s);
-		s = n;
-	}
-	return (s);
-}
-
 /* How a run ended, in a few words: "exit 3", "signal 9", "-". */
 static void
 fmt_exit(json_t *run, char *buf, size_t len)
@@ -386,7 +369,7 @@ print_run(json_t *run)
 	if ((v = json_object_get(run, K_SCHEDULE)) != NULL &&
 	    json_is_string(v))
 		print_line("schedule:     %s", json_string_value(v));
-	p = params_text(json_object_get(run, K_PARAMS));
+	p = proto_params_words(json_object_get(run, K_PARAMS), 0);
 	print_line("parameters:   %s", *p != '\0' ? p : "-");
 	free(p);
 	print_line("attempt:      %lld", (long long)jint(run, K_ATTEMPT, 1));
@@ -468,28 +451,42 @@ schedules_text(json_t *task)
 	return (s);
 }
 
-/* Each schedule of a task on its own line, with its next fire time. */
+/*
+ * Each schedule of a task on a line of its own: the expression, the
+ * parameters it gives (as the @schedule line writes them) and its next
+ * fire time; under it, the expression in words.
+ */
 static void
 print_schedules(json_t *task)
 {
 	json_t		*a = json_object_get(task, K_SCHEDULES), *v, *nexts;
+	json_t		*sparams;
 	size_t		 i;
-	const char	*label = "schedule:     ";
-	char		 next[64];
+	const char	*label = "schedule:     ", *expr;
+	char		 next[64], when[80], *params, *words;
 
 	if (json_array_size(a) == 0) {
 		print_line("%s-", label);
 		return;
 	}
 	nexts = json_object_get(task, K_NEXT_RUNS);
+	sparams = json_object_get(task, K_SCHEDULE_PARAMS);
 	json_array_foreach(a, i, v) {
+		if ((expr = json_string_value(v)) == NULL)
+			continue;
+		when[0] = '\0';
 		if (json_is_string(json_array_get(nexts, i))) {
 			fmt_time_value(json_array_get(nexts, i), next,
 			    sizeof next);
-			print_line("%s%s (next %s)", label,
-			    json_string_value(v), next);
-		} else
-			print_line("%s%s", label, json_string_value(v));
+			snprintf(when, sizeof when, " (next %s)", next);
+		}
+		params = proto_params_words(json_array_get(sparams, i), 1);
+		print_line("%s%s%s%s%s", label, expr, *params != '\0' ? " " :
+		    "", params, when);
+		if ((words = cron_describe(expr)) != NULL)
+			print_line("                %s", words);
+		free(words);
+		free(params);
 		label = "              ";
 	}
 }

@@ -172,8 +172,10 @@ struct taskparam {
 	int		  line;
 };
 
+struct json_t;
 struct taskschedule {
 	char		*expr;
+	struct json_t	*params;	/* NAME: VALUE as written, or NULL */
 	int		 line;
 };
 

@@ -1,4 +1,4 @@
-/* Protocol names and the newline-delimited JSON frame codec. */
+/* Protocol names, the newline-delimited JSON frame codec, params as text. */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,6 +143,48 @@ json_string_lossy(const char *s)
 	v = json_string(buf);
 	free(buf);
 	return (v);
+}
+
+/*
+ * Parameters (an object of NAME: VALUE) as NAME=VALUE words joined by
+ * blanks, in their order; a value that is not a string reads "?". With
+ * quote, as a @schedule line writes them: a value that is empty or holds
+ * a blank, a double quote or a backslash is in double quotes, with \" and
+ * \\ inside. NULL or no parameters: "".
+ */
+char *
+proto_params_words(json_t *params, int quote)
+{
+	const char	*key, *v;
+	json_t		*value;
+	char		*s, *o;
+	size_t		 len = 1;
+	int		 quoted;
+
+	json_object_foreach(params, key, value) {
+		v = json_is_string(value) ? json_string_value(value) : "?";
+		len += strlen(key) + 2 * strlen(v) + 4;
+	}
+	s = o = xmalloc(len);
+	json_object_foreach(params, key, value) {
+		v = json_is_string(value) ? json_string_value(value) : "?";
+		if (o != s)
+			*o++ = ' ';
+		o = stpcpy(o, key);
+		*o++ = '=';
+		quoted = quote && (*v == '\0' || strpbrk(v, " \t\"\\") != NULL);
+		if (quoted)
+			*o++ = '"';
+		for (; *v != '\0'; v++) {
+			if (quoted && (*v == '"' || *v == '\\'))
+				*o++ = '\\';
+			*o++ = *v;
+		}
+		if (quoted)
+			*o++ = '"';
+	}
+	*o = '\0';
+	return (s);
 }
 
 /* Encode a message as one line; returns an allocated buffer of *len bytes. */

@@ -131,6 +131,7 @@
 #define K_NEXT_RUN		"next_run"
 #define K_DESCRIPTION		"description"
 #define K_SCHEDULES		"schedules"
+#define K_SCHEDULE_PARAMS	"schedule_params" /* one object per schedule */
 #define K_NEXT_RUNS		"next_runs"	/* one per schedule */
 #define K_TIMEZONE		"timezone"
 #define K_TIMEOUT		"timeout"
@@ -223,6 +224,7 @@ const char	*proto_stream_name(enum run_stream);
 int		 proto_stream_from(const char *);
 
 json_t		*json_string_lossy(const char *);
+char		*proto_params_words(json_t *, int);
 
 /* Frames. */
 char		*proto_encode(json_t *, size_t *);

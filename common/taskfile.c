@@ -12,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ml.h"
+#include "params.h"
 #include "taskfile.h"
 
 #define DESC_MAX	4096
@@ -59,6 +62,8 @@ static void
 parse_finish(struct parse *p)
 {
 	struct taskdef	*def = p->def;
+	json_t		*params;
+	char		*cause;
 	u_int		 i, j;
 	size_t		 klen;
 
@@ -75,16 +80,18 @@ parse_finish(struct parse *p)
 			}
 		}
 	}
-	/* A scheduled run brings no parameters. */
+	/*
+	 * Each schedule's parameters, checked as its runs' will be: declared,
+	 * of their types, and every required one given.
+	 */
 	for (i = 0; i < def->nschedules; i++) {
-		for (j = 0; j < def->nparams; j++) {
-			if (!def->params[j].required)
-				continue;
+		params = params_check(def, def->schedules[i].params, 0, &cause);
+		if (params == NULL) {
 			p->line = def->schedules[i].line;
-			taskfile_error(p, "@schedule: parameter %s is "
-			    "required, and a scheduled run has no parameters",
-			    def->params[j].name);
+			taskfile_error(p, "@schedule: %s", cause);
+			free(cause);
 		}
+		json_decref(params);
 	}
 }
 
@@ -179,8 +186,10 @@ taskdef_free(struct taskdef *def)
 	if (def == NULL)
 		return;
 	free(def->description);
-	for (i = 0; i < def->nschedules; i++)
+	for (i = 0; i < def->nschedules; i++) {
 		free(def->schedules[i].expr);
+		json_decref(def->schedules[i].params);
+	}
 	free(def->schedules);
 	free(def->timezone);
 	for (i = 0; i < def->nparams; i++)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ml.h"
 #include "taskfile.h"
 
@@ -12,6 +14,11 @@
 #define LABEL_MAX	200
 #define GROUP_MAX	64
 #define USER_MAX	32
+#define SCHEDULE_TOKENS_MAX (6 + TASKDEF_MAX_PARAMS) /* fields, NAME=VALUE */
+
+/* What a parameter name is, after "bad name '%s'"; takes the length. */
+#define NAME_RULE	"(lower-case letters, digits and '_', starting " \
+			"with a letter, at most %d)"
 
 /* One token of a directive line; quoted tells whether it was "quoted". */
 struct token {
@@ -141,6 +148,26 @@ tokens_free(struct token *tok, int n)
 		free(tok[n].s);
 }
 
+/* The first n tokens joined by one space, allocated. */
+static char *
+tokens_join(const struct token *tok, int n)
+{
+	size_t	 len = 1;
+	char	*s;
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(tok[i].s) + 1;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(s, " ", len);
+		strlcat(s, tok[i].s, len);
+	}
+	return (s);
+}
+
 /* Tokenize a directive that takes exactly one argument; returns it or NULL. */
 static char *
 one_arg(struct parse *p, const char *name, const char *rest)
@@ -215,61 +242,107 @@ duration_arg(struct parse *p, const char *name, const char *rest,
 }
 
 /*
- * @schedule EXPR: a cron expression (cron.c has the grammar), stored with
- * one space between fields.
+ * One NAME=VALUE word of a @schedule line, into *params (made for the
+ * first). Whether NAME is declared and VALUE fits its type is checked
+ * when every @param is read (parse_finish), as a run's parameters are.
+ */
+static int
+schedule_param(struct parse *p, json_t **params, const char *word)
+{
+	const char	*eq;
+	char		*name;
+	json_t		*value;
+	int		 rc = -1;
+
+	if ((eq = strchr(word, '=')) == NULL)
+		return (taskfile_error(p, "@schedule: '%s' is not NAME=VALUE "
+		    "(a value with blanks is in double quotes)", word));
+	name = xstrndup(word, eq - word);
+	if (!taskparam_name_valid(name))
+		taskfile_error(p, "@schedule: bad parameter name '%s' "
+		    NAME_RULE, name, ML_PARAM_NAME_MAX);
+	else if (*params != NULL && json_object_get(*params, name) != NULL)
+		taskfile_error(p, "@schedule: parameter %s is given twice",
+		    name);
+	else if ((value = json_string(eq + 1)) == NULL)
+		taskfile_error(p, "@schedule: %s: not valid UTF-8", name);
+	else {
+		if (*params == NULL)
+			*params = json_object();
+		json_object_set_new(*params, name, value);
+		rc = 0;
+	}
+	free(name);
+	return (rc);
+}
+
+/*
+ * @schedule EXPR [NAME=VALUE ...]: a cron expression (cron.c has the
+ * grammar), stored with one space between fields, then the parameters
+ * its runs get. The expression ends at the first word with a '='.
  */
 static int
 parse_schedule(struct parse *p, const char *rest)
 {
 	struct taskdef	*def = p->def;
+	struct token	 tok[SCHEDULE_TOKENS_MAX];
 	struct cron	 cron;
-	char		*expr, *field, *cp, *save, *cause;
-	size_t		 len;
-	u_int		 i;
+	json_t		*params = NULL;
+	char		*expr = NULL, *cause;
+	int		 n, i, nexpr, rc = -1;
+	u_int		 j;
 
-	while (*rest == ' ' || *rest == '\t')
-		rest++;
-	len = strlen(rest);
-	while (len > 0 && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
-		len--;
-	if (len == 0)
-		return (taskfile_error(p, "@schedule needs a cron expression"));
-	expr = xstrndup(rest, len);
+	if ((n = tokenize(p, rest, tok, SCHEDULE_TOKENS_MAX)) == -1)
+		return (-1);
+	for (nexpr = 0; nexpr < n; nexpr++) {
+		if (strchr(tok[nexpr].s, '=') != NULL)
+			break;
+		if (tok[nexpr].quoted) {
+			taskfile_error(p, "@schedule: a cron expression has "
+			    "no quotes");
+			goto out;
+		}
+	}
+	if (nexpr == 0) {
+		taskfile_error(p, "@schedule needs a cron expression");
+		goto out;
+	}
+	expr = tokens_join(tok, nexpr);
 	if (cron_parse(expr, &cron, &cause) != 0) {
 		taskfile_error(p, "@schedule: %s", cause);
 		free(cause);
-		free(expr);
-		return (-1);
+		goto out;
 	}
-	/* Normalise the spacing: one space between fields. */
-	cp = xmalloc(strlen(expr) + 1);
-	cp[0] = '\0';
-	save = NULL;
-	for (field = strtok_r(expr, " \t", &save); field != NULL;
-	    field = strtok_r(NULL, " \t", &save)) {
-		if (cp[0] != '\0')
-			strcat(cp, " ");
-		strcat(cp, field);
+	for (i = nexpr; i < n; i++) {
+		if (schedule_param(p, &params, tok[i].s) != 0)
+			goto out;
 	}
-	free(expr);
-	expr = cp;
-	for (i = 0; i < def->nschedules; i++) {
-		if (strcmp(def->schedules[i].expr, expr) == 0) {
-			free(expr);
-			return (taskfile_error(p, "@schedule: the same "
-			    "schedule is on line %d", def->schedules[i].line));
+	for (j = 0; j < def->nschedules; j++) {
+		if (strcmp(def->schedules[j].expr, expr) == 0) {
+			taskfile_error(p, "@schedule: the same expression is "
+			    "on line %d (a task's schedules differ in their "
+			    "times)", def->schedules[j].line);
+			goto out;
 		}
 	}
 	if (def->nschedules >= TASKDEF_MAX_REPEAT) {
-		free(expr);
-		return (taskfile_error(p, "too many @schedule lines"));
+		taskfile_error(p, "too many @schedule lines");
+		goto out;
 	}
 	def->schedules = xreallocarray(def->schedules, def->nschedules + 1,
 	    sizeof *def->schedules);
 	def->schedules[def->nschedules].expr = expr;
+	def->schedules[def->nschedules].params = params;
 	def->schedules[def->nschedules].line = p->line;
 	def->nschedules++;
-	return (0);
+	expr = NULL;
+	params = NULL;
+	rc = 0;
+out:
+	free(expr);
+	json_decref(params);
+	tokens_free(tok, n);
+	return (rc);
 }
 
 /* @timezone ZONE. */
@@ -398,8 +471,7 @@ parse_param(struct parse *p, const char *rest)
 		goto out;
 	}
 	if (tok[0].quoted || !taskparam_name_valid(tok[0].s)) {
-		taskfile_error(p, "@param: bad name '%s' (lower-case letters, "
-		    "digits and '_', starting with a letter, at most %d)",
+		taskfile_error(p, "@param: bad name '%s' " NAME_RULE,
 		    tok[0].s, ML_PARAM_NAME_MAX);
 		goto out;
 	}
@@ -699,23 +771,14 @@ static int
 parse_group(struct parse *p, const char *rest)
 {
 	struct token	 tok[TOKENS_MAX];
-	int		 n, i;
-	size_t		 len = 0;
+	int		 n;
 	char		*g;
 
 	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
 		return (-1);
 	if (n == 0)
 		return (taskfile_error(p, "@group needs a name"));
-	for (i = 0; i < n; i++)
-		len += strlen(tok[i].s) + 1;
-	g = xmalloc(len);
-	g[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			strlcat(g, " ", len);
-		strlcat(g, tok[i].s, len);
-	}
+	g = tokens_join(tok, n);
 	tokens_free(tok, n);
 	if (*g == '\0' || strlen(g) > GROUP_MAX) {
 		free(g);

@@ -110,7 +110,7 @@ json_t *
 object_task(const struct task *t, json_t *last_run)
 {
 	const struct taskdef	*def = t->def;
-	json_t			*o, *a, *nexts;
+	json_t			*o, *a, *sparams, *nexts;
 	u_int			 i;
 	int64_t			 next, first = -1;
 	char			*workdir;
@@ -135,9 +135,13 @@ object_task(const struct task *t, json_t *last_run)
 	json_object_set_new(o, K_DESCRIPTION,
 	    object_string(def->description));
 	a = json_array();
+	sparams = json_array();
 	nexts = json_array();
 	for (i = 0; i < def->nschedules; i++) {
 		json_array_append_new(a, json_string(def->schedules[i].expr));
+		json_array_append_new(sparams, def->schedules[i].params !=
+		    NULL ? json_deep_copy(def->schedules[i].params) :
+		    json_object());
 		next = task_valid(t) ? sched_next(t->name,
 		    def->schedules[i].expr) : -1;
 		json_array_append_new(nexts, object_time(next == -1 ? 0 :
@@ -146,6 +150,7 @@ object_task(const struct task *t, json_t *last_run)
 			first = next;
 	}
 	json_object_set_new(o, K_SCHEDULES, a);
+	json_object_set_new(o, K_SCHEDULE_PARAMS, sparams);
 	json_object_set_new(o, K_NEXT_RUNS, nexts);
 	json_object_set_new(o, K_NEXT_RUN, object_time(first == -1 ? 0 :
 	    first * 1000));

@@ -340,25 +340,44 @@ page_zone(struct evbuffer *b, const struct task *t)
 	page_text(b, abbr);
 }
 
-/* A task's schedules in words, with the zone; the expressions as tooltip. */
+/*
+ * A task's schedules in words, each with the parameters it gives and,
+ * when there are several, its next time; then the zone. The expressions
+ * are tooltips.
+ */
 void
 page_schedules(struct evbuffer *b, const struct task *t)
 {
-	char	*words;
-	u_int	 i;
+	const struct taskschedule	*ts;
+	char				*words, *params;
+	int64_t				 next;
+	u_int				 i;
 
 	for (i = 0; i < t->def->nschedules; i++) {
+		ts = &t->def->schedules[i];
 		if (i > 0)
 			evbuffer_add_printf(b, "; ");
 		evbuffer_add_printf(b, "<span title=\"");
-		page_text(b, t->def->schedules[i].expr);
+		page_text(b, ts->expr);
 		evbuffer_add_printf(b, "\">");
-		if ((words = cron_describe(t->def->schedules[i].expr)) != NULL)
+		if ((words = cron_describe(ts->expr)) != NULL)
 			page_text(b, words);
 		else
-			page_text(b, t->def->schedules[i].expr);
+			page_text(b, ts->expr);
 		free(words);
 		evbuffer_add_printf(b, "</span>");
+		params = proto_params_words(ts->params, 1);
+		if (*params != '\0') {
+			evbuffer_add_printf(b, " with <code class=\"params\">");
+			page_text(b, params);
+			evbuffer_add_printf(b, "</code>");
+		}
+		free(params);
+		if (t->def->nschedules > 1 && task_valid(t) &&
+		    (next = sched_next(t->name, ts->expr)) != -1) {
+			evbuffer_add_printf(b, ", next ");
+			page_time_ms(b, next * 1000, PAGE_T_REL);
+		}
 	}
 	evbuffer_add_printf(b, " <span class=\"muted\">(");
 	page_zone(b, t);

@@ -2,7 +2,7 @@
  * The scheduler: every @schedule of every valid task, in a heap ordered by
  * its next fire time, and one libevent timer for the earliest. A fire
  * triggers a run like any other trigger (so @concurrency, @overlap and
- * retries apply), with trigger "schedule".
+ * retries apply), with trigger "schedule" and the schedule's parameters.
  *
  * Time: libevent's timers run on the monotonic clock, fire times on the
  * wall clock, so the wall clock is read again at each wake-up, the timer
@@ -36,6 +36,7 @@
 struct sched {
 	char		*task;
 	char		*expr;
+	json_t		*params;	/* the schedule's, or NULL */
 	char		*zone;		/* as given, or NULL: the daemon's */
 	struct cron	 cron;
 	struct tz	*tz;		/* borrowed from the zone cache */
@@ -172,6 +173,7 @@ sched_free(struct sched *s)
 {
 	free(s->task);
 	free(s->expr);
+	json_decref(s->params);
 	free(s->zone);
 	free(s);
 }
@@ -195,9 +197,12 @@ sched_arm(void)
 	evtimer_add(ev_sched, &tv);
 }
 
-/* Trigger a scheduled run of a task; 0 if a run was made. */
+/*
+ * Trigger a scheduled run of a task with the schedule's parameters
+ * (borrowed; NULL: none); 0 if a run was made.
+ */
 static int
-sched_trigger(const char *name, const char *expr)
+sched_trigger(const char *name, const char *expr, json_t *params)
 {
 	struct run_request	 req;
 	struct ops_error	 err = { NULL, NULL };
@@ -209,6 +214,7 @@ sched_trigger(const char *name, const char *expr)
 	req.trigger = TRIGGER_SCHEDULE;
 	req.by = proto_trigger_name(TRIGGER_SCHEDULE);
 	req.schedule = expr;
+	req.params = params;
 	if (runs_submit(&req, &err) == -1) {
 		log_warnx("%s: @schedule %s: %s", name, expr, err.message);
 		ops_error_clear(&err);
@@ -221,7 +227,7 @@ sched_trigger(const char *name, const char *expr)
 static void
 sched_fire(struct sched *s, struct sched ***fired, u_int *nfired)
 {
-	if (sched_trigger(s->task, s->expr) != 0)
+	if (sched_trigger(s->task, s->expr, s->params) != 0)
 		return;
 	*fired = xreallocarray(*fired, *nfired + 1, sizeof **fired);
 	(*fired)[(*nfired)++] = s;
@@ -417,9 +423,10 @@ sched_lookup(struct sched **index, u_int n, const char *task,
  * if it is @reboot (then *reboot is set).
  */
 static struct sched *
-sched_new(struct task *t, const char *expr, int *reboot)
+sched_new(struct task *t, const struct taskschedule *ts, int *reboot)
 {
 	struct sched	*s;
+	const char	*expr = ts->expr;
 	char		*cause;
 
 	s = xcalloc(1, sizeof *s);
@@ -443,6 +450,7 @@ sched_new(struct task *t, const char *expr, int *reboot)
 	}
 	s->task = xstrdup(t->name);
 	s->expr = xstrdup(expr);
+	s->params = json_incref(ts->params);
 	s->zone = t->def->timezone != NULL ? xstrdup(t->def->timezone) : NULL;
 	return (s);
 }
@@ -502,7 +510,7 @@ sched_load(int starting)
 			continue;
 		for (j = 0; j < t->def->nschedules; j++) {
 			reboot = 0;
-			s = sched_new(t, t->def->schedules[j].expr, &reboot);
+			s = sched_new(t, &t->def->schedules[j], &reboot);
 			if (reboot && starting) {
 				reboots = xreallocarray(reboots, nreboots + 1,
 				    sizeof *reboots);
@@ -539,7 +547,8 @@ sched_load(int starting)
 	free(oldname);
 	sched_zones_free(&oldzones);
 	for (i = 0; i < nreboots; i++)
-		sched_trigger(rebootnames[i], reboots[i]->expr);
+		sched_trigger(rebootnames[i], reboots[i]->expr,
+		    reboots[i]->params);
 	free(reboots);
 	free(rebootnames);
 	for (i = 0; i < nheap; i++) {

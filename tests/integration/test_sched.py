@@ -642,7 +642,34 @@ INVALID = {
     "badtz.sh": (["@timezone Mars/Olympus", "@schedule * * * * * *"], 3,
                  r"@timezone: unknown time zone 'Mars/Olympus'"),
     "needy.sh": (["@schedule * * * * * *", "@param host required"], 3,
-                 r"@schedule: parameter host is required"),
+                 r"@schedule: host: required parameter is missing"),
+    # A schedule's parameters, checked as a run's (issue 14, point 4).
+    "needy2.sh": (["@param host required",
+                   "@schedule */2 * * * * * host=a",
+                   "@schedule 1-59/2 * * * * *"], 5,
+                  r"@schedule: host: required parameter is missing"),
+    "undeclared.sh": (["@param who default=me", "@schedule * * * * * *",
+                       "@schedule */2 * * * * * whom=x"], 5,
+                      r"@schedule: whom: no such parameter"),
+    "noparams.sh": (["@schedule * * * * * * who=x"], 3,
+                    r"@schedule: who: no such parameter \(the task takes "
+                    r"none\)"),
+    "badint.sh": (["@param n int", "@schedule * * * * * * n=ten"], 4,
+                  r"@schedule: n: 'ten' is not an integer"),
+    "badbool.sh": (["@param on bool", "@schedule * * * * * * on=perhaps"],
+                   4, r"@schedule: on: 'perhaps' is not true or false"),
+    "badchoice.sh": (["@schedule * * * * * * mode=medium",
+                      "@param mode choice(soft,hard) default=soft"], 3,
+                     r"@schedule: mode: 'medium' is not one of the "
+                     r"choices"),
+    "notpair.sh": (["@param host", "@schedule * * * * * * host=a extra"], 4,
+                   r"@schedule: 'extra' is not NAME=VALUE"),
+    "badname.sh": (["@param host", "@schedule * * * * * * Host=a"], 4,
+                   r"@schedule: bad parameter name 'Host'"),
+    "twice.sh": (["@param host", "@schedule * * * * * * host=a host=b"], 4,
+                 r"@schedule: parameter host is given twice"),
+    "quote.sh": (["@param host", '@schedule * * * * * * host="a b'], 4,
+                 r"unterminated quote"),
 }
 
 
@@ -660,7 +687,11 @@ class Invalid(SchedTest):
             self.assertTrue(status.startswith("invalid: "), status)
             self.assertRegex(status, r"%s:%d: .*%s" % (re.escape(name), line,
                                                        what))
-            self.assertFalse(self.task_json(task)["valid"])
+            t = self.task_json(task)
+            self.assertFalse(t["valid"])
+            self.assertTrue([e for e in t["errors"] if re.search(
+                r"%s:%d: .*%s" % (re.escape(name), line, what), e)],
+                t["errors"])
             p = self.d.ctl("run", task, check=EX_DATAERR)
             self.assertIn(b"invalid", p.stderr)
         rc, report = self.d.check_mode()

@@ -11,6 +11,7 @@
 
 #include "ml.h"
 #include "params.h"
+#include "proto.h"
 
 #define ONE_LINE	4	/* line of the directive in one_file() */
 
@@ -415,7 +416,7 @@ test_schedule_bad(void **state)
 	expect_error("# @schedule 0 3 * * *\n# @schedule 0  3 * * *\n", 2,
 	    "@schedule", "line 1");
 
-	/* A scheduled run has no parameters to give. */
+	/* A scheduled run that would lack a required parameter. */
 	expect_error("# @param who required\n# @schedule @daily\n", 2,
 	    "@schedule", "who");
 	def = parse("# @param who default=me\n# @schedule @daily\n");
@@ -429,6 +430,274 @@ test_schedule_bad(void **state)
 	assert_int_equal(def->nschedules, 0);
 	assert_int_equal(def->nerrors, 1);
 	taskdef_free(def);
+}
+
+/* Check that schedule i gives exactly the parameters want (JSON, in order). */
+static void
+schedule_params_are(const struct taskdef *def, u_int i, const char *want)
+{
+	json_t	*w;
+	char	*got, *exp;
+
+	if (i >= def->nschedules)
+		fail_msg("want a schedule #%u, have %u", i, def->nschedules);
+	if (want == NULL) {
+		assert_null(def->schedules[i].params);
+		return;
+	}
+	assert_non_null(def->schedules[i].params);
+	w = json_loads(want, 0, NULL);
+	assert_non_null(w);
+	got = json_dumps(def->schedules[i].params, JSON_COMPACT);
+	exp = json_dumps(w, JSON_COMPACT);
+	assert_string_equal(got, exp);
+	free(got);
+	free(exp);
+	json_decref(w);
+}
+
+/* Check that a scheduled run of schedule i would get exactly want. */
+static void
+schedule_run_params_are(const struct taskdef *def, u_int i, const char *want)
+{
+	json_t	*out, *w;
+	char	*cause = NULL, *got;
+
+	out = params_check(def, def->schedules[i].params, 0, &cause);
+	if (out == NULL)
+		fail_msg("schedule %u refused: %s", i, cause);
+	w = json_loads(want, 0, NULL);
+	assert_non_null(w);
+	if (!json_equal(out, w)) {
+		got = json_dumps(out, JSON_COMPACT);
+		fail_msg("schedule %u gives %s, want %s", i, got, want);
+	}
+	json_decref(w);
+	json_decref(out);
+}
+
+/*
+ * @schedule EXPR NAME=VALUE...: quoted values, 5 and 6 fields and macros,
+ * several schedules with their own parameters, the defaults of the rest.
+ */
+static void
+test_schedule_params(void **state)
+{
+	struct taskdef	*def;
+
+	def = parse_ok("#!/bin/sh\n"
+	    "# Redis.\n"
+	    "# @schedule 0 8 * * mon host=redis1 mode=hard\n"
+	    "# @schedule  */10 * * * * *\tnote=\"two  words\"   port=7000\n"
+	    "# @schedule @daily note=\"say \\\"hi\\\" \\\\o/\" force=yes\n"
+	    "# @schedule 30 2 * * * note= host=\"\"\n"
+	    "# @schedule @reboot\n"
+	    "# @schedule 0 9 * * * note=x=y mode=\"soft\"\n"
+	    "# @param host default=localhost\n"
+	    "# @param port int default=6379\n"
+	    "# @param force bool\n"
+	    "# @param mode choice(soft,hard) default=soft\n"
+	    "# @param note\n");
+	assert_int_equal(def->nschedules, 6);
+	assert_string_equal(def->schedules[0].expr, "0 8 * * mon");
+	assert_int_equal(def->schedules[0].line, 3);
+	schedule_params_are(def, 0, "{\"host\":\"redis1\",\"mode\":\"hard\"}");
+	assert_string_equal(def->schedules[1].expr, "*/10 * * * * *");
+	assert_int_equal(def->schedules[1].line, 4);
+	schedule_params_are(def, 1,
+	    "{\"note\":\"two  words\",\"port\":\"7000\"}");
+	assert_string_equal(def->schedules[2].expr, "@daily");
+	schedule_params_are(def, 2, "{\"note\":\"say \\\"hi\\\" \\\\o/\","
+	    "\"force\":\"yes\"}");
+	assert_string_equal(def->schedules[3].expr, "30 2 * * *");
+	schedule_params_are(def, 3, "{\"note\":\"\",\"host\":\"\"}");
+	assert_string_equal(def->schedules[4].expr, "@reboot");
+	schedule_params_are(def, 4, NULL);
+	schedule_params_are(def, 5, "{\"note\":\"x=y\",\"mode\":\"soft\"}");
+
+	/* What their runs get: normalised, and the defaults of the rest. */
+	schedule_run_params_are(def, 0, "{\"host\":\"redis1\","
+	    "\"port\":\"6379\",\"force\":\"false\",\"mode\":\"hard\","
+	    "\"note\":\"\"}");
+	schedule_run_params_are(def, 1, "{\"host\":\"localhost\","
+	    "\"port\":\"7000\",\"force\":\"false\",\"mode\":\"soft\","
+	    "\"note\":\"two  words\"}");
+	schedule_run_params_are(def, 2, "{\"host\":\"localhost\","
+	    "\"port\":\"6379\",\"force\":\"true\",\"mode\":\"soft\","
+	    "\"note\":\"say \\\"hi\\\" \\\\o/\"}");
+	schedule_run_params_are(def, 4, "{\"host\":\"localhost\","
+	    "\"port\":\"6379\",\"force\":\"false\",\"mode\":\"soft\","
+	    "\"note\":\"\"}");
+	taskdef_free(def);
+
+	/* A required parameter, given by every schedule. */
+	def = parse_ok("# @param who required\n"
+	    "# @schedule @daily who=me\n"
+	    "# @schedule @hourly who=\"the team\"\n");
+	schedule_run_params_are(def, 1, "{\"who\":\"the team\"}");
+	taskdef_free(def);
+}
+
+/* The most parameters a task has, all on one 6-field schedule. */
+static void
+test_schedule_params_many(void **state)
+{
+	struct taskdef	*def;
+	char		*text, *n;
+	int		 i;
+
+	text = xstrdup("# @schedule */5 * * * * *");
+	for (i = 0; i < TASKDEF_MAX_PARAMS; i++) {
+		xasprintf(&n, "%s p%d=%d", text, i, i);
+		free(text);
+		text = n;
+	}
+	xasprintf(&n, "%s\n", text);
+	free(text);
+	text = n;
+	for (i = 0; i < TASKDEF_MAX_PARAMS; i++) {
+		xasprintf(&n, "%s# @param p%d int\n", text, i);
+		free(text);
+		text = n;
+	}
+	def = parse_ok(text);
+	assert_int_equal(def->nschedules, 1);
+	assert_int_equal(json_object_size(def->schedules[0].params),
+	    TASKDEF_MAX_PARAMS);
+	assert_string_equal(json_string_value(json_object_get(
+	    def->schedules[0].params, "p63")), "63");
+	taskdef_free(def);
+	free(text);
+}
+
+/* The parameters of a task whose schedules' values are checked below. */
+#define SCHED_PARAMS							\
+	"#!/bin/sh\n"							\
+	"# @param n int\n"						\
+	"# @param on bool\n"						\
+	"# @param mode choice(soft,hard) default=soft\n"		\
+	"# @param who \"Who\" default=me\n"
+#define SCHED_LINE	6	/* the line after SCHED_PARAMS */
+
+/*
+ * Bad @schedule parameters make the task invalid, naming the line: not
+ * NAME=VALUE, bad names, twice the same, undeclared, a value its type
+ * refuses, a required one missing or empty.
+ */
+static void
+test_schedule_params_bad(void **state)
+{
+	struct taskdef	*def;
+	char		*text, *big;
+
+	one_bad("@schedule @daily host=a extra", "@schedule", "'extra'");
+	one_bad("@schedule @daily Host=a", "bad parameter name", "'Host'");
+	one_bad("@schedule @daily =a", "bad parameter name", "''");
+	one_bad("@schedule @daily 9x=a", "bad parameter name", "'9x'");
+	one_bad("@schedule @daily host-name=a", "bad parameter name",
+	    "'host-name'");
+	one_bad("@schedule @daily host=a host=b", "@schedule",
+	    "host is given twice");
+	one_bad("@schedule @daily host=\"a b", "unterminated quote", NULL);
+	one_bad("@schedule \"0 8 * * *\"", "@schedule", "quotes");
+	one_bad("@schedule host=a", "@schedule needs a cron expression", NULL);
+	one_bad("@schedule 0 8 * * host=a", "@schedule", "4 fields");
+	one_bad("@schedule @daily host=a", "host: no such parameter",
+	    "takes none");
+
+	expect_error(SCHED_PARAMS "# @schedule @daily nope=1\n", SCHED_LINE,
+	    "@schedule", "nope: no such parameter");
+	expect_error(SCHED_PARAMS "# @schedule @daily n=abc\n", SCHED_LINE,
+	    "@schedule", "n: 'abc' is not an integer");
+	expect_error(SCHED_PARAMS "# @schedule @daily n=\"1 2\"\n", SCHED_LINE,
+	    "@schedule", "is not an integer");
+	expect_error(SCHED_PARAMS "# @schedule @daily on=perhaps\n",
+	    SCHED_LINE, "@schedule", "on: 'perhaps' is not true or false");
+	expect_error(SCHED_PARAMS "# @schedule @daily mode=medium\n",
+	    SCHED_LINE, "@schedule", "mode: 'medium' is not one of the "
+	    "choices");
+	big = repeat('x', ML_PARAM_VALUE_MAX + 1);
+	xasprintf(&text, SCHED_PARAMS "# @schedule @daily who=%s\n", big);
+	expect_error(text, SCHED_LINE, "@schedule", "who: value longer than");
+	free(text);
+	free(big);
+
+	/* The values are checked once every @param is read. */
+	expect_error("# @schedule @daily n=x\n# @param n int\n", 1,
+	    "@schedule", "n: 'x' is not an integer");
+
+	/* A required parameter: every schedule must give it. */
+	expect_error("# @param who required\n# @schedule @daily\n", 2,
+	    "@schedule", "who: required parameter is missing");
+	expect_error("# @schedule @daily who=\"\"\n# @param who required\n", 1,
+	    "@schedule", "who: required parameter is empty");
+	def = parse("# @param who required\n"
+	    "# @schedule @daily who=me\n"
+	    "# @schedule @hourly\n"
+	    "# @schedule @weekly who=you\n"
+	    "# @schedule @monthly host=x\n");
+	assert_int_equal(def->nerrors, 2);
+	check_error(def, 0, 3, "@schedule", "who: required parameter is "
+	    "missing");
+	check_error(def, 1, 5, "@schedule", "host: no such parameter");
+	taskdef_free(def);
+
+	/* One good schedule and one bad: only the bad line is named. */
+	expect_error(SCHED_PARAMS "# @schedule @daily n=1\n"
+	    "# @schedule @hourly n=one\n# @schedule @weekly on=no\n",
+	    SCHED_LINE + 1, "@schedule", "'one' is not an integer");
+
+	/* Two schedules differ in their times, not only their parameters. */
+	expect_error(SCHED_PARAMS "# @schedule @daily n=1\n"
+	    "# @schedule @daily n=2\n", SCHED_LINE + 1, "@schedule",
+	    "line 6");
+}
+
+/* Parameters as NAME=VALUE words: quoted as a @schedule line reads them. */
+static void
+test_schedule_params_words(void **state)
+{
+	static const char	*values[] = { "plain", "two words", "",
+	    "tab\there", "say \"hi\"", "back\\slash", "\\\"", "x=y", "(a b)",
+	    "Gr\xc3\xbc\xc3\x9f" "e \xe6\x97\xa5", "\x1b[31m" };
+	struct taskdef		*def;
+	json_t			*given;
+	char			*words, *text, name[8];
+	u_int			 i;
+
+	given = json_object();
+	for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+		snprintf(name, sizeof name, "p%u", i);
+		json_object_set_new(given, name, json_string(values[i]));
+	}
+	words = proto_params_words(given, 1);
+	assert_non_null(strstr(words, "p0=plain p1=\"two words\" p2=\"\" "));
+	assert_non_null(strstr(words, "p4=\"say \\\"hi\\\"\" "
+	    "p5=\"back\\\\slash\""));
+	xasprintf(&text, "# @schedule @daily %s\n", words);
+	free(words);
+	for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+		words = text;
+		xasprintf(&text, "%s# @param p%u\n", words, i);
+		free(words);
+	}
+	def = parse_ok(text);
+	assert_true(json_equal(def->schedules[0].params, given));
+	taskdef_free(def);
+	free(text);
+
+	/* Unquoted (a run's parameters, for people); none: "". */
+	json_object_clear(given);
+	json_object_set_new(given, "a", json_string("1"));
+	json_object_set_new(given, "b", json_string("two words"));
+	json_object_set_new(given, "c", json_integer(3));
+	words = proto_params_words(given, 0);
+	assert_string_equal(words, "a=1 b=two words c=?");
+	free(words);
+	json_decref(given);
+	words = proto_params_words(NULL, 1);
+	assert_string_equal(words, "");
+	free(words);
 }
 
 /* @timezone: IANA zones only, never a silent fall-back. */
@@ -1543,6 +1812,10 @@ main(void)
 		cmocka_unit_test(test_blank_lines_first),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_schedule_bad),
+		cmocka_unit_test(test_schedule_params),
+		cmocka_unit_test(test_schedule_params_many),
+		cmocka_unit_test(test_schedule_params_bad),
+		cmocka_unit_test(test_schedule_params_words),
 		cmocka_unit_test(test_timezone),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_param),
