@@ -12,6 +12,7 @@
 
 #include "microlightd.h"
 #include "params.h"
+#include "heap.h"
 
 /* What a trigger's run does when max-queued runs wait already. */
 enum runs_busy {
@@ -54,8 +55,8 @@ static struct event	*ev_wake;
 #define RUNS_WINDOW_MS	(60 * 1000)
 #define RUNS_LOAD_MAX	10000	/* runs loaded in one go, and held at most */
 
-static struct run	**due;
-static u_int		 ndue, due_size;
+HEAP_HEAD(runs_due, run);
+static struct runs_due	 due;
 static int64_t		 due_t = -1, due_id;
 static int64_t		 nscheduled;
 static struct event	*ev_due;
@@ -190,67 +191,14 @@ runs_due_before(const struct run *a, const struct run *b)
 		return (a->rec.not_before < b->rec.not_before);
 	return (a->rec.id < b->rec.id);
 }
-
-/* Swap two places of the heap. */
-static void
-runs_due_swap(u_int i, u_int j)
-{
-	struct run	*r = due[i];
-
-	due[i] = due[j];
-	due[j] = r;
-	due[i]->due_idx = i;
-	due[j]->due_idx = j;
-}
-
-/* Move place i of the heap up or down to where it belongs. */
-static void
-runs_due_fix(u_int i)
-{
-	u_int	 l, m;
-
-	while (i > 0 && runs_due_before(due[i], due[(i - 1) / 2])) {
-		runs_due_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	for (;;) {
-		m = i;
-		l = 2 * i + 1;
-		if (l < ndue && runs_due_before(due[l], due[m]))
-			m = l;
-		if (l + 1 < ndue && runs_due_before(due[l + 1], due[m]))
-			m = l + 1;
-		if (m == i)
-			break;
-		runs_due_swap(i, m);
-		i = m;
-	}
-}
+HEAP_GENERATE(runs_due, run, due_idx, runs_due_before);
 
 /* Hold a scheduled run in the heap (and the index). */
 static void
-runs_due_push(struct run *r)
+runs_due_add(struct run *r)
 {
-	if (ndue == due_size) {
-		due_size = due_size == 0 ? 64 : due_size * 2;
-		due = xreallocarray(due, due_size, sizeof *due);
-	}
-	r->due_idx = ndue;
-	due[ndue++] = r;
-	runs_due_fix(r->due_idx);
+	runs_due_push(&due, r);
 	runs_index(r);
-}
-
-/* Take a scheduled run out of the heap. */
-static void
-runs_due_remove(struct run *r)
-{
-	u_int	 i = r->due_idx;
-
-	if (i != --ndue) {
-		runs_due_swap(i, ndue);
-		runs_due_fix(i);
-	}
 }
 
 /* A scheduled run read from the database joins the heap. */
@@ -263,7 +211,7 @@ runs_due_loaded(struct runrec *rec, void *arg)
 	free(rec);
 	due_t = r->rec.not_before;
 	due_id = r->rec.id;
-	runs_due_push(r);
+	runs_due_add(r);
 }
 
 /* Load the scheduled runs that fall due within the window. */
@@ -273,8 +221,8 @@ runs_due_load(int64_t now)
 	int64_t	 until = now + RUNS_WINDOW_MS;
 	int	 n, room;
 
-	while (due_t < until && ndue < RUNS_LOAD_MAX) {
-		room = RUNS_LOAD_MAX - ndue;
+	while (due_t < until && due.n < RUNS_LOAD_MAX) {
+		room = RUNS_LOAD_MAX - due.n;
 		if ((n = db_runs_due(due_t, due_id, until, room,
 		    runs_due_loaded, NULL)) == -1)
 			return;		/* tried again at the next wake */
@@ -294,8 +242,8 @@ runs_due_arm(int64_t now)
 
 	if (ev_due == NULL)
 		ev_due = evtimer_new(ml_base, runs_due_cb, NULL);
-	if (ndue > 0 && due[0]->rec.not_before - now < wait)
-		wait = due[0]->rec.not_before - now;
+	if (due.n > 0 && due.v[0]->rec.not_before - now < wait)
+		wait = due.v[0]->rec.not_before - now;
 	if (wait < 0)
 		wait = 0;
 	tv.tv_sec = wait / 1000;
@@ -357,9 +305,9 @@ runs_due_cb(int fd, short events, void *arg)
 	int64_t		 now = time_now_ms();
 	int		 moved = 0;
 
-	while (ndue > 0 && due[0]->rec.not_before <= now) {
-		r = due[0];
-		runs_due_remove(r);
+	while (due.n > 0 && due.v[0]->rec.not_before <= now) {
+		r = due.v[0];
+		runs_due_remove(&due, r);
 		runs_due_one(r, now);
 		moved = 1;
 	}
@@ -462,7 +410,7 @@ runs_schedule(struct run *r, const struct runs_rule *rule,
 	log_debug("%s[%lld]: scheduled by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
 	if (r->rec.not_before < due_t) {
-		runs_due_push(r);
+		runs_due_add(r);
 		runs_due_arm(time_now_ms());
 	} else
 		run_free(r);
@@ -585,7 +533,7 @@ runs_cancel(int64_t id, const char *reason)
 		}
 		r = run_from_record(&rec);
 	} else if (r->rec.status == RUN_SCHEDULED)
-		runs_due_remove(r);
+		runs_due_remove(&due, r);
 	else
 		queue_remove(r);
 	if (r->rec.status == RUN_SCHEDULED)
@@ -751,14 +699,13 @@ runs_free_queued(void)
 		RB_REMOVE(runs_ids, &runs_by_id, r);
 		run_free(r);
 	}
-	while (ndue > 0) {
-		r = due[--ndue];
+	while (due.n > 0) {
+		r = due.v[--due.n];
 		RB_REMOVE(runs_ids, &runs_by_id, r);
 		run_free(r);
 	}
-	free(due);
-	due = NULL;
-	due_size = 0;
+	free(due.v);
+	memset(&due, 0, sizeof due);
 	if (ev_due != NULL)
 		event_free(ev_due);
 	ev_due = NULL;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "microlightd.h"
+#include "heap.h"
 
 #define SCHED_MAX_SLEEP_MS	60000
 #define SCHED_STEP_MS		2000	/* a clock step worth a word in the log */
@@ -54,8 +55,8 @@ struct zone {
 };
 TAILQ_HEAD(zones, zone);
 
-static struct sched	**heap;
-static u_int		 nheap, heap_size;
+HEAP_HEAD(sched_heap, sched);
+static struct sched_heap heap;	/* by next fire */
 static struct sched	**byname;	/* the same, by task and expression */
 static struct zones	 zones = TAILQ_HEAD_INITIALIZER(zones);
 static struct event	*ev_sched;
@@ -116,56 +117,7 @@ sched_before(const struct sched *a, const struct sched *b)
 		return (1);
 	return (a->next < b->next);
 }
-
-/* Swap two heap slots. */
-static void
-sched_swap(u_int i, u_int j)
-{
-	struct sched	*t = heap[i];
-
-	heap[i] = heap[j];
-	heap[j] = t;
-	heap[i]->idx = i;
-	heap[j]->idx = j;
-}
-
-/* Restore the heap around slot i after its key changed. */
-static void
-sched_fix(u_int i)
-{
-	u_int	 l, r, m;
-
-	while (i > 0 && sched_before(heap[i], heap[(i - 1) / 2])) {
-		sched_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		m = i;
-		if (l < nheap && sched_before(heap[l], heap[m]))
-			m = l;
-		if (r < nheap && sched_before(heap[r], heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		sched_swap(i, m);
-		i = m;
-	}
-}
-
-/* Add a schedule to the heap. */
-static void
-sched_push(struct sched *s)
-{
-	if (nheap == heap_size) {
-		heap_size = heap_size == 0 ? 64 : heap_size * 2;
-		heap = xreallocarray(heap, heap_size, sizeof *heap);
-	}
-	s->idx = nheap;
-	heap[nheap++] = s;
-	sched_fix(s->idx);
-}
+HEAP_GENERATE(sched_heap, sched, idx, sched_before);
 
 /* Free a schedule. */
 static void
@@ -185,8 +137,8 @@ sched_arm(void)
 	struct timeval	 tv;
 	int64_t		 wait = SCHED_MAX_SLEEP_MS * 1000;	/* us */
 
-	if (nheap > 0 && heap[0]->next != -1) {
-		wait = heap[0]->next * 1000000 - time_now_us();
+	if (heap.n > 0 && heap.v[0]->next != -1) {
+		wait = heap.v[0]->next * 1000000 - time_now_us();
 		if (wait < 0)
 			wait = 0;
 		if (wait > SCHED_MAX_SLEEP_MS * 1000)
@@ -305,16 +257,16 @@ sched_recompute(void)
 	int64_t		 now = time_now_ms() / 1000;
 	u_int		 i;
 
-	for (i = 0; i < nheap; i++) {
-		s = heap[i];
+	for (i = 0; i < heap.n; i++) {
+		s = heap.v[i];
 		if (s->next != -1 && s->next <= now && s->next > s->last)
 			continue;	/* due in the step: fire once */
 		s->next = cron_next(&s->cron, s->tz, sched_from(s, now));
 	}
-	if (nheap > 0)
-		qsort(heap, nheap, sizeof *heap, sched_cmp_next);
-	for (i = 0; i < nheap; i++)
-		heap[i]->idx = i;
+	if (heap.n > 0)
+		qsort(heap.v, heap.n, sizeof *heap.v, sched_cmp_next);
+	for (i = 0; i < heap.n; i++)
+		heap.v[i]->idx = i;
 }
 
 /*
@@ -341,13 +293,13 @@ sched_run(int stepped)
 		sched_recompute();
 	}
 	now = now_ms / 1000;
-	while (nheap > 0 && (s = heap[0])->next != -1 && s->next * 1000 <=
+	while (heap.n > 0 && (s = heap.v[0])->next != -1 && s->next * 1000 <=
 	    now_ms) {
 		at = s->next;
 		s->last = at;
 		/* Late (the clock stepped, or we were busy): fire once. */
 		s->next = cron_next(&s->cron, s->tz, at > now ? at : now);
-		sched_fix(0);
+		sched_heap_fix(&heap, 0);
 		log_debug("%s: @schedule %s fires (due at %lld)", s->task,
 		    s->expr, (long long)at);
 		sched_fire(s, &fired, &nfired);
@@ -489,20 +441,20 @@ sched_place(struct sched *s, int catchup, int starting, int64_t now)
 void
 sched_load(int starting)
 {
-	struct sched	**old = heap, **oldname = byname, *s, *prev;
+	struct sched	**old = heap.v, **oldname = byname, *s, *prev;
 	struct sched	**fired = NULL;
 	struct zones	 oldzones = TAILQ_HEAD_INITIALIZER(oldzones);
 	struct task	*t;
 	struct taskschedule **reboots = NULL;
 	const char	**rebootnames = NULL;
-	u_int		 nold = nheap, nreboots = 0, nfired = 0, i, j;
+	u_int		 nold = heap.n, nreboots = 0, nfired = 0, i, j;
 	int64_t		 now = time_now_ms() / 1000;
 	int		 txn, reboot;
 
 	if (ev_sched == NULL && !starting)
 		return;		/* not started yet: sched_start loads */
-	heap = byname = NULL;
-	nheap = heap_size = 0;
+	memset(&heap, 0, sizeof heap);
+	byname = NULL;
 	TAILQ_CONCAT(&oldzones, &zones, entry);
 	txn = db_begin() == 0;	/* first-armed times: one write, not many */
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
@@ -536,7 +488,7 @@ sched_load(int starting)
 				old[prev->idx] = NULL;
 			} else
 				sched_place(s, t->def->catchup, starting, now);
-			sched_push(s);
+			sched_heap_push(&heap, s);
 		}
 	}
 	if (txn && db_commit() != 0)
@@ -551,18 +503,18 @@ sched_load(int starting)
 		    reboots[i]->params);
 	free(reboots);
 	free(rebootnames);
-	for (i = 0; i < nheap; i++) {
-		if (heap[i]->catchup) {
-			heap[i]->catchup = 0;
-			sched_fire(heap[i], &fired, &nfired);
+	for (i = 0; i < heap.n; i++) {
+		if (heap.v[i]->catchup) {
+			heap.v[i]->catchup = 0;
+			sched_fire(heap.v[i], &fired, &nfired);
 		}
 	}
 	sched_record(fired, nfired);
 	free(fired);
-	if (nheap > 0) {
-		byname = xreallocarray(NULL, nheap, sizeof *byname);
-		memcpy(byname, heap, nheap * sizeof *byname);
-		qsort(byname, nheap, sizeof *byname, sched_cmp_name);
+	if (heap.n > 0) {
+		byname = xreallocarray(NULL, heap.n, sizeof *byname);
+		memcpy(byname, heap.v, heap.n * sizeof *byname);
+		qsort(byname, heap.n, sizeof *byname, sched_cmp_name);
 	}
 	if (ev_sched != NULL) {
 		evtimer_del(ev_sched);
@@ -576,7 +528,7 @@ sched_next(const char *task, const char *expr)
 {
 	struct sched	*s;
 
-	if ((s = sched_lookup(byname, nheap, task, expr)) == NULL)
+	if ((s = sched_lookup(byname, heap.n, task, expr)) == NULL)
 		return (-1);
 	return (s->next);
 }
@@ -585,9 +537,9 @@ sched_next(const char *task, const char *expr)
 static int64_t
 sched_next_fire(void)
 {
-	if (nheap == 0 || heap[0]->next == -1)
+	if (heap.n == 0 || heap.v[0]->next == -1)
 		return (-1);
-	return (heap[0]->next * 1000);
+	return (heap.v[0]->next * 1000);
 }
 
 /*
@@ -602,8 +554,8 @@ sched_healthy(void)
 
 	if (ev_sched == NULL)
 		return (1);
-	if (nheap > 0 && heap[0]->next != -1 &&
-	    heap[0]->next * 1000 + SCHED_LATE_MS < now)
+	if (heap.n > 0 && heap.v[0]->next != -1 &&
+	    heap.v[0]->next * 1000 + SCHED_LATE_MS < now)
 		return (0);
 	return (time_mono_ms() - last_mono < 2 * SCHED_MAX_SLEEP_MS +
 	    SCHED_LATE_MS);
@@ -645,11 +597,11 @@ sched_stop(void)
 	if (step_fd != -1)
 		close(step_fd);
 	step_fd = -1;
-	for (i = 0; i < nheap; i++)
-		sched_free(heap[i]);
-	free(heap);
+	for (i = 0; i < heap.n; i++)
+		sched_free(heap.v[i]);
+	free(heap.v);
 	free(byname);
-	heap = byname = NULL;
-	nheap = heap_size = 0;
+	memset(&heap, 0, sizeof heap);
+	byname = NULL;
 	sched_zones_free(&zones);
 }
