@@ -117,7 +117,7 @@ fmt_started(json_t *run, char *buf, size_t len)
 	else if (json_is_string(json_object_get(run, K_SCHEDULED_FOR)) &&
 	    proto_run_status(run) == RUN_SCHEDULED) {
 		fmt_time(run, K_SCHEDULED_FOR, t, sizeof t);
-		snprintf(buf, len, "not before %s", t);
+		snprintf(buf, len, "at %s", t);
 	} else
 		snprintf(buf, len, "-");
 }
