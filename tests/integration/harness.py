@@ -540,6 +540,11 @@ class DaemonTest(unittest.TestCase):
                         start=self.START, **self.clock_args())
 
     def tearDown(self):
+        # Kept for the report of a failure (TapResult prints its end).
+        try:
+            self.daemon_log = self.d.log_text()[-6000:]
+        except Exception:
+            self.daemon_log = None
         self.d.cleanup()
 
 
@@ -599,8 +604,11 @@ class TapResult(unittest.TestResult):
                                 test.id().split(".", 1)[-1], extra))
         sys.stdout.flush()
 
-    def _diag(self, err):
+    def _diag(self, err, test=None):
         text = "".join(traceback.format_exception(*err))
+        log = getattr(test, "daemon_log", None)
+        if log:
+            text += "\nthe end of the daemon's log:\n" + log
         for line in text.rstrip().splitlines():
             print("# " + line)
 
@@ -611,12 +619,12 @@ class TapResult(unittest.TestResult):
     def addFailure(self, test, err):
         super().addFailure(test, err)
         self._line(False, test)
-        self._diag(err)
+        self._diag(err, test)
 
     def addError(self, test, err):
         super().addError(test, err)
         self._line(False, test)
-        self._diag(err)
+        self._diag(err, test)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
