@@ -481,7 +481,7 @@ page_task_at(struct evkeyvalq *form, char *buf, size_t len)
 	const char	*tz = page_field(form, "_tz"), *errstr = NULL;
 	struct tm	 tm;
 	char		*end;
-	long		 off;
+	long		 off = 0;
 	time_t		 t;
 
 	if (at == NULL || *at == '\0')
