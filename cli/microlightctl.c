@@ -177,7 +177,7 @@ cmd_show(int argc, char **argv)
 	    argv[1]));
 	if (!json_output)
 		print_task(json_object_get(r, K_TASK),
-		    json_object_get(r, K_RUNS));
+		    json_object_get(r, K_SCHEDULED), json_object_get(r, K_RUNS));
 	json_decref(r);
 	conn_close(&c);
 	return (0);

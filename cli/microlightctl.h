@@ -50,7 +50,7 @@ void		 fmt_time(json_t *, const char *, char *, size_t);
 void		 fmt_duration(json_t *, char *, size_t);
 void		 print_run(json_t *);
 void		 print_runs(json_t *, int);
-void		 print_task(json_t *, json_t *);
+void		 print_task(json_t *, json_t *, json_t *);
 void		 print_tasks(json_t *);
 void		 write_all(int, const void *, size_t);
 char		*text_vis(const char *);

@@ -491,9 +491,31 @@ print_schedules(json_t *task)
 	}
 }
 
-/* One task in detail, with its recent runs. */
+/* A task's scheduled runs, soonest first: when, id, who, parameters. */
+static void
+print_scheduled(json_t *runs)
+{
+	struct table	*t;
+	json_t		*run;
+	size_t		 i;
+	char		 id[32], when[64], *params;
+
+	t = table_create(4, "  WHEN", "ID", "BY", "PARAMS");
+	json_array_foreach(runs, i, run) {
+		snprintf(id, sizeof id, "%lld", (long long)jint(run, K_ID, 0));
+		when[0] = ' ';
+		when[1] = ' ';
+		fmt_time(run, K_SCHEDULED_FOR, when + 2, sizeof when - 2);
+		params = proto_params_words(json_object_get(run, K_PARAMS), 1);
+		table_add(t, when, id, jstr(run, K_TRIGGERED_BY), params);
+		free(params);
+	}
+	table_print(t);
+}
+
+/* One task in detail, with its scheduled runs and its recent runs. */
 void
-print_task(json_t *task, json_t *runs)
+print_task(json_t *task, json_t *scheduled, json_t *runs)
 {
 	json_t		*params, *p, *v, *errors;
 	struct table	*t;
@@ -575,6 +597,10 @@ print_task(json_t *task, json_t *runs)
 			free(type);
 		}
 		table_print(t);
+	}
+	if (json_array_size(scheduled) > 0) {
+		printf("\nscheduled runs:\n");
+		print_scheduled(scheduled);
 	}
 	if (runs != NULL && json_array_size(runs) > 0) {
 		printf("\nrecent runs:\n");

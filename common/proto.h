@@ -46,6 +46,7 @@
 #define K_TASKS			"tasks"
 #define K_RUN			"run"
 #define K_RUNS			"runs"
+#define K_SCHEDULED		"scheduled"	/* show: a task's future runs */
 #define K_PARAMS		"params"
 #define K_WAIT			"wait"
 #define K_FOLLOW		"follow"

@@ -97,6 +97,13 @@ static const char *db_migrations[] = {
 	"  WHERE status = 'scheduled';"
 	"UPDATE runs SET status = 'scheduled' "
 	"  WHERE status = 'queued' AND not_before IS NOT NULL;",
+
+	/*
+	 * 5 -> 6: one task's scheduled runs by time (its next run, its page's
+	 * Upcoming list), without reading the task's whole history.
+	 */
+	"CREATE INDEX runs_scheduled_task ON runs(task, not_before, id) "
+	"  WHERE status = 'scheduled';",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -171,6 +178,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	/* The web page's. */
 	[STMT_LAST_RUN_OF] = "SELECT " RUN_COLUMNS " FROM runs WHERE task = ? "
 	    "ORDER BY id DESC LIMIT 1",
+	[STMT_NEXT_SCHEDULED] = "SELECT min(not_before) FROM runs "
+	    "WHERE status = 'scheduled' AND task = ?",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 

@@ -42,6 +42,7 @@ enum db_stmt {
 	STMT_HOOK_GET,
 	STMT_HOOK_SET,
 	STMT_LAST_RUN_OF,	/* the web page: one task's latest run */
+	STMT_NEXT_SCHEDULED,	/* one task's soonest scheduled run */
 	STMT_MAX
 };
 

@@ -360,6 +360,27 @@ db_last_run(const char *task, struct runrec *r)
 	return (rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1);
 }
 
+/*
+ * When the soonest scheduled run of one task is due (ms), or 0: none, or
+ * an error (logged). One lookup in the runs_scheduled_task index.
+ */
+int64_t
+db_next_scheduled(const char *task)
+{
+	sqlite3_stmt	*st = db_stmt(STMT_NEXT_SCHEDULED);
+	int64_t		 when = 0;
+	int		 rc;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		when = db_column_opt(st, 0, 0);
+	else
+		log_warnx("sqlite: the next scheduled run of %s: %s", task,
+		    sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return (when);
+}
+
 /* Copy a record (deeply: dst owns its own strings). */
 void
 runrec_copy(struct runrec *dst, const struct runrec *src)

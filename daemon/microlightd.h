@@ -160,6 +160,7 @@ int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_runs(db_run_cb, void *);
 int		 db_last_run(const char *, struct runrec *);
+int64_t		 db_next_scheduled(const char *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
 		     void *);
 void		 runrec_clear(struct runrec *);
@@ -170,7 +171,7 @@ json_t		*object_time(int64_t);
 json_t		*object_string(const char *);
 json_t		*object_run(const struct runrec *);
 json_t		*object_params(const struct taskdef *);
-json_t		*object_task(const struct task *, json_t *);
+json_t		*object_task(const struct task *, json_t *, int64_t);
 
 /* db_output.c */
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -486,6 +487,7 @@ void		 follow_run_ended(struct run *);
 
 /* ops.c */
 #define OPS_SHOW_LIMIT	10	/* show: runs by default */
+#define OPS_SHOW_SCHEDULED 10	/* show: scheduled runs, soonest first */
 #define OPS_RUNS_LIMIT	20	/* runs: by default */
 #define OPS_MAX_LIMIT	10000
 
@@ -501,6 +503,7 @@ void		 ops_error_clear(struct ops_error *);
 json_t		*ops_error_reply(struct ops_error *);
 void		 ops_ping(json_t *);
 void		 ops_list(json_t *);
+int64_t		 ops_next_run(const struct task *);
 int		 ops_show(const char *, int64_t, json_t *, struct ops_error *);
 int		 ops_find_run(int64_t, struct run **, json_t **,
 		     struct ops_error *);
@@ -713,7 +716,6 @@ void		 page_token(struct evbuffer *, const char *);
 const char	*page_field(struct evkeyvalq *, const char *);
 int		 page_form(struct http_req *, struct evkeyvalq *);
 void		 page_schedules(struct evbuffer *, const struct task *);
-int64_t		 page_next_run(const struct task *);
 void		 page_task_errors(struct evbuffer *, const struct task *);
 void		 page_task_link(struct evbuffer *, const char *);
 void		 page_runs_table(struct evbuffer *, json_t *, int);

@@ -104,15 +104,16 @@ object_params(const struct taskdef *def)
 
 /*
  * A task as the protocol's task object; last_run (borrowed, may be NULL)
- * is the task's latest run object.
+ * is the task's latest run object, next_run when it runs next (ms, 0:
+ * not known; see ops_next_run).
  */
 json_t *
-object_task(const struct task *t, json_t *last_run)
+object_task(const struct task *t, json_t *last_run, int64_t next_run)
 {
 	const struct taskdef	*def = t->def;
 	json_t			*o, *a, *sparams, *nexts;
 	u_int			 i;
-	int64_t			 next, first = -1;
+	int64_t			 next;
 	char			*workdir;
 
 	o = json_object();
@@ -128,7 +129,7 @@ object_task(const struct task *t, json_t *last_run)
 	    t->errors[0] : NULL));
 	json_object_set_new(o, K_LAST_RUN, last_run != NULL ?
 	    json_incref(last_run) : json_null());
-	json_object_set_new(o, K_NEXT_RUN, json_null());
+	json_object_set_new(o, K_NEXT_RUN, object_time(next_run));
 	if (def == NULL)
 		return (o);
 
@@ -146,14 +147,10 @@ object_task(const struct task *t, json_t *last_run)
 		    def->schedules[i].expr) : -1;
 		json_array_append_new(nexts, object_time(next == -1 ? 0 :
 		    next * 1000));
-		if (next != -1 && (first == -1 || next < first))
-			first = next;
 	}
 	json_object_set_new(o, K_SCHEDULES, a);
 	json_object_set_new(o, K_SCHEDULE_PARAMS, sparams);
 	json_object_set_new(o, K_NEXT_RUNS, nexts);
-	json_object_set_new(o, K_NEXT_RUN, object_time(first == -1 ? 0 :
-	    first * 1000));
 	json_object_set_new(o, K_TIMEZONE, object_string(def->timezone));
 	json_object_set_new(o, K_TIMEOUT, json_integer(task_timeout(t)));
 	json_object_set_new(o, K_PARAMS, object_params(def));

@@ -112,6 +112,25 @@ ops_last_run(const char *task)
 	return (obj);
 }
 
+/*
+ * When a task runs next (ms), or 0: the sooner of its schedules' next
+ * fire (a valid task's) and its soonest scheduled run.
+ */
+int64_t
+ops_next_run(const struct task *t)
+{
+	int64_t	 next, first;
+	u_int	 i;
+
+	first = db_next_scheduled(t->name);
+	for (i = 0; task_valid(t) && i < t->def->nschedules; i++) {
+		next = sched_next(t->name, t->def->schedules[i].expr);
+		if (next != -1 && (first == 0 || next * 1000 < first))
+			first = next * 1000;
+	}
+	return (first);
+}
+
 /* list: every task, valid or not, with its latest run, set in reply. */
 void
 ops_list(json_t *reply)
@@ -123,19 +142,22 @@ ops_list(json_t *reply)
 	db_last_runs(ops_map_run, last);
 	tasks = json_array();
 	RB_FOREACH(t, task_tree, &ops_tasks()->tree)
-		json_array_append_new(tasks,
-		    object_task(t, json_object_get(last, t->name)));
+		json_array_append_new(tasks, object_task(t,
+		    json_object_get(last, t->name), ops_next_run(t)));
 	json_decref(last);
 	json_object_set_new(reply, K_TASKS, tasks);
 }
 
-/* show: one task and its latest limit runs, set in reply. */
+/*
+ * show: one task, its latest limit runs and its soonest OPS_SHOW_SCHEDULED
+ * scheduled runs, set in reply.
+ */
 int
 ops_show(const char *name, int64_t limit, json_t *reply,
     struct ops_error *err)
 {
 	struct task	*t;
-	json_t		*runs, *last;
+	json_t		*runs, *last, *scheduled;
 
 	if ((t = ops_task(name)) == NULL)
 		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
@@ -146,8 +168,13 @@ ops_show(const char *name, int64_t limit, json_t *reply,
 	runs = json_array();
 	db_runs_query(t->name, -1, 0, (int)limit, ops_append_run, runs);
 	last = json_array_get(runs, 0);
-	json_object_set_new(reply, K_TASK, object_task(t, last));
+	json_object_set_new(reply, K_TASK, object_task(t, last,
+	    ops_next_run(t)));
 	json_object_set_new(reply, K_RUNS, runs);
+	scheduled = json_array();
+	db_runs_query(t->name, RUN_SCHEDULED, 0, OPS_SHOW_SCHEDULED,
+	    ops_append_run, scheduled);
+	json_object_set_new(reply, K_SCHEDULED, scheduled);
 	return (0);
 }
 

@@ -384,23 +384,6 @@ page_schedules(struct evbuffer *b, const struct task *t)
 	evbuffer_add_printf(b, ")</span>");
 }
 
-/* The next time any of a valid task's schedules fires (ms), or 0. */
-int64_t
-page_next_run(const struct task *t)
-{
-	int64_t	 next, first = -1;
-	u_int	 i;
-
-	if (!task_valid(t))
-		return (0);
-	for (i = 0; i < t->def->nschedules; i++) {
-		next = sched_next(t->name, t->def->schedules[i].expr);
-		if (next != -1 && (first == -1 || next < first))
-			first = next;
-	}
-	return (first == -1 ? 0 : first * 1000);
-}
-
 /* A task's errors as a list. */
 void
 page_task_errors(struct evbuffer *b, const struct task *t)

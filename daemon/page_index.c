@@ -105,7 +105,7 @@ page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
 		    "<b>Runs</b> ");
 		page_schedules(b, t);
 		evbuffer_add_printf(b, "</span>");
-		if ((next = page_next_run(t)) > 0) {
+		if ((next = ops_next_run(t)) > 0) {
 			evbuffer_add_printf(b, "<span class=\"next\"><b>Next"
 			    "</b> ");
 			page_time_ms(b, next, PAGE_T_DAY);

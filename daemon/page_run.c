@@ -230,7 +230,7 @@ page_run_facts(struct evbuffer *b, json_t *run)
 /*
  * The top of a run's page, which the live stream replaces when the run
  * changes: title, status badge, Cancel and Reload while it is not over,
- * and the facts.
+ * when a scheduled run is due, and the facts.
  */
 static void
 page_run_head(struct evbuffer *b, json_t *run, const char *token)
@@ -257,6 +257,12 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 		    "<a class=\"btn\" href=\"/runs/%lld\">Reload</a></div>", id);
 	}
 	evbuffer_add_printf(b, "</div>\n");
+	if (status != NULL && proto_status_from(status) == RUN_SCHEDULED) {
+		evbuffer_add_printf(b, "<p class=\"lead\" id=\"scheduled-for\">"
+		    "Scheduled for ");
+		page_time(b, page_json_str(run, K_SCHEDULED_FOR), PAGE_T_DAY);
+		evbuffer_add_printf(b, "</p>\n");
+	}
 	page_run_facts(b, run);
 }
 
@@ -544,16 +550,20 @@ page_run_events(struct http_req *hr)
 	follow_pump(pe->af.f);
 }
 
-/* POST /runs/ID/cancel: the Cancel button; back to the run's page. */
+/*
+ * POST /runs/ID/cancel: the Cancel button; back to the run's page, or to
+ * its task's page when the form says so (_back=task: its Upcoming list).
+ */
 void
 page_run_cancel(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
 	struct evkeyvalq	 form;
 	json_t			*reply;
-	char			 loc[64];
+	const char		*back, *task;
+	char			 loc[ML_NAME_MAX + 64];
 	int64_t			 id;
-	int			 rc;
+	int			 rc, to_task;
 
 	if (ml_shutting_down) {
 		page_error(hr, 503, "microlight is shutting down: its runs are "
@@ -562,18 +572,26 @@ page_run_cancel(struct http_req *hr)
 	}
 	if (page_form(hr, &form) != 0)
 		return;
+	back = page_field(&form, "_back");
+	to_task = back != NULL && strcmp(back, "task") == 0;
 	evhttp_clear_headers(&form);
 	if ((id = api_run_id(hr)) == -1)
 		return;
 	reply = proto_ok();
 	rc = ops_cancel(id, api_who(hr), reply, &err);
-	json_decref(reply);
 	if (rc == -1 && strcmp(err.code, E_NOT_ACTIVE) != 0) {
+		json_decref(reply);
 		page_error(hr, http_status_for(err.code), err.message);
 		ops_error_clear(&err);
 		return;
 	}
 	ops_error_clear(&err);
-	snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
+	task = page_json_str(json_object_get(reply, K_RUN), K_TASK);
+	if (to_task && task != NULL) {
+		/* From a task's Upcoming list (a valid name: no escaping). */
+		snprintf(loc, sizeof loc, "/tasks/%s#upcoming", task);
+	} else
+		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
 	http_redirect(hr, loc);
+	json_decref(reply);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -13,11 +14,13 @@
 #include "microlightd.h"
 
 #define PAGE_TASK_RUNS		25	/* on a task's page */
+#define PAGE_TASK_UPCOMING	25	/* scheduled runs on a task's page */
 
 /*
  * The task page's script (page_task.js, made into a string by make): with
  * JavaScript, @confirm asks with confirm() instead of the "I am sure" box
- * the page shows without it.
+ * the page shows without it, and a "Run later" time is sent with the
+ * browser's offset from UTC (_tz) for page_task_at.
  */
 static const char page_task_js[] =
 #include "daemon/page_task_js.h"
@@ -134,6 +137,48 @@ page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
 	evbuffer_add_printf(b, "</div>\n");
 }
 
+/*
+ * The form's "Run later" fields: a date and time (datetime-local: no
+ * offset, see page_task_at) or a delay; values are what was sent.
+ */
+static void
+page_task_later(struct evbuffer *b, json_t *values)
+{
+	const char	*at = NULL, *in = NULL;
+	char		 zone[64];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	if (values != NULL) {
+		at = page_json_str(values, "_at");
+		in = page_json_str(values, "_in");
+	}
+	localtime_r(&now, &tm);
+	strftime(zone, sizeof zone, "%Z", &tm);
+	evbuffer_add_printf(b, "<fieldset class=\"field\" id=\"later\">"
+	    "<legend>Run later <span class=\"muted small\">(optional: empty "
+	    "runs now)</span></legend><label for=\"f-at\">At</label><input "
+	    "id=\"f-at\" name=\"_at\" type=\"datetime-local\" step=\"1\"");
+	if (at != NULL) {
+		evbuffer_add_printf(b, " value=\"");
+		page_text(b, at);
+		evbuffer_add_printf(b, "\"");
+	}
+	evbuffer_add_printf(b, "><p class=\"hint\" id=\"at-zone\">In the "
+	    "server's time zone, ");
+	page_text(b, zone);
+	evbuffer_add_printf(b, ".</p><label for=\"f-in\">Or in</label>"
+	    "<input id=\"f-in\" name=\"_in\" type=\"text\" maxlength=\"32\" "
+	    "autocomplete=\"off\" placeholder=\"30m, 2h, 1d\"");
+	if (in != NULL) {
+		evbuffer_add_printf(b, " value=\"");
+		page_text(b, in);
+		evbuffer_add_printf(b, "\"");
+	}
+	evbuffer_add_printf(b, "><input type=\"hidden\" name=\"_tz\" "
+	    "id=\"f-tz\"></fieldset>\n");
+}
+
 /* The form that runs a task: its parameters, and the confirmation. */
 static void
 page_task_form(struct evbuffer *b, struct http_req *hr,
@@ -163,6 +208,7 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 	if (t->def->nparams == 0)
 		evbuffer_add_printf(b, "<p class=\"muted small\">This task takes "
 		    "no parameters.</p>\n");
+	page_task_later(b, values);
 	if (t->def->confirm)
 		evbuffer_add_printf(b, "<div class=\"field\" id=\"confirm-row\">"
 		    "<label class=\"check\"><input type=\"checkbox\" "
@@ -188,7 +234,7 @@ page_task_details(struct evbuffer *b, const struct task *t)
 	else
 		evbuffer_add_printf(b, "none: it runs when started");
 	evbuffer_add_printf(b, "</dd>");
-	if ((next = page_next_run(t)) > 0) {
+	if ((next = ops_next_run(t)) > 0) {
 		evbuffer_add_printf(b, "<dt>Next run</dt><dd>");
 		page_time_ms(b, next, PAGE_T_DAY);
 		evbuffer_add_printf(b, "</dd>");
@@ -208,6 +254,121 @@ page_task_details(struct evbuffer *b, const struct task *t)
 	    "<code>", t->def->webhook ? "yes" : "no");
 	page_text(b, t->file);
 	evbuffer_add_printf(b, "</code></dd></dl></section>\n");
+}
+
+/* One thing to come on a task's page: a scheduled run, or a schedule. */
+struct page_upcoming {
+	int64_t		 when;		/* ms */
+	json_t		*run;		/* a scheduled run's object, or NULL */
+	const struct taskschedule *ts;	/* else the schedule that fires */
+};
+
+/* Sort things to come by time. */
+static int
+page_upcoming_cmp(const void *a, const void *b)
+{
+	const struct page_upcoming	*x = a, *y = b;
+
+	return (x->when < y->when ? -1 : x->when > y->when);
+}
+
+/* One row of Upcoming: when, what, with which parameters, Cancel. */
+static void
+page_upcoming_row(struct evbuffer *b, const struct page_upcoming *u,
+    const char *token)
+{
+	long long	 id = 0;
+	char		*words;
+
+	evbuffer_add_printf(b, "<tr><td>");
+	page_time_ms(b, u->when, PAGE_T_DAY);
+	if (u->run != NULL) {
+		id = json_integer_value(json_object_get(u->run, K_ID));
+		evbuffer_add_printf(b, "</td><td><a href=\"/runs/%lld\">run "
+		    "#%lld</a> <span class=\"muted\">by ", id, id);
+		page_text(b, page_json_str(u->run, K_TRIGGERED_BY));
+		evbuffer_add_printf(b, "</span>");
+		words = proto_params_words(json_object_get(u->run, K_PARAMS),
+		    1);
+	} else {
+		evbuffer_add_printf(b, "</td><td>schedule <code>");
+		page_text(b, u->ts->expr);
+		evbuffer_add_printf(b, "</code>");
+		words = proto_params_words(u->ts->params, 1);
+	}
+	evbuffer_add_printf(b, "</td><td><code class=\"params\">");
+	page_text(b, words);
+	free(words);
+	evbuffer_add_printf(b, "</code></td><td>");
+	if (u->run != NULL) {
+		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/runs/%lld/cancel\">", id);
+		page_token(b, token);
+		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"_back\" "
+		    "value=\"task\"><button class=\"btn danger\" type=\"submit\" "
+		    "id=\"cancel-%lld\">Cancel</button></form>", id);
+	}
+	evbuffer_add_printf(b, "</td></tr>\n");
+}
+
+/*
+ * Upcoming: the task's scheduled runs (each with a Cancel button) and the
+ * next fire of each of its schedules, soonest first.
+ */
+static void
+page_task_upcoming(struct evbuffer *b, struct http_req *hr,
+    const struct task *t)
+{
+	struct ops_error	 err = { NULL, NULL };
+	struct page_upcoming	*u;
+	json_t			*reply = proto_ok(), *runs, *run;
+	char			 token[PAGE_TOKEN_LEN];
+	const char		*when;
+	size_t			 i, n = 0, nruns;
+	int64_t			 next;
+
+	if (ops_runs(t->name, proto_status_name(RUN_SCHEDULED), 0,
+	    PAGE_TASK_UPCOMING, reply, &err) != 0)
+		ops_error_clear(&err);
+	runs = json_object_get(reply, K_RUNS);
+	nruns = json_array_size(runs);
+	u = xcalloc(1 + nruns + (t->def != NULL ? t->def->nschedules : 0),
+	    sizeof *u);
+	json_array_foreach(runs, i, run) {
+		when = page_json_str(run, K_SCHEDULED_FOR);
+		if (when == NULL || time_parse_rfc3339(when, &u[n].when) != 0)
+			continue;
+		u[n++].run = run;
+	}
+	for (i = 0; task_valid(t) && i < t->def->nschedules; i++) {
+		if ((next = sched_next(t->name,
+		    t->def->schedules[i].expr)) == -1)
+			continue;
+		u[n].when = next * 1000;
+		u[n++].ts = &t->def->schedules[i];
+	}
+	qsort(u, n, sizeof *u, page_upcoming_cmp);
+	evbuffer_add_printf(b, "<section id=\"upcoming\"><h2>Upcoming</h2>\n");
+	if (n == 0)
+		evbuffer_add_printf(b, "<p class=\"muted\">Nothing: no "
+		    "schedule and no run asked for later.</p>\n");
+	else {
+		auth_form_token(hr->user, token, sizeof token);
+		evbuffer_add_printf(b, "<table class=\"runs\"><thead><tr>"
+		    "<th>When</th><th>What</th><th>Parameters</th><th></th>"
+		    "</tr></thead><tbody>\n");
+		for (i = 0; i < n; i++)
+			page_upcoming_row(b, &u[i], token);
+		evbuffer_add_printf(b, "</tbody></table>\n");
+	}
+	if (nruns == PAGE_TASK_UPCOMING)
+		evbuffer_add_printf(b, "<p class=\"muted small\">The first %d "
+		    "runs asked for later; <a href=\"/api/v1/runs?task=%s&amp;"
+		    "status=scheduled\">all of them</a>.</p>\n",
+		    PAGE_TASK_UPCOMING, t->name);
+	evbuffer_add_printf(b, "</section>\n");
+	free(u);
+	json_decref(reply);
 }
 
 /*
@@ -250,6 +411,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 		page_task_details(b, t);
 		evbuffer_add_printf(b, "</div>\n");
 	}
+	page_task_upcoming(b, hr, t);
 	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
 	if (ops_runs(t->name, NULL, 0, PAGE_TASK_RUNS, reply, &err) == 0)
 		page_runs_table(b, json_object_get(reply, K_RUNS), 0);
@@ -257,7 +419,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 		ops_error_clear(&err);
 	evbuffer_add_printf(b, "</section>\n");
 	json_decref(reply);
-	page_end(b, hr, task_valid(t) && t->def->confirm ? page_task_js : NULL);
+	page_end(b, hr, task_valid(t) ? page_task_js : NULL);
 	page_send(hr, status, b);
 }
 
@@ -305,14 +467,66 @@ page_form_params(const struct task *t, struct evkeyvalq *form,
 	return (params);
 }
 
+/*
+ * The form's "Run later" time as ops_run takes one, in buf, or NULL for
+ * none. A datetime-local value has no offset: it is read in the browser's
+ * zone when the script sent its offset (_tz, minutes east of UTC), else in
+ * the daemon's. Anything else goes as it was typed (ops_run says what is
+ * wrong with it).
+ */
+static const char *
+page_task_at(struct evkeyvalq *form, char *buf, size_t len)
+{
+	const char	*at = page_field(form, "_at");
+	const char	*tz = page_field(form, "_tz"), *errstr = NULL;
+	struct tm	 tm;
+	char		*end;
+	long		 off = 0;
+	time_t		 t;
+
+	if (at == NULL || *at == '\0')
+		return (NULL);
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(at, "%Y-%m-%dT%H:%M", &tm)) != NULL &&
+	    *end == ':')
+		end = strptime(end, ":%S", &tm);
+	if (end == NULL || *end != '\0')
+		return (at);
+	if (tz != NULL && *tz != '\0')
+		off = strtonum(tz, -24 * 60, 24 * 60, &errstr) * 60;
+	if (tz == NULL || *tz == '\0' || errstr != NULL) {
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == -1)
+			return (at);
+		off = tm.tm_gmtoff;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 3600,
+	    labs(off) % 3600 / 60);
+	return (buf);
+}
+
+/* Keep a "Run later" field of a form in values, to show it again. */
+static void
+page_task_later_keep(json_t *values, struct evkeyvalq *form,
+    const char *field)
+{
+	const char	*v = page_field(form, field);
+	json_t		*s;
+
+	if (v != NULL && (s = json_string(v)) != NULL)
+		json_object_set_new(values, field, s);
+}
+
 /* Start a run of a task with the form's values; 303 to it, or a page. */
 static void
 page_task_start(struct http_req *hr, const struct task *t,
     struct evkeyvalq *form)
 {
 	struct ops_error	 err = { NULL, NULL };
-	const char		*bad = NULL, *confirm;
-	char			*name, *msg, loc[64];
+	const char		*bad = NULL, *confirm, *at, *in;
+	char			*name, *msg, loc[64], atbuf[64];
 	json_t			*params, *reply;
 	int64_t			 id;
 
@@ -336,15 +550,23 @@ page_task_start(struct http_req *hr, const struct task *t,
 	/* A run may reload tasks.d and free t: keep the name. */
 	name = xstrdup(t->name);
 	reply = proto_ok();
-	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, NULL,
-	    NULL, reply, &err);
+	at = page_task_at(form, atbuf, sizeof atbuf);
+	if ((in = page_field(form, "_in")) != NULL && *in == '\0')
+		in = NULL;
+	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, at, in,
+	    reply, &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
 		http_redirect(hr, loc);
-	} else if (strcmp(err.code, E_BAD_PARAMS) == 0 &&
-	    (t = ops_task(name)) != NULL && task_valid(t))
+	} else if ((strcmp(err.code, E_BAD_PARAMS) == 0 ||
+	    strcmp(err.code, E_USAGE) == 0) &&
+	    (t = ops_task(name)) != NULL && task_valid(t)) {
+		/* Shown again as sent ("_" is no parameter's first letter). */
+		page_task_later_keep(params, form, "_at");
+		page_task_later_keep(params, form, "_in");
 		page_task_render(hr, t, params, err.message, 400);
+	}
 	else
 		page_error(hr, http_status_for(err.code), err.message);
 	ops_error_clear(&err);

@@ -12,6 +12,7 @@ Content-Security-Policy: a nonce on every script and style, no inline
 handler or style attribute, nothing from elsewhere."""
 
 import base64
+import datetime
 import html
 import html.parser
 import http.client
@@ -321,6 +322,7 @@ class PageTest(unittest.TestCase):
 
     CONFIG = "kill-grace 2s\n"
     USERS = None
+    ENV = None
 
     @classmethod
     def setUpClass(cls):
@@ -334,7 +336,7 @@ class PageTest(unittest.TestCase):
                         pw, crypt.mksalt(crypt.METHOD_SHA512))))
             config += "users-file %s\n" % path
         tasks = {n: subst(b, cls.scratch) for n, b in TASKS.items()}
-        cls.d = WebDaemon(config=config, tasks=tasks)
+        cls.d = WebDaemon(config=config, tasks=tasks, env=cls.ENV)
 
     @classmethod
     def tearDownClass(cls):
@@ -651,6 +653,133 @@ class XssTest(PageTest):
         out = "".join(d["html"] for k, _, d in events if k == "output")
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", out)
         self.assertIn('<span class="a-fg1">red</span>', out)
+
+
+def rfc3339_epoch(text):
+    """An RFC 3339 time of the protocol, in seconds."""
+    return datetime.datetime.fromisoformat(
+        text.replace("Z", "+00:00")).timestamp()
+
+
+class RunLaterTest(PageTest):
+    """Run later on the task's form (issue 14 points 1 and 6): the run is
+    scheduled, its page says when, the task's Upcoming list shows it with
+    its parameters and a Cancel button. The daemon's zone is Asia/Kolkata
+    (+05:30 all year), so that a time read in UTC by mistake is off."""
+
+    ENV = {"TZ": "Asia/Kolkata"}
+
+    def later(self, task, fields):
+        return self.web.post_form("/tasks/%s/run" % task,
+                                  [("_token", self.web.token())] + fields)
+
+    def scheduled_run(self, r):
+        self.assertEqual(r.status, 303, r.text[:2000])
+        m = re.fullmatch(r"/runs/(\d+)", r.headers["location"])
+        self.assertTrue(m, r.headers["location"])
+        run = self.d.status(int(m.group(1)))
+        self.assertEqual(run["status"], "scheduled", run)
+        return run
+
+    def test_form_has_run_later(self):
+        r = check_page(self, self.web.get("/tasks/form"))
+        form = block(r.text, 'id="run-form"', "</form>")
+        self.assertIn('name="_at" type="datetime-local"', form)
+        self.assertIn('name="_in" type="text"', form)
+        self.assertIn("In the server's time zone, IST.", page_text(r))
+
+    def test_at_in_the_daemons_zone(self):
+        """Without the script's offset, a datetime-local time is the
+        daemon's local time; the run page says when it is due."""
+        due = datetime.datetime.now(datetime.timezone.utc).replace(
+            microsecond=0) + datetime.timedelta(days=2)
+        local = due.astimezone(datetime.timezone(datetime.timedelta(
+            hours=5, minutes=30)))
+        run = self.scheduled_run(self.later("flags", [
+            ("loud", "true"), ("_at", local.strftime("%Y-%m-%dT%H:%M:%S")),
+            ("_in", "")]))
+        self.assertEqual(rfc3339_epoch(run["scheduled_for"]),
+                         due.timestamp())
+        self.assertEqual(run["params"], {"loud": "true", "quiet": "true"})
+        r = self.run_page(run["id"])
+        text = page_text(r)
+        self.assertIn("Scheduled for " + local.strftime("%a %Y-%m-%d %H:%M")
+                      + " IST", text)
+        self.assertIn('action="/runs/%d/cancel"' % run["id"], r.text)
+        self.web.post_form("/runs/%d/cancel" % run["id"],
+                           [("_token", self.web.token())])
+        self.assertEqual(self.d.status(run["id"])["status"], "cancelled")
+
+    def test_at_with_the_browsers_offset_and_in(self):
+        """The script sends the browser's offset (_tz, minutes east of
+        UTC); _in is a delay."""
+        due = datetime.datetime.now(datetime.timezone.utc).replace(
+            microsecond=0, second=0) + datetime.timedelta(days=3)
+        there = due.astimezone(datetime.timezone(-datetime.timedelta(
+            hours=7)))
+        run = self.scheduled_run(self.later("flags", [
+            ("_at", there.strftime("%Y-%m-%dT%H:%M")), ("_tz", "-420")]))
+        self.assertEqual(rfc3339_epoch(run["scheduled_for"]),
+                         due.timestamp())
+        before = time.time()
+        run = self.scheduled_run(self.later("flags", [("_in", "2h")]))
+        self.assertAlmostEqual(rfc3339_epoch(run["scheduled_for"]),
+                               before + 7200, delta=5)
+        for run_id in self.d.request({"cmd": "runs", "task": "flags",
+                                      "status": "scheduled"})["runs"]:
+            self.d.request({"cmd": "cancel", "run": run_id["id"]})
+
+    def test_refused_times_shown(self):
+        """A passed time, a bad delay or both at once: the form again
+        with the error and the values sent; no run."""
+        before = self.d.request({"cmd": "runs", "task": "form",
+                                 "limit": 1})["runs"]
+        for fields, error in (
+                ([("_at", "2020-01-01T10:00")], "that time has passed"),
+                ([("_in", "soon<b>")], "in soon&lt;b&gt;"),
+                ([("_at", "2099-01-01T10:00"), ("_in", "1h")], "not both")):
+            r = self.later("form", [("name", "Ann")] + fields)
+            check_page(self, r, 400)
+            self.assertIn(error, block(r.text, 'id="form-error"', "</div>"))
+            self.assertRegex(r.text, r'name="name" [^>]*value="Ann"')
+            for k, v in fields:
+                self.assertIn('name="%s" ' % k, r.text)
+                self.assertIn('value="%s"' % html.escape(v), r.text)
+        self.assertEqual(self.d.request({"cmd": "runs", "task": "form",
+                                         "limit": 1})["runs"], before)
+
+    def test_upcoming_lists_and_cancels(self):
+        """Upcoming: scheduled runs soonest first with escaped
+        parameters, each with a Cancel button back to the task; and the
+        next fire of the schedules."""
+        late = self.scheduled_run(self.later("xss", [
+            ("p", "<b>late</b>"), ("c", "safe"), ("_in", "3d")]))
+        soon = self.scheduled_run(self.later("xss", [
+            ("p", XSS[0]), ("c", "safe"), ("_in", "1d")]))
+        r = check_page(self, self.web.get("/tasks/xss"))
+        up = block(r.text, 'id="upcoming"', "</section>")
+        self.assertLess(up.index("run #%d" % soon["id"]),
+                        up.index("run #%d" % late["id"]))
+        self.assertIn("p=&lt;b&gt;late&lt;/b&gt;", up)
+        self.assertNotIn("<b>late", up)
+        self.assertIn('id="cancel-%d"' % soon["id"], up)
+        # The task list and Details say when it runs next: the soonest.
+        text = page_text(self.web.get("/"))
+        self.assertIn("Next", text)
+        r = self.web.post_form("/runs/%d/cancel" % soon["id"], [
+            ("_token", self.web.token()), ("_back", "task")])
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.headers["location"], "/tasks/xss#upcoming")
+        self.assertEqual(self.d.status(soon["id"])["status"], "cancelled")
+        up = block(self.web.get("/tasks/xss").text, 'id="upcoming"',
+                   "</section>")
+        self.assertNotIn("run #%d" % soon["id"], up)
+        self.assertIn("run #%d" % late["id"], up)
+        self.d.request({"cmd": "cancel", "run": late["id"]})
+        # A scheduled task's next fire is there too.
+        up = block(self.web.get("/tasks/nightly").text, 'id="upcoming"',
+                   "</section>")
+        self.assertIn("schedule <code>30 3 * * *</code>", up)
 
 
 class LiveTest(PageTest):
