@@ -315,73 +315,56 @@ struct run_args {
 	char	*in;
 };
 
+/* One option of run or rerun (its getopt value, its argument) taken. */
+static void
+run_option(struct run_args *ra, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'w':
+		ra->wait = 1;
+		break;
+	case 'f':
+		ra->follow = 1;
+		break;
+	case 'a':
+		free(ra->at);
+		ra->at = run_at(arg);
+		break;
+	case 'i':
+		free(ra->in);
+		ra->in = xstrdup(arg);
+		break;
+	default:
+		cmd_usage();
+	}
+}
+
 /*
- * The arguments of run and rerun (with later, --at and --in too), options
- * before or after the NAME=VALUE words. Returns the first argument (TASK,
- * RUN).
+ * The operands of run and rerun after getopt: the first (TASK, RUN) is
+ * returned, NAME=VALUE words go into ra's params, and the options of lo
+ * may also come among them.
  */
 static const char *
-run_args(int argc, char **argv, int later, struct run_args *ra)
+run_operands(int argc, char **argv, const struct option *lo,
+    struct run_args *ra)
 {
-	static const struct option lo[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "at", required_argument, NULL, 'a' },
-		{ "in", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int		 ch, i;
-	char		*eq, *name;
+	const struct option	*o;
+	char			*eq, *name;
+	int			 i;
 
-	memset(ra, 0, sizeof *ra);
-	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'w':
-			ra->wait = 1;
-			break;
-		case 'f':
-			ra->follow = 1;
-			break;
-		case 'a':
-			if (!later)
-				cmd_usage();
-			free(ra->at);
-			ra->at = run_at(optarg);
-			break;
-		case 'i':
-			if (!later)
-				cmd_usage();
-			free(ra->in);
-			ra->in = xstrdup(optarg);
-			break;
-		default:
-			cmd_usage();
-		}
-	}
-	/* Options may also follow the arguments. */
-	argc -= optind;
-	argv += optind;
 	if (argc < 1)
 		cmd_usage();
 	ra->params = json_object();
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--wait") == 0) {
-			ra->wait = 1;
-			continue;
+		for (o = lo; o->name != NULL; o++) {
+			if (strncmp(argv[i], "--", 2) == 0 &&
+			    strcmp(argv[i] + 2, o->name) == 0)
+				break;
 		}
-		if (strcmp(argv[i], "--follow") == 0) {
-			ra->follow = 1;
-			continue;
-		}
-		if (later && (strcmp(argv[i], "--at") == 0 ||
-		    strcmp(argv[i], "--in") == 0) && i + 1 < argc) {
-			if (argv[i][2] == 'a') {
-				free(ra->at);
-				ra->at = run_at(argv[++i]);
-			} else {
-				free(ra->in);
-				ra->in = xstrdup(argv[++i]);
-			}
+		if (o->name != NULL && (o->has_arg == no_argument ||
+		    i + 1 < argc)) {
+			run_option(ra, o->val, o->has_arg == no_argument ?
+			    NULL : argv[++i]);
 			continue;
 		}
 		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i]) {
@@ -452,11 +435,22 @@ run_send(json_t *req, int wait, int follow)
 static int
 cmd_run(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "in", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct run_args	 ra;
 	const char	*task;
 	json_t		*req;
+	int		 ch;
 
-	task = run_args(argc, argv, 1, &ra);
+	memset(&ra, 0, sizeof ra);
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1)
+		run_option(&ra, ch, optarg);
+	task = run_operands(argc - optind, argv + optind, lo, &ra);
 	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
 	    task, K_PARAMS, ra.params, K_WAIT, ra.wait, K_FOLLOW, ra.follow);
 	if (ra.at != NULL)
@@ -475,10 +469,19 @@ cmd_run(int argc, char **argv)
 static int
 cmd_rerun(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct run_args	 ra;
 	int64_t		 id;
+	int		 ch;
 
-	id = run_id(run_args(argc, argv, 0, &ra));
+	memset(&ra, 0, sizeof ra);
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1)
+		run_option(&ra, ch, optarg);
+	id = run_id(run_operands(argc - optind, argv + optind, lo, &ra));
 	return (run_send(json_pack("{s:s,s:I,s:o,s:b,s:b}", K_CMD, CMD_RERUN,
 	    K_RUN, (json_int_t)id, K_PARAMS, ra.params, K_WAIT, ra.wait,
 	    K_FOLLOW, ra.follow), ra.wait, ra.follow));
