@@ -581,26 +581,38 @@ page_run_events(struct http_req *hr)
 	follow_pump(pe->af.f);
 }
 
+/*
+ * The run of a button's post (POST /runs/ID/...): its id once the form's
+ * token is checked; -1 after an error page (while shutting down, with
+ * the message given).
+ */
+static int64_t
+page_run_posted(struct http_req *hr, const char *shutting_down)
+{
+	struct evkeyvalq	 form;
+
+	if (ml_shutting_down) {
+		page_error(hr, 503, shutting_down);
+		return (-1);
+	}
+	if (page_form(hr, &form) != 0)
+		return (-1);
+	evhttp_clear_headers(&form);
+	return (api_run_id(hr));
+}
+
 /* POST /runs/ID/cancel: the Cancel button; back to the run's page. */
 void
 page_run_cancel(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
-	struct evkeyvalq	 form;
 	json_t			*reply;
 	char			 loc[64];
 	int64_t			 id;
 	int			 rc;
 
-	if (ml_shutting_down) {
-		page_error(hr, 503, "microlight is shutting down: its runs are "
-		    "being stopped.");
-		return;
-	}
-	if (page_form(hr, &form) != 0)
-		return;
-	evhttp_clear_headers(&form);
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_posted(hr, "microlight is shutting down: its runs "
+	    "are being stopped.")) == -1)
 		return;
 	reply = proto_ok();
 	rc = ops_cancel(id, api_who(hr), reply, &err);
@@ -623,19 +635,12 @@ void
 page_run_rerun(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
-	struct evkeyvalq	 form;
 	json_t			*reply;
 	char			 loc[64];
 	int64_t			 id, rid;
 
-	if (ml_shutting_down) {
-		page_error(hr, 503, "microlight is shutting down: no new runs.");
-		return;
-	}
-	if (page_form(hr, &form) != 0)
-		return;
-	evhttp_clear_headers(&form);
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_posted(hr, "microlight is shutting down: no new "
+	    "runs.")) == -1)
 		return;
 	reply = proto_ok();
 	rid = ops_rerun(id, NULL, NULL, TRIGGER_WEB, api_who(hr), reply, &err);

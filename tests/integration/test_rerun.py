@@ -191,6 +191,17 @@ class Page(RerunTest):
         super().setUp()
         self.web = Web(self.d.port)
 
+    def rerun_made(self, r, old):
+        """The run a page's post redirected to (r), once it succeeded: a
+        rerun of old from the web."""
+        self.assertEqual(r.status, 303, r.text[:2000])
+        new = int(re.fullmatch(r"/runs/(\d+)", r.headers["location"])
+                  .group(1))
+        run = self.d.wait_status(new, "succeeded")
+        self.assertEqual(run["rerun_of"], old)
+        self.assertEqual(run["trigger"], "web")
+        return run
+
     def test_button_without_params(self):
         old = self.d.run("plain")["id"]
         r = check_page(self, self.web.get("/runs/%d" % old))
@@ -208,15 +219,10 @@ class Page(RerunTest):
             "/runs/%d/rerun" % old, [("_token", tok)],
             headers={"Origin": "http://evil.example"}).status, 403)
         self.assertEqual(self.run_count(), before)
-        r = self.web.post_form("/runs/%d/rerun" % old, [("_token", tok)])
-        self.assertEqual(r.status, 303, r.text[:2000])
-        new = int(re.fullmatch(r"/runs/(\d+)", r.headers["location"])
-                  .group(1))
-        run = self.d.wait_status(new, "succeeded")
-        self.assertEqual(run["rerun_of"], old)
-        self.assertEqual(run["trigger"], "web")
+        run = self.rerun_made(self.web.post_form("/runs/%d/rerun" % old,
+                                                 [("_token", tok)]), old)
         self.assertEqual(run["task"], "plain")
-        r = check_page(self, self.web.get("/runs/%d" % new))
+        r = check_page(self, self.web.get("/runs/%d" % run["id"]))
         self.assertIn('href="/runs/%d">#%d</a>' % (old, old), r.text)
         # Unknown run: the page's 404.
         r = self.web.post_form("/runs/999/rerun", [("_token", tok)])
@@ -242,15 +248,9 @@ class Page(RerunTest):
                     if t == "option" and "selected" in dict(a)]
         self.assertEqual(selected, ["hard"])
         tok = fields["_token"]["value"]
-        r = self.web.post_form("/tasks/params/run", [
+        run = self.rerun_made(self.web.post_form("/tasks/params/run", [
             ("_token", tok), ("_rerun", str(old)), ("code", "0"),
-            ("mode", "soft"), ("note", XSS_NOTE)])
-        self.assertEqual(r.status, 303, r.text[:2000])
-        new = int(re.fullmatch(r"/runs/(\d+)", r.headers["location"])
-                  .group(1))
-        run = self.d.wait_status(new, "succeeded")
-        self.assertEqual(run["rerun_of"], old)
-        self.assertEqual(run["trigger"], "web")
+            ("mode", "soft"), ("note", XSS_NOTE)]), old)
         self.assertEqual(run["params"], {"code": "0", "mode": "soft",
                                          "note": XSS_NOTE})
         # A refused value shows the form again, still a rerun.
