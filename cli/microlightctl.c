@@ -20,6 +20,7 @@ static int	cmd_ping(int, char **);
 static int	cmd_list(int, char **);
 static int	cmd_show(int, char **);
 static int	cmd_run(int, char **);
+static int	cmd_rerun(int, char **);
 static int	cmd_logs(int, char **);
 static int	cmd_runs(int, char **);
 static int	cmd_status(int, char **);
@@ -38,6 +39,8 @@ static const struct ctl_cmd {
 	{ "list", "list", cmd_list },
 	{ "show", "show TASK", cmd_show },
 	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow]", cmd_run },
+	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow]",
+	    cmd_rerun },
 	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
 	{ "runs", "runs [TASK] [-n N] [--status STATUS]", cmd_runs },
 	{ "status", "status RUN", cmd_status },
@@ -303,66 +306,65 @@ run_at(const char *s)
 	return (xstrdup(buf));
 }
 
-/* run TASK [NAME=VALUE ...] [--wait] [--follow] */
-static int
-cmd_run(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "at", required_argument, NULL, 'a' },
-		{ "in", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct conn	 c;
-	json_t		*req, *params, *r, *run;
-	int		 ch, wait = 0, follow = 0, i, status;
-	char		*eq, *name, *at = NULL, *in = NULL;
+/* What run and rerun take besides their first argument. */
+struct run_args {
+	json_t	*params;	/* NAME=VALUE words */
+	int	 wait;
+	int	 follow;
+	char	*at;		/* --at, --in (run only) */
+	char	*in;
+};
 
-	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'w':
-			wait = 1;
-			break;
-		case 'f':
-			follow = 1;
-			break;
-		case 'a':
-			free(at);
-			at = run_at(optarg);
-			break;
-		case 'i':
-			free(in);
-			in = xstrdup(optarg);
-			break;
-		default:
-			cmd_usage();
-		}
+/* One option of run or rerun (its getopt value, its argument) taken. */
+static void
+run_option(struct run_args *ra, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'w':
+		ra->wait = 1;
+		break;
+	case 'f':
+		ra->follow = 1;
+		break;
+	case 'a':
+		free(ra->at);
+		ra->at = run_at(arg);
+		break;
+	case 'i':
+		free(ra->in);
+		ra->in = xstrdup(arg);
+		break;
+	default:
+		cmd_usage();
 	}
-	/* Options may also follow the arguments. */
-	argc -= optind;
-	argv += optind;
+}
+
+/*
+ * The operands of run and rerun after getopt: the first (TASK, RUN) is
+ * returned, NAME=VALUE words go into ra's params, and the options of lo
+ * may also come among them.
+ */
+static const char *
+run_operands(int argc, char **argv, const struct option *lo,
+    struct run_args *ra)
+{
+	const struct option	*o;
+	char			*eq, *name;
+	int			 i;
+
 	if (argc < 1)
 		cmd_usage();
-	params = json_object();
+	ra->params = json_object();
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--wait") == 0) {
-			wait = 1;
-			continue;
+		for (o = lo; o->name != NULL; o++) {
+			if (strncmp(argv[i], "--", 2) == 0 &&
+			    strcmp(argv[i] + 2, o->name) == 0)
+				break;
 		}
-		if (strcmp(argv[i], "--follow") == 0) {
-			follow = 1;
-			continue;
-		}
-		if ((strcmp(argv[i], "--at") == 0 ||
-		    strcmp(argv[i], "--in") == 0) && i + 1 < argc) {
-			if (argv[i][2] == 'a') {
-				free(at);
-				at = run_at(argv[++i]);
-			} else {
-				free(in);
-				in = xstrdup(argv[++i]);
-			}
+		if (o->name != NULL && (o->has_arg == no_argument ||
+		    i + 1 < argc)) {
+			run_option(ra, o->val, o->has_arg == no_argument ?
+			    NULL : argv[++i]);
 			continue;
 		}
 		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i]) {
@@ -370,7 +372,7 @@ cmd_run(int argc, char **argv)
 			cmd_usage();
 		}
 		name = xstrndup(argv[i], eq - argv[i]);
-		if (json_object_get(params, name) != NULL) {
+		if (json_object_get(ra->params, name) != NULL) {
 			warnx("parameter %s given twice", name);
 			exit(EXIT_USAGE);
 		}
@@ -378,21 +380,27 @@ cmd_run(int argc, char **argv)
 			warnx("the value of %s is not valid UTF-8", name);
 			exit(EXIT_DATAERR);
 		}
-		json_object_set_new(params, name, json_string(eq + 1));
+		json_object_set_new(ra->params, name, json_string(eq + 1));
 		free(name);
 	}
-	if (at != NULL && in != NULL) {
+	if (ra->at != NULL && ra->in != NULL) {
 		warnx("--at or --in, not both");
 		cmd_usage();
 	}
-	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
-	    argv[0], K_PARAMS, params, K_WAIT, wait, K_FOLLOW, follow);
-	if (at != NULL)
-		json_object_set_new(req, K_AT, json_string(at));
-	if (in != NULL)
-		json_object_set_new(req, K_IN, json_string(in));
-	free(at);
-	free(in);
+	return (argv[0]);
+}
+
+/*
+ * Send a request that starts a run (run, rerun) and print its id; with
+ * --wait or --follow, its output, and exit with its status.
+ */
+static int
+run_send(json_t *req, int wait, int follow)
+{
+	struct conn	 c;
+	json_t		*r, *run;
+	int		 status;
+
 	r = request(&c, req);
 	run = json_object_get(r, K_RUN);
 	if (!json_output) {
@@ -421,6 +429,62 @@ cmd_run(int argc, char **argv)
 	json_decref(run);
 	conn_close(&c);
 	return (status);
+}
+
+/* run TASK [NAME=VALUE ...] [--wait] [--follow] [--at TIME | --in DUR] */
+static int
+cmd_run(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "in", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_args	 ra;
+	const char	*task;
+	json_t		*req;
+	int		 ch;
+
+	memset(&ra, 0, sizeof ra);
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1)
+		run_option(&ra, ch, optarg);
+	task = run_operands(argc - optind, argv + optind, lo, &ra);
+	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
+	    task, K_PARAMS, ra.params, K_WAIT, ra.wait, K_FOLLOW, ra.follow);
+	if (ra.at != NULL)
+		json_object_set_new(req, K_AT, json_string(ra.at));
+	if (ra.in != NULL)
+		json_object_set_new(req, K_IN, json_string(ra.in));
+	free(ra.at);
+	free(ra.in);
+	return (run_send(req, ra.wait, ra.follow));
+}
+
+/*
+ * rerun RUN [NAME=VALUE ...] [--wait] [--follow]: RUN's task again with
+ * RUN's parameters, the given ones replacing theirs.
+ */
+static int
+cmd_rerun(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_args	 ra;
+	int64_t		 id;
+	int		 ch;
+
+	memset(&ra, 0, sizeof ra);
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1)
+		run_option(&ra, ch, optarg);
+	id = run_id(run_operands(argc - optind, argv + optind, lo, &ra));
+	return (run_send(json_pack("{s:s,s:I,s:o,s:b,s:b}", K_CMD, CMD_RERUN,
+	    K_RUN, (json_int_t)id, K_PARAMS, ra.params, K_WAIT, ra.wait,
+	    K_FOLLOW, ra.follow), ra.wait, ra.follow));
 }
 
 /* logs RUN [-f] [--stream stdout|stderr] */

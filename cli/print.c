@@ -376,6 +376,9 @@ print_run(json_t *run)
 	if (jint(run, K_RETRY_OF, 0) > 0)
 		print_line("retry of:     %lld",
 		    (long long)jint(run, K_RETRY_OF, 0));
+	if (jint(run, K_RERUN_OF, 0) > 0)
+		print_line("rerun of:     %lld",
+		    (long long)jint(run, K_RERUN_OF, 0));
 	if (jint(run, K_CHAIN_OF, 0) > 0)
 		print_line("chained by:   run %lld",
 		    (long long)jint(run, K_CHAIN_OF, 0));

@@ -28,6 +28,7 @@
 #define CMD_LIST		"list"
 #define CMD_SHOW		"show"
 #define CMD_RUN			"run"
+#define CMD_RERUN		"rerun"
 #define CMD_LOGS		"logs"
 #define CMD_RUNS		"runs"
 #define CMD_STATUS		"status"

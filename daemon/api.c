@@ -78,76 +78,132 @@ api_task(struct http_req *hr)
 }
 
 /*
+ * The body of a POST that starts a run: none, or a JSON object with only
+ * the members of keys (NULL-terminated; they are named in words in what),
+ * "params" an object and the others strings. *reqp is the object (the
+ * caller's) or NULL; -1 after an error reply.
+ */
+static int
+api_run_body(struct http_req *hr, const char *const *keys, const char *what,
+    json_t **reqp)
+{
+	json_t		*req, *v;
+	json_error_t	 jerr;
+	const char	*body, *type, *key;
+	size_t		 len;
+	u_int		 i;
+
+	*reqp = NULL;
+	body = http_body(hr, &len);
+	if (len == 0)
+		return (0);
+	type = http_header(hr, "Content-Type");
+	if (type == NULL || strncasecmp(type, "application/json", 16) != 0) {
+		http_error(hr, 415, E_BAD_REQUEST, "the body must be JSON "
+		    "(Content-Type: application/json)");
+		return (-1);
+	}
+	req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL || !json_is_object(req)) {
+		json_decref(req);
+		http_error(hr, 400, E_BAD_REQUEST, "the body is not a JSON "
+		    "object");
+		return (-1);
+	}
+	json_object_foreach(req, key, v) {
+		for (i = 0; keys[i] != NULL; i++) {
+			if (strcmp(key, keys[i]) == 0)
+				break;
+		}
+		if (keys[i] == NULL) {
+			http_error(hr, 400, E_USAGE, "unknown member \"%s\" "
+			    "(only %s)", key, what);
+			json_decref(req);
+			return (-1);
+		}
+		if (strcmp(key, K_PARAMS) == 0 ? !json_is_object(v) :
+		    !json_is_string(v)) {
+			http_error(hr, 400, E_USAGE, "\"%s\" must be %s", key,
+			    strcmp(key, K_PARAMS) == 0 ? "an object" :
+			    "a string");
+			json_decref(req);
+			return (-1);
+		}
+	}
+	*reqp = req;
+	return (0);
+}
+
+/*
+ * The answer to a POST that started a run (id, -1 if it failed): 201 with
+ * the run, and its address in Location.
+ */
+static void
+api_run_started(struct http_req *hr, int64_t id, json_t *reply,
+    struct ops_error *err)
+{
+	char	 loc[64];
+
+	if (id != -1) {
+		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);
+		http_set_header(hr, "Location", loc);
+	}
+	api_result(hr, id == -1 ? -1 : 0, 201, reply, err);
+}
+
+/* Refuse a request that would start or stop a run while shutting down. */
+static int
+api_shutting_down(struct http_req *hr)
+{
+	if (!ml_shutting_down)
+		return (0);
+	http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting down");
+	return (1);
+}
+
+/*
  * POST /api/v1/tasks/NAME/runs with {"params":{...}} (or no body): 201
  * with the run, and its address in Location.
  */
 void
 api_task_run(struct http_req *hr)
 {
+	static const char *const keys[] = { K_PARAMS, K_AT, K_IN, NULL };
 	struct ops_error	 err = { NULL, NULL };
-	json_t			*req = NULL, *params = NULL, *reply;
-	json_t			*at = NULL, *in = NULL;
-	json_error_t		 jerr;
-	const char		*body, *type, *key;
-	char			 loc[64];
-	size_t			 len;
+	json_t			*req, *reply;
 	int64_t			 id;
-	void			*it;
 
-	if (ml_shutting_down) {
-		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
-		    "down");
+	if (api_shutting_down(hr) || api_run_body(hr, keys,
+	    "\"params\", \"at\" and \"in\"", &req) != 0)
 		return;
-	}
-	body = http_body(hr, &len);
-	if (len > 0) {
-		type = http_header(hr, "Content-Type");
-		if (type == NULL || strncasecmp(type, "application/json",
-		    16) != 0) {
-			http_error(hr, 415, E_BAD_REQUEST, "the body must be "
-			    "JSON (Content-Type: application/json)");
-			return;
-		}
-		req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (req == NULL || !json_is_object(req)) {
-			json_decref(req);
-			http_error(hr, 400, E_BAD_REQUEST, "the body is not a "
-			    "JSON object");
-			return;
-		}
-		for (it = json_object_iter(req); it != NULL;
-		    it = json_object_iter_next(req, it)) {
-			key = json_object_iter_key(it);
-			if (strcmp(key, K_PARAMS) != 0 &&
-			    strcmp(key, K_AT) != 0 && strcmp(key, K_IN) != 0) {
-				http_error(hr, 400, E_USAGE, "unknown member "
-				    "\"%s\" (only \"params\", \"at\" and "
-				    "\"in\")", key);
-				json_decref(req);
-				return;
-			}
-		}
-		params = json_object_get(req, K_PARAMS);
-		at = json_object_get(req, K_AT);
-		in = json_object_get(req, K_IN);
-		if ((params != NULL && !json_is_object(params)) ||
-		    (at != NULL && !json_is_string(at)) ||
-		    (in != NULL && !json_is_string(in))) {
-			json_decref(req);
-			http_error(hr, 400, E_USAGE, "\"params\" must be an "
-			    "object, \"at\" and \"in\" strings");
-			return;
-		}
-	}
 	reply = proto_ok();
-	id = ops_run(hr->arg, params, TRIGGER_API, api_who(hr), NULL, 0,
-	    json_string_value(at), json_string_value(in), reply, &err);
+	id = ops_run(hr->arg, json_object_get(req, K_PARAMS), TRIGGER_API,
+	    api_who(hr), NULL, 0, json_string_value(json_object_get(req, K_AT)),
+	    json_string_value(json_object_get(req, K_IN)), reply, &err);
 	json_decref(req);
-	if (id != -1) {
-		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);
-		http_set_header(hr, "Location", loc);
-	}
-	api_result(hr, id == -1 ? -1 : 0, 201, reply, &err);
+	api_run_started(hr, id, reply, &err);
+}
+
+/*
+ * POST /api/v1/runs/ID/rerun with {"params":{...}} (overrides; or no
+ * body): a new run of the run's task with its parameters; 201 as above.
+ */
+void
+api_run_rerun(struct http_req *hr)
+{
+	static const char *const keys[] = { K_PARAMS, NULL };
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*req, *reply;
+	int64_t			 run, id;
+
+	if (api_shutting_down(hr) || (run = api_run_id(hr)) == -1 ||
+	    api_run_body(hr, keys, "\"params\"", &req) != 0)
+		return;
+	reply = proto_ok();
+	id = ops_rerun(run, json_object_get(req, K_PARAMS), NULL, TRIGGER_API,
+	    api_who(hr), reply, &err);
+	json_decref(req);
+	api_run_started(hr, id, reply, &err);
 }
 
 /* GET /api/v1/runs?task=&status=&limit=&before= */
@@ -203,12 +259,7 @@ api_run_cancel(struct http_req *hr)
 	int64_t			 id;
 	int			 rc;
 
-	if (ml_shutting_down) {
-		http_error(hr, 503, E_SHUTTING_DOWN, "microlightd is shutting "
-		    "down");
-		return;
-	}
-	if ((id = api_run_id(hr)) == -1)
+	if (api_shutting_down(hr) || (id = api_run_id(hr)) == -1)
 		return;
 	reply = proto_ok();
 	rc = ops_cancel(id, api_who(hr), reply, &err);

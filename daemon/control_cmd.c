@@ -11,6 +11,7 @@ static void	control_cmd_ping(struct client *, json_t *);
 static void	control_cmd_list(struct client *, json_t *);
 static void	control_cmd_show(struct client *, json_t *);
 static void	control_cmd_run(struct client *, json_t *);
+static void	control_cmd_rerun(struct client *, json_t *);
 static void	control_cmd_logs(struct client *, json_t *);
 static void	control_cmd_runs(struct client *, json_t *);
 static void	control_cmd_status(struct client *, json_t *);
@@ -39,6 +40,8 @@ static const struct control_cmd {
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES,
 	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, NULL } },
+	{ CMD_RERUN, control_cmd_rerun, CMD_MUTATES,
+	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
 	{ CMD_LOGS, control_cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
 	{ CMD_RUNS, control_cmd_runs, 0,
 	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
@@ -224,6 +227,20 @@ control_cmd_show(struct client *c, json_t *req)
 	    &err);
 }
 
+/*
+ * The end of a command that starts a run (id, -1 if it failed): its reply,
+ * then, with wait or follow, the run's events until its end.
+ */
+static void
+control_cmd_started(struct client *c, json_t *reply, int64_t id, int wait,
+    int follow, struct ops_error *err)
+{
+	if (control_cmd_reply(c, reply, id == -1, err) != 0)
+		return;
+	if (wait || follow)
+		control_client_follow(c, id, follow, 1, 0);
+}
+
 /* run: check the task and parameters, queue a run, maybe follow it. */
 static void
 control_cmd_run(struct client *c, json_t *req)
@@ -243,10 +260,26 @@ control_cmd_run(struct client *c, json_t *req)
 	reply = proto_ok();
 	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
 	    control_client_who(c), NULL, 0, at, in, reply, &err);
-	if (control_cmd_reply(c, reply, id == -1, &err) != 0)
+	control_cmd_started(c, reply, id, wait, follow, &err);
+}
+
+/* rerun: a new run of a run's task with its parameters, maybe followed. */
+static void
+control_cmd_rerun(struct client *c, json_t *req)
+{
+	struct ops_error	 err;
+	json_t			*reply;
+	int			 wait, follow;
+	int64_t			 run, id;
+
+	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &run) != 0 ||
+	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
+	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
-	if (wait || follow)
-		control_client_follow(c, id, follow, 1, 0);
+	reply = proto_ok();
+	id = ops_rerun(run, json_object_get(req, K_PARAMS), NULL, TRIGGER_CLI,
+	    control_client_who(c), reply, &err);
+	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 
 /* logs: a run's output, then the end; with follow until the run ends. */

@@ -419,6 +419,7 @@ struct run_request {
 	int64_t		 retry_of;
 	int64_t		 chain_of;
 	const char	*chain_tasks;
+	int64_t		 rerun_of;	/* the run it repeats; 0: none */
 	int64_t		 not_before;	/* a retry's time, in ms */
 	const char	*skip;		/* recorded as skipped, with why */
 };
@@ -509,6 +510,8 @@ int		 ops_find_run(int64_t, struct run **, json_t **,
 		     struct ops_error *);
 int64_t		 ops_run(const char *, json_t *, enum run_trigger,
 		     const char *, const void *, size_t, const char *,
+		     const char *, json_t *, struct ops_error *);
+int64_t		 ops_rerun(int64_t, json_t *, const char *, enum run_trigger,
 		     const char *, json_t *, struct ops_error *);
 int		 ops_status(int64_t, json_t *, struct ops_error *);
 json_t		*ops_last_run(const char *);
@@ -668,6 +671,7 @@ void		 api_runs(struct http_req *);
 void		 api_run(struct http_req *);
 void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
+void		 api_run_rerun(struct http_req *);
 
 /* auth.c */
 void		 auth_init(void);
@@ -696,6 +700,8 @@ void		 notify_close(void);
 /* page.c */
 #define PAGE_TOKEN_LEN		33	/* a form token (hex) and its NUL */
 #define PAGE_TOKEN_FIELD	"_token" /* the form field that carries it */
+#define PAGE_RERUN_QUERY	"rerun"	/* /tasks/NAME?rerun=ID: run ID again */
+#define PAGE_RERUN_FIELD	"_rerun" /* the form's run to run again */
 #define PAGE_T_REL		0x1	/* page_time: "5 min ago" */
 #define PAGE_T_DAY		0x2	/* page_time: weekday, no seconds */
 
@@ -731,6 +737,7 @@ void		 page_task_run(struct http_req *);
 void		 page_run(struct http_req *);
 void		 page_run_events(struct http_req *);
 void		 page_run_cancel(struct http_req *);
+void		 page_run_rerun(struct http_req *);
 
 /* hook.c */
 char		*hook_secret(const char *, int, int *);

@@ -247,6 +247,26 @@ ops_when(const char *at, const char *in, int64_t *when,
 }
 
 /*
+ * Make the run of a request (see runs_submit); its object is set in
+ * reply. Returns the run's id, or -1.
+ */
+static int64_t
+ops_submit(const struct run_request *req, json_t *reply,
+    struct ops_error *err)
+{
+	json_t	*obj;
+	int64_t	 id;
+
+	if ((id = runs_submit(req, err)) == -1)
+		return (-1);
+	/* The run may have ended already (skipped, could not start): by id. */
+	if (ops_find_run(id, NULL, &obj, err) != 0)
+		return (-1);
+	json_object_set_new(reply, K_RUN, obj);
+	return (id);
+}
+
+/*
  * run: a run of a task with params (borrowed, NULL for none) and input
  * (bytes for its stdin, a webhook's body; NULL: none), now or later (at a
  * time, or in a delay; both NULL: now), its object set in reply. Returns
@@ -258,8 +278,6 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
     const char *in, json_t *reply, struct ops_error *err)
 {
 	struct run_request	 req;
-	json_t			*obj;
-	int64_t			 id;
 
 	watch_flush();		/* see ops_tasks */
 	memset(&req, 0, sizeof req);
@@ -271,13 +289,56 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
 	req.params = params;
 	req.input = input;
 	req.input_len = len;
-	if ((id = runs_submit(&req, err)) == -1)
+	return (ops_submit(&req, reply, err));
+}
+
+/*
+ * rerun: a new run of run id's task with its parameters, those given
+ * (borrowed, NULL for none) replacing theirs, checked against the task as
+ * it is now; its rerun_of is id. If task is not NULL, id must be a run of
+ * that task (a form of its page). The new run's object is set in reply.
+ * Returns its id, or -1.
+ */
+int64_t
+ops_rerun(int64_t id, json_t *given, const char *task,
+    enum run_trigger trigger, const char *by, json_t *reply,
+    struct ops_error *err)
+{
+	struct run_request	 req;
+	json_t			*old, *params;
+	const char		*name;
+	int64_t			 rid;
+
+	if (given != NULL && !json_is_object(given))
+		return (ops_fail(err, E_BAD_PARAMS, "parameters must be an "
+		    "object of NAME: VALUE"));
+	watch_flush();		/* see ops_tasks */
+	if (ops_find_run(id, NULL, &old, err) != 0)
 		return (-1);
-	/* The run may have ended already (skipped, could not start): by id. */
-	if (ops_find_run(id, NULL, &obj, err) != 0)
+	name = json_string_value(json_object_get(old, K_TASK));
+	if (name == NULL || (task != NULL && strcmp(name, task) != 0)) {
+		ops_fail(err, E_UNKNOWN_RUN, "run %lld is not a run of %s",
+		    (long long)id, task != NULL ? task : "a task");
+		json_decref(old);
 		return (-1);
-	json_object_set_new(reply, K_RUN, obj);
-	return (id);
+	}
+	params = json_deep_copy(json_object_get(old, K_PARAMS));
+	if (!json_is_object(params)) {
+		json_decref(params);
+		params = json_object();
+	}
+	if (given != NULL)
+		json_object_update(params, given);
+	memset(&req, 0, sizeof req);
+	req.task = name;
+	req.trigger = trigger;
+	req.by = by;
+	req.params = params;
+	req.rerun_of = id;
+	rid = ops_submit(&req, reply, err);
+	json_decref(params);
+	json_decref(old);
+	return (rid);
 }
 
 /* status: one run's object, set in reply. */

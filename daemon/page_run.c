@@ -186,6 +186,7 @@ static void
 page_run_facts(struct evbuffer *b, json_t *run)
 {
 	json_t		*retry = json_object_get(run, K_RETRY_OF);
+	json_t		*rerun = json_object_get(run, K_RERUN_OF);
 	const char	*sched = page_json_str(run, K_SCHEDULE);
 	char		 size[32];
 	json_int_t	 dropped;
@@ -209,6 +210,11 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	evbuffer_add_printf(b, "</dd><dt>Duration</dt><dd>");
 	page_duration(b, run);
 	evbuffer_add_printf(b, "</dd>");
+	if (json_is_integer(rerun))
+		evbuffer_add_printf(b, "<dt>Rerun of</dt><dd><a id=\"rerun-of\" "
+		    "href=\"/runs/%lld\">#%lld</a></dd>",
+		    (long long)json_integer_value(rerun),
+		    (long long)json_integer_value(rerun));
 	if (json_is_integer(retry))
 		evbuffer_add_printf(b, "<dt>Attempt</dt><dd>%lld, retrying "
 		    "<a href=\"/runs/%lld\">#%lld</a></dd>",
@@ -228,9 +234,40 @@ page_run_facts(struct evbuffer *b, json_t *run)
 }
 
 /*
+ * The Run again button: for a task that takes no parameters and does not
+ * ask to be sure, a form that starts the rerun at once; else a link to the
+ * task's form filled with the run's values. None if the task cannot run.
+ * (task_find, not ops_task: this is also drawn inside a follower's
+ * callback, where tasks.d must not be reloaded.)
+ */
+static void
+page_run_again(struct evbuffer *b, json_t *run, long long id,
+    const char *token)
+{
+	const char	*name = page_json_str(run, K_TASK);
+	struct task	*t;
+
+	if (name == NULL || !taskname_valid(name) ||
+	    (t = task_find(name)) == NULL || !task_valid(t))
+		return;
+	if (t->def->nparams > 0 || t->def->confirm ||
+	    json_object_size(json_object_get(run, K_PARAMS)) > 0) {
+		evbuffer_add_printf(b, "<a class=\"btn\" id=\"rerun\" "
+		    "href=\"/tasks/%s?%s=%lld#run\">Run again…</a>", name,
+		    PAGE_RERUN_QUERY, id);
+		return;
+	}
+	evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
+	    "action=\"/runs/%lld/rerun\">", id);
+	page_token(b, token);
+	evbuffer_add_printf(b, "<button class=\"btn\" type=\"submit\" "
+	    "id=\"rerun\">Run again</button></form>");
+}
+
+/*
  * The top of a run's page, which the live stream replaces when the run
  * changes: title, status badge, Cancel and Reload while it is not over,
- * when a scheduled run is due, and the facts.
+ * when a scheduled run is due, Run again, and the facts.
  */
 static void
 page_run_head(struct evbuffer *b, json_t *run, const char *token)
@@ -246,17 +283,17 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 	evbuffer_add_printf(b, " <span class=\"muted\">run #%lld</span></h1>",
 	    id);
 	page_badge(b, status, 0);
-	evbuffer_add_printf(b, "</div>");
+	evbuffer_add_printf(b, "</div><div class=\"head-actions\">");
 	if (!final) {
-		evbuffer_add_printf(b, "<div class=\"head-actions\"><form "
-		    "class=\"inline\" method=\"post\" action=\"/runs/%lld/cancel"
-		    "\">", id);
+		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/runs/%lld/cancel\">", id);
 		page_token(b, token);
 		evbuffer_add_printf(b, "<button class=\"btn danger\" "
 		    "type=\"submit\" id=\"cancel\">Cancel run</button></form>"
-		    "<a class=\"btn\" href=\"/runs/%lld\">Reload</a></div>", id);
+		    "<a class=\"btn\" href=\"/runs/%lld\">Reload</a>", id);
 	}
-	evbuffer_add_printf(b, "</div>\n");
+	page_run_again(b, run, id, token);
+	evbuffer_add_printf(b, "</div></div>\n");
 	if (status != NULL && proto_status_from(status) == RUN_SCHEDULED) {
 		evbuffer_add_printf(b, "<p class=\"lead\" id=\"scheduled-for\">"
 		    "Scheduled for ");
@@ -551,6 +588,33 @@ page_run_events(struct http_req *hr)
 }
 
 /*
+ * The run of a button's post (POST /runs/ID/...): its id once the form's
+ * token is checked, and in *to_task (if not NULL) whether the form asks
+ * to go back to the task's page (_back=task); -1 after an error page
+ * (while shutting down, with the message given).
+ */
+static int64_t
+page_run_posted(struct http_req *hr, const char *shutting_down,
+    int *to_task)
+{
+	struct evkeyvalq	 form;
+	const char		*back;
+
+	if (ml_shutting_down) {
+		page_error(hr, 503, shutting_down);
+		return (-1);
+	}
+	if (page_form(hr, &form) != 0)
+		return (-1);
+	if (to_task != NULL) {
+		back = page_field(&form, "_back");
+		*to_task = back != NULL && strcmp(back, "task") == 0;
+	}
+	evhttp_clear_headers(&form);
+	return (api_run_id(hr));
+}
+
+/*
  * POST /runs/ID/cancel: the Cancel button; back to the run's page, or to
  * its task's page when the form says so (_back=task: its Upcoming list).
  */
@@ -558,24 +622,14 @@ void
 page_run_cancel(struct http_req *hr)
 {
 	struct ops_error	 err = { NULL, NULL };
-	struct evkeyvalq	 form;
 	json_t			*reply;
-	const char		*back, *task;
+	const char		*task;
 	char			 loc[ML_NAME_MAX + 64];
 	int64_t			 id;
 	int			 rc, to_task;
 
-	if (ml_shutting_down) {
-		page_error(hr, 503, "microlight is shutting down: its runs are "
-		    "being stopped.");
-		return;
-	}
-	if (page_form(hr, &form) != 0)
-		return;
-	back = page_field(&form, "_back");
-	to_task = back != NULL && strcmp(back, "task") == 0;
-	evhttp_clear_headers(&form);
-	if ((id = api_run_id(hr)) == -1)
+	if ((id = page_run_posted(hr, "microlight is shutting down: its runs "
+	    "are being stopped.", &to_task)) == -1)
 		return;
 	reply = proto_ok();
 	rc = ops_cancel(id, api_who(hr), reply, &err);
@@ -594,4 +648,31 @@ page_run_cancel(struct http_req *hr)
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
 	http_redirect(hr, loc);
 	json_decref(reply);
+}
+
+/*
+ * POST /runs/ID/rerun: the Run again button of a run whose task takes no
+ * parameters; 303 to the new run.
+ */
+void
+page_run_rerun(struct http_req *hr)
+{
+	struct ops_error	 err = { NULL, NULL };
+	json_t			*reply;
+	char			 loc[64];
+	int64_t			 id, rid;
+
+	if ((id = page_run_posted(hr, "microlight is shutting down: no new "
+	    "runs.", NULL)) == -1)
+		return;
+	reply = proto_ok();
+	rid = ops_rerun(id, NULL, NULL, TRIGGER_WEB, api_who(hr), reply, &err);
+	json_decref(reply);
+	if (rid == -1) {
+		page_error(hr, http_status_for(err.code), err.message);
+		ops_error_clear(&err);
+		return;
+	}
+	snprintf(loc, sizeof loc, "/runs/%lld", (long long)rid);
+	http_redirect(hr, loc);
 }

@@ -179,10 +179,13 @@ page_task_later(struct evbuffer *b, json_t *values)
 	    "id=\"f-tz\"></fieldset>\n");
 }
 
-/* The form that runs a task: its parameters, and the confirmation. */
+/*
+ * The form that runs a task: its parameters, and the confirmation; with
+ * rerun (a run id, else 0), the new run is a rerun of that run.
+ */
 static void
 page_task_form(struct evbuffer *b, struct http_req *hr,
-    const struct task *t, json_t *values, const char *error)
+    const struct task *t, json_t *values, int64_t rerun, const char *error)
 {
 	char	 token[PAGE_TOKEN_LEN];
 	u_int	 i;
@@ -202,6 +205,12 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 		evbuffer_add_printf(b, " data-confirm=\"Run %s now?\"", t->name);
 	evbuffer_add_printf(b, ">");
 	page_token(b, token);
+	if (rerun > 0)
+		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" "
+		    "value=\"%lld\"><p class=\"note\" id=\"rerun-note\">Again, "
+		    "with the values of <a href=\"/runs/%lld\">run #%lld</a>."
+		    "</p>", PAGE_RERUN_FIELD, (long long)rerun, (long long)rerun,
+		    (long long)rerun);
 	evbuffer_add_printf(b, "\n");
 	for (i = 0; i < t->def->nparams; i++)
 		page_param(b, &t->def->params[i], values);
@@ -373,11 +382,12 @@ page_task_upcoming(struct evbuffer *b, struct http_req *hr,
 
 /*
  * A task's page: description, form (with the values sent and what was
- * wrong with them, after a refused run), details and history.
+ * wrong with them, after a refused run; a rerun's, see page_task_form),
+ * details and history.
  */
 static void
 page_task_render(struct http_req *hr, const struct task *t, json_t *values,
-    const char *error, int status)
+    int64_t rerun, const char *error, int status)
 {
 	struct evbuffer		*b = evbuffer_new();
 	struct ops_error	 err = { NULL, NULL };
@@ -407,7 +417,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	if (t->def != NULL) {
 		evbuffer_add_printf(b, "<div class=\"grid\">");
 		if (task_valid(t))
-			page_task_form(b, hr, t, values, error);
+			page_task_form(b, hr, t, values, rerun, error);
 		page_task_details(b, t);
 		evbuffer_add_printf(b, "</div>\n");
 	}
@@ -423,11 +433,54 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	page_send(hr, status, b);
 }
 
-/* GET /tasks/NAME */
+/*
+ * GET /tasks/NAME?rerun=ID: the page with its form filled with run ID's
+ * values (the defaults for parameters it did not have), to run it again.
+ */
+static void
+page_task_rerun(struct http_req *hr, const struct task *t, const char *arg)
+{
+	struct ops_error	 err = { NULL, NULL };
+	const struct taskparam	*tp;
+	const char		*errstr;
+	char			*msg;
+	json_t			*run, *values;
+	int64_t			 id;
+	u_int			 i;
+
+	id = strtonum(arg, 1, INT64_MAX, &errstr);
+	if (errstr == NULL && ops_find_run(id, NULL, &run, &err) != 0) {
+		http_ops_error(hr, ops_error_reply(&err));
+		return;
+	}
+	if (errstr != NULL || page_json_str(run, K_TASK) == NULL ||
+	    strcmp(page_json_str(run, K_TASK), t->name) != 0) {
+		xasprintf(&msg, "There is no run #%s of %s.", arg, t->name);
+		page_error(hr, 404, msg);
+		free(msg);
+		if (errstr == NULL)
+			json_decref(run);
+		return;
+	}
+	values = json_deep_copy(json_object_get(run, K_PARAMS));
+	for (i = 0; values != NULL && t->def != NULL && i < t->def->nparams;
+	    i++) {
+		tp = &t->def->params[i];
+		if (json_object_get(values, tp->name) == NULL && tp->def != NULL)
+			json_object_set_new(values, tp->name,
+			    json_string(tp->def));
+	}
+	page_task_render(hr, t, values, id, NULL, 200);
+	json_decref(values);
+	json_decref(run);
+}
+
+/* GET /tasks/NAME, or with ?rerun=ID its form filled to run ID again. */
 void
 page_task(struct http_req *hr)
 {
 	struct task	*t;
+	const char	*rerun;
 	char		*msg;
 
 	if ((t = ops_task(hr->arg)) == NULL) {
@@ -436,7 +489,10 @@ page_task(struct http_req *hr)
 		free(msg);
 		return;
 	}
-	page_task_render(hr, t, NULL, NULL, 200);
+	if ((rerun = http_query(hr, PAGE_RERUN_QUERY)) != NULL)
+		page_task_rerun(hr, t, rerun);
+	else
+		page_task_render(hr, t, NULL, 0, NULL, 200);
 }
 
 /*
@@ -519,21 +575,29 @@ page_task_later_keep(json_t *values, struct evkeyvalq *form,
 		json_object_set_new(values, field, s);
 }
 
-/* Start a run of a task with the form's values; 303 to it, or a page. */
+/*
+ * Start a run of a task with the form's values (now or later; a rerun of
+ * the run the form names, if it does); 303 to it, or a page.
+ */
 static void
 page_task_start(struct http_req *hr, const struct task *t,
     struct evkeyvalq *form)
 {
 	struct ops_error	 err = { NULL, NULL };
-	const char		*bad = NULL, *confirm, *at, *in;
+	const char		*bad = NULL, *confirm, *field, *errstr, *at, *in;
 	char			*name, *msg, loc[64], atbuf[64];
 	json_t			*params, *reply;
-	int64_t			 id;
+	int64_t			 id, rerun = 0;
 
+	if ((field = page_field(form, PAGE_RERUN_FIELD)) != NULL &&
+	    (rerun = strtonum(field, 1, INT64_MAX, &errstr)) == 0) {
+		page_error(hr, 400, "The form names no run to run again.");
+		return;
+	}
 	if ((params = page_form_params(t, form, &bad)) == NULL) {
 		xasprintf(&msg, "%s: the value is not valid text (UTF-8).",
 		    bad);
-		page_task_render(hr, t, NULL, msg, 400);
+		page_task_render(hr, t, NULL, rerun, msg, 400);
 		free(msg);
 		return;
 	}
@@ -542,7 +606,7 @@ page_task_start(struct http_req *hr, const struct task *t,
 	    0)) {
 		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run "
 		    "%s now\" and press Run again.", t->name);
-		page_task_render(hr, t, params, msg, 400);
+		page_task_render(hr, t, params, rerun, msg, 400);
 		free(msg);
 		json_decref(params);
 		return;
@@ -553,8 +617,12 @@ page_task_start(struct http_req *hr, const struct task *t,
 	at = page_task_at(form, atbuf, sizeof atbuf);
 	if ((in = page_field(form, "_in")) != NULL && *in == '\0')
 		in = NULL;
-	id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0, at, in,
-	    reply, &err);
+	if (rerun > 0)
+		id = ops_rerun(rerun, params, name, TRIGGER_WEB, api_who(hr),
+		    reply, &err);
+	else
+		id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0,
+		    at, in, reply, &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
@@ -565,9 +633,8 @@ page_task_start(struct http_req *hr, const struct task *t,
 		/* Shown again as sent ("_" is no parameter's first letter). */
 		page_task_later_keep(params, form, "_at");
 		page_task_later_keep(params, form, "_in");
-		page_task_render(hr, t, params, err.message, 400);
-	}
-	else
+		page_task_render(hr, t, params, rerun, err.message, 400);
+	} else
 		page_error(hr, http_status_for(err.code), err.message);
 	ops_error_clear(&err);
 	json_decref(params);

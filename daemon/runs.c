@@ -134,6 +134,7 @@ runs_new(const struct run_request *req, struct task *t, json_t *params)
 		r->rec.attempt = req->attempt;
 	r->rec.retry_of = req->retry_of;
 	r->rec.chain_of = req->chain_of;
+	r->rec.rerun_of = req->rerun_of;
 	r->rec.not_before = req->not_before;
 	return (r);
 }
