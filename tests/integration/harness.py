@@ -96,6 +96,13 @@ def ctl_env(extra=None):
     return env
 
 
+def sanitized():
+    """Whether microlightd was built with the sanitizers (whose memory use
+    says nothing of the daemon's)."""
+    with open(MICROLIGHTD, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
     """Poll predicate until it returns a true value; fail after timeout."""
     deadline = time.monotonic() + timeout

@@ -85,12 +85,6 @@ FAIL_HOOK = script("""\
     """)
 
 
-def sanitized():
-    """Whether microlightd was built with the sanitizers."""
-    with open(MICROLIGHTD, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 class HookTest(HttpTest):
     """An HttpTest with a helper per way of calling a webhook."""
 
