@@ -593,6 +593,35 @@ test('one click runs hello; a failed run shows its exit code', async () => {
   assert.strictEqual((await d.run(id)).exit_code, 2);
 });
 
+test('Run later makes a future run, Upcoming cancels it; Run again repeats',
+    async () => {
+  await page.goto(d.base + '/tasks/hello');
+  await page.fill('#f-in', '2h');
+  await page.click('#run-form button[type="submit"]');
+  const later = await onRunPage(page);
+  await hasText(page, '#head .badge', 'scheduled');
+  await hasText(page, '#scheduled-for', 'Scheduled for');
+  assert.strictEqual((await d.run(later)).status, 'scheduled');
+
+  await page.goto(d.base + '/tasks/hello');
+  await hasText(page, '#upcoming', 'run #' + later);
+  await page.click('#cancel-' + later);
+  await page.waitForURL(/\/tasks\/hello/, { timeout: WAIT });
+  assert.strictEqual((await d.run(later)).status, 'cancelled');
+
+  await page.goto(d.base + '/tasks/hello');
+  await page.click('#run-form button[type="submit"]');
+  const first = await onRunPage(page);
+  await hasText(page, '#head .badge', 'succeeded');
+  await page.click('#rerun');
+  const again = await onRunPage(page);
+  assert.notStrictEqual(again, first);
+  await hasText(page, '#head .badge', 'succeeded');
+  const run = await d.run(again);
+  assert.strictEqual(run.rerun_of, first);
+  assert.strictEqual(run.trigger, 'web');
+});
+
 test('without JavaScript: the confirm box; the page reloads until the end',
   async () => {
     const nojs = await browser.newContext({ javaScriptEnabled: false,
