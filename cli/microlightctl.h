@@ -60,4 +60,10 @@ void		 print_line(const char *, ...)
 /* microlightctl.c */
 extern int	 json_output;
 
+/* follow.c */
+int		 run_exit_status(json_t *);
+json_t		*follow_events(struct conn *);
+void		 report_end(json_t *);
+char		*run_at(const char *);
+
 #endif /* MICROLIGHTCTL_H */
