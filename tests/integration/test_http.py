@@ -16,6 +16,7 @@ test_webhook.py."""
 
 import base64
 import http.client
+import random
 import select
 import struct
 import threading
@@ -26,8 +27,34 @@ from harness import *
 
 # Helpers (also used by test_webhook.py) ------------------------------
 
+def ephemeral_ports():
+    """The kernel's range for the ports of clients and of bind(0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    """A TCP port that nothing on this machine uses right now, on any
+    address. It is taken below the kernel's range for ephemeral ports,
+    from which every client connection gets its port: with make -j check,
+    other tests connect all the time, and one of their connections could
+    otherwise get it before the daemon binds it (0.0.0.0:PORT too). A
+    port is still free only until something binds it: HttpDaemon picks
+    another if its daemon finds it taken (Daemon.pick_port)."""
+    low, _ = ephemeral_ports()
+    if low - 1024 >= 1000:
+        for _ in range(100):
+            port = random.randrange(1024, low)
+            with socket.socket() as s:
+                try:
+                    s.bind(("0.0.0.0", port))
+                except OSError:
+                    continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

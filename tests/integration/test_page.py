@@ -16,11 +16,11 @@ import datetime
 import html
 import html.parser
 import http.client
-import socket
 import urllib.parse
 import warnings
 
 from harness import *
+from test_http import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -28,13 +28,6 @@ with warnings.catch_warnings():
 
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
        "<img/src=x/onerror=alert(1)>"]
-
-
-def free_port():
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebDaemon(Daemon):
