@@ -253,30 +253,46 @@ runs_due_arm(int64_t now)
 }
 
 /*
- * A scheduled run's time has come: it is queued like any new run, under
- * its task's @overlap skip and max-queued (past which it is skipped, saying
- * why; a retry is not), or it is late: its time passed while the daemon
- * was down, and it runs once now, saying so.
+ * Why a run of t (valid, or NULL) by a trigger of rule will not wait: its
+ * task is busy and says @overlap skip (if the rule applies it), or, with
+ * skip_full, max-queued runs wait already. A new string, or NULL.
  */
-static void
-runs_due_one(struct run *r, int64_t now)
+static char *
+runs_skip_reason(const struct runs_rule *rule, const struct task *t,
+    int skip_full)
 {
-	struct task	*t;
-	char		*reason = NULL, when[TIME_RFC3339_LEN];
-	u_int		 busy;
+	char	*reason = NULL;
+	u_int	 busy;
 
-	nscheduled--;
-	t = task_find(r->rec.task);
-	if (t != NULL && task_valid(t) && t->def->overlap == OVERLAP_SKIP &&
+	if (rule->overlap && t != NULL && t->def->overlap == OVERLAP_SKIP &&
 	    (busy = run_task_count(t->name) + queue_count_task(t->name)) >=
 	    (u_int)t->def->concurrency)
 		xasprintf(&reason, "%s has %u run%s in progress (@concurrency "
 		    "%d, @overlap skip)", t->name, busy, busy == 1 ? "" : "s",
 		    t->def->concurrency);
-	else if (r->rec.trigger != TRIGGER_RETRY &&
-	    queue_length() >= (u_int)ml_conf->max_queued)
+	else if (skip_full && queue_length() >= (u_int)ml_conf->max_queued)
 		xasprintf(&reason, "%u runs wait for a slot already "
 		    "(max-queued)", queue_length());
+	return (reason);
+}
+
+/*
+ * A scheduled run's time has come: it is queued like any new run of its
+ * trigger, under the same rules (past max-queued even a user's is skipped
+ * now: nobody waits for the answer), or it is late: its time passed while
+ * the daemon was down, and it runs once now, saying so.
+ */
+static void
+runs_due_one(struct run *r, int64_t now)
+{
+	const struct runs_rule	*rule = &runs_rules[r->rec.trigger];
+	struct task		*t;
+	char			*reason, when[TIME_RFC3339_LEN];
+
+	nscheduled--;
+	if ((t = task_find(r->rec.task)) != NULL && !task_valid(t))
+		t = NULL;	/* it fails at its start, saying why */
+	reason = runs_skip_reason(rule, t, rule->busy != BUSY_ALLOW);
 	if (reason != NULL) {
 		r->rec.status = RUN_SKIPPED;
 		r->rec.finished_at = now;
@@ -432,8 +448,6 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 	struct task		*t;
 	json_t			*params;
 	char			*cause, *reason;
-	u_int			 busy;
-	int			 full;
 
 	if (req->skip != NULL)
 		return (runs_skip(runs_new(req, NULL, json_object()),
@@ -457,28 +471,16 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 	}
 	if (req->not_before > time_now_ms())
 		return (runs_schedule(runs_new(req, t, params), rule, err));
-	full = queue_length() >= (u_int)ml_conf->max_queued;
-	if (full && rule->busy == BUSY_REFUSE) {
+	if (rule->busy == BUSY_REFUSE &&
+	    queue_length() >= (u_int)ml_conf->max_queued) {
 		json_decref(params);
 		return (ops_fail(err, E_BUSY, "%u runs are waiting for a "
 		    "slot already (max-queued): try again later",
 		    queue_length()));
 	}
-	if (rule->overlap && t->def->overlap == OVERLAP_SKIP) {
-		busy = run_task_count(t->name) + queue_count_task(t->name);
-		if (busy >= (u_int)t->def->concurrency) {
-			xasprintf(&reason, "%s has %u run%s in progress "
-			    "(@concurrency %d, @overlap skip)", t->name, busy,
-			    busy == 1 ? "" : "s", t->def->concurrency);
-			return (runs_skip(runs_new(req, t, params), reason,
-			    err));
-		}
-	}
-	if (full && rule->busy == BUSY_SKIP) {
-		xasprintf(&reason, "%u runs wait for a slot already "
-		    "(max-queued)", queue_length());
+	if ((reason = runs_skip_reason(rule, t, rule->busy == BUSY_SKIP)) !=
+	    NULL)
 		return (runs_skip(runs_new(req, t, params), reason, err));
-	}
 	return (runs_queue(runs_new(req, t, params), err));
 }
 
