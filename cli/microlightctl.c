@@ -632,13 +632,7 @@ cmd_next(int argc, char **argv)
 	}
 	if (from == NULL)
 		t = time_now_ms() / 1000;
-	else if (from[0] == '@') {
-		t = number(from + 1, LLONG_MIN / 2, LLONG_MAX / 2, &errstr);
-		if (errstr != NULL) {
-			warnx("--from %s: not @SECONDS", from);
-			exit(EXIT_USAGE);
-		}
-	} else if (time_parse_rfc3339(from, &ms) == 0)
+	else if (time_parse_when(from, &ms) == 0)
 		t = ms / 1000 - (ms % 1000 < 0);
 	else {
 		warnx("--from %s: not ISO 8601 with an offset "
