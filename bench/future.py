@@ -5,8 +5,8 @@ connection with pipelined requests, then measures the daemon's memory,
 the database's growth per run, the restart to ready, `runs --status
 scheduled -n 20`, and how late runs due meanwhile start. Beside each
 creation rate, the machine's limit: the same rows inserted by Python's
-sqlite3 into the same schema, one commit per row as the daemon makes them,
-and all in one transaction.
+sqlite3 into the same schema, one commit per row, and all in one
+transaction (the daemon commits a batch of them at a time).
 
 Run from a built tree:  bench/future.py [N]   (ML_BUILDDIR: the build)
 Figures and how to read them: bench/README, "Future runs".

@@ -40,7 +40,22 @@ struct client {
 	int			 discarding; /* skipping an oversized request */
 	struct follower		*follower; /* the run it follows */
 	struct backup		*backup;
+	int			 holding; /* replies wait for the batch */
+	int			 empty_checked, was_empty; /* control_out */
+	struct held		*held;
+	size_t			 nheld, heldsize, heldbytes;
 	TAILQ_ENTRY(client)	 entry;
+};
+
+/*
+ * A reply made while the client's requests are read: it goes out once
+ * the writes they made are committed, or as an error if the batch its
+ * request wrote in (gen, 0: none) was undone.
+ */
+struct held {
+	char			*line;
+	size_t			 len;
+	uint64_t		 gen;
 };
 TAILQ_HEAD(clients, client);
 
@@ -58,32 +73,51 @@ static size_t	control_pending(struct client *);
 static int	control_make_room(void);
 static int	control_evict_idle(void);
 
-/* Queue a message to a client; the message is consumed. */
+/*
+ * Queue lines to a client. Nothing was waiting: write now rather than on
+ * the next turn of the loop, so a reply is not held up by whatever else
+ * this turn does (forking a supervisor takes a while).
+ */
+static void
+control_out(struct client *c, const char *line, size_t len, int last)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (!c->empty_checked) {
+		c->was_empty = evbuffer_get_length(out) == 0;
+		c->empty_checked = 1;
+	}
+	bufferevent_write(c->bev, line, len);
+	if (!last)
+		return;
+	c->empty_checked = 0;
+	if (c->was_empty && evbuffer_write(out, bufferevent_getfd(c->bev)) ==
+	    -1 && errno != EAGAIN && errno != EINTR)
+		log_debug("control: %s: write: %s", c->who, strerror(errno));
+}
+
+/* Queue a message to a client (or hold it); the message is consumed. */
 static void
 control_send(struct client *c, json_t *msg)
 {
-	struct evbuffer	*out;
+	struct held	*h;
 	char		*line;
 	size_t		 len;
-	int		 empty;
 
 	if (msg == NULL)
 		fatalx("control_send: no message");
-	if (!c->dead) {
+	if (!c->dead && c->holding) {
+		if (c->nheld == c->heldsize)
+			c->held = xreallocarray(c->held, c->heldsize =
+			    c->heldsize * 2 + 16, sizeof *c->held);
+		h = &c->held[c->nheld++];
+		h->line = proto_encode(msg, &h->len);
+		h->gen = 0;
+		c->heldbytes += h->len;
+	} else if (!c->dead) {
 		line = proto_encode(msg, &len);
-		out = bufferevent_get_output(c->bev);
-		empty = evbuffer_get_length(out) == 0;
-		bufferevent_write(c->bev, line, len);
+		control_out(c, line, len, 1);
 		free(line);
-		/*
-		 * Nothing was waiting: write now rather than on the next turn
-		 * of the loop, so a reply is not held up by whatever else this
-		 * turn does (forking a supervisor takes a while).
-		 */
-		if (empty && evbuffer_write(out, bufferevent_getfd(c->bev)) ==
-		    -1 && errno != EAGAIN && errno != EINTR)
-			log_debug("control: %s: write: %s", c->who,
-			    strerror(errno));
 	}
 	json_decref(msg);
 }
@@ -111,6 +145,7 @@ control_gc_cb(int fd, short events, void *arg)
 	while ((c = TAILQ_FIRST(&clients_dead)) != NULL) {
 		TAILQ_REMOVE(&clients_dead, c, entry);
 		bufferevent_free(c->bev);
+		free(c->held);
 		free(c->who);
 		free(c);
 		fds_client_del();
@@ -145,7 +180,7 @@ control_client_close(struct client *c)
 {
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (!c->holding && control_pending(c) == 0)
 		control_client_kill(c);
 }
 
@@ -280,12 +315,12 @@ control_client_done(struct client *c)
  * passed, and the rest of it is skipped up to its newline.
  */
 static void
-control_read_cb(struct bufferevent *bev, void *arg)
+control_read_lines(struct client *c)
 {
-	struct client		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_ptr	 eol;
-	size_t			 eollen, len;
+	size_t			 eollen, len, first;
+	uint64_t		 joins;
 	char			*line;
 
 	while (!c->dead && !c->closing && c->follower == NULL &&
@@ -324,9 +359,61 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		line = xmalloc(len + 1);
 		evbuffer_remove(in, line, len + 1);
 		line[len] = '\0';
+		first = c->nheld;
+		joins = db_batch_joins();
 		control_cmd_dispatch(c, line, len);
 		free(line);
+		if (db_batch_joins() != joins)
+			for (; first < c->nheld; first++)
+				c->held[first].gen = db_batch_gen();
 	}
+}
+
+/*
+ * The replies held while requests were read go out, now that what they
+ * wrote is committed; those whose writes were undone say so instead.
+ */
+static void
+control_release(struct client *c)
+{
+	struct held	*h;
+	json_t		*err;
+	size_t		 i;
+
+	c->holding = 0;
+	for (i = 0; i < c->nheld; i++) {
+		h = &c->held[i];
+		if (!c->dead && db_batch_failed(h->gen)) {
+			free(h->line);
+			err = proto_error(E_INTERNAL, "the run could not be "
+			    "recorded (see the daemon's log)");
+			h->line = proto_encode(err, &h->len);
+			json_decref(err);
+		}
+		if (!c->dead)
+			control_out(c, h->line, h->len, i + 1 == c->nheld);
+		free(h->line);
+	}
+	c->nheld = c->heldbytes = 0;
+	if (!c->dead && c->closing && control_pending(c) == 0)
+		control_client_kill(c);
+}
+
+/*
+ * Requests that came in: read in one batch of writes (see db_batch_join),
+ * committed before any reply goes out.
+ */
+static void
+control_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	c->holding = 1;
+	db_batch_allow(1);
+	control_read_lines(c);
+	db_batch_allow(0);
+	db_flush();
+	control_release(c);
 }
 
 /* Output drained: close if asked, or send more of a followed run. */
@@ -800,5 +887,6 @@ control_client_count(void)
 static size_t
 control_pending(struct client *c)
 {
-	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    c->heldbytes);
 }

@@ -21,6 +21,7 @@ static void	control_cmd_webhook(struct client *, json_t *);
 static void	control_cmd_backup(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
+#define CMD_BATCH	0x2	/* may write in a batch (db_batch_join) */
 
 /*
  * The commands of SPEC section 5, with the members each takes besides
@@ -38,7 +39,7 @@ static const struct control_cmd {
 	{ CMD_PING, control_cmd_ping, 0, { NULL } },
 	{ CMD_LIST, control_cmd_list, 0, { NULL } },
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
-	{ CMD_RUN, control_cmd_run, CMD_MUTATES,
+	{ CMD_RUN, control_cmd_run, CMD_MUTATES | CMD_BATCH,
 	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, NULL } },
 	{ CMD_RERUN, control_cmd_rerun, CMD_MUTATES,
 	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
@@ -257,6 +258,9 @@ control_cmd_run(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
+	/* A run waited for is written at once: its follower holds it. */
+	if (wait || follow)
+		db_batch_allow(0);
 	reply = proto_ok();
 	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
 	    control_client_who(c), NULL, 0, at, in, reply, &err);
@@ -457,6 +461,8 @@ control_cmd_dispatch(struct client *c, const char *line, size_t len)
 	else {
 		log_debug("control: %s: %s", control_client_who(c),
 		    cmd->name);
+		if ((cmd->flags & CMD_BATCH) == 0)
+			db_flush();	/* see db_batch_join */
 		cmd->handler(c, req);
 	}
 	json_decref(req);

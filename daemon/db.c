@@ -16,6 +16,19 @@ sqlite3		*db;
 static int	 db_error;	/* the last failed statement's result code */
 
 /*
+ * Group commit (see db_batch_join): whether a batch may be opened now,
+ * whether one is open, whether the statement being made joins it, the
+ * open (or last) batch's number and the last one that failed.
+ */
+static int	 batch_allowed;
+static int	 batch_open;
+static int	 batch_joining;
+static uint64_t	 batch_gen;
+static uint64_t	 batch_joins;	/* writes that joined a batch, ever */
+static uint64_t	 batch_failed;
+static void	(*batch_hook)(int);
+
+/*
  * Migrations: entry N takes the schema from version N to N + 1. Append,
  * never edit: a database made by any earlier version must still migrate.
  */
@@ -189,6 +202,8 @@ db_stmt(enum db_stmt which)
 {
 	sqlite3_stmt	*st = db_stmts[which];
 
+	if (batch_open && !batch_joining)
+		db_flush();	/* any other statement: the batch first */
 	if (st == NULL) {
 		if (sqlite3_prepare_v3(db, db_stmt_sql[which], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
@@ -239,6 +254,7 @@ db_exec(const char *sql, char **cause)
 {
 	char	*err = NULL;
 
+	db_flush();
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		xasprintf(cause, "%s", err != NULL ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
@@ -254,6 +270,7 @@ db_pragma_int(const char *sql, int *out)
 	sqlite3_stmt	*st;
 	int		 rc = -1;
 
+	db_flush();
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return (-1);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -472,12 +489,125 @@ db_rollback(void)
 		db_step_done(db_stmt(STMT_ROLLBACK), "rollback");
 }
 
+/*
+ * Group commit. Commits cost more than the inserts they hold, so a client
+ * that sends many requests at once (microlightctl run --at, pipelined)
+ * has them written in one transaction: while its requests are read
+ * (db_batch_allow), a write that may wait (a run for later) joins an open
+ * batch. Any other statement, any transaction, commits the batch first:
+ * a run that starts, a record that changes, a listing, are never behind
+ * it. The caller ends the batch (db_flush) before its replies go out;
+ * when that commit fails, every write of the batch is undone, the hook
+ * is told, and db_batch_failed says which replies must become errors.
+ */
+void
+db_batch_allow(int allow)
+{
+	batch_allowed = allow;
+}
+
+/* Who is told, after each batch, whether it was committed. */
+void
+db_batch_hook(void (*hook)(int))
+{
+	batch_hook = hook;
+}
+
+/* The open batch is over, committed (ok) or undone. */
+static void
+db_batch_ended(int ok)
+{
+	batch_open = 0;
+	if (!ok) {
+		batch_failed = batch_gen;
+		batch_allowed = 0;	/* the rest of this read: one by one */
+	}
+	if (batch_hook != NULL)
+		batch_hook(ok);
+}
+
+/*
+ * The next write may wait for the batch: open one if none is. Returns
+ * the batch's number (then db_batch_leave after the write), or 0: the
+ * write commits on its own.
+ */
+uint64_t
+db_batch_join(void)
+{
+	if (!batch_allowed)
+		return (0);
+	if (!batch_open) {
+		if (!sqlite3_get_autocommit(db) ||
+		    db_step_done(db_stmt(STMT_BEGIN), "begin") != 0)
+			return (0);
+		batch_open = 1;
+		batch_gen++;
+	}
+	batch_joining = 1;
+	batch_joins++;
+	return (batch_gen);
+}
+
+/* How many writes joined a batch so far, and the last one's batch. */
+uint64_t
+db_batch_joins(void)
+{
+	return (batch_joins);
+}
+
+uint64_t
+db_batch_gen(void)
+{
+	return (batch_gen);
+}
+
+/*
+ * A write in the batch is over. A failure may have undone the batch
+ * (SQLite rolls back on a full disk): then -1.
+ */
+int
+db_batch_leave(void)
+{
+	batch_joining = 0;
+	if (batch_open && sqlite3_get_autocommit(db)) {
+		log_warnx("sqlite: a batch of writes was rolled back: %s",
+		    db_failure());
+		db_batch_ended(0);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Commit the open batch: 0, or -1 if it failed and was undone. */
+int
+db_flush(void)
+{
+	if (!batch_open)
+		return (0);
+	batch_open = 0;
+	if (db_step_done(db_stmt(STMT_COMMIT), "commit") != 0) {
+		db_rollback();
+		db_batch_ended(0);
+		return (-1);
+	}
+	db_batch_ended(1);
+	return (0);
+}
+
+/* Whether batch number gen failed (its writes were undone). */
+int
+db_batch_failed(uint64_t gen)
+{
+	return (gen != 0 && gen == batch_failed);
+}
+
 /* Copy the WAL into the database now, without waiting on readers. */
 void
 db_checkpoint(void)
 {
 	int	 log, ckpt;
 
+	db_flush();
 	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 	    &ckpt) != SQLITE_OK)
 		log_warnx("sqlite: checkpoint: %s", sqlite3_errmsg(db));
@@ -512,6 +642,7 @@ db_backup_open(const char *path, char **cause)
 {
 	struct db_backup	*bk;
 
+	db_flush();
 	bk = xcalloc(1, sizeof *bk);
 	if (sqlite3_open_v2(path, &bk->dst, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -211,6 +211,7 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 		    task != NULL ? " AND task = ?1" : "",
 		    status != -1 ? " AND status = ?2" : "",
 		    before > 0 ? " AND id < ?3" : "");
+	db_flush();
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
 		return (-1);

@@ -105,6 +105,14 @@ void		 db_close(void);
 int		 db_begin(void);
 int		 db_commit(void);
 void		 db_rollback(void);
+void		 db_batch_allow(int);
+void		 db_batch_hook(void (*)(int));
+uint64_t	 db_batch_join(void);
+int		 db_batch_leave(void);
+uint64_t	 db_batch_joins(void);
+uint64_t	 db_batch_gen(void);
+int		 db_flush(void);
+int		 db_batch_failed(uint64_t);
 const char	*db_failure(void);
 int		 db_failure_lasting(void);
 int		 db_vacuum_step(int);
@@ -422,6 +430,7 @@ struct run_request {
 	int64_t		 rerun_of;	/* the run it repeats; 0: none */
 	int64_t		 not_before;	/* a retry's time, in ms */
 	const char	*skip;		/* recorded as skipped, with why */
+	json_t		**object;	/* if set: a run for later's object */
 };
 
 int64_t		 runs_submit(const struct run_request *, struct ops_error *);

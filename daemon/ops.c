@@ -254,13 +254,19 @@ static int64_t
 ops_submit(const struct run_request *req, json_t *reply,
     struct ops_error *err)
 {
-	json_t	*obj;
-	int64_t	 id;
+	struct run_request	 r = *req;
+	json_t			*obj = NULL;
+	int64_t			 id;
 
-	if ((id = runs_submit(req, err)) == -1)
+	/*
+	 * A run for later is as it was made (and read back, it would end a
+	 * batch of writes); any other may have ended already (skipped, could
+	 * not start): by id.
+	 */
+	r.object = &obj;
+	if ((id = runs_submit(&r, err)) == -1)
 		return (-1);
-	/* The run may have ended already (skipped, could not start): by id. */
-	if (ops_find_run(id, NULL, &obj, err) != 0)
+	if (obj == NULL && ops_find_run(id, NULL, &obj, err) != 0)
 		return (-1);
 	json_object_set_new(reply, K_RUN, obj);
 	return (id);

@@ -26,14 +26,16 @@ static const struct runs_rule {
 	enum runs_busy	 busy;
 	int		 overlap;	/* @overlap skip applies */
 	int		 checked;	/* params come checked (a retry's) */
+	int		 batch;		/* a run for later may wait in a
+					   batch: a client hears of it */
 } runs_rules[TRIGGER_N] = {
-	[TRIGGER_CLI] =		{ BUSY_REFUSE,	1, 0 },
-	[TRIGGER_WEB] =		{ BUSY_REFUSE,	1, 0 },
-	[TRIGGER_API] =		{ BUSY_REFUSE,	1, 0 },
-	[TRIGGER_WEBHOOK] =	{ BUSY_REFUSE,	1, 0 },
-	[TRIGGER_SCHEDULE] =	{ BUSY_SKIP,	1, 0 },
-	[TRIGGER_RETRY] =	{ BUSY_ALLOW,	0, 1 },
-	[TRIGGER_CHAIN] =	{ BUSY_SKIP,	1, 0 },
+	[TRIGGER_CLI] =		{ BUSY_REFUSE,	1, 0, 1 },
+	[TRIGGER_WEB] =		{ BUSY_REFUSE,	1, 0, 1 },
+	[TRIGGER_API] =		{ BUSY_REFUSE,	1, 0, 1 },
+	[TRIGGER_WEBHOOK] =	{ BUSY_REFUSE,	1, 0, 1 },
+	[TRIGGER_SCHEDULE] =	{ BUSY_SKIP,	1, 0, 0 },
+	[TRIGGER_RETRY] =	{ BUSY_ALLOW,	0, 1, 0 },
+	[TRIGGER_CHAIN] =	{ BUSY_SKIP,	1, 0, 0 },
 };
 
 /* The live runs (queued or running) by id: the one index of them. */
@@ -60,6 +62,10 @@ static struct runs_due	 due;
 static int64_t		 due_t = -1, due_id;
 static int64_t		 nscheduled;
 static struct event	*ev_due;
+
+/* The runs for later written in the open batch (db_batch_join): ids. */
+static int64_t		*batch_ids;
+static size_t		 batch_n, batch_size;
 
 static void	runs_due_cb(int, short, void *);
 
@@ -141,13 +147,27 @@ runs_new(const struct run_request *req, struct task *t, json_t *params)
 
 /*
  * Record a new run, with its stdin if it has one, in one transaction: the
- * one place a run record is inserted.
+ * one place a run record is inserted. A client's run for later, without
+ * stdin, may wait in a batch of writes for its commit (runs_batch_ended);
+ * the client's reply waits for it too (control.c).
  */
 static int
 runs_insert(struct run *r)
 {
-	int	 txn = r->input != NULL;
+	int	 txn, rc;
 
+	if (r->rec.status == RUN_SCHEDULED && r->input == NULL &&
+	    runs_rules[r->rec.trigger].batch && db_batch_join() != 0) {
+		rc = db_run_insert(&r->rec);
+		if (db_batch_leave() != 0 || rc != 0)
+			return (-1);
+		if (batch_n == batch_size)
+			batch_ids = xreallocarray(batch_ids, batch_size =
+			    batch_size * 2 + 64, sizeof *batch_ids);
+		batch_ids[batch_n++] = r->rec.id;
+		return (0);
+	}
+	txn = r->input != NULL;
 	if ((!txn || db_begin() == 0) && db_run_insert(&r->rec) == 0 &&
 	    (!txn || (db_run_input_put(r->rec.id, r->input,
 	    r->input_len) == 0 && db_commit() == 0)))
@@ -407,8 +427,8 @@ runs_queue(struct run *r, struct ops_error *err)
  * Past max-scheduled a user's is refused; a retry never is.
  */
 static int64_t
-runs_schedule(struct run *r, const struct runs_rule *rule,
-    struct ops_error *err)
+runs_schedule(struct run *r, const struct run_request *req,
+    const struct runs_rule *rule, struct ops_error *err)
 {
 	int64_t	 id;
 
@@ -426,6 +446,8 @@ runs_schedule(struct run *r, const struct runs_rule *rule,
 	id = r->rec.id;
 	log_debug("%s[%lld]: scheduled by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
+	if (req->object != NULL)
+		*req->object = object_run(&r->rec);
 	if (r->rec.not_before < due_t) {
 		runs_due_add(r);
 		runs_due_arm(time_now_ms());
@@ -470,7 +492,8 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 		return (-1);
 	}
 	if (req->not_before > time_now_ms())
-		return (runs_schedule(runs_new(req, t, params), rule, err));
+		return (runs_schedule(runs_new(req, t, params), req, rule,
+		    err));
 	if (rule->busy == BUSY_REFUSE &&
 	    queue_length() >= (u_int)ml_conf->max_queued) {
 		json_decref(params);
@@ -658,6 +681,32 @@ runs_recover(void)
 	return (rc);
 }
 
+/*
+ * A batch of writes is over. Committed: its runs are for good. Undone (the
+ * disk is full): its runs for later never were; those held here go, and
+ * the client is told (control.c turns their replies into errors).
+ */
+static void
+runs_batch_ended(int ok)
+{
+	struct run	*r;
+	size_t		 i;
+
+	for (i = 0; !ok && i < batch_n; i++) {
+		nscheduled--;
+		if ((r = runs_lookup(batch_ids[i])) == NULL ||
+		    r->rec.status != RUN_SCHEDULED)
+			continue;	/* beyond the window */
+		runs_due_remove(&due, r);
+		RB_REMOVE(runs_ids, &runs_by_id, r);
+		r->flags &= ~RUN_INDEXED;
+		run_free(r);
+	}
+	if (!ok && batch_n > 0)
+		log_warnx("%zu runs for later were not recorded", batch_n);
+	batch_n = 0;
+}
+
 /* Queue a run loaded from the database. */
 static void
 runs_restore_one(struct runrec *rec, void *arg)
@@ -676,6 +725,7 @@ runs_restore(void)
 {
 	int64_t	 now = time_now_ms();
 
+	db_batch_hook(runs_batch_ended);
 	db_runs_in(RUN_QUEUED, runs_restore_one, NULL);
 	if (queue_length() > 0)
 		log_info("%u queued runs restored", queue_length());

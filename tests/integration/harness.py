@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import traceback
 import unittest
@@ -451,6 +452,31 @@ class Daemon:
                 (json.dumps(obj) + "\n").encode()
             s.sendall(data)
             return json.loads(read_line(s))
+
+    def pipeline(self, reqs, timeout=300):
+        """Send every request at once over one connection, without waiting
+        for replies (read meanwhile, so that neither side blocks); returns
+        the replies, in order."""
+        replies = []
+        with self.connect(timeout) as s:
+            f = s.makefile("rb")
+
+            def read():
+                for _ in range(len(reqs)):
+                    line = f.readline()
+                    if not line:
+                        return
+                    replies.append(json.loads(line))
+            reader = threading.Thread(target=read)
+            reader.start()
+            s.sendall(b"".join(
+                r if isinstance(r, bytes) else
+                (json.dumps(r) + "\n").encode() for r in reqs))
+            reader.join(timeout)
+        if len(replies) != len(reqs):
+            raise AssertionError("%d replies to %d requests" % (
+                len(replies), len(reqs)))
+        return replies
 
     def run(self, task, *params, wait=True, check=None):
         """Start a run with the CLI; returns its record when it ended (or

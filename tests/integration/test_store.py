@@ -404,6 +404,51 @@ class FullDisk(DaemonTest):
                 b"[microlight: output lost: database or disk full (700005 "
                 b"bytes not stored)]\n"])
 
+    def test_runs_for_later_never_accepted_then_dropped(self):
+        # Runs for later sent at once are written in batches, one commit
+        # for many. On a full disk a batch fails: each of its replies must
+        # then be an error, and no run it held may linger in the daemon.
+        filler = self.fill()
+        base = int(time.time()) + 86400
+        # Every fourth is due within the minute: held in memory too.
+        reqs = [{"cmd": "run", "task": "hi", "at": "@%d" % (
+            base + i if i % 4 else int(time.time()) + 50)}
+            for i in range(4000)]
+        replies = self.d.pipeline(reqs)
+        made = {}
+        for r in replies:
+            if r["ok"]:
+                made[r["run"]["id"]] = r["run"]["scheduled_for"]
+            else:
+                self.assertEqual(r["error"]["code"], "internal", r)
+                self.assertIn("could not be recorded", r["error"]["message"])
+        self.assertLess(len(made), len(reqs), "the disk never refused one")
+        # The daemon counts and knows exactly those it accepted.
+        code, body = self.get("/metrics")
+        self.assertEqual(code, 200, body)
+        self.assertIn(b"\nmicrolight_runs_scheduled %d\n" % len(made), body)
+        status = self.d.pipeline([{"cmd": "status", "run": i} for i in made])
+        self.assertEqual({s["run"]["id"]: s["run"]["scheduled_for"]
+                          for s in status}, made)
+        # Room again: it takes more, with the ids of those it refused,
+        # which no run left over in memory answers for.
+        os.unlink(filler)
+        more = self.d.pipeline(reqs[:500])
+        self.assertTrue(all(r["ok"] for r in more), more[:3])
+        status = self.d.pipeline([{"cmd": "status", "run": r["run"]["id"]}
+                                  for r in more])
+        self.assertEqual([(s["run"]["id"], s["run"]["scheduled_for"])
+                          for s in status],
+                         [(r["run"]["id"], r["run"]["scheduled_for"])
+                          for r in more])
+        made.update((r["run"]["id"], r["run"]["scheduled_for"]) for r in more)
+        # On disk: what it accepted, and nothing else.
+        self.d.stop()
+        with self.d.db() as db:
+            rows = db.execute("SELECT id FROM runs WHERE task = 'hi'") \
+                .fetchall()
+        self.assertEqual(sorted(r[0] for r in rows), sorted(made))
+
 
 class RunRecords(DaemonTest):
     CONFIG = "kill-grace 1s\nmax-running 1\n"
