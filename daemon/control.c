@@ -34,6 +34,7 @@ struct client {
 	struct bufferevent	*bev;
 	uid_t			 uid;
 	char			*who;	/* "uid=1000(alice)" */
+	struct who		*asker;	/* its user and groups (access.c) */
 	int			 dead;
 	int			 eof;	/* the client sent all it will */
 	int			 closing; /* close once the output is out */
@@ -146,6 +147,7 @@ control_gc_cb(int fd, short events, void *arg)
 		TAILQ_REMOVE(&clients_dead, c, entry);
 		bufferevent_free(c->bev);
 		free(c->held);
+		who_free(c->asker);
 		free(c->who);
 		free(c);
 		fds_client_del();
@@ -284,6 +286,13 @@ const char *
 control_client_who(struct client *c)
 {
 	return (c->who);
+}
+
+/* Who a client is, for access.c's rule. */
+const struct who *
+control_client_asker(struct client *c)
+{
+	return (c->asker);
 }
 
 /* Send a message to a client (for backup.c). */
@@ -609,6 +618,7 @@ control_accept_cb(int fd, short events, void *arg)
 	c = xcalloc(1, sizeof *c);
 	c->uid = uid;
 	c->who = control_who(uid);
+	c->asker = who_unix(uid, NULL, c->who);
 	c->bev = bufferevent_socket_new(ml_base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("control: cannot set up a client");

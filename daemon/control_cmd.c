@@ -22,6 +22,7 @@ static void	control_cmd_backup(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
 #define CMD_BATCH	0x2	/* may write in a batch (db_batch_join) */
+#define CMD_ADMIN	0x4	/* administrators only (access.c) */
 
 /*
  * The commands of SPEC section 5, with the members each takes besides
@@ -48,10 +49,10 @@ static const struct control_cmd {
 	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
 	{ CMD_STATUS, control_cmd_status, 0, { K_RUN, NULL } },
 	{ CMD_CANCEL, control_cmd_cancel, CMD_MUTATES, { K_RUN, NULL } },
-	{ CMD_RELOAD, control_cmd_reload, CMD_MUTATES, { NULL } },
+	{ CMD_RELOAD, control_cmd_reload, CMD_MUTATES | CMD_ADMIN, { NULL } },
 	{ CMD_WEBHOOK, control_cmd_webhook, CMD_MUTATES,
 	    { K_TASK, K_ROTATE, NULL } },
-	{ CMD_BACKUP, control_cmd_backup, 0, { NULL } },
+	{ CMD_BACKUP, control_cmd_backup, CMD_ADMIN, { NULL } },
 };
 
 /* The first member of a request its command does not take, or NULL. */
@@ -185,29 +186,26 @@ control_cmd_reply(struct client *c, json_t *reply, int failed,
 	return (0);
 }
 
-/* A command that cannot fail: a reply that op fills in. */
-static void
-control_cmd_answer(struct client *c, void (*op)(json_t *))
-{
-	json_t	*reply;
-
-	reply = proto_ok();
-	op(reply);
-	control_client_send(c, reply);
-}
-
 /* ping: version and uptime. */
 static void
 control_cmd_ping(struct client *c, json_t *req)
 {
-	control_cmd_answer(c, ops_ping);
+	json_t	*reply;
+
+	reply = proto_ok();
+	ops_ping(reply);
+	control_client_send(c, reply);
 }
 
-/* list: every task, valid or not, with its latest run. */
+/* list: every task the client may see, valid or not, with its last run. */
 static void
 control_cmd_list(struct client *c, json_t *req)
 {
-	control_cmd_answer(c, ops_list);
+	json_t	*reply;
+
+	reply = proto_ok();
+	ops_list(control_client_asker(c), reply);
+	control_client_send(c, reply);
 }
 
 /* show: one task and its recent runs. */
@@ -224,7 +222,8 @@ control_cmd_show(struct client *c, json_t *req)
 	    &limit) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_show(name, limit, reply, &err) != 0,
+	control_cmd_reply(c, reply, ops_show(control_client_asker(c), name,
+	    limit, reply, &err) != 0,
 	    &err);
 }
 
@@ -262,8 +261,8 @@ control_cmd_run(struct client *c, json_t *req)
 	if (wait || follow)
 		db_batch_allow(0);
 	reply = proto_ok();
-	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
-	    control_client_who(c), NULL, 0, at, in, reply, &err);
+	id = ops_run(control_client_asker(c), name, json_object_get(req,
+	    K_PARAMS), TRIGGER_CLI, NULL, 0, at, in, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 
@@ -281,8 +280,8 @@ control_cmd_rerun(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
 	reply = proto_ok();
-	id = ops_rerun(run, json_object_get(req, K_PARAMS), NULL, TRIGGER_CLI,
-	    control_client_who(c), reply, &err);
+	id = ops_rerun(control_client_asker(c), run, json_object_get(req,
+	    K_PARAMS), NULL, TRIGGER_CLI, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 
@@ -306,7 +305,8 @@ control_cmd_logs(struct client *c, json_t *req)
 		return;
 	}
 	reply = proto_ok();
-	if (control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0,
+	if (control_cmd_reply(c, reply, ops_status(control_client_asker(c), id,
+	    reply, &err) != 0,
 	    &err) != 0)
 		return;
 	control_client_follow(c, id, 1, follow, stream);
@@ -328,8 +328,8 @@ control_cmd_runs(struct client *c, json_t *req)
 	    control_cmd_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_runs(task, sname, before, limit, reply,
-	    &err) != 0, &err);
+	control_cmd_reply(c, reply, ops_runs(control_client_asker(c), task,
+	    sname, before, limit, reply, &err) != 0, &err);
 }
 
 /* status: one run's record. */
@@ -343,7 +343,8 @@ control_cmd_status(struct client *c, json_t *req)
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0, &err);
+	control_cmd_reply(c, reply, ops_status(control_client_asker(c), id,
+	    reply, &err) != 0, &err);
 }
 
 /* cancel: a queued run ends now; a running one is told to stop. */
@@ -357,7 +358,7 @@ control_cmd_cancel(struct client *c, json_t *req)
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_cancel(id, control_client_who(c),
+	control_cmd_reply(c, reply, ops_cancel(control_client_asker(c), id,
 	    reply, &err) != 0, &err);
 }
 
@@ -385,7 +386,8 @@ control_cmd_webhook(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_ROTATE, &rotate) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, hook_info(name, rotate, reply, &err) != 0,
+	control_cmd_reply(c, reply, hook_info(control_client_asker(c), name,
+	    rotate, reply, &err) != 0,
 	    &err);
 }
 
@@ -455,6 +457,11 @@ control_cmd_dispatch(struct client *c, const char *line, size_t len)
 	else if ((key = control_cmd_unknown_key(cmd, req)) != NULL)
 		control_client_error(c, E_USAGE, "%s does not take \"%.64s\" "
 		    "(an older microlightd?)", cmd->name, key);
+	else if ((cmd->flags & CMD_ADMIN) &&
+	    !access_admin(control_client_asker(c)))
+		control_client_error(c, E_FORBIDDEN, "%s needs an "
+		    "administrator (root, the daemon's user or a member of "
+		    "admin-group %s)", cmd->name, ml_conf->admin_group);
 	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
 		control_client_error(c, E_SHUTTING_DOWN, "microlightd is "
 		    "shutting down");

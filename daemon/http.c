@@ -187,6 +187,7 @@ http_req_free(struct http_req *hr)
 	evhttp_clear_headers(&hr->query);
 	free(hr->arg);
 	free(hr->user);
+	who_free(hr->who);
 	free(hr->body);
 	free(hr);
 }
@@ -527,13 +528,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(hr, 404, E_BAD_REQUEST, "no such page");
 		return;
 	}
-	if ((hr->route->flags & R_AUTH) && auth_required() &&
-	    (hr->user = auth_basic(http_header(hr, "Authorization"))) ==
-	    NULL) {
-		http_set_header(hr, "WWW-Authenticate",
-		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
-		http_error(hr, 401, E_BAD_REQUEST, "a user name and password "
-		    "are needed");
+	if ((hr->route->flags & R_AUTH) && http_who(hr) != 0)
+		return;
+	if (hr->who != NULL && hr->who->user != NULL)
+		hr->user = xstrdup(hr->who->user);
+	if ((hr->route->flags & R_ADMIN) && !access_admin(hr->who)) {
+		http_error(hr, 403, E_FORBIDDEN, "this needs an administrator "
+		    "(admin-group in microlight.conf(5))");
 		return;
 	}
 	if ((hr->route->flags & (R_FORM | R_POST)) && http_cross_site(hr)) {
