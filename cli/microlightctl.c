@@ -50,11 +50,16 @@ static const struct ctl_cmd {
 	{ "backup", "backup FILE", cmd_backup },
 	{ "next", "next [-n COUNT] [--from TIME] [--tz ZONE] -- EXPR",
 	    cmd_next },
+	{ "token", "token create NAME [--task TASK ...] [--expires DURATION]\n"
+	    "token list\n"
+	    "token revoke NAME", cmd_token },
 	{ "ping", "ping", cmd_ping },
 };
 #define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
 
 static const struct ctl_cmd *current;
+
+static void	usage_lines(FILE *, const char *, const char *, const char *);
 
 static __dead void
 usage(int status)
@@ -65,15 +70,36 @@ usage(int status)
 	fprintf(f, "usage: microlightctl [-s socket] [--json] command "
 	    "[arguments]\n\ncommands:\n");
 	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "  %s\n", ctl_cmds[i].usage);
+		usage_lines(f, "  ", "  ", ctl_cmds[i].usage);
 	exit(status);
 }
 
+/*
+ * A command's usage, a line per form (its usage has one per line): the
+ * first after first, the others after more.
+ */
+static void
+usage_lines(FILE *f, const char *first, const char *more, const char *usage)
+{
+	const char	*nl;
+
+	for (;;) {
+		nl = strchr(usage, '\n');
+		fprintf(f, "%s%.*s\n", first, nl != NULL ? (int)(nl - usage) :
+		    (int)strlen(usage), usage);
+		if (nl == NULL)
+			break;
+		usage = nl + 1;
+		first = more;
+	}
+}
+
 /* A usage error of the current command. */
-static __dead void
+__dead void
 cmd_usage(void)
 {
-	fprintf(stderr, "usage: microlightctl %s\n", current->usage);
+	usage_lines(stderr, "usage: microlightctl ", "       microlightctl ",
+	    current->usage);
 	exit(EXIT_USAGE);
 }
 
@@ -117,7 +143,7 @@ run_id(const char *s)
 }
 
 /* Connect and send one request, returning its successful reply. */
-static json_t *
+json_t *
 request(struct conn *c, json_t *req)
 {
 	conn_open(c, socket_path);

@@ -295,6 +295,13 @@ control_client_asker(struct client *c)
 	return (c->asker);
 }
 
+/* The user id of a client's process, read when it connected. */
+uid_t
+control_client_uid(struct client *c)
+{
+	return (c->uid);
+}
+
 /* Send a message to a client (for backup.c). */
 void
 control_client_send(struct client *c, json_t *msg)

@@ -2,6 +2,8 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@ static void	control_cmd_cancel(struct client *, json_t *);
 static void	control_cmd_reload(struct client *, json_t *);
 static void	control_cmd_webhook(struct client *, json_t *);
 static void	control_cmd_backup(struct client *, json_t *);
+static void	control_cmd_token(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
 #define CMD_BATCH	0x2	/* may write in a batch (db_batch_join) */
@@ -53,6 +56,8 @@ static const struct control_cmd {
 	{ CMD_WEBHOOK, control_cmd_webhook, CMD_MUTATES,
 	    { K_TASK, K_ROTATE, NULL } },
 	{ CMD_BACKUP, control_cmd_backup, CMD_ADMIN, { NULL } },
+	{ CMD_TOKEN, control_cmd_token, CMD_MUTATES | CMD_ADMIN,
+	    { K_ACTION, K_NAME, K_TASKS, K_EXPIRES, NULL } },
 };
 
 /* The first member of a request its command does not take, or NULL. */
@@ -401,6 +406,127 @@ control_cmd_backup(struct client *c, json_t *req)
 		control_client_error(c, E_INTERNAL, "%s", cause);
 		free(cause);
 	}
+}
+
+/* A client's Unix user name, or "uid=N": who made a token. */
+static char *
+control_cmd_user(struct client *c)
+{
+	struct passwd	*pw;
+	uid_t		 uid = control_client_uid(c);
+	char		*user;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		user = xstrdup(pw->pw_name);
+	else
+		xasprintf(&user, "uid=%lu", (u_long)uid);
+	return (user);
+}
+
+/*
+ * The "tasks" member of token create: absent or null (every task), or a
+ * non-empty array of strings, borrowed from req into *tasks (the
+ * caller frees the array). Returns -1 if it is not (the error is sent).
+ */
+static int
+control_cmd_token_tasks(struct client *c, json_t *req, const char ***tasks,
+    u_int *ntasks)
+{
+	json_t	*a, *v;
+	size_t	 i;
+
+	*tasks = NULL;
+	*ntasks = 0;
+	a = json_object_get(req, K_TASKS);
+	if (a == NULL || json_is_null(a))
+		return (0);
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > UINT_MAX) {
+		control_client_error(c, E_USAGE, "\"%s\" must be a non-empty "
+		    "array of task names (absent: every task)", K_TASKS);
+		return (-1);
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v)) {
+			control_client_error(c, E_USAGE, "\"%s\" must be an "
+			    "array of strings (without NUL bytes)", K_TASKS);
+			return (-1);
+		}
+	}
+	*tasks = xreallocarray(NULL, json_array_size(a), sizeof **tasks);
+	json_array_foreach(a, i, v)
+		(*tasks)[(*ntasks)++] = json_string_value(v);
+	return (0);
+}
+
+/*
+ * token: create, list or revoke API tokens. Each action takes only some
+ * of the command's members (name, tasks, expires); another, given, is an
+ * error, as any member a command does not take.
+ */
+static void
+control_cmd_token(struct client *c, json_t *req)
+{
+	static const char *const members[] = { K_NAME, K_TASKS, K_EXPIRES };
+	static const struct {
+		const char	*action;
+		int		 takes;		/* bit i: members[i] */
+	} actions[] = {
+		{ TOKEN_CREATE, 0x7 },
+		{ TOKEN_LIST, 0 },
+		{ TOKEN_REVOKE, 0x1 },
+	};
+	struct ops_error	 err;
+	const char		*action, *name = NULL, *expires = NULL;
+	const char		**tasks = NULL;
+	char			*user;
+	json_t			*reply, *v;
+	u_int			 i, a, ntasks = 0;
+	int			 failed;
+
+	if (control_cmd_arg_string(c, req, K_ACTION, 1, &action) != 0)
+		return;
+	for (a = 0; a < sizeof actions / sizeof actions[0]; a++) {
+		if (strcmp(actions[a].action, action) == 0)
+			break;
+	}
+	if (a == sizeof actions / sizeof actions[0]) {
+		control_client_error(c, E_USAGE, "\"%s\" is %s, %s or %s",
+		    K_ACTION, TOKEN_CREATE, TOKEN_LIST, TOKEN_REVOKE);
+		return;
+	}
+	for (i = 0; i < sizeof members / sizeof members[0]; i++) {
+		v = json_object_get(req, members[i]);
+		if ((actions[a].takes & (1 << i)) == 0 && v != NULL &&
+		    !json_is_null(v)) {
+			control_client_error(c, E_USAGE, "%s %s does not take "
+			    "\"%s\"", CMD_TOKEN, actions[a].action,
+			    members[i]);
+			return;
+		}
+	}
+	reply = proto_ok();
+	if (strcmp(action, TOKEN_LIST) == 0) {
+		control_cmd_reply(c, reply, token_list(reply, &err) != 0, &err);
+		return;
+	}
+	if (control_cmd_arg_string(c, req, K_NAME, 1, &name) != 0 ||
+	    control_cmd_arg_string(c, req, K_EXPIRES, 0, &expires) != 0 ||
+	    control_cmd_token_tasks(c, req, &tasks, &ntasks) != 0) {
+		json_decref(reply);
+		return;
+	}
+	if (strcmp(action, TOKEN_REVOKE) == 0)
+		failed = token_revoke(name, reply, &err) != 0;
+	else {
+		user = control_cmd_user(c);
+		failed = token_create(name, user, tasks, ntasks, expires, reply,
+		    &err) != 0;
+		free(user);
+	}
+	free(tasks);
+	control_cmd_reply(c, reply, failed, &err);
 }
 
 /* Handle one request line. */

@@ -214,6 +214,8 @@ json_t		*object_string(const char *);
 json_t		*object_run(const struct runrec *);
 json_t		*object_params(const struct taskdef *);
 json_t		*object_task(const struct task *, json_t *, int64_t);
+struct token;
+json_t		*object_token(const struct token *);
 
 /* db_output.c */
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -234,6 +236,36 @@ int		 db_schedule_fired(const char *, const char *, int64_t);
 int64_t		 db_schedule_last(const char *, const char *);
 char		*db_hook_secret(const char *);
 int		 db_hook_secret_set(const char *, const char *);
+
+/* token.c */
+struct ops_error;
+
+/* An API token (SPEC section 8); its secret is never kept. */
+struct token {
+	char		*name;
+	char		*creator;	/* Unix user name of who made it */
+	char		**tasks;
+	u_int		 ntasks;	/* 0: every task its creator may use */
+	int64_t		 created_at;	/* ms */
+	int64_t		 expires_at;	/* ms; 0: never */
+	int64_t		 last_used_at;	/* ms; 0: never (kept to a minute) */
+};
+
+struct token	*token_find(const char *);
+void		 token_free(struct token *);
+int		 token_name_valid(const char *);
+int		 token_create(const char *, const char *, const char **, u_int,
+		     const char *, json_t *, struct ops_error *);
+int		 token_list(json_t *, struct ops_error *);
+int		 token_revoke(const char *, json_t *, struct ops_error *);
+
+/* db_token.c */
+int		 db_token_insert(const struct token *, const u_char *);
+struct token	*db_token_by_hash(const u_char *, u_char *);
+struct token	*db_token_by_name(const char *);
+int		 db_token_list(void (*)(const struct token *, void *), void *);
+int		 db_token_delete(const char *);
+int		 db_token_used(const char *, int64_t);
 
 /* record.c */
 struct chunk;
@@ -587,6 +619,7 @@ void		 control_client_follow(struct client *, int64_t, int, int,
 int		 control_client_backup(struct client *, char **);
 const char	*control_client_who(struct client *);
 const struct who *control_client_asker(struct client *);
+uid_t		 control_client_uid(struct client *);
 
 /* control_cmd.c */
 void		 control_cmd_dispatch(struct client *, const char *, size_t);
