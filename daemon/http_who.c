@@ -112,6 +112,17 @@ http_who_token(const char *secret)
 	return (w);
 }
 
+/* No one we know: 401, saying how to sign in. */
+static int
+http_who_refuse(struct http_req *hr, const char *why)
+{
+	if (auth_required())
+		http_set_header(hr, "WWW-Authenticate",
+		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
+	http_error(hr, 401, E_BAD_REQUEST, "%s", why);
+	return (-1);
+}
+
 /*
  * Set hr->who for a route that asks who is there: 0, or -1 after a 401
  * reply (an identity is needed and none was given, or a bad one).
@@ -125,32 +136,27 @@ http_who(struct http_req *hr)
 	auth = http_header(hr, "Authorization");
 	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 &&
 	    (hr->route->flags & R_API)) {
-		if ((hr->who = http_who_token(auth + 7)) != NULL)
-			return (0);
-		http_error(hr, 401, E_BAD_REQUEST, "this token is not valid "
-		    "(unknown, revoked or expired)");
-		return (-1);
+		if ((hr->who = http_who_token(auth + 7)) == NULL)
+			return (http_who_refuse(hr, "this token is not valid "
+			    "(unknown, revoked or expired)"));
+		return (0);
 	}
 	if ((user = http_who_header(hr)) != NULL) {
 		hr->who = who_web(user);
 		return (0);
 	}
 	if (auth_required()) {
-		if ((basic = auth_basic(auth)) != NULL) {
-			hr->who = who_web(basic);
-			free(basic);
-			return (0);
-		}
-	} else if (ml_conf->user_header == NULL) {
-		hr->who = who_new(hr->peer, NULL);
-		hr->who->admin = 1;	/* the page on loopback, as always */
+		if ((basic = auth_basic(auth)) == NULL)
+			return (http_who_refuse(hr, "a user name and password "
+			    "are needed"));
+		hr->who = who_web(basic);
+		free(basic);
 		return (0);
 	}
-	if (auth_required())
-		http_set_header(hr, "WWW-Authenticate",
-		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
-	http_error(hr, 401, E_BAD_REQUEST, "%s", auth_required() ?
-	    "a user name and password are needed" : "sign in through the "
-	    "proxy in front of microlight");
-	return (-1);
+	if (ml_conf->user_header != NULL)
+		return (http_who_refuse(hr, "sign in through the proxy in "
+		    "front of microlight"));
+	hr->who = who_new(hr->peer, NULL);
+	hr->who->admin = 1;	/* the page on loopback, as it always was */
+	return (0);
 }
