@@ -16,11 +16,12 @@ source is also parsed as a cross-check of the programs:
 - microlightctl's commands: from the list `microlightctl -h` prints; each
   command's options are tried as `microlightctl -s NOSOCKET COMMAND -X`
   (no daemon is reached: the socket does not exist), where getopt says
-  whether it refuses the option or misses its argument. A command with
-  actions (`token create`, `token list`: a lower-case word after the
-  command's) is checked per action, its options read from the function
-  COMMAND_ACTION of cli/ (token_create) and its page entry being
-  `.It Cm COMMAND ACTION`.
+  whether it refuses the option or misses its argument; the source of
+  its options is its function in ctl_cmds[], in whichever file of cli/
+  has it. A command with actions (`token create`, `token list`: a
+  lower-case word after the command's) is checked per action, its
+  options read from the function COMMAND_ACTION (token_create) and its
+  page entry being `.It Cm COMMAND ACTION`.
 - microlight.conf keys: a file with every key to try, one per line and
   without a value, checked by `microlightd -n`, which reports "unknown
   key" or "needs a value" for each line.
@@ -658,11 +659,10 @@ def command_words(words):
 def check_microlightctl(tap, box, page):
     path = os.path.join(SRCDIR, "cli", "microlightctl.c")
     src = strip_comments(read(path))
-    # Every file of cli/, where the functions of actions may be.
+    # Every file of cli/, where a command's function may be.
     clidir = os.path.join(SRCDIR, "cli")
-    cli_src = "\n".join(strip_comments(read(os.path.join(clidir, f)))
-                        for f in sorted(os.listdir(clidir))
-                        if f.endswith(".c"))
+    cli_srcs = {"cli/" + f: strip_comments(read(os.path.join(clidir, f)))
+                for f in sorted(os.listdir(clidir)) if f.endswith(".c")}
     errors, handlers = [], {}
     try:
         source, aliases = c_options(src, c_function(src, "main"))
@@ -707,11 +707,14 @@ def check_microlightctl(tap, box, page):
     # Each command's options.
     for command in commands:
         if " " in command:
-            handler, where = command.replace(" ", "_"), "cli/"
-            fsrc = cli_src
+            handler = command.replace(" ", "_")
         else:
-            handler, where = handlers.get(command), "cli/microlightctl.c"
-            fsrc = src
+            handler = handlers.get(command)
+        where, fsrc = "cli/", ""
+        for f, text in cli_srcs.items():
+            if handler and re.search(r"^%s\s*\(" % re.escape(handler), text,
+                                     re.M):
+                where, fsrc = f, text
         cerrors = []
         try:
             csource, caliases = c_options(fsrc, c_function(fsrc, handler)) \

@@ -254,11 +254,24 @@ class Refused(TokenTest):
             self.assertIn(b"usage: microlightctl token create NAME", p.stderr,
                           args)
         self.assertEqual(self.rows(), {})
+        forms = ("token create NAME [--task TASK ...] [--expires DURATION]",
+                 "token list", "token revoke NAME")
         out = self.d.ctl("--help", check=0).stdout.decode()
-        for form in ("token create NAME [--task TASK ...] "
-                     "[--expires DURATION]", "token list",
-                     "token revoke NAME"):
+        for form in forms:
             self.assertIn("\n  %s\n" % form, out)
+        # help token: the three forms, what they do, the options.
+        p = self.d.ctl("help", "token", check=0, sock=False)
+        out = p.stdout.decode()
+        self.assertEqual(out.splitlines()[:3],
+                         ["usage: microlightctl " + forms[0],
+                          "       microlightctl " + forms[1],
+                          "       microlightctl " + forms[2]])
+        for word in ("--task TASK", "--expires DUR", "only its SHA-256",
+                     "Authorization: Bearer"):
+            self.assertIn(word, out)
+        self.assertEqual(p.stderr, b"")
+        p = self.d.ctl("help", "tokens", check=EX_USAGE, sock=False)
+        self.assertIn(b"unknown command 'tokens'", p.stderr)
 
 
 class List(TokenTest):
