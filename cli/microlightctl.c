@@ -38,7 +38,8 @@ static const struct ctl_cmd {
 } ctl_cmds[] = {
 	{ "list", "list", cmd_list },
 	{ "show", "show TASK", cmd_show },
-	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow]", cmd_run },
+	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow] "
+	    "[--at TIME | --in DURATION]", cmd_run },
 	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow]",
 	    cmd_rerun },
 	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
@@ -54,6 +55,7 @@ static const struct ctl_cmd {
 	    "token list\n"
 	    "token revoke NAME", cmd_token },
 	{ "ping", "ping", cmd_ping },
+	{ "help", "help [COMMAND]", cmd_help },
 };
 #define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
 
@@ -61,7 +63,8 @@ static const struct ctl_cmd *current;
 
 static void	usage_lines(FILE *, const char *, const char *, const char *);
 
-static __dead void
+/* The usage, to stdout and exit 0 (asked for), else to stderr. */
+__dead void
 usage(int status)
 {
 	FILE	*f = status == 0 ? stdout : stderr;
@@ -79,27 +82,46 @@ usage(int status)
  * first after first, the others after more.
  */
 static void
-usage_lines(FILE *f, const char *first, const char *more, const char *usage)
+usage_lines(FILE *f, const char *first, const char *more, const char *text)
 {
 	const char	*nl;
 
 	for (;;) {
-		nl = strchr(usage, '\n');
-		fprintf(f, "%s%.*s\n", first, nl != NULL ? (int)(nl - usage) :
-		    (int)strlen(usage), usage);
+		nl = strchr(text, '\n');
+		fprintf(f, "%s%.*s\n", first, nl != NULL ? (int)(nl - text) :
+		    (int)strlen(text), text);
 		if (nl == NULL)
 			break;
-		usage = nl + 1;
+		text = nl + 1;
 		first = more;
 	}
+}
+
+/* A command's usage as "usage: microlightctl ..." lines. */
+void
+print_usage(FILE *f, const char *text)
+{
+	usage_lines(f, "usage: microlightctl ", "       microlightctl ", text);
+}
+
+/* The usage of a command, or NULL if there is no such command. */
+const char *
+ctl_usage(const char *name)
+{
+	u_int	 i;
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return (ctl_cmds[i].usage);
+	}
+	return (NULL);
 }
 
 /* A usage error of the current command. */
 __dead void
 cmd_usage(void)
 {
-	usage_lines(stderr, "usage: microlightctl ", "       microlightctl ",
-	    current->usage);
+	print_usage(stderr, current->usage);
 	exit(EXIT_USAGE);
 }
 

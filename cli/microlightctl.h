@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -60,8 +61,14 @@ void		 print_line(const char *, ...)
 
 /* microlightctl.c */
 extern int	 json_output;
+__dead void	 usage(int);
 __dead void	 cmd_usage(void);
+void		 print_usage(FILE *, const char *);
+const char	*ctl_usage(const char *);
 json_t		*request(struct conn *, json_t *);
+
+/* help.c */
+int		 cmd_help(int, char **);
 
 /* token.c */
 int		 cmd_token(int, char **);
