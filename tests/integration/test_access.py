@@ -275,6 +275,40 @@ class Matrix(AccessTest):
                          200)
 
 
+class Tokens(AccessTest):
+    """A token over HTTP: held to its tasks, refused once expired or
+    revoked, never usable on the page; the run says token:NAME. The daemon
+    runs on a shifted clock, so that expiry comes at once."""
+
+    SHIFTED_CLOCK = True
+
+    def test_expires_and_revoke(self):
+        secret = self.token_expiring("soon", "1h", HIDDEN)
+        auth = {"Authorization": "Bearer " + secret}
+        path = "/api/v1/tasks/" + HIDDEN
+        self.assertEqual(self.d.http("GET", path, headers=auth).status, 200)
+        self.assertEqual(self.d.http("GET", "/api/v1/tasks/open",
+                                     headers=auth).status, 404)
+        # Not on the page: a token is for the API.
+        self.assertEqual(self.d.http("GET", "/tasks/" + HIDDEN,
+                                     headers=auth).status, 401)
+        listed = self.d.http("GET", "/api/v1/tasks", headers=auth).json()
+        self.assertEqual([t["name"] for t in listed["tasks"]], [HIDDEN])
+        self.d.advance(3601)
+        self.assertEqual(self.d.http("GET", path, headers=auth).status, 401)
+        other = self.token_expiring("later", "2h", HIDDEN)
+        auth = {"Authorization": "Bearer " + other}
+        self.assertEqual(self.d.http("GET", path, headers=auth).status, 200)
+        self.d.ctl("token", "revoke", "later")
+        self.assertEqual(self.d.http("GET", path, headers=auth).status, 401)
+
+    def token_expiring(self, name, expires, *tasks):
+        args = ["token", "create", name, "--expires", expires]
+        for t in tasks:
+            args += ["--task", t]
+        return self.d.ctl(*args).stdout.decode().strip()
+
+
 class ControlMatrix(AccessTest):
     """The control socket's every command, as a Unix user in the task's
     group, one who is not, and root (an administrator). Needs root to
