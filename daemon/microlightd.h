@@ -652,6 +652,7 @@ size_t		 http_stream_pending(struct http_stream *);
 void		 http_stream_write(struct http_stream *, const void *,
 		     size_t);
 void		 http_stream_end(struct http_stream *);
+void		 http_stream_abort(struct http_stream *);
 void		 http_stream_abandon_all(void);
 
 /* api.c */
