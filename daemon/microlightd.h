@@ -588,6 +588,7 @@ struct http_req;
 #define R_API		0x4	/* JSON: errors are error objects */
 #define R_FORM		0x8	/* a form of the page: same site, and token */
 #define R_POST		0x10	/* an API change: same site */
+#define R_ADMIN		0x20	/* administrators only (access.c) */
 
 struct http_route {
 	const char	*method;
@@ -636,6 +637,7 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
+int		 http_unhold(struct http_req *);
 void		 http_mark_gone(struct evhttp_request **, int *,
 		     struct evhttp_request **, void (*)(int, short, void *),
 		     void *);
@@ -703,6 +705,9 @@ void		 api_run(struct http_req *);
 void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
 void		 api_run_rerun(struct http_req *);
+
+/* api_backup.c */
+void		 api_backup(struct http_req *);
 
 /* auth.c */
 void		 auth_init(void);
