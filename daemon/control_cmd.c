@@ -400,11 +400,11 @@ control_cmd_webhook(struct client *c, json_t *req)
 static void
 control_cmd_backup(struct client *c, json_t *req)
 {
-	char	*cause;
+	struct ops_error	 err = { NULL, NULL };
 
-	if (control_client_backup(c, &cause) != 0) {
-		control_client_error(c, E_INTERNAL, "%s", cause);
-		free(cause);
+	if (control_client_backup(c, &err) != 0) {
+		control_client_error(c, err.code, "%s", err.message);
+		ops_error_clear(&err);
 	}
 }
 

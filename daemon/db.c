@@ -710,7 +710,7 @@ db_backup_step(struct db_backup *bk, int pages, char **cause)
 		    NULL, NULL);
 		return (0);
 	}
-	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
+	xasprintf(cause, "%s", sqlite3_errstr(rc));
 	return (-1);
 }
 

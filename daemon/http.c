@@ -48,6 +48,7 @@ static const struct http_route http_routes[] = {
 	    R_AUTH | R_API | R_POST },
 	{ "POST", "/api/v1/runs/*/rerun", api_run_rerun,
 	    R_AUTH | R_API | R_POST },
+	{ "GET", "/api/v1/backup", api_backup, R_AUTH | R_API | R_ADMIN },
 	{ "GET", "/healthz", health_request, R_API },
 	{ "GET", "/metrics", metrics_request, R_AUTH | R_API },
 };
@@ -262,6 +263,24 @@ http_hold(struct http_req *hr, void (*closed)(void *), void *arg)
 }
 
 /*
+ * Let go of a held request to reply to it now, in whatever way (a stream):
+ * 0, or -1 if its client has gone (the closed callback is on its way).
+ */
+int
+http_unhold(struct http_req *hr)
+{
+	if (!hr->held)
+		return (0);
+	if (hr->dead)
+		return (-1);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
+	    NULL, NULL);
+	TAILQ_REMOVE(&http_holds, hr, hold_entry);
+	hr->held = 0;
+	return (0);
+}
+
+/*
  * Send a whole reply and free hr. body may be NULL; the content type is
  * set when given. An HTML reply gets the page's Content-Security-Policy:
  * nothing from elsewhere, and only the script that carries its nonce.
@@ -272,14 +291,9 @@ http_reply(struct http_req *hr, int status, const char *type,
 {
 	char	 csp[256];
 
-	if (hr->held) {
-		if (hr->dead) {
-			hr->closed = NULL;	/* the reap frees it */
-			return;
-		}
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		    hr->req), NULL, NULL);
-		TAILQ_REMOVE(&http_holds, hr, hold_entry);
+	if (http_unhold(hr) != 0) {
+		hr->closed = NULL;	/* the reap frees it */
+		return;
 	}
 	http_common_headers(hr);
 	if (type != NULL)

@@ -512,9 +512,30 @@ void		 runs_restore(void);
 void		 runs_free_queued(void);
 
 /* backup.c */
-struct client;
 struct backup;
-struct backup	*backup_start(struct client *, char **);
+
+/*
+ * How a backup reaches its consumer; arg is the consumer's. After end or
+ * failed the backup is gone; the consumer may call backup_abort until then
+ * (but not from inside a callback), and backup_pump once it has drained.
+ */
+struct backup_sink {
+	/* The copy is made: size bytes follow. */
+	void	(*ready)(void *, int64_t);
+	/* A piece of the copy. */
+	void	(*data)(void *, const void *, size_t);
+	/* The end: all of it was passed on (that many bytes). */
+	void	(*end)(void *, int64_t);
+	/* Bytes the consumer has not sent yet. */
+	size_t	(*pending)(void *);
+	/* The backup failed, with why (before ready, or part-way). */
+	void	(*failed)(void *, const char *);
+	size_t	 chunk;		/* bytes per data call, at most 64 KiB */
+	size_t	 high;		/* unsent bytes before pausing */
+};
+
+struct backup	*backup_start(const char *, const struct backup_sink *,
+		     void *, struct ops_error *);
 void		 backup_pump(struct backup *);
 void		 backup_abort(struct backup *);
 void		 backup_cleanup(void);
@@ -602,6 +623,8 @@ int		 ops_runs(const struct who *, const char *, const char *,
 int		 ops_reload(json_t *, struct ops_error *);
 
 /* control.c */
+struct client;
+
 int		 control_bind(const char *, const char *, char **);
 int		 control_adopt(int, const char *, char **);
 const char	*control_socket_path(void);
@@ -612,11 +635,9 @@ u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
-size_t		 control_client_pending(struct client *);
-void		 control_client_done(struct client *);
 void		 control_client_follow(struct client *, int64_t, int, int,
 		     int);
-int		 control_client_backup(struct client *, char **);
+int		 control_client_backup(struct client *, struct ops_error *);
 const char	*control_client_who(struct client *);
 const struct who *control_client_asker(struct client *);
 uid_t		 control_client_uid(struct client *);
@@ -689,6 +710,7 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
+int		 http_unhold(struct http_req *);
 void		 http_mark_gone(struct evhttp_request **, int *,
 		     struct evhttp_request **, void (*)(int, short, void *),
 		     void *);
@@ -726,6 +748,7 @@ size_t		 http_stream_pending(struct http_stream *);
 void		 http_stream_write(struct http_stream *, const void *,
 		     size_t);
 void		 http_stream_end(struct http_stream *);
+void		 http_stream_abort(struct http_stream *);
 void		 http_stream_abandon_all(void);
 
 /* api.c */
@@ -754,6 +777,9 @@ void		 api_run(struct http_req *);
 void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
 void		 api_run_rerun(struct http_req *);
+
+/* api_backup.c */
+void		 api_backup(struct http_req *);
 
 /* auth.c */
 void		 auth_init(void);
