@@ -38,7 +38,8 @@ static const struct ctl_cmd {
 } ctl_cmds[] = {
 	{ "list", "list", cmd_list },
 	{ "show", "show TASK", cmd_show },
-	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow]", cmd_run },
+	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow] "
+	    "[--at TIME | --in DURATION]", cmd_run },
 	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow]",
 	    cmd_rerun },
 	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
@@ -50,13 +51,20 @@ static const struct ctl_cmd {
 	{ "backup", "backup FILE", cmd_backup },
 	{ "next", "next [-n COUNT] [--from TIME] [--tz ZONE] -- EXPR",
 	    cmd_next },
+	{ "token", "token create NAME [--task TASK ...] [--expires DURATION]\n"
+	    "token list\n"
+	    "token revoke NAME", cmd_token },
 	{ "ping", "ping", cmd_ping },
+	{ "help", "help [COMMAND]", cmd_help },
 };
 #define NCMDS (sizeof ctl_cmds / sizeof ctl_cmds[0])
 
 static const struct ctl_cmd *current;
 
-static __dead void
+static void	usage_lines(FILE *, const char *, const char *, const char *);
+
+/* The usage, to stdout and exit 0 (asked for), else to stderr. */
+__dead void
 usage(int status)
 {
 	FILE	*f = status == 0 ? stdout : stderr;
@@ -65,15 +73,55 @@ usage(int status)
 	fprintf(f, "usage: microlightctl [-s socket] [--json] command "
 	    "[arguments]\n\ncommands:\n");
 	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "  %s\n", ctl_cmds[i].usage);
+		usage_lines(f, "  ", "  ", ctl_cmds[i].usage);
 	exit(status);
 }
 
+/*
+ * A command's usage, a line per form (its usage has one per line): the
+ * first after first, the others after more.
+ */
+static void
+usage_lines(FILE *f, const char *first, const char *more, const char *text)
+{
+	const char	*nl;
+
+	for (;;) {
+		nl = strchr(text, '\n');
+		fprintf(f, "%s%.*s\n", first, nl != NULL ? (int)(nl - text) :
+		    (int)strlen(text), text);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+		first = more;
+	}
+}
+
+/* A command's usage as "usage: microlightctl ..." lines. */
+void
+print_usage(FILE *f, const char *text)
+{
+	usage_lines(f, "usage: microlightctl ", "       microlightctl ", text);
+}
+
+/* The usage of a command, or NULL if there is no such command. */
+const char *
+ctl_usage(const char *name)
+{
+	u_int	 i;
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return (ctl_cmds[i].usage);
+	}
+	return (NULL);
+}
+
 /* A usage error of the current command. */
-static __dead void
+__dead void
 cmd_usage(void)
 {
-	fprintf(stderr, "usage: microlightctl %s\n", current->usage);
+	print_usage(stderr, current->usage);
 	exit(EXIT_USAGE);
 }
 
@@ -117,7 +165,7 @@ run_id(const char *s)
 }
 
 /* Connect and send one request, returning its successful reply. */
-static json_t *
+json_t *
 request(struct conn *c, json_t *req)
 {
 	conn_open(c, socket_path);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -52,6 +53,7 @@ void		 print_run(json_t *);
 void		 print_runs(json_t *, int);
 void		 print_task(json_t *, json_t *, json_t *);
 void		 print_tasks(json_t *);
+void		 print_tokens(json_t *);
 void		 write_all(int, const void *, size_t);
 char		*text_vis(const char *);
 void		 print_line(const char *, ...)
@@ -59,6 +61,17 @@ void		 print_line(const char *, ...)
 
 /* microlightctl.c */
 extern int	 json_output;
+__dead void	 usage(int);
+__dead void	 cmd_usage(void);
+void		 print_usage(FILE *, const char *);
+const char	*ctl_usage(const char *);
+json_t		*request(struct conn *, json_t *);
+
+/* help.c */
+int		 cmd_help(int, char **);
+
+/* token.c */
+int		 cmd_token(int, char **);
 
 /* follow.c */
 int		 run_exit_status(json_t *);

@@ -645,3 +645,47 @@ print_tasks(json_t *tasks)
 	}
 	table_print(t);
 }
+
+/*
+ * The token list: name, creator, tasks ("(all)": every task its creator
+ * may use), when it was made, when it expires and when it was last used
+ * (to the minute), in local time. Never a secret: the daemon has none.
+ */
+void
+print_tokens(json_t *tokens)
+{
+	struct table	*t;
+	json_t		*tok, *v;
+	size_t		 i, j;
+	char		*tasks, *n, created[64], when[64], expires[80];
+	char		 used[64];
+
+	t = table_create(6, "NAME", "CREATOR", "TASKS", "CREATED", "EXPIRES",
+	    "LAST USED");
+	json_array_foreach(tokens, i, tok) {
+		if (json_is_array(json_object_get(tok, K_TASKS))) {
+			tasks = xstrdup("");
+			json_array_foreach(json_object_get(tok, K_TASKS), j, v) {
+				xasprintf(&n, "%s%s%s", tasks, j > 0 ? "," : "",
+				    json_string_value(v) != NULL ?
+				    json_string_value(v) : "?");
+				free(tasks);
+				tasks = n;
+			}
+		} else
+			tasks = xstrdup("(all)");
+		fmt_time(tok, K_CREATED_AT, created, sizeof created);
+		if (json_is_string(json_object_get(tok, K_EXPIRES_AT))) {
+			fmt_time(tok, K_EXPIRES_AT, when, sizeof when);
+			snprintf(expires, sizeof expires, "%s%s", when,
+			    json_is_true(json_object_get(tok, K_EXPIRED)) ?
+			    " (expired)" : "");
+		} else
+			snprintf(expires, sizeof expires, "never");
+		fmt_time(tok, K_LAST_USED_AT, used, sizeof used);
+		table_add(t, jstr(tok, K_NAME), jstr(tok, K_CREATOR), tasks,
+		    created, expires, used);
+		free(tasks);
+	}
+	table_print(t);
+}

@@ -210,6 +210,8 @@ struct taskdef {
 	int			 catchup;
 	int			 confirm;
 	char			*group;
+	char			**allow;	/* users and %groups */
+	u_int			 nallow;
 
 	struct taskerror	*errors;
 	u_int			 nerrors;
@@ -224,6 +226,7 @@ int		 taskfile_ignored(const char *);
 struct taskdef	*taskfile_parse(const char *, size_t);
 void		 taskdef_free(struct taskdef *);
 int		 taskname_valid(const char *);
+int		 allow_name_valid(const char *);
 int		 taskparam_name_valid(const char *);
 int		 taskparam_normalise(const struct taskparam *, const char *,
 		     char **, char **);

@@ -36,6 +36,7 @@
 #define CMD_RELOAD		"reload"
 #define CMD_BACKUP		"backup"
 #define CMD_WEBHOOK		"webhook"
+#define CMD_TOKEN		"token"		/* K_ACTION: TOKEN_* below */
 
 /* Request and reply keys. */
 #define K_CMD			"cmd"
@@ -81,6 +82,26 @@
 #define K_CURL			"curl"		/* a command line to try */
 #define K_NOTE			"note"
 #define K_RUN_ID		"run_id"	/* a POST /hooks/NAME answer */
+#define K_ACTION		"action"	/* token: TOKEN_* below */
+#define K_EXPIRES		"expires"	/* token create: a duration */
+#define K_TOKEN			"token"		/* a token object */
+#define K_TOKENS		"tokens"
+
+/* Values of K_ACTION of the token command. */
+#define TOKEN_CREATE		"create"
+#define TOKEN_LIST		"list"
+#define TOKEN_REVOKE		"revoke"
+
+/*
+ * Token objects, in the order they are sent, less K_NAME, K_TASKS (an
+ * array of task names, or null: every task) and K_SECRET (in the reply
+ * of create only) above. The times are RFC 3339 strings or null.
+ */
+#define K_CREATOR		"creator"
+#define K_CREATED_AT		"created_at"
+#define K_EXPIRES_AT		"expires_at"
+#define K_LAST_USED_AT		"last_used_at"
+#define K_EXPIRED		"expired"
 
 /* GET /healthz: K_STATUS (HEALTH_OK or HEALTH_FAILING) and these. */
 #define K_DATABASE		"database"	/* it reads and writes */
@@ -178,6 +199,8 @@
 #define E_RELOAD		"reload-failed"
 #define E_NO_WEBHOOK		"no-webhook"	/* the task has no @webhook */
 #define E_CONFIGURED		"configured"	/* set in the configuration */
+#define E_TOKEN_EXISTS		"token-exists"	/* token create: name taken */
+#define E_UNKNOWN_TOKEN		"unknown-token"	/* token revoke: no such name */
 #define E_FORBIDDEN		"forbidden"	/* not root, owner or group */
 #define E_BUSY			"busy"		/* max-queued runs wait already */
 #define E_QUEUE_FULL		"queue-full"	/* max-scheduled runs wait */

@@ -203,6 +203,9 @@ taskdef_free(struct taskdef *def)
 		free(def->env[i]);
 	free(def->env);
 	free(def->group);
+	for (i = 0; i < def->nallow; i++)
+		free(def->allow[i]);
+	free(def->allow);
 	for (i = 0; i < def->nerrors; i++)
 		free(def->errors[i].msg);
 	free(def->errors);
@@ -235,6 +238,28 @@ taskname_valid(const char *s)
 			return (0);
 		if (!isascii((u_char)s[i]) ||
 		    (!isalnum((u_char)s[i]) && s[i] != '_' && s[i] != '-'))
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Whether s names a user or a %group for @allow and default-allow:
+ * [A-Za-z0-9._@-], 1 to 64 characters after an optional '%' (a user of
+ * the users-file, a Unix user or group, a name a proxy gives).
+ */
+int
+allow_name_valid(const char *s)
+{
+	size_t	 i;
+
+	if (*s == '%')
+		s++;
+	if (*s == '\0' || strlen(s) > 64)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!isascii((u_char)s[i]) || (!isalnum((u_char)s[i]) &&
+		    strchr("._@-", s[i]) == NULL))
 			return (0);
 	}
 	return (1);

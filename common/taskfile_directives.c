@@ -44,6 +44,7 @@ static int	parse_priority(struct parse *, const char *);
 static int	parse_catchup(struct parse *, const char *);
 static int	parse_confirm(struct parse *, const char *);
 static int	parse_group(struct parse *, const char *);
+static int	parse_allow(struct parse *, const char *);
 
 #define D_REPEAT	0x1	/* may be given more than once */
 
@@ -71,6 +72,7 @@ static const struct directive {
 	{ "catchup", 0, parse_catchup },
 	{ "confirm", 0, parse_confirm },
 	{ "group", 0, parse_group },
+	{ "allow", D_REPEAT, parse_allow },
 };
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
 
@@ -787,6 +789,44 @@ parse_group(struct parse *p, const char *rest)
 	}
 	p->def->group = g;
 	return (0);
+}
+
+/* @allow WHO...: users and %groups who may see and run the task. */
+static int
+parse_allow(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	struct token	 tok[TOKENS_MAX];
+	int		 n, i, rc = 0;
+	u_int		 j;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0)
+		rc = taskfile_error(p, "@allow needs users or %%groups");
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!allow_name_valid(tok[i].s)) {
+			rc = taskfile_error(p, "@allow: '%s' is not a user or "
+			    "a %%group", tok[i].s);
+			break;
+		}
+		for (j = 0; j < def->nallow; j++) {
+			if (strcmp(def->allow[j], tok[i].s) == 0)
+				break;
+		}
+		if (j < def->nallow)
+			continue;	/* named twice: once is enough */
+		if (def->nallow >= TASKDEF_MAX_REPEAT) {
+			rc = taskfile_error(p, "@allow: more than %d names",
+			    TASKDEF_MAX_REPEAT);
+			break;
+		}
+		def->allow = xreallocarray(def->allow, def->nallow + 1,
+		    sizeof *def->allow);
+		def->allow[def->nallow++] = xstrdup(tok[i].s);
+	}
+	tokens_free(tok, n);
+	return (rc);
 }
 
 /* Handle one directive line: text is what follows the '@'. */

@@ -20,13 +20,6 @@ struct api_log {
 	int			 sse;
 };
 
-/* Who started a run over HTTP: the web user, else the client's address. */
-const char *
-api_who(struct http_req *hr)
-{
-	return (hr->user != NULL ? hr->user : hr->peer);
-}
-
 /* The run id of the path ("/api/v1/runs/ID"); -1 after a 404 if bad. */
 int64_t
 api_run_id(struct http_req *hr)
@@ -62,7 +55,7 @@ api_tasks(struct http_req *hr)
 {
 	json_t	*reply = proto_ok();
 
-	ops_list(reply);
+	ops_list(hr->who, reply);
 	http_json(hr, 200, reply);
 }
 
@@ -73,7 +66,7 @@ api_task(struct http_req *hr)
 	struct ops_error	 err = { NULL, NULL };
 	json_t			*reply = proto_ok();
 
-	api_result(hr, ops_show(hr->arg, OPS_SHOW_LIMIT, reply, &err), 200,
+	api_result(hr, ops_show(hr->who, hr->arg, OPS_SHOW_LIMIT, reply, &err), 200,
 	    reply, &err);
 }
 
@@ -177,8 +170,8 @@ api_task_run(struct http_req *hr)
 	    "\"params\", \"at\" and \"in\"", &req) != 0)
 		return;
 	reply = proto_ok();
-	id = ops_run(hr->arg, json_object_get(req, K_PARAMS), TRIGGER_API,
-	    api_who(hr), NULL, 0, json_string_value(json_object_get(req, K_AT)),
+	id = ops_run(hr->who, hr->arg, json_object_get(req, K_PARAMS),
+	    TRIGGER_API, NULL, 0, json_string_value(json_object_get(req, K_AT)),
 	    json_string_value(json_object_get(req, K_IN)), reply, &err);
 	json_decref(req);
 	api_run_started(hr, id, reply, &err);
@@ -200,8 +193,8 @@ api_run_rerun(struct http_req *hr)
 	    api_run_body(hr, keys, "\"params\"", &req) != 0)
 		return;
 	reply = proto_ok();
-	id = ops_rerun(run, json_object_get(req, K_PARAMS), NULL, TRIGGER_API,
-	    api_who(hr), reply, &err);
+	id = ops_rerun(hr->who, run, json_object_get(req, K_PARAMS), NULL,
+	    TRIGGER_API, reply, &err);
 	json_decref(req);
 	api_run_started(hr, id, reply, &err);
 }
@@ -231,7 +224,7 @@ api_runs(struct http_req *hr)
 		}
 	}
 	reply = proto_ok();
-	api_result(hr, ops_runs(http_query(hr, K_TASK),
+	api_result(hr, ops_runs(hr->who, http_query(hr, K_TASK),
 	    http_query(hr, K_STATUS), before, limit, reply, &err), 200, reply,
 	    &err);
 }
@@ -247,7 +240,7 @@ api_run(struct http_req *hr)
 	if ((id = api_run_id(hr)) == -1)
 		return;
 	reply = proto_ok();
-	api_result(hr, ops_status(id, reply, &err), 200, reply, &err);
+	api_result(hr, ops_status(hr->who, id, reply, &err), 200, reply, &err);
 }
 
 /* POST /api/v1/runs/ID/cancel: 200 once cancelled, 202 while it stops. */
@@ -262,7 +255,7 @@ api_run_cancel(struct http_req *hr)
 	if (api_shutting_down(hr) || (id = api_run_id(hr)) == -1)
 		return;
 	reply = proto_ok();
-	rc = ops_cancel(id, api_who(hr), reply, &err);
+	rc = ops_cancel(hr->who, id, reply, &err);
 	api_result(hr, rc, proto_run_status(json_object_get(reply, K_RUN)) ==
 	    RUN_RUNNING ? 202 : 200, reply, &err);
 }
@@ -416,7 +409,7 @@ api_run_log(struct http_req *hr)
 		http_error(hr, 400, E_USAGE, "stream is stdout or stderr");
 		return;
 	}
-	if (ops_find_run(id, NULL, &obj, &err) != 0) {
+	if (ops_find_run(hr->who, id, NULL, &obj, &err) != 0) {
 		http_ops_error(hr, ops_error_reply(&err));
 		return;
 	}

@@ -1,6 +1,8 @@
 /*
- * Who is asking: the users-file (name:crypt-hash lines), HTTP Basic
- * credentials checked against it, and the token of a user's forms.
+ * Who is asking: the users-file (name:crypt-hash[:group,...] lines; a
+ * hash of "!" for a user who has no password, known only by a trusted
+ * proxy's header), HTTP Basic credentials checked against it, the
+ * groups of its users, and the token of a user's forms.
  *
  * crypt(3) takes milliseconds by design, so a (name, password) pair that
  * passed is remembered as an HMAC under a key made at start-up, until the
@@ -25,6 +27,8 @@
 struct auth_user {
 	char	*name;
 	char	*hash;
+	char	**groups;
+	u_int	 ngroups;
 };
 
 static struct auth_user	*auth_users;
@@ -39,12 +43,35 @@ auth_free(struct auth_user *users, u_int n)
 {
 	u_int	 i;
 
+	u_int	 j;
+
 	for (i = 0; i < n; i++) {
 		free(users[i].name);
 		explicit_bzero(users[i].hash, strlen(users[i].hash));
 		free(users[i].hash);
+		for (j = 0; j < users[i].ngroups; j++)
+			free(users[i].groups[j]);
+		free(users[i].groups);
 	}
 	free(users);
+}
+
+/* A user's groups from "g1,g2": 0, or -1 if one is not a name. */
+static int
+auth_groups(struct auth_user *u, char *list)
+{
+	char	*g;
+
+	while ((g = strsep(&list, ",")) != NULL) {
+		if (*g == '\0' && list == NULL && u->ngroups == 0)
+			break;		/* "name:hash:" has none */
+		if (*g == '%' || !allow_name_valid(g))
+			return (-1);
+		u->groups = xreallocarray(u->groups, u->ngroups + 1,
+		    sizeof *u->groups);
+		u->groups[u->ngroups++] = xstrdup(g);
+	}
+	return (0);
 }
 
 /*
@@ -57,7 +84,7 @@ auth_read(const char *path, struct auth_user **usersp, u_int *np,
 {
 	FILE		 *f;
 	struct auth_user *users = NULL;
-	char		 *line = NULL, *colon, *p;
+	char		 *line = NULL, *colon, *p, *groups;
 	size_t		  size = 0;
 	ssize_t		  len;
 	u_int		  n = 0, lineno = 0, i;
@@ -77,13 +104,21 @@ auth_read(const char *path, struct auth_user **usersp, u_int *np,
 			;
 		if (*p == '\0' || *p == '#')
 			continue;
-		if ((colon = strchr(p, ':')) == NULL || colon == p ||
-		    colon[1] != '$' || strlen(colon + 1) < 13) {
-			xasprintf(cause, "%s:%u: not name:hash (a crypt(3) "
-			    "hash such as mkpasswd(1) makes)", path, lineno);
+		if ((colon = strchr(p, ':')) == NULL || colon == p) {
+			xasprintf(cause, "%s:%u: not name:hash[:groups]",
+			    path, lineno);
 			goto out;
 		}
 		*colon = '\0';
+		if ((groups = strchr(colon + 1, ':')) != NULL)
+			*groups++ = '\0';
+		if (strcmp(colon + 1, "!") != 0 && (colon[1] != '$' ||
+		    strlen(colon + 1) < 13)) {
+			xasprintf(cause, "%s:%u: '%s' has no crypt(3) hash "
+			    "(mkpasswd(1) makes one; ! for no password)", path,
+			    lineno, p);
+			goto out;
+		}
 		for (i = 0; p[i] != '\0'; i++) {
 			if (!isalnum((u_char)p[i]) && strchr("._-@", p[i]) ==
 			    NULL) {
@@ -102,7 +137,14 @@ auth_read(const char *path, struct auth_user **usersp, u_int *np,
 		users = xreallocarray(users, n + 1, sizeof *users);
 		users[n].name = xstrdup(p);
 		users[n].hash = xstrdup(colon + 1);
+		users[n].groups = NULL;
+		users[n].ngroups = 0;
 		n++;
+		if (groups != NULL && auth_groups(&users[n - 1], groups) != 0) {
+			xasprintf(cause, "%s:%u: groups are names separated "
+			    "by commas", path, lineno);
+			goto out;
+		}
 	}
 	if (ferror(f)) {
 		xasprintf(cause, "users-file %s: %s", path, strerror(errno));
@@ -175,6 +217,40 @@ auth_required(void)
 	return (auth_nusers > 0);
 }
 
+/*
+ * Whether name is a user of the users-file; if so, its groups (borrowed:
+ * valid until the users are read again) in *groups, *n.
+ */
+int
+auth_user_groups(const char *name, char ***groups, u_int *n)
+{
+	u_int	 i;
+
+	for (i = 0; i < auth_nusers; i++) {
+		if (strcmp(auth_users[i].name, name) == 0) {
+			*groups = auth_users[i].groups;
+			*n = auth_users[i].ngroups;
+			return (1);
+		}
+	}
+	*groups = NULL;
+	*n = 0;
+	return (0);
+}
+
+/* A hash to spend a crypt on for a name that has none, or NULL. */
+static const char *
+auth_decoy(void)
+{
+	u_int	 i;
+
+	for (i = 0; i < auth_nusers; i++) {
+		if (strcmp(auth_users[i].hash, "!") != 0)
+			return (auth_users[i].hash);
+	}
+	return (NULL);
+}
+
 /* Whether a (name, password) pair was checked recently. */
 static int
 auth_cached(const uint8_t *key)
@@ -202,6 +278,7 @@ auth_basic(const char *h)
 	uint8_t			 key[32];
 	struct crypt_data	*cd;
 	u_int			 i;
+	int			 ok;
 
 	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0 || auth_nusers == 0)
 		return (NULL);
@@ -229,11 +306,15 @@ auth_basic(const char *h)
 		user = xstrdup(cred);
 		goto out;
 	}
-	/* An unknown name is checked against a hash all the same. */
-	want = auth_users[i < auth_nusers ? i : 0].hash;
+	/*
+	 * An unknown name, or one without a password, is checked against a
+	 * hash all the same.
+	 */
+	ok = i < auth_nusers && strcmp(auth_users[i].hash, "!") != 0;
+	want = ok ? auth_users[i].hash : auth_decoy();
 	cd = xcalloc(1, sizeof *cd);
-	hash = crypt_r(colon + 1, want, cd);
-	if (i < auth_nusers && hash != NULL && strlen(hash) == strlen(want) &&
+	hash = want != NULL ? crypt_r(colon + 1, want, cd) : NULL;
+	if (ok && hash != NULL && strlen(hash) == strlen(want) &&
 	    hmac_equal(hash, want, strlen(hash))) {
 		user = xstrdup(cred);
 		memcpy(auth_cache[auth_next], key, 32);

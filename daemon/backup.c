@@ -2,8 +2,15 @@
  * Backup: a consistent copy of the database, made with SQLite's online
  * backup API a few pages per turn of the loop (runs go on meanwhile, their
  * changes carried into the copy), into a file in the state directory, then
- * sent to the client, who writes it where it was asked to (with its own
- * rights: the daemon writes nowhere a client names).
+ * passed to a consumer a chunk at a time, as fast as it sends them on: a
+ * control client (microlightctl backup, which writes the copy where it was
+ * asked to, with its own rights: the daemon writes nowhere a client names)
+ * or an HTTP client (GET /api/v1/backup, api_backup.c).
+ *
+ * The copy's name is removed as soon as the copy is complete and open, so
+ * whatever happens next (the client goes, the daemon stops or is killed)
+ * nothing is left behind; a daemon killed while copying leaves a
+ * backup-XXXXXX, removed at its next start (backup_cleanup).
  */
 
 #include <sys/stat.h>
@@ -18,20 +25,29 @@
 #include "microlightd.h"
 
 #define BACKUP_PAGES		64	/* pages copied per step */
-#define BACKUP_CHUNK		(48 * 1024) /* bytes per data event */
-#define BACKUP_HIGH		(256 * 1024) /* unsent bytes before pausing */
+#define BACKUP_READ		(64 * 1024) /* the most read at once */
+/*
+ * Backups at once, over both sockets: each holds a copy the size of the
+ * database in the state directory and a descriptor or two (from fds.c's
+ * slack). One more is refused with E_BUSY.
+ */
+#define BACKUP_MAX		2
 
 struct backup {
-	struct client		*client;
-	char			*path;
-	struct db_backup	*db;
+	const struct backup_sink *sink;
+	void			*arg;
+	char			*who;
+	char			*path;	/* the copy's name, until removed */
+	struct db_backup	*db;	/* while the copy is made */
 	struct event		*ev_step;
-	int			 fd;
+	int			 fd;	/* the copy, once made */
 	int64_t			 size;
 	int64_t			 sent;
 };
 
-/* Forget a backup: its copy is removed. */
+static u_int	backup_count;
+
+/* Forget a backup: its copy is closed and its name removed. */
 static void
 backup_free(struct backup *bk)
 {
@@ -43,34 +59,42 @@ backup_free(struct backup *bk)
 	if (bk->path != NULL)
 		unlink(bk->path);
 	free(bk->path);
+	free(bk->who);
 	free(bk);
+	backup_count--;
 }
 
-/* The backup failed: tell the client. */
+/* The backup failed: it is freed, then the consumer told why. */
 static void
 backup_fail(struct backup *bk, const char *cause)
 {
-	struct client	*c = bk->client;
+	const struct backup_sink	*sink = bk->sink;
+	void				*arg = bk->arg;
 
-	log_warnx("backup: %s", cause);
-	control_client_send(c, proto_error(E_INTERNAL, "%s", cause));
+	log_warnx("backup for %s: %s", bk->who, cause);
 	backup_free(bk);
-	control_client_done(c);
+	sink->failed(arg, cause);
 }
 
-/* Send the copy while the client keeps up; then the end event. */
+/*
+ * Pass the copy on while the consumer keeps up (it calls again when it
+ * has drained); at the end of the file, the end, and the backup is freed.
+ */
 void
 backup_pump(struct backup *bk)
 {
-	struct client	*c = bk->client;
-	u_char		 buf[BACKUP_CHUNK];
-	char		*b64;
-	ssize_t		 n;
+	const struct backup_sink	*sink = bk->sink;
+	void				*arg = bk->arg;
+	u_char				 buf[BACKUP_READ];
+	size_t				 want;
+	ssize_t				 n;
+	int64_t				 sent;
 
-	if (bk->db != NULL)
+	if (bk->fd == -1)
 		return;		/* still copying */
-	while (control_client_pending(c) < BACKUP_HIGH) {
-		n = read(bk->fd, buf, sizeof buf);
+	want = sink->chunk < sizeof buf ? sink->chunk : sizeof buf;
+	while (sink->pending(arg) < sink->high) {
+		n = read(bk->fd, buf, want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -78,37 +102,38 @@ backup_pump(struct backup *bk)
 			return;
 		}
 		if (n == 0) {
-			control_client_send(c, json_pack("{s:s,s:I}", K_EVENT,
-			    EV_END, K_SIZE, (json_int_t)bk->sent));
-			log_info("backup: %lld bytes sent",
-			    (long long)bk->sent);
+			sent = bk->sent;
+			log_info("backup for %s: %lld bytes sent", bk->who,
+			    (long long)sent);
 			backup_free(bk);
-			control_client_done(c);
+			sink->end(arg, sent);
 			return;
 		}
-		b64 = base64_encode(buf, n, NULL);
-		control_client_send(c, json_pack("{s:s,s:s}", K_EVENT,
-		    EV_DATA, K_DATA, b64));
-		free(b64);
 		bk->sent += n;
+		sink->data(arg, buf, n);
 	}
 }
 
-/* Copy a few pages; when done, say how big the copy is and send it. */
+/*
+ * Copy a few pages; when done, open the copy, remove its name, tell the
+ * consumer how big it is and begin to pass it on.
+ */
 static void
 backup_step_cb(int fd, short events, void *arg)
 {
 	struct backup	*bk = arg;
 	struct timeval	 tv = { 0, 0 };
 	struct stat	 sb;
-	json_t		*reply;
-	char		*cause;
+	char		*cause, *why;
 	int		 rc;
 
 	rc = db_backup_step(bk->db, BACKUP_PAGES, &cause);
 	if (rc == -1) {
-		backup_fail(bk, cause);
+		xasprintf(&why, "cannot make the copy in %s: %s",
+		    ml_conf->state_dir, cause);
 		free(cause);
+		backup_fail(bk, why);
+		free(why);
 		return;
 	}
 	if (rc == 1) {
@@ -118,36 +143,59 @@ backup_step_cb(int fd, short events, void *arg)
 	}
 	db_backup_close(bk->db);
 	bk->db = NULL;
-	if ((bk->fd = open(bk->path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(bk->fd, &sb) == -1) {
+	if ((fd = open(bk->path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		if (fd != -1)
+			close(fd);
 		backup_fail(bk, strerror(errno));
 		return;
 	}
+	bk->fd = fd;
 	bk->size = sb.st_size;
-	reply = proto_ok();
-	json_object_set_new(reply, K_SIZE, json_integer(bk->size));
-	control_client_send(bk->client, reply);
+	unlink(bk->path);
+	free(bk->path);
+	bk->path = NULL;
+	log_debug("backup for %s: %lld bytes copied", bk->who,
+	    (long long)bk->size);
+	bk->sink->ready(bk->arg, bk->size);
 	backup_pump(bk);
 }
 
 /*
- * Start a backup for a client. The copy goes to a new file in the state
- * directory (0600), removed once sent. Returns NULL with *cause if it
- * cannot start.
+ * Start a backup for who (for the log), passed on to sink with arg. The
+ * copy goes to a new file in the state directory (0600). Nothing is
+ * called back before this returns. Returns NULL with err set if it
+ * cannot start (E_BUSY: BACKUP_MAX are under way).
  */
 struct backup *
-backup_start(struct client *c, char **cause)
+backup_start(const char *who, const struct backup_sink *sink, void *arg,
+    struct ops_error *err)
 {
 	struct backup	*bk;
 	struct timeval	 tv = { 0, 0 };
+	char		*cause;
 	int		 fd;
 
+	if (ml_shutting_down) {
+		ops_fail(err, E_SHUTTING_DOWN, "microlightd is shutting down");
+		return (NULL);
+	}
+	if (backup_count >= BACKUP_MAX) {
+		log_warnx("backup for %s refused: %u under way", who,
+		    backup_count);
+		ops_fail(err, E_BUSY, "%d backups are under way already; try "
+		    "again when one has ended", BACKUP_MAX);
+		return (NULL);
+	}
+	backup_count++;
 	bk = xcalloc(1, sizeof *bk);
-	bk->client = c;
+	bk->sink = sink;
+	bk->arg = arg;
+	bk->who = xstrdup(who);
 	bk->fd = -1;
 	xasprintf(&bk->path, "%s/backup-XXXXXX", ml_conf->state_dir);
 	if ((fd = mkstemp(bk->path)) == -1) {
-		xasprintf(cause, "cannot make the copy in %s: %s",
+		ops_fail(err, E_INTERNAL, "cannot make the copy in %s: %s",
 		    ml_conf->state_dir, strerror(errno));
 		free(bk->path);
 		bk->path = NULL;
@@ -155,21 +203,24 @@ backup_start(struct client *c, char **cause)
 		return (NULL);
 	}
 	close(fd);
-	if ((bk->db = db_backup_open(bk->path, cause)) == NULL) {
+	if ((bk->db = db_backup_open(bk->path, &cause)) == NULL) {
+		ops_fail(err, E_INTERNAL, "%s", cause);
+		free(cause);
 		backup_free(bk);
 		return (NULL);
 	}
 	bk->ev_step = evtimer_new(ml_base, backup_step_cb, bk);
 	evtimer_add(bk->ev_step, &tv);
-	log_info("backup: started for %s", "a client");
+	log_info("backup for %s: started", who);
 	return (bk);
 }
 
-/* The client went away: stop, remove the copy. */
+/* The consumer went away: stop, remove the copy; nothing is called back. */
 void
 backup_abort(struct backup *bk)
 {
-	log_info("backup: the client went away");
+	log_info("backup for %s: the client went away after %lld bytes",
+	    bk->who, (long long)bk->sent);
 	backup_free(bk);
 }
 

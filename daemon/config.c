@@ -1,6 +1,9 @@
 /* The configuration file: "key value" lines, every key of SPEC section 1. */
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +33,11 @@ static int	set_keep_days(struct config *, const char *, char **);
 static int	set_max_log_size(struct config *, const char *, char **);
 static int	set_webhook_secret(struct config *, const char *, char **);
 static int	set_allowed_hosts(struct config *, const char *, char **);
+static void	config_words_free(char **, u_int);
+static int	set_admin_group(struct config *, const char *, char **);
+static int	set_default_allow(struct config *, const char *, char **);
+static int	set_trusted_proxy(struct config *, const char *, char **);
+static int	set_user_header(struct config *, const char *, char **);
 
 /* Every key of microlight.conf. */
 static const struct config_key {
@@ -52,6 +60,10 @@ static const struct config_key {
 	{ "max-log-size", set_max_log_size },
 	{ "webhook-secret", set_webhook_secret },
 	{ "allowed-hosts", set_allowed_hosts },
+	{ "admin-group", set_admin_group },
+	{ "default-allow", set_default_allow },
+	{ "trusted-proxy", set_trusted_proxy },
+	{ "user-header", set_user_header },
 };
 
 /* A configuration with every default of SPEC section 1. */
@@ -66,6 +78,7 @@ config_create(void)
 	conf->state_dir = paths_default(PATH_STATE);
 	conf->socket_path = paths_default(PATH_SOCKET);
 	conf->listen = xstrdup("127.0.0.1:8080");
+	conf->admin_group = xstrdup("admin");
 	conf->max_running = 4;
 	conf->max_queued = 10000;
 	conf->max_scheduled = 10000000;
@@ -102,6 +115,10 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->nallowed_hosts; i++)
 		free(conf->allowed_hosts[i]);
 	free(conf->allowed_hosts);
+	free(conf->admin_group);
+	config_words_free(conf->default_allow, conf->ndefault_allow);
+	config_words_free(conf->trusted_proxies, conf->ntrusted_proxies);
+	free(conf->user_header);
 	free(conf);
 }
 
@@ -354,6 +371,103 @@ set_allowed_hosts(struct config *conf, const char *value, char **cause)
 		conf->allowed_hosts[conf->nallowed_hosts++] = xstrdup(host);
 	}
 	free(copy);
+	return (0);
+}
+
+/* Free a list of words. */
+static void
+config_words_free(char **words, u_int n)
+{
+	u_int	 i;
+
+	for (i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+}
+
+/* admin-group GROUP: its members may do everything. */
+static int
+set_admin_group(struct config *conf, const char *value, char **cause)
+{
+	if (*value == '%' || !allow_name_valid(value)) {
+		xasprintf(cause, "'%s' is not a group name", value);
+		return (-1);
+	}
+	free(conf->admin_group);
+	conf->admin_group = xstrdup(value);
+	return (0);
+}
+
+/*
+ * default-allow all | WHO...: who may use a task without @allow (the last
+ * line given decides).
+ */
+static int
+set_default_allow(struct config *conf, const char *value, char **cause)
+{
+	char	**words = NULL, *copy, *w, *save;
+	u_int	  n = 0;
+
+	copy = xstrdup(value);
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (strcmp(w, "all") != 0 && !allow_name_valid(w)) {
+			xasprintf(cause, "'%s' is not all, a user or a %%group",
+			    w);
+			config_words_free(words, n);
+			free(copy);
+			return (-1);
+		}
+		words = xreallocarray(words, n + 1, sizeof *words);
+		words[n++] = xstrdup(w);
+	}
+	free(copy);
+	config_words_free(conf->default_allow, conf->ndefault_allow);
+	conf->default_allow = words;
+	conf->ndefault_allow = n;
+	return (0);
+}
+
+/* trusted-proxy ADDR... (repeatable): whose user-header is believed. */
+static int
+set_trusted_proxy(struct config *conf, const char *value, char **cause)
+{
+	struct in6_addr	 a6;
+	char		*copy, *w, *save;
+
+	copy = xstrdup(value);
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (inet_pton(AF_INET, w, &a6) != 1 &&
+		    inet_pton(AF_INET6, w, &a6) != 1) {
+			xasprintf(cause, "'%s' is not an IP address", w);
+			free(copy);
+			return (-1);
+		}
+		conf->trusted_proxies = xreallocarray(conf->trusted_proxies,
+		    conf->ntrusted_proxies + 1, sizeof *conf->trusted_proxies);
+		conf->trusted_proxies[conf->ntrusted_proxies++] = xstrdup(w);
+	}
+	free(copy);
+	return (0);
+}
+
+/* user-header NAME: the header in which a trusted proxy names the user. */
+static int
+set_user_header(struct config *conf, const char *value, char **cause)
+{
+	const char	*c;
+
+	for (c = value; *c != '\0'; c++) {
+		if (!isalnum((u_char)*c) && *c != '-' && *c != '_')
+			break;
+	}
+	if (*value == '\0' || *c != '\0' || strlen(value) > 64) {
+		xasprintf(cause, "'%s' is not a header name", value);
+		return (-1);
+	}
+	free(conf->user_header);
+	conf->user_header = xstrdup(value);
 	return (0);
 }
 

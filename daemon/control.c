@@ -34,6 +34,7 @@ struct client {
 	struct bufferevent	*bev;
 	uid_t			 uid;
 	char			*who;	/* "uid=1000(alice)" */
+	struct who		*asker;	/* its user and groups (access.c) */
 	int			 dead;
 	int			 eof;	/* the client sent all it will */
 	int			 closing; /* close once the output is out */
@@ -146,6 +147,7 @@ control_gc_cb(int fd, short events, void *arg)
 		TAILQ_REMOVE(&clients_dead, c, entry);
 		bufferevent_free(c->bev);
 		free(c->held);
+		who_free(c->asker);
 		free(c->who);
 		free(c);
 		fds_client_del();
@@ -270,13 +272,80 @@ control_client_follow(struct client *c, int64_t id, int output, int follow,
 	follow_pump(f);
 }
 
-/* Start a backup for a client; on failure, *cause says why. */
-int
-control_client_backup(struct client *c, char **cause)
+/* A backup's copy is made: the reply, with its size; data events follow. */
+static void
+control_backup_ready(void *arg, int64_t size)
 {
-	if ((c->backup = backup_start(c, cause)) == NULL)
-		return (-1);
-	return (0);
+	struct client	*c = arg;
+	json_t		*reply;
+
+	reply = proto_ok();
+	json_object_set_new(reply, K_SIZE, json_integer(size));
+	control_send(c, reply);
+}
+
+/* A piece of a backup, as a data event (base64). */
+static void
+control_backup_data(void *arg, const void *data, size_t len)
+{
+	struct client	*c = arg;
+	char		*b64;
+
+	b64 = base64_encode(data, len, NULL);
+	control_send(c, json_pack("{s:s,s:s}", K_EVENT, EV_DATA, K_DATA, b64));
+	free(b64);
+}
+
+/* A backup is over: the client may send requests again. */
+static void
+control_backup_done(struct client *c)
+{
+	c->backup = NULL;
+	if (!c->dead)
+		control_client_resume(c);
+}
+
+/* All of a backup was sent: the end event, with its size. */
+static void
+control_backup_end(void *arg, int64_t size)
+{
+	struct client	*c = arg;
+
+	control_send(c, json_pack("{s:s,s:I}", K_EVENT, EV_END, K_SIZE,
+	    (json_int_t)size));
+	control_backup_done(c);
+}
+
+/* A backup failed: an error, in place of the reply or of the end. */
+static void
+control_backup_failed(void *arg, const char *message)
+{
+	struct client	*c = arg;
+
+	control_client_error(c, E_INTERNAL, "%s", message);
+	control_backup_done(c);
+}
+
+/*
+ * How a backup reaches a client: 48 KiB per data event (64 KiB once in
+ * base64), paused while FOLLOW_HIGH is unsent.
+ */
+static const struct backup_sink control_backup_sink = {
+	control_backup_ready,
+	control_backup_data,
+	control_backup_end,
+	control_follow_pending,
+	control_backup_failed,
+	48 * 1024,
+	FOLLOW_HIGH,
+};
+
+/* Start a backup for a client; on failure, err says why. */
+int
+control_client_backup(struct client *c, struct ops_error *err)
+{
+	c->backup = backup_start(c->who, &control_backup_sink, c, err);
+	return (c->backup != NULL ? 0 : -1);
 }
 
 /* Who a client is, for logs and for the runs it starts. */
@@ -286,27 +355,25 @@ control_client_who(struct client *c)
 	return (c->who);
 }
 
-/* Send a message to a client (for backup.c). */
+/* Who a client is, for access.c's rule. */
+const struct who *
+control_client_asker(struct client *c)
+{
+	return (c->asker);
+}
+
+/* The user id of a client's process, read when it connected. */
+uid_t
+control_client_uid(struct client *c)
+{
+	return (c->uid);
+}
+
+/* Send a message to a client (the message is consumed). */
 void
 control_client_send(struct client *c, json_t *msg)
 {
 	control_send(c, msg);
-}
-
-/* Bytes queued to a client and not yet written. */
-size_t
-control_client_pending(struct client *c)
-{
-	return (control_pending(c));
-}
-
-/* A client's backup is over: it may send requests again. */
-void
-control_client_done(struct client *c)
-{
-	c->backup = NULL;
-	if (!c->dead)
-		control_client_resume(c);
 }
 
 /*
@@ -609,6 +676,7 @@ control_accept_cb(int fd, short events, void *arg)
 	c = xcalloc(1, sizeof *c);
 	c->uid = uid;
 	c->who = control_who(uid);
+	c->asker = who_unix(uid, NULL, c->who);
 	c->bev = bufferevent_socket_new(ml_base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("control: cannot set up a client");

@@ -2,6 +2,8 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +21,11 @@ static void	control_cmd_cancel(struct client *, json_t *);
 static void	control_cmd_reload(struct client *, json_t *);
 static void	control_cmd_webhook(struct client *, json_t *);
 static void	control_cmd_backup(struct client *, json_t *);
+static void	control_cmd_token(struct client *, json_t *);
 
 #define CMD_MUTATES	0x1	/* refused while shutting down */
 #define CMD_BATCH	0x2	/* may write in a batch (db_batch_join) */
+#define CMD_ADMIN	0x4	/* administrators only (access.c) */
 
 /*
  * The commands of SPEC section 5, with the members each takes besides
@@ -48,10 +52,12 @@ static const struct control_cmd {
 	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
 	{ CMD_STATUS, control_cmd_status, 0, { K_RUN, NULL } },
 	{ CMD_CANCEL, control_cmd_cancel, CMD_MUTATES, { K_RUN, NULL } },
-	{ CMD_RELOAD, control_cmd_reload, CMD_MUTATES, { NULL } },
+	{ CMD_RELOAD, control_cmd_reload, CMD_MUTATES | CMD_ADMIN, { NULL } },
 	{ CMD_WEBHOOK, control_cmd_webhook, CMD_MUTATES,
 	    { K_TASK, K_ROTATE, NULL } },
-	{ CMD_BACKUP, control_cmd_backup, 0, { NULL } },
+	{ CMD_BACKUP, control_cmd_backup, CMD_ADMIN, { NULL } },
+	{ CMD_TOKEN, control_cmd_token, CMD_MUTATES | CMD_ADMIN,
+	    { K_ACTION, K_NAME, K_TASKS, K_EXPIRES, NULL } },
 };
 
 /* The first member of a request its command does not take, or NULL. */
@@ -185,29 +191,26 @@ control_cmd_reply(struct client *c, json_t *reply, int failed,
 	return (0);
 }
 
-/* A command that cannot fail: a reply that op fills in. */
-static void
-control_cmd_answer(struct client *c, void (*op)(json_t *))
-{
-	json_t	*reply;
-
-	reply = proto_ok();
-	op(reply);
-	control_client_send(c, reply);
-}
-
 /* ping: version and uptime. */
 static void
 control_cmd_ping(struct client *c, json_t *req)
 {
-	control_cmd_answer(c, ops_ping);
+	json_t	*reply;
+
+	reply = proto_ok();
+	ops_ping(reply);
+	control_client_send(c, reply);
 }
 
-/* list: every task, valid or not, with its latest run. */
+/* list: every task the client may see, valid or not, with its last run. */
 static void
 control_cmd_list(struct client *c, json_t *req)
 {
-	control_cmd_answer(c, ops_list);
+	json_t	*reply;
+
+	reply = proto_ok();
+	ops_list(control_client_asker(c), reply);
+	control_client_send(c, reply);
 }
 
 /* show: one task and its recent runs. */
@@ -224,7 +227,8 @@ control_cmd_show(struct client *c, json_t *req)
 	    &limit) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_show(name, limit, reply, &err) != 0,
+	control_cmd_reply(c, reply, ops_show(control_client_asker(c), name,
+	    limit, reply, &err) != 0,
 	    &err);
 }
 
@@ -262,8 +266,8 @@ control_cmd_run(struct client *c, json_t *req)
 	if (wait || follow)
 		db_batch_allow(0);
 	reply = proto_ok();
-	id = ops_run(name, json_object_get(req, K_PARAMS), TRIGGER_CLI,
-	    control_client_who(c), NULL, 0, at, in, reply, &err);
+	id = ops_run(control_client_asker(c), name, json_object_get(req,
+	    K_PARAMS), TRIGGER_CLI, NULL, 0, at, in, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 
@@ -281,8 +285,8 @@ control_cmd_rerun(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
 		return;
 	reply = proto_ok();
-	id = ops_rerun(run, json_object_get(req, K_PARAMS), NULL, TRIGGER_CLI,
-	    control_client_who(c), reply, &err);
+	id = ops_rerun(control_client_asker(c), run, json_object_get(req,
+	    K_PARAMS), NULL, TRIGGER_CLI, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 
@@ -306,7 +310,8 @@ control_cmd_logs(struct client *c, json_t *req)
 		return;
 	}
 	reply = proto_ok();
-	if (control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0,
+	if (control_cmd_reply(c, reply, ops_status(control_client_asker(c), id,
+	    reply, &err) != 0,
 	    &err) != 0)
 		return;
 	control_client_follow(c, id, 1, follow, stream);
@@ -328,8 +333,8 @@ control_cmd_runs(struct client *c, json_t *req)
 	    control_cmd_arg_int(c, req, K_BEFORE, 0, 0, &before) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_runs(task, sname, before, limit, reply,
-	    &err) != 0, &err);
+	control_cmd_reply(c, reply, ops_runs(control_client_asker(c), task,
+	    sname, before, limit, reply, &err) != 0, &err);
 }
 
 /* status: one run's record. */
@@ -343,7 +348,8 @@ control_cmd_status(struct client *c, json_t *req)
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_status(id, reply, &err) != 0, &err);
+	control_cmd_reply(c, reply, ops_status(control_client_asker(c), id,
+	    reply, &err) != 0, &err);
 }
 
 /* cancel: a queued run ends now; a running one is told to stop. */
@@ -357,7 +363,7 @@ control_cmd_cancel(struct client *c, json_t *req)
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, ops_cancel(id, control_client_who(c),
+	control_cmd_reply(c, reply, ops_cancel(control_client_asker(c), id,
 	    reply, &err) != 0, &err);
 }
 
@@ -385,7 +391,8 @@ control_cmd_webhook(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_ROTATE, &rotate) != 0)
 		return;
 	reply = proto_ok();
-	control_cmd_reply(c, reply, hook_info(name, rotate, reply, &err) != 0,
+	control_cmd_reply(c, reply, hook_info(control_client_asker(c), name,
+	    rotate, reply, &err) != 0,
 	    &err);
 }
 
@@ -393,12 +400,133 @@ control_cmd_webhook(struct client *c, json_t *req)
 static void
 control_cmd_backup(struct client *c, json_t *req)
 {
-	char	*cause;
+	struct ops_error	 err = { NULL, NULL };
 
-	if (control_client_backup(c, &cause) != 0) {
-		control_client_error(c, E_INTERNAL, "%s", cause);
-		free(cause);
+	if (control_client_backup(c, &err) != 0) {
+		control_client_error(c, err.code, "%s", err.message);
+		ops_error_clear(&err);
 	}
+}
+
+/* A client's Unix user name, or "uid=N": who made a token. */
+static char *
+control_cmd_user(struct client *c)
+{
+	struct passwd	*pw;
+	uid_t		 uid = control_client_uid(c);
+	char		*user;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		user = xstrdup(pw->pw_name);
+	else
+		xasprintf(&user, "uid=%lu", (u_long)uid);
+	return (user);
+}
+
+/*
+ * The "tasks" member of token create: absent or null (every task), or a
+ * non-empty array of strings, borrowed from req into *tasks (the
+ * caller frees the array). Returns -1 if it is not (the error is sent).
+ */
+static int
+control_cmd_token_tasks(struct client *c, json_t *req, const char ***tasks,
+    u_int *ntasks)
+{
+	json_t	*a, *v;
+	size_t	 i;
+
+	*tasks = NULL;
+	*ntasks = 0;
+	a = json_object_get(req, K_TASKS);
+	if (a == NULL || json_is_null(a))
+		return (0);
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > UINT_MAX) {
+		control_client_error(c, E_USAGE, "\"%s\" must be a non-empty "
+		    "array of task names (absent: every task)", K_TASKS);
+		return (-1);
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v)) {
+			control_client_error(c, E_USAGE, "\"%s\" must be an "
+			    "array of strings (without NUL bytes)", K_TASKS);
+			return (-1);
+		}
+	}
+	*tasks = xreallocarray(NULL, json_array_size(a), sizeof **tasks);
+	json_array_foreach(a, i, v)
+		(*tasks)[(*ntasks)++] = json_string_value(v);
+	return (0);
+}
+
+/*
+ * token: create, list or revoke API tokens. Each action takes only some
+ * of the command's members (name, tasks, expires); another, given, is an
+ * error, as any member a command does not take.
+ */
+static void
+control_cmd_token(struct client *c, json_t *req)
+{
+	static const char *const members[] = { K_NAME, K_TASKS, K_EXPIRES };
+	static const struct {
+		const char	*action;
+		int		 takes;		/* bit i: members[i] */
+	} actions[] = {
+		{ TOKEN_CREATE, 0x7 },
+		{ TOKEN_LIST, 0 },
+		{ TOKEN_REVOKE, 0x1 },
+	};
+	struct ops_error	 err;
+	const char		*action, *name = NULL, *expires = NULL;
+	const char		**tasks = NULL;
+	char			*user;
+	json_t			*reply, *v;
+	u_int			 i, a, ntasks = 0;
+	int			 failed;
+
+	if (control_cmd_arg_string(c, req, K_ACTION, 1, &action) != 0)
+		return;
+	for (a = 0; a < sizeof actions / sizeof actions[0]; a++) {
+		if (strcmp(actions[a].action, action) == 0)
+			break;
+	}
+	if (a == sizeof actions / sizeof actions[0]) {
+		control_client_error(c, E_USAGE, "\"%s\" is %s, %s or %s",
+		    K_ACTION, TOKEN_CREATE, TOKEN_LIST, TOKEN_REVOKE);
+		return;
+	}
+	for (i = 0; i < sizeof members / sizeof members[0]; i++) {
+		v = json_object_get(req, members[i]);
+		if ((actions[a].takes & (1 << i)) == 0 && v != NULL &&
+		    !json_is_null(v)) {
+			control_client_error(c, E_USAGE, "%s %s does not take "
+			    "\"%s\"", CMD_TOKEN, actions[a].action,
+			    members[i]);
+			return;
+		}
+	}
+	reply = proto_ok();
+	if (strcmp(action, TOKEN_LIST) == 0) {
+		control_cmd_reply(c, reply, token_list(reply, &err) != 0, &err);
+		return;
+	}
+	if (control_cmd_arg_string(c, req, K_NAME, 1, &name) != 0 ||
+	    control_cmd_arg_string(c, req, K_EXPIRES, 0, &expires) != 0 ||
+	    control_cmd_token_tasks(c, req, &tasks, &ntasks) != 0) {
+		json_decref(reply);
+		return;
+	}
+	if (strcmp(action, TOKEN_REVOKE) == 0)
+		failed = token_revoke(name, reply, &err) != 0;
+	else {
+		user = control_cmd_user(c);
+		failed = token_create(name, user, tasks, ntasks, expires, reply,
+		    &err) != 0;
+		free(user);
+	}
+	free(tasks);
+	control_cmd_reply(c, reply, failed, &err);
 }
 
 /* Handle one request line. */
@@ -455,6 +583,11 @@ control_cmd_dispatch(struct client *c, const char *line, size_t len)
 	else if ((key = control_cmd_unknown_key(cmd, req)) != NULL)
 		control_client_error(c, E_USAGE, "%s does not take \"%.64s\" "
 		    "(an older microlightd?)", cmd->name, key);
+	else if ((cmd->flags & CMD_ADMIN) &&
+	    !access_admin(control_client_asker(c)))
+		control_client_error(c, E_FORBIDDEN, "%s needs an "
+		    "administrator (root, the daemon's user or a member of "
+		    "admin-group %s)", cmd->name, ml_conf->admin_group);
 	else if ((cmd->flags & CMD_MUTATES) && ml_shutting_down)
 		control_client_error(c, E_SHUTTING_DOWN, "microlightd is "
 		    "shutting down");

@@ -117,6 +117,24 @@ static const char *db_migrations[] = {
 	 */
 	"CREATE INDEX runs_scheduled_task ON runs(task, not_before, id) "
 	"  WHERE status = 'scheduled';",
+
+	/*
+	 * 6 -> 7: API tokens (SPEC section 8), found by the SHA-256 of their
+	 * secret, which is never stored. tasks is a JSON array of task names,
+	 * NULL for every task; the times are ms, NULL for never. A revoked
+	 * token's row is deleted.
+	 */
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	"  creator TEXT NOT NULL,"
+	"  tasks TEXT CHECK (tasks IS NULL OR (json_valid(tasks) AND "
+	"    json_type(tasks) = 'array' AND json_array_length(tasks) > 0)),"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  last_used_at INTEGER"
+	") STRICT;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -193,6 +211,18 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "ORDER BY id DESC LIMIT 1",
 	[STMT_NEXT_SCHEDULED] = "SELECT min(not_before) FROM runs "
 	    "WHERE status = 'scheduled' AND task = ?",
+	/* API tokens (db_token.c). */
+	[STMT_TOKEN_INSERT] = "INSERT INTO tokens (name, hash, creator, tasks, "
+	    "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_TOKEN_BY_HASH] = "SELECT " TOKEN_COLUMNS ", hash FROM tokens "
+	    "WHERE hash = ?",
+	[STMT_TOKEN_BY_NAME] = "SELECT " TOKEN_COLUMNS " FROM tokens "
+	    "WHERE name = ?",
+	[STMT_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM tokens "
+	    "ORDER BY name",
+	[STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE name = ?",
+	[STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = ? "
+	    "WHERE name = ?",
 };
 static sqlite3_stmt *db_stmts[STMT_MAX];
 
@@ -680,7 +710,7 @@ db_backup_step(struct db_backup *bk, int pages, char **cause)
 		    NULL, NULL);
 		return (0);
 	}
-	xasprintf(cause, "backup: %s", sqlite3_errstr(rc));
+	xasprintf(cause, "%s", sqlite3_errstr(rc));
 	return (-1);
 }
 

@@ -10,6 +10,9 @@
 	"signal, reason, priority, output_size, output_dropped, not_before, " \
 	"chain_of, chain_tasks, schedule, rerun_of"
 
+#define TOKEN_COLUMNS "name, creator, tasks, created_at, expires_at, " \
+	"last_used_at"
+
 /* Prepared statements, made once and kept. */
 enum db_stmt {
 	STMT_BEGIN,
@@ -43,6 +46,12 @@ enum db_stmt {
 	STMT_HOOK_SET,
 	STMT_LAST_RUN_OF,	/* the web page: one task's latest run */
 	STMT_NEXT_SCHEDULED,	/* one task's soonest scheduled run */
+	STMT_TOKEN_INSERT,
+	STMT_TOKEN_BY_HASH,
+	STMT_TOKEN_BY_NAME,
+	STMT_TOKEN_LIST,
+	STMT_TOKEN_DELETE,
+	STMT_TOKEN_USED,
 	STMT_MAX
 };
 

@@ -182,16 +182,18 @@ db_run_load(int64_t id, struct runrec *r)
 
 /*
  * Call cb for runs, newest first: of one task (or any), of one status (or
- * any, -1), with ids below before (or any, 0), at most limit. Scheduled
+ * any, -1), with ids below before (or any, 0), at most limit; only of the
+ * tasks named in only (a JSON array), unless it is NULL. Scheduled
  * runs come soonest first instead, those after run before.
  */
 int
-db_runs_query(const char *task, int status, int64_t before, int limit,
-    db_run_cb cb, void *arg)
+db_runs_query(const char *task, const json_t *only, int status,
+    int64_t before, int limit, db_run_cb cb, void *arg)
 {
 	sqlite3_stmt	*st;
 	struct runrec	 r;
-	char		 sql[512];
+	char		 sql[640], *names = NULL;
+	const char	*in;
 	int		 rc;
 
 	/*
@@ -199,17 +201,19 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	 * SQLite from the runs_task index and scan every run. Prepared each
 	 * time: it is not hot.
 	 */
+	in = only != NULL ? " AND task IN (SELECT value FROM json_each(?5))" :
+	    "";
 	if (status == RUN_SCHEDULED)	/* soonest first, after run before */
 		snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
-		    "WHERE status = ?2%s%s ORDER BY not_before, id LIMIT ?4",
-		    task != NULL ? " AND task = ?1" : "",
+		    "WHERE status = ?2%s%s%s ORDER BY not_before, id LIMIT ?4",
+		    task != NULL ? " AND task = ?1" : "", in,
 		    before > 0 ? " AND (not_before, id) > (SELECT not_before, "
 		    "id FROM runs WHERE id = ?3)" : "");
 	else
 		snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs "
-		    "WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
+		    "WHERE 1%s%s%s%s ORDER BY id DESC LIMIT ?4",
 		    task != NULL ? " AND task = ?1" : "",
-		    status != -1 ? " AND status = ?2" : "",
+		    status != -1 ? " AND status = ?2" : "", in,
 		    before > 0 ? " AND id < ?3" : "");
 	db_flush();
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -224,6 +228,11 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	if (before > 0)
 		sqlite3_bind_int64(st, 3, before);
 	sqlite3_bind_int(st, 4, limit);
+	if (only != NULL) {
+		names = json_dumps(only, JSON_COMPACT);
+		sqlite3_bind_text(st, 5, names != NULL ? names : "[]", -1,
+		    SQLITE_STATIC);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		db_row_runrec(st, &r);
 		cb(&r, arg);
@@ -232,6 +241,7 @@ db_runs_query(const char *task, int status, int64_t before, int limit,
 	if (rc != SQLITE_DONE)
 		log_warnx("sqlite: listing runs: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
+	free(names);
 	return (rc == SQLITE_DONE ? 0 : -1);
 }
 

@@ -71,14 +71,15 @@ hook_secret(const char *task, int create, int *configured)
  * (made on first use, made again with rotate) and a curl line to try it.
  */
 int
-hook_info(const char *name, int rotate, json_t *reply, struct ops_error *err)
+hook_info(const struct who *w, const char *name, int rotate, json_t *reply,
+    struct ops_error *err)
 {
 	struct task	*t;
 	char		*secret, *url, *curl;
 	const char	*addr;
 	int		 configured;
 
-	if ((t = ops_task(name)) == NULL) {
+	if ((t = ops_task(w, name)) == NULL) {
 		err->code = E_UNKNOWN_TASK;
 		xasprintf(&err->message, "no task named '%s'", name);
 		return (-1);
@@ -305,7 +306,7 @@ hook_wait_deadline(int fd, short events, void *arg)
 	json_t			*run = NULL;
 
 	follow_cancel(hw->f);
-	if (ops_find_run(hw->run_id, NULL, &run, &err) != 0)
+	if (ops_find_run(hw->hr->who, hw->run_id, NULL, &run, &err) != 0)
 		ops_error_clear(&err);
 	http_json(hw->hr, 202, hook_answer(hw->run_id, run));
 	hook_wait_free(hw);
@@ -336,8 +337,14 @@ hook_request(struct http_req *hr)
 	int64_t			 id, wait = 0;
 	int			 configured;
 
-	/* One answer for "no such task" and "no webhook": names stay ours. */
-	if ((t = ops_task(hr->arg)) == NULL || t->def == NULL ||
+	/*
+	 * Who asks: whoever has the secret, for this task only. One answer
+	 * for "no such task" and "no webhook": names stay ours.
+	 */
+	hr->who = who_new(hr->peer, NULL);
+	hr->who->admin = 1;
+	who_limit(hr->who, hr->arg);
+	if ((t = ops_task(hr->who, hr->arg)) == NULL || t->def == NULL ||
 	    !t->def->webhook ||
 	    (secret = hook_secret(t->name, 0, &configured)) == NULL) {
 		http_error(hr, 404, E_UNKNOWN_TASK, "no webhook here");
@@ -371,7 +378,7 @@ hook_request(struct http_req *hr)
 		return;
 	body = http_body(hr, &len);
 	reply = json_object();
-	id = ops_run(t->name, params, TRIGGER_WEBHOOK, hr->peer, body, len,
+	id = ops_run(hr->who, t->name, params, TRIGGER_WEBHOOK, body, len,
 	    http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
 	json_decref(params);
 	if (id == -1) {

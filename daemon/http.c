@@ -48,6 +48,7 @@ static const struct http_route http_routes[] = {
 	    R_AUTH | R_API | R_POST },
 	{ "POST", "/api/v1/runs/*/rerun", api_run_rerun,
 	    R_AUTH | R_API | R_POST },
+	{ "GET", "/api/v1/backup", api_backup, R_AUTH | R_API | R_ADMIN },
 	{ "GET", "/healthz", health_request, R_API },
 	{ "GET", "/metrics", metrics_request, R_AUTH | R_API },
 };
@@ -187,6 +188,7 @@ http_req_free(struct http_req *hr)
 	evhttp_clear_headers(&hr->query);
 	free(hr->arg);
 	free(hr->user);
+	who_free(hr->who);
 	free(hr->body);
 	free(hr);
 }
@@ -261,6 +263,24 @@ http_hold(struct http_req *hr, void (*closed)(void *), void *arg)
 }
 
 /*
+ * Let go of a held request to reply to it now, in whatever way (a stream):
+ * 0, or -1 if its client has gone (the closed callback is on its way).
+ */
+int
+http_unhold(struct http_req *hr)
+{
+	if (!hr->held)
+		return (0);
+	if (hr->dead)
+		return (-1);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
+	    NULL, NULL);
+	TAILQ_REMOVE(&http_holds, hr, hold_entry);
+	hr->held = 0;
+	return (0);
+}
+
+/*
  * Send a whole reply and free hr. body may be NULL; the content type is
  * set when given. An HTML reply gets the page's Content-Security-Policy:
  * nothing from elsewhere, and only the script that carries its nonce.
@@ -271,14 +291,9 @@ http_reply(struct http_req *hr, int status, const char *type,
 {
 	char	 csp[256];
 
-	if (hr->held) {
-		if (hr->dead) {
-			hr->closed = NULL;	/* the reap frees it */
-			return;
-		}
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		    hr->req), NULL, NULL);
-		TAILQ_REMOVE(&http_holds, hr, hold_entry);
+	if (http_unhold(hr) != 0) {
+		hr->closed = NULL;	/* the reap frees it */
+		return;
 	}
 	http_common_headers(hr);
 	if (type != NULL)
@@ -527,13 +542,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(hr, 404, E_BAD_REQUEST, "no such page");
 		return;
 	}
-	if ((hr->route->flags & R_AUTH) && auth_required() &&
-	    (hr->user = auth_basic(http_header(hr, "Authorization"))) ==
-	    NULL) {
-		http_set_header(hr, "WWW-Authenticate",
-		    "Basic realm=\"microlight\", charset=\"UTF-8\"");
-		http_error(hr, 401, E_BAD_REQUEST, "a user name and password "
-		    "are needed");
+	if ((hr->route->flags & R_AUTH) && http_who(hr) != 0)
+		return;
+	if (hr->who != NULL && hr->who->user != NULL)
+		hr->user = xstrdup(hr->who->user);
+	if ((hr->route->flags & R_ADMIN) && !access_admin(hr->who)) {
+		http_error(hr, 403, E_FORBIDDEN, "this needs an administrator "
+		    "(admin-group in microlight.conf(5))");
 		return;
 	}
 	if ((hr->route->flags & (R_FORM | R_POST)) && http_cross_site(hr)) {

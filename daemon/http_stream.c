@@ -1,5 +1,8 @@
 /* HTTP streams: replies sent in chunks as they come, cut off when unread. */
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,7 @@ struct http_stream {
 	const char		*heartbeat;	/* sent when quiet, or NULL */
 	int			 wrote;		/* since the last heartbeat */
 	size_t			 last_pending;	/* at the last heartbeat */
+	size_t			 added;		/* queued since then */
 	u_int			 stalled;	/* heartbeats with no progress */
 	int			 dead;
 	struct evhttp_request	*orphan;	/* ours to free, once dead */
@@ -131,7 +135,9 @@ http_stream_cut(struct http_stream *hs)
 
 /*
  * Every HTTP_HEARTBEAT_SECONDS: a heartbeat if nothing was sent (it keeps
- * proxies and timers calm), and a look at whether the client reads.
+ * proxies and timers calm), and a look at whether the client reads: it
+ * read nothing if all that waited then and all queued since still waits
+ * (a client that reads slowly, its buffer refilled as it drains, does).
  */
 static void
 http_stream_heartbeat_cb(int fd, short events, void *arg)
@@ -139,7 +145,7 @@ http_stream_heartbeat_cb(int fd, short events, void *arg)
 	struct http_stream	*hs = arg;
 	size_t			 pending = http_stream_pending(hs);
 
-	if (pending > 0 && pending >= hs->last_pending) {
+	if (pending > 0 && pending >= hs->last_pending + hs->added) {
 		if (++hs->stalled >= HTTP_STALL_BEATS) {
 			http_stream_cut(hs);
 			return;
@@ -147,6 +153,7 @@ http_stream_heartbeat_cb(int fd, short events, void *arg)
 	} else
 		hs->stalled = 0;
 	hs->last_pending = pending;
+	hs->added = 0;
 	if (!hs->wrote && hs->heartbeat != NULL)
 		http_stream_write(hs, hs->heartbeat, strlen(hs->heartbeat));
 	hs->wrote = 0;
@@ -208,10 +215,11 @@ void
 http_stream_write(struct http_stream *hs, const void *data, size_t len)
 {
 	struct evbuffer	*b;
+	size_t		 before, after;
 
 	if (hs->dead || hs->ev_cut != NULL || len == 0)
 		return;
-	if (http_stream_pending(hs) > HTTP_STREAM_MAX) {
+	if ((before = http_stream_pending(hs)) > HTTP_STREAM_MAX) {
 		http_stream_cut(hs);
 		return;
 	}
@@ -221,6 +229,9 @@ http_stream_write(struct http_stream *hs, const void *data, size_t len)
 	evhttp_send_reply_chunk_with_cb(hs->req, b, http_stream_drained_cb,
 	    hs);
 	evbuffer_free(b);
+	/* The chunk and its framing: written out from the loop, not here. */
+	if ((after = http_stream_pending(hs)) > before)
+		hs->added += after - before;
 }
 
 /* End the reply and free the stream (the owner is not called back). */
@@ -235,6 +246,27 @@ http_stream_end(struct http_stream *hs)
 	evhttp_connection_set_timeout(hs->evcon, HTTP_IDLE_SECONDS);
 	evhttp_send_reply_end(hs->req);
 	http_stream_free(hs);
+}
+
+/*
+ * Cut a stream short: its reply cannot be completed (its data failed).
+ * The connection is shut down, so the client sees the reply incomplete
+ * rather than waiting for the rest; the owner is not called back, and the
+ * stream is freed once evhttp has seen the close.
+ */
+void
+http_stream_abort(struct http_stream *hs)
+{
+	int	 fd;
+
+	hs->closed = NULL;
+	hs->drained = NULL;
+	if (hs->dead)
+		return;
+	log_warnx("http: a stream's reply cannot be completed: closing");
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(hs->evcon));
+	if (fd != -1)
+		shutdown(fd, SHUT_RDWR);
 }
 
 /*

@@ -112,9 +112,10 @@ metrics_stop(void)
 	}
 }
 
-/* Write every metric. */
+/* Write every metric, with the tasks w may see as labels. */
 static void
-metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
+metrics_write(struct evbuffer *b, const struct who *w, uint64_t requests,
+    u_int conns)
 {
 	struct metrics_task	*m;
 	struct task		*t;
@@ -126,6 +127,8 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "started, by task and status.\n"
 	    "# TYPE microlight_runs_total counter\n");
 	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
+		if (!access_task_name(w, m->name))
+			continue;
 		for (i = 0; i < RUN_NSTATUS; i++) {
 			if (m->ended[i] == 0)
 				continue;
@@ -139,7 +142,7 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "start to end.\n"
 	    "# TYPE microlight_run_duration_seconds histogram\n");
 	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
-		if (m->runs == 0)
+		if (m->runs == 0 || !access_task_name(w, m->name))
 			continue;
 		cum = 0;
 		for (i = 0; i < METRICS_NBOUNDS; i++) {
@@ -161,12 +164,14 @@ metrics_write(struct evbuffer *b, uint64_t requests, u_int conns)
 	    "task's last successful run ended.\n"
 	    "# TYPE microlight_last_success_timestamp_seconds gauge\n");
 	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
-		if (m->last_success > 0)
+		if (m->last_success > 0 && access_task_name(w, m->name))
 			evbuffer_add_printf(b, "microlight_last_success_"
 			    "timestamp_seconds{task=\"%s\"} %.3f\n", m->name,
 			    m->last_success / 1000.0);
 	}
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
+		if (!access_task(w, t, t->name))
+			continue;
 		ntasks++;
 		if (!task_valid(t))
 			ninvalid++;
@@ -207,7 +212,7 @@ metrics_request(struct http_req *hr)
 {
 	struct evbuffer	*b = evbuffer_new();
 
-	metrics_write(b, http_request_count(), http_conn_count());
+	metrics_write(b, hr->who, http_request_count(), http_conn_count());
 	http_reply(hr, 200, "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
 }

@@ -49,6 +49,12 @@ struct config {
 	u_int			 nsecrets;
 	char			**allowed_hosts;
 	u_int			 nallowed_hosts;
+	char			*admin_group;
+	char			**default_allow; /* NULL: all */
+	u_int			 ndefault_allow;
+	char			**trusted_proxies; /* addresses */
+	u_int			 ntrusted_proxies;
+	char			*user_header;	/* NULL: none */
 };
 
 struct config	*config_create(void);
@@ -57,6 +63,34 @@ int		 config_load(struct config *, const char *, int, char ***,
 		     u_int *);
 int		 config_set(struct config *, const char *, const char *,
 		     char **);
+
+/* access.c: who is asking (SPEC section 8). */
+struct who {
+	char		*by;		/* recorded on the runs it starts */
+	char		*user;		/* matched by @allow; NULL: nobody */
+	char		**groups;
+	u_int		 ngroups;
+	int		 admin;		/* may use every task (and more) */
+	int		 limited;	/* to tasks (a token's, a webhook's) */
+	char		**tasks;
+	u_int		 ntasks;
+};
+
+struct task;
+struct who	*who_new(const char *, const char *);
+struct who	*who_unix(uid_t, const char *, const char *);
+struct who	*who_web(const char *);
+struct who	*who_copy(const struct who *, const char *);
+const struct who *who_daemon(void);
+void		 who_add_group(struct who *, const char *);
+void		 who_limit(struct who *, const char *);
+void		 who_free(struct who *);
+int		 access_task(const struct who *, const struct task *,
+		     const char *);
+int		 access_task_name(const struct who *, const char *);
+int		 access_admin(const struct who *);
+int		 access_all(const struct who *);
+json_t		*access_visible(const struct who *);
 
 /* tasks.c */
 struct task {
@@ -157,8 +191,8 @@ int		 db_run_insert(struct runrec *);
 int		 db_run_update(const struct runrec *);
 int		 db_run_load(int64_t, struct runrec *);
 typedef void (*db_run_cb)(const struct runrec *, void *);
-int		 db_runs_query(const char *, int, int64_t, int, db_run_cb,
-		     void *);
+int		 db_runs_query(const char *, const json_t *, int, int64_t, int,
+		     db_run_cb, void *);
 int		 db_runs_in(enum run_status, void (*)(struct runrec *, void *),
 		     void *);
 int		 db_runs_due(int64_t, int64_t, int64_t, int,
@@ -180,6 +214,8 @@ json_t		*object_string(const char *);
 json_t		*object_run(const struct runrec *);
 json_t		*object_params(const struct taskdef *);
 json_t		*object_task(const struct task *, json_t *, int64_t);
+struct token;
+json_t		*object_token(const struct token *);
 
 /* db_output.c */
 typedef int (*db_output_cb)(int64_t, enum run_stream, int64_t, const void *,
@@ -200,6 +236,36 @@ int		 db_schedule_fired(const char *, const char *, int64_t);
 int64_t		 db_schedule_last(const char *, const char *);
 char		*db_hook_secret(const char *);
 int		 db_hook_secret_set(const char *, const char *);
+
+/* token.c */
+struct ops_error;
+
+/* An API token (SPEC section 8); its secret is never kept. */
+struct token {
+	char		*name;
+	char		*creator;	/* Unix user name of who made it */
+	char		**tasks;
+	u_int		 ntasks;	/* 0: every task its creator may use */
+	int64_t		 created_at;	/* ms */
+	int64_t		 expires_at;	/* ms; 0: never */
+	int64_t		 last_used_at;	/* ms; 0: never (kept to a minute) */
+};
+
+struct token	*token_find(const char *);
+void		 token_free(struct token *);
+int		 token_name_valid(const char *);
+int		 token_create(const char *, const char *, const char **, u_int,
+		     const char *, json_t *, struct ops_error *);
+int		 token_list(json_t *, struct ops_error *);
+int		 token_revoke(const char *, json_t *, struct ops_error *);
+
+/* db_token.c */
+int		 db_token_insert(const struct token *, const u_char *);
+struct token	*db_token_by_hash(const u_char *, u_char *);
+struct token	*db_token_by_name(const char *);
+int		 db_token_list(void (*)(const struct token *, void *), void *);
+int		 db_token_delete(const char *);
+int		 db_token_used(const char *, int64_t);
 
 /* record.c */
 struct chunk;
@@ -446,9 +512,30 @@ void		 runs_restore(void);
 void		 runs_free_queued(void);
 
 /* backup.c */
-struct client;
 struct backup;
-struct backup	*backup_start(struct client *, char **);
+
+/*
+ * How a backup reaches its consumer; arg is the consumer's. After end or
+ * failed the backup is gone; the consumer may call backup_abort until then
+ * (but not from inside a callback), and backup_pump once it has drained.
+ */
+struct backup_sink {
+	/* The copy is made: size bytes follow. */
+	void	(*ready)(void *, int64_t);
+	/* A piece of the copy. */
+	void	(*data)(void *, const void *, size_t);
+	/* The end: all of it was passed on (that many bytes). */
+	void	(*end)(void *, int64_t);
+	/* Bytes the consumer has not sent yet. */
+	size_t	(*pending)(void *);
+	/* The backup failed, with why (before ready, or part-way). */
+	void	(*failed)(void *, const char *);
+	size_t	 chunk;		/* bytes per data call, at most 64 KiB */
+	size_t	 high;		/* unsent bytes before pausing */
+};
+
+struct backup	*backup_start(const char *, const struct backup_sink *,
+		     void *, struct ops_error *);
 void		 backup_pump(struct backup *);
 void		 backup_abort(struct backup *);
 void		 backup_cleanup(void);
@@ -512,27 +599,32 @@ int		 ops_fail(struct ops_error *, const char *, const char *, ...)
 void		 ops_error_clear(struct ops_error *);
 json_t		*ops_error_reply(struct ops_error *);
 void		 ops_ping(json_t *);
-void		 ops_list(json_t *);
+void		 ops_list(const struct who *, json_t *);
 int64_t		 ops_next_run(const struct task *);
-int		 ops_show(const char *, int64_t, json_t *, struct ops_error *);
-int		 ops_find_run(int64_t, struct run **, json_t **,
+int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 		     struct ops_error *);
-int64_t		 ops_run(const char *, json_t *, enum run_trigger,
-		     const char *, const void *, size_t, const char *,
+int		 ops_find_run(const struct who *, int64_t, struct run **,
+		     json_t **, struct ops_error *);
+int64_t		 ops_run(const struct who *, const char *, json_t *,
+		     enum run_trigger, const void *, size_t, const char *,
 		     const char *, json_t *, struct ops_error *);
-int64_t		 ops_rerun(int64_t, json_t *, const char *, enum run_trigger,
-		     const char *, json_t *, struct ops_error *);
-int		 ops_status(int64_t, json_t *, struct ops_error *);
+int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
+		     const char *, enum run_trigger, json_t *,
+		     struct ops_error *);
+int		 ops_status(const struct who *, int64_t, json_t *,
+		     struct ops_error *);
 json_t		*ops_last_run(const char *);
 struct taskset	*ops_tasks(void);
-struct task	*ops_task(const char *);
-int		 ops_cancel(int64_t, const char *, json_t *,
+struct task	*ops_task(const struct who *, const char *);
+int		 ops_cancel(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
-int		 ops_runs(const char *, const char *, int64_t, int64_t,
-		     json_t *, struct ops_error *);
+int		 ops_runs(const struct who *, const char *, const char *,
+		     int64_t, int64_t, json_t *, struct ops_error *);
 int		 ops_reload(json_t *, struct ops_error *);
 
 /* control.c */
+struct client;
+
 int		 control_bind(const char *, const char *, char **);
 int		 control_adopt(int, const char *, char **);
 const char	*control_socket_path(void);
@@ -543,12 +635,12 @@ u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
-size_t		 control_client_pending(struct client *);
-void		 control_client_done(struct client *);
 void		 control_client_follow(struct client *, int64_t, int, int,
 		     int);
-int		 control_client_backup(struct client *, char **);
+int		 control_client_backup(struct client *, struct ops_error *);
 const char	*control_client_who(struct client *);
+const struct who *control_client_asker(struct client *);
+uid_t		 control_client_uid(struct client *);
 
 /* control_cmd.c */
 void		 control_cmd_dispatch(struct client *, const char *, size_t);
@@ -567,6 +659,7 @@ struct http_req;
 #define R_API		0x4	/* JSON: errors are error objects */
 #define R_FORM		0x8	/* a form of the page: same site, and token */
 #define R_POST		0x10	/* an API change: same site */
+#define R_ADMIN		0x20	/* administrators only (access.c) */
 
 struct http_route {
 	const char	*method;
@@ -580,7 +673,8 @@ struct http_req {
 	struct evhttp_request	*req;
 	const struct http_route	*route;
 	char			*arg;		/* the "*" segment, decoded */
-	char			*user;		/* authenticated, or NULL */
+	char			*user;		/* signed in, or NULL */
+	struct who		*who;		/* who asks (R_AUTH routes) */
 	char			 peer[64];	/* the client's address */
 	struct evkeyvalq	 query;
 	char			 nonce[33];	/* of this reply's script */
@@ -595,6 +689,7 @@ struct http_req {
 };
 
 void		 http_start(void);
+int		 http_who(struct http_req *);
 void		 http_stop_accepting(void);
 void		 http_reload(void);
 void		 http_close(void);
@@ -615,6 +710,7 @@ void		 http_error(struct http_req *, int, const char *,
 void		 http_ops_error(struct http_req *, json_t *);
 void		 http_redirect(struct http_req *, const char *);
 void		 http_hold(struct http_req *, void (*)(void *), void *);
+int		 http_unhold(struct http_req *);
 void		 http_mark_gone(struct evhttp_request **, int *,
 		     struct evhttp_request **, void (*)(int, short, void *),
 		     void *);
@@ -652,6 +748,7 @@ size_t		 http_stream_pending(struct http_stream *);
 void		 http_stream_write(struct http_stream *, const void *,
 		     size_t);
 void		 http_stream_end(struct http_stream *);
+void		 http_stream_abort(struct http_stream *);
 void		 http_stream_abandon_all(void);
 
 /* api.c */
@@ -665,7 +762,6 @@ struct api_follow {
 	struct http_stream	*hs;
 };
 
-const char	*api_who(struct http_req *);
 int64_t		 api_run_id(struct http_req *);
 void		 api_sse_event(struct http_stream *, const char *, int64_t,
 		     json_t *);
@@ -682,6 +778,9 @@ void		 api_run_log(struct http_req *);
 void		 api_run_cancel(struct http_req *);
 void		 api_run_rerun(struct http_req *);
 
+/* api_backup.c */
+void		 api_backup(struct http_req *);
+
 /* auth.c */
 void		 auth_init(void);
 int		 auth_check(const char *, char **);
@@ -689,6 +788,7 @@ int		 auth_load(const char *, char **);
 void		 auth_clear(void);
 int		 auth_required(void);
 char		*auth_basic(const char *);
+int		 auth_user_groups(const char *, char ***, u_int *);
 void		 auth_form_token(const char *, char *, size_t);
 
 /* activate.c */
@@ -750,7 +850,8 @@ void		 page_run_rerun(struct http_req *);
 
 /* hook.c */
 char		*hook_secret(const char *, int, int *);
-int		 hook_info(const char *, int, json_t *, struct ops_error *);
+int		 hook_info(const struct who *, const char *, int, json_t *,
+		     struct ops_error *);
 void		 hook_request(struct http_req *);
 void		 hook_stop(void);
 

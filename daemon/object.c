@@ -178,3 +178,34 @@ object_task(const struct task *t, json_t *last_run, int64_t next_run)
 	json_object_set_new(o, K_GROUP, object_string(def->group));
 	return (o);
 }
+
+/*
+ * The token object of microlightctl(1), never with a secret: name,
+ * creator, tasks (null: every task), created_at, expires_at and
+ * last_used_at (null: never), and whether it has expired.
+ */
+json_t *
+object_token(const struct token *tok)
+{
+	json_t	*o, *tasks;
+	u_int	 i;
+
+	if (tok->ntasks > 0) {
+		tasks = json_array();
+		for (i = 0; i < tok->ntasks; i++)
+			json_array_append_new(tasks,
+			    json_string_lossy(tok->tasks[i]));
+	} else
+		tasks = json_null();
+	o = json_object();
+	json_object_set_new(o, K_NAME, json_string_lossy(tok->name));
+	json_object_set_new(o, K_CREATOR, json_string_lossy(tok->creator));
+	json_object_set_new(o, K_TASKS, tasks);
+	json_object_set_new(o, K_CREATED_AT, object_time(tok->created_at));
+	json_object_set_new(o, K_EXPIRES_AT, object_time(tok->expires_at));
+	json_object_set_new(o, K_LAST_USED_AT,
+	    object_time(tok->last_used_at));
+	json_object_set_new(o, K_EXPIRED, json_boolean(tok->expires_at != 0 &&
+	    time_now_ms() >= tok->expires_at));
+	return (o);
+}

@@ -56,12 +56,19 @@ ops_tasks(void)
 	return (tasks_current());
 }
 
-/* A task by name, as a request sees it (see ops_tasks), or NULL. */
+/*
+ * A task by name, as a request of w sees it (see ops_tasks), or NULL: it
+ * is not there, or w may not see it (the same for w).
+ */
 struct task *
-ops_task(const char *name)
+ops_task(const struct who *w, const char *name)
 {
+	struct task	*t;
+
 	watch_flush();
-	return (task_find(name));
+	if ((t = task_find(name)) == NULL || !access_task(w, t, t->name))
+		return (NULL);
+	return (t);
 }
 
 /* ping: the daemon's version, uptime and load, set in reply. */
@@ -131,9 +138,34 @@ ops_next_run(const struct task *t)
 	return (first);
 }
 
-/* list: every task, valid or not, with its latest run, set in reply. */
+/*
+ * A task's object as w sees it: a task that follows it (@on-failure,
+ * @on-success) and that w may not see is not named.
+ */
+static json_t *
+ops_task_object(const struct who *w, const struct task *t, json_t *last,
+    int64_t next)
+{
+	static const char *const keys[] = { K_ON_FAILURE, K_ON_SUCCESS };
+	json_t		*o, *v;
+	u_int		 i;
+
+	o = object_task(t, last, next);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		v = json_object_get(o, keys[i]);
+		if (json_is_string(v) &&
+		    !access_task_name(w, json_string_value(v)))
+			json_object_set_new(o, keys[i], json_null());
+	}
+	return (o);
+}
+
+/*
+ * list: every task w may see, valid or not, with its latest run, set in
+ * reply.
+ */
 void
-ops_list(json_t *reply)
+ops_list(const struct who *w, json_t *reply)
 {
 	struct task	*t;
 	json_t		*last, *tasks;
@@ -141,9 +173,11 @@ ops_list(json_t *reply)
 	last = json_object();
 	db_last_runs(ops_map_run, last);
 	tasks = json_array();
-	RB_FOREACH(t, task_tree, &ops_tasks()->tree)
-		json_array_append_new(tasks, object_task(t,
-		    json_object_get(last, t->name), ops_next_run(t)));
+	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
+		if (access_task(w, t, t->name))
+			json_array_append_new(tasks, ops_task_object(w, t,
+			    json_object_get(last, t->name), ops_next_run(t)));
+	}
 	json_decref(last);
 	json_object_set_new(reply, K_TASKS, tasks);
 }
@@ -153,26 +187,26 @@ ops_list(json_t *reply)
  * scheduled runs, set in reply.
  */
 int
-ops_show(const char *name, int64_t limit, json_t *reply,
+ops_show(const struct who *w, const char *name, int64_t limit, json_t *reply,
     struct ops_error *err)
 {
 	struct task	*t;
 	json_t		*runs, *last, *scheduled;
 
-	if ((t = ops_task(name)) == NULL)
+	if ((t = ops_task(w, name)) == NULL)
 		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
 		    name));
 	if (limit < 1 || limit > OPS_MAX_LIMIT)
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));
 	runs = json_array();
-	db_runs_query(t->name, -1, 0, (int)limit, ops_append_run, runs);
+	db_runs_query(t->name, NULL, -1, 0, (int)limit, ops_append_run, runs);
 	last = json_array_get(runs, 0);
-	json_object_set_new(reply, K_TASK, object_task(t, last,
+	json_object_set_new(reply, K_TASK, ops_task_object(w, t, last,
 	    ops_next_run(t)));
 	json_object_set_new(reply, K_RUNS, runs);
 	scheduled = json_array();
-	db_runs_query(t->name, RUN_SCHEDULED, 0, OPS_SHOW_SCHEDULED,
+	db_runs_query(t->name, NULL, RUN_SCHEDULED, 0, OPS_SHOW_SCHEDULED,
 	    ops_append_run, scheduled);
 	json_object_set_new(reply, K_SCHEDULED, scheduled);
 	return (0);
@@ -181,19 +215,27 @@ ops_show(const char *name, int64_t limit, json_t *reply,
 /*
  * Find a run wherever it is: running, queued, waiting to be recorded, or
  * only in the database. Returns the live run in *rp (or NULL; rp may be
- * NULL) and its object in *objp (the caller's).
+ * NULL) and its object in *objp (the caller's). A run of a task w may not
+ * see is no run for w.
  */
 int
-ops_find_run(int64_t id, struct run **rp, json_t **objp,
-    struct ops_error *err)
+ops_find_run(const struct who *w, int64_t id, struct run **rp,
+    json_t **objp, struct ops_error *err)
 {
 	struct runrec	 rec;
 	int		 rc, was;
 
 	if (rp != NULL)
-		*rp = runs_lookup(id);
+		*rp = NULL;
 	*objp = NULL;
 	if ((rc = runs_load(id, &rec)) == 0) {
+		if (!access_task_name(w, rec.task)) {
+			runrec_clear(&rec);
+			return (ops_fail(err, E_UNKNOWN_RUN, "no run %lld",
+			    (long long)id));
+		}
+		if (rp != NULL)
+			*rp = runs_lookup(id);
 		*objp = object_run(&rec);
 		runrec_clear(&rec);
 		return (0);
@@ -247,16 +289,21 @@ ops_when(const char *at, const char *in, int64_t *when,
 }
 
 /*
- * Make the run of a request (see runs_submit); its object is set in
- * reply. Returns the run's id, or -1.
+ * Make the run of a request of w (see runs_submit); its object is set in
+ * reply. Returns the run's id, or -1. A task w may not see is no task.
  */
 static int64_t
-ops_submit(const struct run_request *req, json_t *reply,
-    struct ops_error *err)
+ops_submit(const struct who *w, const struct run_request *req,
+    json_t *reply, struct ops_error *err)
 {
 	struct run_request	 r = *req;
 	json_t			*obj = NULL;
 	int64_t			 id;
+
+	if (!access_task_name(w, req->task))
+		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
+		    req->task));
+	r.by = w->by;
 
 	/*
 	 * A run for later is as it was made (and read back, it would end a
@@ -266,7 +313,7 @@ ops_submit(const struct run_request *req, json_t *reply,
 	r.object = &obj;
 	if ((id = runs_submit(&r, err)) == -1)
 		return (-1);
-	if (obj == NULL && ops_find_run(id, NULL, &obj, err) != 0)
+	if (obj == NULL && ops_find_run(w, id, NULL, &obj, err) != 0)
 		return (-1);
 	json_object_set_new(reply, K_RUN, obj);
 	return (id);
@@ -279,8 +326,8 @@ ops_submit(const struct run_request *req, json_t *reply,
  * the run's id, or -1.
  */
 int64_t
-ops_run(const char *name, json_t *params, enum run_trigger trigger,
-    const char *by, const void *input, size_t len, const char *at,
+ops_run(const struct who *w, const char *name, json_t *params,
+    enum run_trigger trigger, const void *input, size_t len, const char *at,
     const char *in, json_t *reply, struct ops_error *err)
 {
 	struct run_request	 req;
@@ -291,11 +338,10 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
 		return (-1);
 	req.task = name;
 	req.trigger = trigger;
-	req.by = by;
 	req.params = params;
 	req.input = input;
 	req.input_len = len;
-	return (ops_submit(&req, reply, err));
+	return (ops_submit(w, &req, reply, err));
 }
 
 /*
@@ -306,9 +352,8 @@ ops_run(const char *name, json_t *params, enum run_trigger trigger,
  * Returns its id, or -1.
  */
 int64_t
-ops_rerun(int64_t id, json_t *given, const char *task,
-    enum run_trigger trigger, const char *by, json_t *reply,
-    struct ops_error *err)
+ops_rerun(const struct who *w, int64_t id, json_t *given, const char *task,
+    enum run_trigger trigger, json_t *reply, struct ops_error *err)
 {
 	struct run_request	 req;
 	json_t			*old, *params;
@@ -319,7 +364,7 @@ ops_rerun(int64_t id, json_t *given, const char *task,
 		return (ops_fail(err, E_BAD_PARAMS, "parameters must be an "
 		    "object of NAME: VALUE"));
 	watch_flush();		/* see ops_tasks */
-	if (ops_find_run(id, NULL, &old, err) != 0)
+	if (ops_find_run(w, id, NULL, &old, err) != 0)
 		return (-1);
 	name = json_string_value(json_object_get(old, K_TASK));
 	if (name == NULL || (task != NULL && strcmp(name, task) != 0)) {
@@ -338,10 +383,9 @@ ops_rerun(int64_t id, json_t *given, const char *task,
 	memset(&req, 0, sizeof req);
 	req.task = name;
 	req.trigger = trigger;
-	req.by = by;
 	req.params = params;
 	req.rerun_of = id;
-	rid = ops_submit(&req, reply, err);
+	rid = ops_submit(w, &req, reply, err);
 	json_decref(params);
 	json_decref(old);
 	return (rid);
@@ -349,11 +393,12 @@ ops_rerun(int64_t id, json_t *given, const char *task,
 
 /* status: one run's object, set in reply. */
 int
-ops_status(int64_t id, json_t *reply, struct ops_error *err)
+ops_status(const struct who *w, int64_t id, json_t *reply,
+    struct ops_error *err)
 {
 	json_t	*obj;
 
-	if (ops_find_run(id, NULL, &obj, err) != 0)
+	if (ops_find_run(w, id, NULL, &obj, err) != 0)
 		return (-1);
 	json_object_set_new(reply, K_RUN, obj);
 	return (0);
@@ -364,14 +409,15 @@ ops_status(int64_t id, json_t *reply, struct ops_error *err)
  * by who"; the run's object afterwards is set in reply.
  */
 int
-ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
+ops_cancel(const struct who *w, int64_t id, json_t *reply,
+    struct ops_error *err)
 {
 	json_t		*obj;
 	int64_t		 first, waiting;
 	char		*reason;
 	int		 rc;
 
-	if (ops_find_run(id, NULL, &obj, err) != 0)
+	if (ops_find_run(w, id, NULL, &obj, err) != 0)
 		return (-1);
 	if (proto_status_final(proto_run_status(obj))) {
 		/*
@@ -390,13 +436,13 @@ ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
 		id = waiting;
 	}
 	json_decref(obj);
-	xasprintf(&reason, "cancelled by %s", who);
+	xasprintf(&reason, "cancelled by %s", w->by);
 	rc = runs_cancel(id, reason);
 	free(reason);
 	if (rc != 0)
 		return (ops_fail(err, E_NOT_ACTIVE, "run %lld has already "
 		    "ended", (long long)id));
-	return (ops_status(id, reply, err));
+	return (ops_status(w, id, reply, err));
 }
 
 /*
@@ -405,12 +451,12 @@ ops_cancel(int64_t id, const char *who, json_t *reply, struct ops_error *err)
  * reply with what pruning removed and keeps.
  */
 int
-ops_runs(const char *task, const char *sname, int64_t before, int64_t limit,
-    json_t *reply, struct ops_error *err)
+ops_runs(const struct who *w, const char *task, const char *sname,
+    int64_t before, int64_t limit, json_t *reply, struct ops_error *err)
 {
 	int64_t	 pruned;
-	int	 status = -1;
-	json_t	*runs;
+	int	 status = -1, rc;
+	json_t	*runs, *only;
 
 	if (sname != NULL && (status = proto_status_from(sname)) == -1)
 		return (ops_fail(err, E_USAGE, "unknown status '%s'", sname));
@@ -418,14 +464,20 @@ ops_runs(const char *task, const char *sname, int64_t before, int64_t limit,
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));
 	runs = json_array();
-	if (db_runs_query(task, status, before, (int)limit, ops_append_run,
-	    runs) != 0) {
+	watch_flush();		/* see ops_tasks */
+	only = access_visible(w);
+	rc = db_runs_query(task, only, status, before, (int)limit,
+	    ops_append_run, runs);
+	json_decref(only);
+	if (rc != 0) {
 		json_decref(runs);
 		return (ops_fail(err, E_INTERNAL, "cannot read the runs (see "
 		    "the daemon's log)"));
 	}
 	json_object_set_new(reply, K_RUNS, runs);
-	if (db_pruned(task, 0, &pruned, NULL) == 0)
+	/* What was pruned: of the tasks w sees (all of them, or the one). */
+	if ((only == NULL || (task != NULL && access_task_name(w, task))) &&
+	    db_pruned(task, 0, &pruned, NULL) == 0)
 		json_object_set_new(reply, K_PRUNED, json_integer(pruned));
 	json_object_set_new(reply, K_KEEP_RUNS,
 	    json_integer(ml_conf->keep_runs));

@@ -214,7 +214,8 @@ page_live(json_t *run)
 	if (st == NULL || proto_status_final(proto_status_from(st)) ||
 	    !json_is_integer(id))
 		return (run);
-	if (ops_find_run(json_integer_value(id), NULL, &now, &err) != 0) {
+	if (ops_find_run(who_daemon(), json_integer_value(id), NULL, &now,
+	    &err) != 0) {
 		ops_error_clear(&err);
 		return (run);
 	}

@@ -118,9 +118,9 @@ page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
 	evbuffer_add_printf(b, "</li>\n");
 }
 
-/* The tasks, by group. */
+/* The tasks w may see, by group. */
 static void
-page_index_tasks(struct evbuffer *b, const char *token)
+page_index_tasks(struct evbuffer *b, const struct who *w, const char *token)
 {
 	struct taskset	*set = ops_tasks();
 	struct task	**list, *t;
@@ -133,6 +133,8 @@ page_index_tasks(struct evbuffer *b, const char *token)
 	RB_FOREACH(t, task_tree, &set->tree) {
 		if (n == set->ntasks)
 			break;
+		if (!access_task(w, t, t->name))
+			continue;
 		list[n++] = t;
 		grouped |= t->def != NULL && t->def->group != NULL;
 	}
@@ -161,6 +163,9 @@ page_index_tasks(struct evbuffer *b, const char *token)
 	}
 	if (n > 0)
 		evbuffer_add_printf(b, "</ul></section>\n");
+	else if (set->ntasks > 0)
+		evbuffer_add_printf(b, "<section class=\"card empty\">No task "
+		    "here is for you: ask who runs microlight.</section>\n");
 	else {
 		evbuffer_add_printf(b, "<section class=\"card empty\">No tasks "
 		    "yet: put an executable script into ");
@@ -182,9 +187,10 @@ page_index(struct http_req *hr)
 	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
-	page_index_tasks(b, token);
+	page_index_tasks(b, hr->who, token);
 	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
-	if (ops_runs(NULL, NULL, 0, PAGE_RECENT_RUNS, reply, &err) == 0)
+	if (ops_runs(hr->who, NULL, NULL, 0, PAGE_RECENT_RUNS, reply,
+	    &err) == 0)
 		page_runs_table(b, json_object_get(reply, K_RUNS), 1);
 	else {
 		evbuffer_add_printf(b, "<div class=\"alert error\">");

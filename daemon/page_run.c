@@ -308,7 +308,8 @@ static void
 page_run_params(struct evbuffer *b, json_t *run)
 {
 	json_t			*params = json_object_get(run, K_PARAMS), *v;
-	const struct task	*t = ops_task(page_json_str(run, K_TASK));
+	const struct task	*t = ops_task(who_daemon(),
+				    page_json_str(run, K_TASK));
 	const struct taskparam	*tp = NULL;
 	const char		*key;
 
@@ -417,7 +418,7 @@ page_run_find(struct http_req *hr, json_t **runp)
 
 	if ((id = api_run_id(hr)) == -1)
 		return (-1);
-	if (ops_find_run(id, NULL, runp, &err) != 0) {
+	if (ops_find_run(hr->who, id, NULL, runp, &err) != 0) {
 		http_ops_error(hr, ops_error_reply(&err));
 		return (-1);
 	}
@@ -632,7 +633,7 @@ page_run_cancel(struct http_req *hr)
 	    "are being stopped.", &to_task)) == -1)
 		return;
 	reply = proto_ok();
-	rc = ops_cancel(id, api_who(hr), reply, &err);
+	rc = ops_cancel(hr->who, id, reply, &err);
 	if (rc == -1 && strcmp(err.code, E_NOT_ACTIVE) != 0) {
 		json_decref(reply);
 		page_error(hr, http_status_for(err.code), err.message);
@@ -666,7 +667,7 @@ page_run_rerun(struct http_req *hr)
 	    "runs.", NULL)) == -1)
 		return;
 	reply = proto_ok();
-	rid = ops_rerun(id, NULL, NULL, TRIGGER_WEB, api_who(hr), reply, &err);
+	rid = ops_rerun(hr->who, id, NULL, NULL, TRIGGER_WEB, reply, &err);
 	json_decref(reply);
 	if (rid == -1) {
 		page_error(hr, http_status_for(err.code), err.message);

@@ -336,7 +336,7 @@ page_task_upcoming(struct evbuffer *b, struct http_req *hr,
 	size_t			 i, n = 0, nruns;
 	int64_t			 next;
 
-	if (ops_runs(t->name, proto_status_name(RUN_SCHEDULED), 0,
+	if (ops_runs(hr->who, t->name, proto_status_name(RUN_SCHEDULED), 0,
 	    PAGE_TASK_UPCOMING, reply, &err) != 0)
 		ops_error_clear(&err);
 	runs = json_object_get(reply, K_RUNS);
@@ -423,7 +423,8 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	}
 	page_task_upcoming(b, hr, t);
 	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
-	if (ops_runs(t->name, NULL, 0, PAGE_TASK_RUNS, reply, &err) == 0)
+	if (ops_runs(hr->who, t->name, NULL, 0, PAGE_TASK_RUNS, reply,
+	    &err) == 0)
 		page_runs_table(b, json_object_get(reply, K_RUNS), 0);
 	else
 		ops_error_clear(&err);
@@ -449,7 +450,8 @@ page_task_rerun(struct http_req *hr, const struct task *t, const char *arg)
 	u_int			 i;
 
 	id = strtonum(arg, 1, INT64_MAX, &errstr);
-	if (errstr == NULL && ops_find_run(id, NULL, &run, &err) != 0) {
+	if (errstr == NULL && ops_find_run(hr->who, id, NULL, &run,
+	    &err) != 0) {
 		http_ops_error(hr, ops_error_reply(&err));
 		return;
 	}
@@ -483,7 +485,7 @@ page_task(struct http_req *hr)
 	const char	*rerun;
 	char		*msg;
 
-	if ((t = ops_task(hr->arg)) == NULL) {
+	if ((t = ops_task(hr->who, hr->arg)) == NULL) {
 		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
 		page_error(hr, 404, msg);
 		free(msg);
@@ -618,18 +620,18 @@ page_task_start(struct http_req *hr, const struct task *t,
 	if ((in = page_field(form, "_in")) != NULL && *in == '\0')
 		in = NULL;
 	if (rerun > 0)
-		id = ops_rerun(rerun, params, name, TRIGGER_WEB, api_who(hr),
+		id = ops_rerun(hr->who, rerun, params, name, TRIGGER_WEB,
 		    reply, &err);
 	else
-		id = ops_run(name, params, TRIGGER_WEB, api_who(hr), NULL, 0,
-		    at, in, reply, &err);
+		id = ops_run(hr->who, name, params, TRIGGER_WEB, NULL, 0, at,
+		    in, reply, &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);
 		http_redirect(hr, loc);
 	} else if ((strcmp(err.code, E_BAD_PARAMS) == 0 ||
 	    strcmp(err.code, E_USAGE) == 0) &&
-	    (t = ops_task(name)) != NULL && task_valid(t)) {
+	    (t = ops_task(hr->who, name)) != NULL && task_valid(t)) {
 		/* Shown again as sent ("_" is no parameter's first letter). */
 		page_task_later_keep(params, form, "_at");
 		page_task_later_keep(params, form, "_in");
@@ -655,7 +657,7 @@ page_task_run(struct http_req *hr)
 	}
 	if (page_form(hr, &form) != 0)
 		return;
-	if ((t = ops_task(hr->arg)) == NULL) {
+	if ((t = ops_task(hr->who, hr->arg)) == NULL) {
 		xasprintf(&msg, "There is no task named '%s'.", hr->arg);
 		page_error(hr, 404, msg);
 		free(msg);

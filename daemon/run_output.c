@@ -159,7 +159,12 @@ run_output_pipe_cb(int fd, short events, void *arg)
 	}
 }
 
-/* Write one run's waiting output; called inside a transaction. */
+/*
+ * Write one run's waiting output; called inside a transaction. Once the
+ * run's end is recorded, what its leftovers write moves its record's
+ * output_size along in the same transaction, so that the record and the
+ * log never disagree (unless record.c keeps the record: it writes it).
+ */
 int
 run_output_write_pending(struct run *r)
 {
@@ -170,6 +175,9 @@ run_output_write_pending(struct run *r)
 		    c->data, c->len) != 0)
 			return (-1);
 	}
+	if ((r->flags & RUN_RECORDED) && !TAILQ_EMPTY(&r->pending) &&
+	    record_pending(r->rec.id) == NULL)
+		return (db_run_update(&r->rec));
 	return (0);
 }
 

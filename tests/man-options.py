@@ -16,7 +16,12 @@ source is also parsed as a cross-check of the programs:
 - microlightctl's commands: from the list `microlightctl -h` prints; each
   command's options are tried as `microlightctl -s NOSOCKET COMMAND -X`
   (no daemon is reached: the socket does not exist), where getopt says
-  whether it refuses the option or misses its argument.
+  whether it refuses the option or misses its argument; the source of
+  its options is its function in ctl_cmds[], in whichever file of cli/
+  has it. A command with actions (`token create`, `token list`: a
+  lower-case word after the command's) is checked per action, its
+  options read from the function COMMAND_ACTION (token_create) and its
+  page entry being `.It Cm COMMAND ACTION`.
 - microlight.conf keys: a file with every key to try, one per line and
   without a value, checked by `microlightd -n`, which reports "unknown
   key" or "needs a value" for each line.
@@ -184,9 +189,10 @@ def probe_exiting(box, prog, candidates):
 
 
 def probe_command(box, command, candidates):
-    """The options of one microlightctl command, as getopt sees them.
-    Returns ({option: takes_argument}, uses_getopt, problems)."""
-    base = [MICROLIGHTCTL, "-s", box.nosocket, command]
+    """The options of one microlightctl command (or "command action"), as
+    getopt sees them. Returns ({option: takes_argument}, uses_getopt,
+    problems)."""
+    base = [MICROLIGHTCTL, "-s", box.nosocket] + command.split()
     rc, out, err = box.run(base + ["--no-such-option-probe"])
     if not REFUSED_RE.search(err):
         # No getopt: every word is an operand, the command takes no option.
@@ -639,9 +645,24 @@ def check_microlightd(tap, box, page):
                    errors)
 
 
+ACTION_RE = re.compile(r"[a-z]+")
+
+
+def command_words(words):
+    """A command's name from the words of its usage or page entry: the
+    first, and the second too if it is an action (a lower-case word)."""
+    if len(words) >= 2 and ACTION_RE.fullmatch(words[1]):
+        return "%s %s" % (words[0], words[1])
+    return words[0]
+
+
 def check_microlightctl(tap, box, page):
     path = os.path.join(SRCDIR, "cli", "microlightctl.c")
     src = strip_comments(read(path))
+    # Every file of cli/, where a command's function may be.
+    clidir = os.path.join(SRCDIR, "cli")
+    cli_srcs = {"cli/" + f: strip_comments(read(os.path.join(clidir, f)))
+                for f in sorted(os.listdir(clidir)) if f.endswith(".c")}
     errors, handlers = [], {}
     try:
         source, aliases = c_options(src, c_function(src, "main"))
@@ -664,34 +685,43 @@ def check_microlightctl(tap, box, page):
     commands = []
     if "commands:" in out:
         for line in out.split("commands:", 1)[1].splitlines():
-            if line.strip():
-                commands.append(line.split()[0])
+            if line.strip() and command_words(line.split()) not in commands:
+                commands.append(command_words(line.split()))
+    firsts = [c.split()[0] for c in commands]
     tap.check("microlightctl -h lists the commands of its table (ctl_cmds)",
               ([] if commands else ["microlightctl -h lists no command "
                                     "(status %s): %r" % (rc, out + err)]) +
               ["microlightctl -h lists %s, ctl_cmds[] has not" % c
-               for c in commands if c not in handlers] +
+               for c in firsts if c not in handlers] +
               ["ctl_cmds[] has %s, microlightctl -h does not list it" % c
-               for c in handlers if c not in commands])
+               for c in handlers if c not in firsts])
     sec = section(page, "COMMANDS")
     entries = {}
     if sec is not None and sec.lists:
         for it in sec.lists[0]:
             if len(it.head) >= 2 and it.head[0] == "Cm":
-                entries[plain(it.head[1])] = it
+                entries[command_words([plain(w) for w in it.head[1:]])] = it
     compare_sets(tap, "microlightctl.1", "command", "microlightctl",
                  commands, entries)
 
     # Each command's options.
     for command in commands:
-        handler = handlers.get(command)
+        if " " in command:
+            handler = command.replace(" ", "_")
+        else:
+            handler = handlers.get(command)
+        where, fsrc = "cli/", ""
+        for f, text in cli_srcs.items():
+            if handler and re.search(r"^%s\s*\(" % re.escape(handler), text,
+                                     re.M):
+                where, fsrc = f, text
         cerrors = []
         try:
-            csource, caliases = c_options(src, c_function(src, handler)) \
+            csource, caliases = c_options(fsrc, c_function(fsrc, handler)) \
                 if handler else ({}, {})
         except ValueError as e:
             csource, caliases = {}, {}
-            cerrors.append("cli/microlightctl.c: %s" % e)
+            cerrors.append("%s: %s" % (where, e))
         it = entries.get(command)
         head, nested = {}, {}
         if it is not None:
@@ -707,7 +737,7 @@ def check_microlightctl(tap, box, page):
         caccepted = {o: a for o, a in cprobed.items()
                      if not o.startswith("--") or o in csource}
         cross_check(tap, "microlightctl %s" % command,
-                    "cli/microlightctl.c (%s)" % handler, caccepted,
+                    "%s (%s)" % (where, handler), caccepted,
                     csource, problems + cerrors)
         documented = dict(head)
         documented.update({o: a for o, a in nested.items()

@@ -659,6 +659,19 @@ class TapResult(unittest.TestResult):
         self._line(False, test)
         self._diag(err, test)
 
+    # Subtests: a test whose subtests failed is one "not ok" line, with
+    # each failure's diagnostics (unittest then reports no end of its
+    # own for the test).
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is None:
+            return
+        if getattr(test, "_tap_failed", False) is False:
+            test._tap_failed = True
+            self._line(False, test)
+        print("# subtest %s" % subtest._subDescription())
+        self._diag(err, test)
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._line(True, test, " # SKIP " + reason)

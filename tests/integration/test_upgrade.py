@@ -302,6 +302,10 @@ class UpgradeChecks:
             self.assertEqual(one(conn, "PRAGMA user_version"), DB_VERSION)
             self.assertEqual(schema(conn), fresh_schema,
                              "the upgraded schema is not a new database's")
+            # The last migration's table (API tokens), there and empty.
+            self.assertIn(("table", "tokens"),
+                          {(r[0], r[1]) for r in fresh_schema})
+            self.assertEqual(one(conn, "SELECT count(*) FROM tokens"), 0)
             self.assertEqual(one(conn, "PRAGMA integrity_check"), "ok")
             self.assertEqual(conn.execute("PRAGMA foreign_key_check")
                              .fetchall(), [])
