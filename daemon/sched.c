@@ -289,8 +289,13 @@ sched_run(int stepped)
 	last_real = now_ms;
 	last_mono = mono;
 	if (stepped || drift > SCHED_STEP_MS || drift < -SCHED_STEP_MS) {
-		log_info("the wall clock moved by %+lld s: recomputing "
-		    "schedules", (long long)(drift / 1000));
+		/*
+		 * A set of the clock that moved it by less than a second
+		 * (NTP, a hypervisor: they can come often) is no news.
+		 */
+		if (drift >= 1000 || drift <= -1000)
+			log_info("the wall clock moved by %+lld s: recomputing "
+			    "schedules", (long long)(drift / 1000));
 		sched_recompute();
 	}
 	now = now_ms / 1000;
