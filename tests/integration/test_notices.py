@@ -7,6 +7,8 @@ recovery), the config's notify, a notifier that fails (no loop), and a
 restart between a failure and its recovery (no repeat, no loss). The
 daemon runs on a shifted clock: its time passes at once."""
 
+import threading
+
 from harness import *
 from test_http import HttpTest
 
@@ -237,6 +239,87 @@ class Overdue(NoticeTest):
                                          ("recovery", "pushed")])
         listed = {t["name"]: t for t in self.d.ctl_json("list")[-1]["tasks"]}
         self.assertIsNone(listed["pushed"].get("overdue_since"))
+
+
+EXAMPLES = os.path.join(os.environ.get("ML_SRCDIR", os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+    "tasks.d")
+
+
+def example(name, env):
+    """An example notifier of tasks.d with @env lines set (or added)."""
+    with open(os.path.join(EXAMPLES, name)) as f:
+        body = f.read()
+    for key, value in env.items():
+        line = "# @env %s=%s\n" % (key, value)
+        body, n = re.subn(r"(?m)^# @env %s=.*\n" % key, lambda m: line,
+                          body)
+        if n == 0:
+            body = body.replace("# @timeout", line + "# @timeout", 1)
+    return body
+
+
+class Examples(NoticeTest):
+    """The example notifiers, told by the daemon: notify-mail through a
+    fake sendmail, notify-slack to a local incoming webhook."""
+
+    TASKS = {"job.sh": """\
+        #!/bin/sh
+        # Fails.
+        # @notify notify-mail on=failure
+        # @notify notify-slack on=failure
+        echo "it broke"
+        exit 4
+        """}
+
+    def test_mail_and_slack(self):
+        import http.server
+        got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                got.append(self.rfile.read(int(self.headers[
+                    "Content-Length"])))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever,
+                                  args=(0.05,))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.shutdown)
+        fake = os.path.join(self.scratch, "sendmail")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\ncat > %s/mail\n" % self.scratch)
+        os.chmod(fake, 0o755)
+        self.d.add_task("notify-mail.sh", example(
+            "notify-mail.sh", {"SENDMAIL": fake}))
+        self.d.add_task("notify-slack.sh", example(
+            "notify-slack.sh", {"SLACK_WEBHOOK_URL": "http://127.0.0.1:%d/x"
+                                % server.server_address[1]}))
+        self.d.ctl("reload")
+        run = self.d.run("job", check=None)
+        self.settle("notify-mail", n=1)
+        self.settle("notify-slack", n=1)
+        for task in ("notify-mail", "notify-slack"):
+            r = self.d.request({"cmd": "runs", "task": task})["runs"][0]
+            self.assertEqual((r["trigger"], r["status"]),
+                             ("notify", "succeeded"), r)
+        with open(os.path.join(self.scratch, "mail")) as f:
+            mail = f.read()
+        self.assertRegex(mail, r"(?m)^To: root$")
+        self.assertRegex(mail, r"(?m)^Subject: .*job.*fail")
+        self.assertIn("it broke", mail)
+        self.assertIn(str(run["id"]), mail)
+        self.assertEqual(len(got), 1)
+        text = json.loads(got[0])["text"]
+        self.assertIn("job", text)
+        self.assertIn("it broke", text)
 
 
 class Shows(HttpTest):
