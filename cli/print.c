@@ -611,6 +611,21 @@ print_task(json_t *task, json_t *scheduled, json_t *runs)
 	}
 }
 
+/* Add "what since TIME" to *status if the task's key says so. */
+static void
+print_health(json_t *task, const char *key, const char *what,
+    char **status)
+{
+	char	 since[64], *s;
+
+	if (!json_is_string(json_object_get(task, key)))
+		return;
+	fmt_time(task, key, since, sizeof since);
+	xasprintf(&s, "%s, %s since %s", *status, what, since);
+	free(*status);
+	*status = s;
+}
+
 /* The task list: name, schedule, next run, last run and its status. */
 void
 print_tasks(json_t *tasks)
@@ -619,6 +634,7 @@ print_tasks(json_t *tasks)
 	json_t		*task, *last;
 	size_t		 i;
 	char		*sched, *status, last_time[64], next[64];
+	int		 st;
 
 	t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
 	    "*STATUS");
@@ -638,6 +654,14 @@ print_tasks(json_t *tasks)
 			status = xstrdup(jstr(last, K_STATUS));
 		else
 			status = xstrdup("-");
+		/*
+		 * Overdue (@expect), and failing when the last run does not
+		 * say so (a retry waits, another run is under way).
+		 */
+		print_health(task, K_OVERDUE_SINCE, "overdue", &status);
+		st = json_is_object(last) ? proto_run_status(last) : -1;
+		if (st != RUN_FAILED && st != RUN_TIMED_OUT && st != RUN_LOST)
+			print_health(task, K_FAILING_SINCE, "failing", &status);
 		table_add(t, jstr(task, K_NAME), sched, next, last_time,
 		    status);
 		free(sched);

@@ -184,6 +184,21 @@ struct taskerror {
 	char		*msg;
 };
 
+/* Events a notifier hears of (SPEC section 9). */
+#define NOTIFY_FAILURE		0x01
+#define NOTIFY_RECOVERY		0x02
+#define NOTIFY_MISSED		0x04
+#define NOTIFY_OVERDUE		0x08
+#define NOTIFY_SUCCESS		0x10
+#define NOTIFY_DEFAULT		(NOTIFY_FAILURE | NOTIFY_RECOVERY | \
+				 NOTIFY_MISSED | NOTIFY_OVERDUE)
+
+/* A notifier of a task: @notify TASK [on=EVENTS]. */
+struct tasknotify {
+	char			*task;
+	u_int			 events;
+};
+
 struct taskdef {
 	char			*description;
 	struct taskschedule	*schedules;
@@ -212,6 +227,9 @@ struct taskdef {
 	char			*group;
 	char			**allow;	/* users and %groups */
 	u_int			 nallow;
+	struct tasknotify	*notify;
+	u_int			 nnotify;
+	int64_t			 expect;	/* seconds; 0: none */
 
 	struct taskerror	*errors;
 	u_int			 nerrors;
@@ -231,6 +249,11 @@ int		 taskparam_name_valid(const char *);
 int		 taskparam_normalise(const struct taskparam *, const char *,
 		     char **, char **);
 const struct taskparam *taskdef_param(const struct taskdef *, const char *);
+
+/* notify_spec.c */
+const char	*notify_event_name(u_int);
+u_int		 notify_event_from(const char *, size_t);
+int		 notify_spec_parse(const char *, char **, u_int *, char **);
 
 /* taskfile_directives.c */
 const char	*taskparam_type_name(enum param_type);

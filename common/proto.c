@@ -28,6 +28,7 @@ static const char *trigger_names[TRIGGER_N] = {
 	[TRIGGER_SCHEDULE] = "schedule",
 	[TRIGGER_RETRY] = "retry",
 	[TRIGGER_CHAIN] = "chain",
+	[TRIGGER_NOTIFY] = "notify",
 };
 
 /* Look a name up in a table of n names. */

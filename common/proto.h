@@ -144,7 +144,7 @@
  * Task objects, in the order they are sent, less K_ERRORS, K_ERROR (the
  * first of them), K_PARAMS (an array of parameter objects) and
  * K_PRIORITY above. A task without a readable header has only the members
- * up to K_NEXT_RUN.
+ * up to K_OVERDUE_SINCE (failing and overdue since when, or null).
  */
 #define K_NAME			"name"
 #define K_FILE			"file"
@@ -152,6 +152,8 @@
 #define K_VALID			"valid"
 #define K_LAST_RUN		"last_run"	/* a run object, or null */
 #define K_NEXT_RUN		"next_run"
+#define K_FAILING_SINCE		"failing_since"
+#define K_OVERDUE_SINCE		"overdue_since"	/* no success within @expect */
 #define K_DESCRIPTION		"description"
 #define K_SCHEDULES		"schedules"
 #define K_SCHEDULE_PARAMS	"schedule_params" /* one object per schedule */
@@ -230,8 +232,9 @@ enum run_trigger {
 	TRIGGER_SCHEDULE,
 	TRIGGER_RETRY,
 	TRIGGER_CHAIN,
+	TRIGGER_NOTIFY,
 };
-#define TRIGGER_N		(TRIGGER_CHAIN + 1)
+#define TRIGGER_N		(TRIGGER_NOTIFY + 1)
 
 /* Output streams, as stored and as sent. */
 enum run_stream {

@@ -206,6 +206,9 @@ taskdef_free(struct taskdef *def)
 	for (i = 0; i < def->nallow; i++)
 		free(def->allow[i]);
 	free(def->allow);
+	for (i = 0; i < def->nnotify; i++)
+		free(def->notify[i].task);
+	free(def->notify);
 	for (i = 0; i < def->nerrors; i++)
 		free(def->errors[i].msg);
 	free(def->errors);

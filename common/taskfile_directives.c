@@ -45,6 +45,8 @@ static int	parse_catchup(struct parse *, const char *);
 static int	parse_confirm(struct parse *, const char *);
 static int	parse_group(struct parse *, const char *);
 static int	parse_allow(struct parse *, const char *);
+static int	parse_notify(struct parse *, const char *);
+static int	parse_expect(struct parse *, const char *);
 
 #define D_REPEAT	0x1	/* may be given more than once */
 
@@ -73,6 +75,8 @@ static const struct directive {
 	{ "confirm", 0, parse_confirm },
 	{ "group", 0, parse_group },
 	{ "allow", D_REPEAT, parse_allow },
+	{ "notify", D_REPEAT, parse_notify },
+	{ "expect", 0, parse_expect },
 };
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
 
@@ -827,6 +831,42 @@ parse_allow(struct parse *p, const char *rest)
 	}
 	tokens_free(tok, n);
 	return (rc);
+}
+
+/* @notify TASK [on=EVENTS]: a notifier of this task. */
+static int
+parse_notify(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	char		*task, *cause;
+	u_int		 events;
+
+	if (notify_spec_parse(rest, &task, &events, &cause) != 0) {
+		taskfile_error(p, "@notify: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	if (def->nnotify >= TASKDEF_MAX_REPEAT) {
+		free(task);
+		return (taskfile_error(p, "@notify: more than %d",
+		    TASKDEF_MAX_REPEAT));
+	}
+	def->notify = xreallocarray(def->notify, def->nnotify + 1,
+	    sizeof *def->notify);
+	def->notify[def->nnotify].task = task;
+	def->notify[def->nnotify++].events = events;
+	return (0);
+}
+
+/* @expect DURATION: a success at least this often, else it is overdue. */
+static int
+parse_expect(struct parse *p, const char *rest)
+{
+	if (duration_arg(p, "expect", rest, &p->def->expect) != 0)
+		return (-1);
+	if (p->def->expect <= 0)
+		return (taskfile_error(p, "@expect: more than 0, such as 26h"));
+	return (0);
 }
 
 /* Handle one directive line: text is what follows the '@'. */

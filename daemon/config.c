@@ -38,6 +38,7 @@ static int	set_admin_group(struct config *, const char *, char **);
 static int	set_default_allow(struct config *, const char *, char **);
 static int	set_trusted_proxy(struct config *, const char *, char **);
 static int	set_user_header(struct config *, const char *, char **);
+static int	set_notify(struct config *, const char *, char **);
 
 /* Every key of microlight.conf. */
 static const struct config_key {
@@ -64,6 +65,7 @@ static const struct config_key {
 	{ "default-allow", set_default_allow },
 	{ "trusted-proxy", set_trusted_proxy },
 	{ "user-header", set_user_header },
+	{ "notify", set_notify },
 };
 
 /* A configuration with every default of SPEC section 1. */
@@ -119,6 +121,9 @@ config_free(struct config *conf)
 	config_words_free(conf->default_allow, conf->ndefault_allow);
 	config_words_free(conf->trusted_proxies, conf->ntrusted_proxies);
 	free(conf->user_header);
+	for (i = 0; i < conf->nnotify; i++)
+		free(conf->notify[i].task);
+	free(conf->notify);
 	free(conf);
 }
 
@@ -468,6 +473,22 @@ set_user_header(struct config *conf, const char *value, char **cause)
 	}
 	free(conf->user_header);
 	conf->user_header = xstrdup(value);
+	return (0);
+}
+
+/* notify TASK [on=EVENTS] (repeatable): a notifier of every task. */
+static int
+set_notify(struct config *conf, const char *value, char **cause)
+{
+	char	*task;
+	u_int	 events;
+
+	if (notify_spec_parse(value, &task, &events, cause) != 0)
+		return (-1);
+	conf->notify = xreallocarray(conf->notify, conf->nnotify + 1,
+	    sizeof *conf->notify);
+	conf->notify[conf->nnotify].task = task;
+	conf->notify[conf->nnotify++].events = events;
 	return (0);
 }
 

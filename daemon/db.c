@@ -135,6 +135,33 @@ static const char *db_migrations[] = {
 	"  expires_at INTEGER,"
 	"  last_used_at INTEGER"
 	") STRICT;",
+
+	/*
+	 * 7 -> 8: notifications (SPEC section 9). A notice is one change of
+	 * a task's state to tell its notifiers of, delivered once each has
+	 * its run (whose notice column names it); task_health is what the
+	 * changes are measured against: failing or overdue since when, and
+	 * when the task was first seen (for @expect). Times are ms.
+	 */
+	"ALTER TABLE runs ADD COLUMN notice INTEGER;"
+	"CREATE INDEX runs_notice ON runs(notice) WHERE notice IS NOT NULL;"
+	"CREATE TABLE notices ("
+	"  id INTEGER PRIMARY KEY,"
+	"  task TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  run_id INTEGER,"
+	"  status TEXT,"
+	"  exit_code INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  delivered INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX notices_pending ON notices(id) WHERE delivered = 0;"
+	"CREATE TABLE task_health ("
+	"  task TEXT PRIMARY KEY,"
+	"  failing_since INTEGER,"
+	"  overdue_since INTEGER,"
+	"  seen_at INTEGER NOT NULL"
+	") STRICT;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -154,8 +181,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_RUN_INSERT] = "INSERT INTO runs (task, status, trigger, "
 	    "triggered_by, params, attempt, retry_of, queued_at, started_at, "
 	    "priority, not_before, chain_of, finished_at, reason, chain_tasks, "
-	    "schedule, rerun_of) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "schedule, rerun_of, notice) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_RUN_UPDATE] = "UPDATE runs SET status = ?, started_at = ?, "
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
@@ -509,6 +536,13 @@ db_commit(void)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Whether a transaction (not a batch of writes) is open. */
+int
+db_in_transaction(void)
+{
+	return (!batch_open && !sqlite3_get_autocommit(db));
 }
 
 /* Roll the transaction back, if one is open. */

@@ -8,7 +8,7 @@
 #define RUN_COLUMNS "id, task, status, trigger, triggered_by, params, " \
 	"attempt, retry_of, queued_at, started_at, finished_at, exit_code, " \
 	"signal, reason, priority, output_size, output_dropped, not_before, " \
-	"chain_of, chain_tasks, schedule, rerun_of"
+	"chain_of, chain_tasks, schedule, rerun_of, notice"
 
 #define TOKEN_COLUMNS "name, creator, tasks, created_at, expires_at, " \
 	"last_used_at"

@@ -52,6 +52,7 @@ db_run_insert(struct runrec *r)
 	if (r->schedule != NULL)
 		sqlite3_bind_text(st, 16, r->schedule, -1, SQLITE_STATIC);
 	db_bind_opt(st, 17, r->rerun_of, 0);
+	db_bind_opt(st, 18, r->notice, 0);
 	if (db_step_done(st, "inserting a run") != 0) {
 		free(params);
 		return (-1);
@@ -137,6 +138,7 @@ db_row_runrec(sqlite3_stmt *st, struct runrec *r)
 	r->chain_tasks = db_column_text(st, 19);
 	r->schedule = db_column_text(st, 20);
 	r->rerun_of = db_column_opt(st, 21, 0);
+	r->notice = db_column_opt(st, 22, 0);
 	if (r->task == NULL)
 		r->task = xstrdup("?");
 	if (r->triggered_by == NULL)

@@ -99,6 +99,17 @@ metrics_start(void)
 	db_last_successes(metrics_last_success, NULL);
 }
 
+/* When a task last succeeded (ms; 0: not known). */
+int64_t
+metrics_last_success_of(const char *task)
+{
+	struct metrics_task	 key, *m;
+
+	key.name = (char *)task;
+	m = RB_FIND(metrics_tree, &metrics_tasks, &key);
+	return (m != NULL ? m->last_success : 0);
+}
+
 /* Free everything, at exit. */
 void
 metrics_stop(void)
@@ -120,6 +131,7 @@ metrics_write(struct evbuffer *b, const struct who *w, uint64_t requests,
 	struct metrics_task	*m;
 	struct task		*t;
 	uint64_t		 cum;
+	int64_t			 failing, overdue;
 	u_int			 i, ninvalid = 0, ntasks = 0;
 
 	evbuffer_add_printf(b,
@@ -160,14 +172,26 @@ metrics_write(struct evbuffer *b, const struct who *w, uint64_t requests,
 		    m->name, (unsigned long long)m->runs);
 	}
 	evbuffer_add_printf(b,
-	    "# HELP microlight_last_success_timestamp_seconds When each "
+	    "# HELP microlight_task_last_success_timestamp_seconds When each "
 	    "task's last successful run ended.\n"
-	    "# TYPE microlight_last_success_timestamp_seconds gauge\n");
+	    "# TYPE microlight_task_last_success_timestamp_seconds gauge\n");
 	RB_FOREACH(m, metrics_tree, &metrics_tasks) {
 		if (m->last_success > 0 && access_task_name(w, m->name))
-			evbuffer_add_printf(b, "microlight_last_success_"
+			evbuffer_add_printf(b, "microlight_task_last_success_"
 			    "timestamp_seconds{task=\"%s\"} %.3f\n", m->name,
 			    m->last_success / 1000.0);
+	}
+	evbuffer_add_printf(b,
+	    "# HELP microlight_task_overdue Whether a task with @expect has "
+	    "had no success within it.\n"
+	    "# TYPE microlight_task_overdue gauge\n");
+	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
+		if (access_task(w, t, t->name) && task_valid(t) &&
+		    t->def->expect > 0) {
+			notice_state(t->name, &failing, &overdue);
+			evbuffer_add_printf(b, "microlight_task_overdue{task="
+			    "\"%s\"} %d\n", t->name, overdue != 0);
+		}
 	}
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
 		if (!access_task(w, t, t->name))

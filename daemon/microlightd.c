@@ -599,9 +599,10 @@ main(int argc, char **argv)
 	control_listen();
 	watch_start(ml_conf->tasks_dir);
 	runs_restore();
-	sched_start();
 	metrics_start();
+	sched_start();
 	http_start();
+	notice_start();
 	fds_ready();
 
 	log_info("microlightd %s ready: %u tasks (%u invalid) from %s, "
@@ -631,6 +632,7 @@ main(int argc, char **argv)
 	record_shutdown();
 	watch_stop();
 	metrics_stop();
+	notice_stop();
 	db_close();
 	tasks_install(NULL);
 	event_free(ev_hup);

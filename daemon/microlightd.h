@@ -55,6 +55,8 @@ struct config {
 	char			**trusted_proxies; /* addresses */
 	u_int			 ntrusted_proxies;
 	char			*user_header;	/* NULL: none */
+	struct tasknotify	*notify;	/* of every task */
+	u_int			 nnotify;
 };
 
 struct config	*config_create(void);
@@ -91,6 +93,41 @@ int		 access_task_name(const struct who *, const char *);
 int		 access_admin(const struct who *);
 int		 access_all(const struct who *);
 json_t		*access_visible(const struct who *);
+
+/* notice.c, db_notice.c: notifications (SPEC section 9). */
+struct health {
+	int64_t		 failing_since;	/* ms; 0: not failing */
+	int64_t		 overdue_since;	/* ms; 0: not overdue */
+	int64_t		 seen_at;	/* when the task was first seen */
+};
+
+struct notice {
+	int64_t		 id;
+	char		*task;		/* the subject */
+	u_int		 event;		/* a NOTIFY_ bit */
+	int64_t		 run_id;	/* the subject run, 0: none */
+	char		*status;	/* its status, or NULL */
+	int		 exit_code;	/* -1: none */
+	int64_t		 created_at;
+};
+
+struct run;
+void		 notice_clear(struct notice *);
+void		 notice_run_ended(const struct run *);
+void		 notice_missed(const char *);
+void		 notice_start(void);
+void		 notice_stop(void);
+void		 notice_state(const char *, int64_t *, int64_t *);
+json_t		*notice_env(int64_t);
+int		 notice_input(int64_t, void **, size_t *);
+int		 db_health_get(const char *, struct health *);
+int		 db_health_set(const char *, const struct health *);
+int64_t		 db_notice_add(const struct notice *);
+int		 db_notice_load(int64_t, struct notice *);
+int		 db_notices_pending(void (*)(struct notice *, void *), void *);
+int		 db_notice_delivered(int64_t);
+int		 db_notice_has_run(int64_t, const char *);
+int		 db_output_tail(int64_t, size_t, char **, size_t *);
 
 /* tasks.c */
 struct task {
@@ -139,6 +176,7 @@ void		 db_close(void);
 int		 db_begin(void);
 int		 db_commit(void);
 void		 db_rollback(void);
+int		 db_in_transaction(void);
 void		 db_batch_allow(int);
 void		 db_batch_hook(void (*)(int));
 uint64_t	 db_batch_join(void);
@@ -183,6 +221,7 @@ struct runrec {
 						   its chain, or NULL */
 	char			*schedule;	/* the @schedule that fired it */
 	int64_t			 rerun_of;	/* the run it repeats */
+	int64_t			 notice;	/* a notifier's: its notice */
 };
 
 typedef const struct runrec *(*db_run_newer_cb)(int64_t);
@@ -497,6 +536,7 @@ struct run_request {
 	int64_t		 not_before;	/* a retry's time, in ms */
 	const char	*skip;		/* recorded as skipped, with why */
 	json_t		**object;	/* if set: a run for later's object */
+	int64_t		 notice;	/* a notifier's run: its notice */
 };
 
 int64_t		 runs_submit(const struct run_request *, struct ops_error *);
@@ -857,6 +897,7 @@ void		 hook_stop(void);
 
 /* metrics.c */
 void		 metrics_run_ended(const struct runrec *);
+int64_t		 metrics_last_success_of(const char *);
 void		 metrics_start(void);
 void		 metrics_stop(void);
 void		 metrics_request(struct http_req *);

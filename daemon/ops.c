@@ -148,9 +148,13 @@ ops_task_object(const struct who *w, const struct task *t, json_t *last,
 {
 	static const char *const keys[] = { K_ON_FAILURE, K_ON_SUCCESS };
 	json_t		*o, *v;
+	int64_t		 failing, overdue;
 	u_int		 i;
 
 	o = object_task(t, last, next);
+	notice_state(t->name, &failing, &overdue);
+	json_object_set_new(o, K_FAILING_SINCE, object_time(failing));
+	json_object_set_new(o, K_OVERDUE_SINCE, object_time(overdue));
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		v = json_object_get(o, keys[i]);
 		if (json_is_string(v) &&

@@ -77,12 +77,36 @@ page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
 	evbuffer_add_printf(b, "</div>");
 }
 
+/* Since when a task is overdue or failing, in words. */
+static void
+page_index_health(struct evbuffer *b, const struct task *t, int64_t failing,
+    int64_t overdue)
+{
+	char	 every[32];
+
+	if (overdue == 0 && failing == 0)
+		return;
+	evbuffer_add_printf(b, "<p class=\"meta health\">");
+	if (overdue != 0 && task_valid(t)) {
+		duration_format(t->def->expect, every, sizeof every);
+		evbuffer_add_printf(b, "<span>Overdue since ");
+		page_time_ms(b, overdue, PAGE_T_DAY);
+		evbuffer_add_printf(b, ": no success for %s</span>", every);
+	}
+	if (failing != 0) {
+		evbuffer_add_printf(b, "<span>Failing since ");
+		page_time_ms(b, failing, PAGE_T_DAY);
+		evbuffer_add_printf(b, "</span>");
+	}
+	evbuffer_add_printf(b, "</p>");
+}
+
 /* One task of the list. */
 static void
 page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
     const char *token)
 {
-	int64_t	 next;
+	int64_t	 next, failing, overdue;
 
 	evbuffer_add_printf(b, "<li class=\"task%s\" id=\"task-",
 	    task_valid(t) ? "" : " invalid");
@@ -92,12 +116,20 @@ page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
 	if (!task_valid(t))
 		evbuffer_add_printf(b, " <span class=\"badge b-invalid\">"
 		    "invalid</span>");
+	notice_state(t->name, &failing, &overdue);
+	if (overdue != 0)
+		evbuffer_add_printf(b, " <span class=\"badge b-timed_out\" "
+		    "id=\"overdue-%s\">overdue</span>", t->name);
+	if (failing != 0)
+		evbuffer_add_printf(b, " <span class=\"badge b-failed\" "
+		    "id=\"failing-%s\">failing</span>", t->name);
 	evbuffer_add_printf(b, "</h3>");
 	if (t->def != NULL && t->def->description != NULL) {
 		evbuffer_add_printf(b, "<p class=\"desc\">");
 		page_text(b, t->def->description);
 		evbuffer_add_printf(b, "</p>");
 	}
+	page_index_health(b, t, failing, overdue);
 	if (!task_valid(t))
 		page_task_errors(b, t);
 	if (t->def != NULL && t->def->nschedules > 0) {

@@ -208,7 +208,7 @@ run_environment(struct run *r, const struct passwd *pw)
 	const char		*v, *key, *eq;
 	char			**env = NULL, buf[32], *k;
 	u_int			 n = 0, i;
-	json_t			*value;
+	json_t			*value, *notice;
 
 	env = xcalloc(1, sizeof *env);
 	v = getenv("PATH");
@@ -247,6 +247,12 @@ run_environment(struct run *r, const struct passwd *pw)
 	run_env_set(&env, &n, "MICROLIGHT_ATTEMPT", buf);
 	if (r->rec.chain_of != 0)
 		run_env_chain(&env, &n, r->rec.chain_of);
+	if (r->rec.notice != 0 && (notice = notice_env(r->rec.notice)) !=
+	    NULL) {
+		json_object_foreach(notice, key, value)
+			run_env_set(&env, &n, key, json_string_value(value));
+		json_decref(notice);
+	}
 	return (env);
 }
 
@@ -528,6 +534,11 @@ run_start(struct run *r, struct task *t)
 	    r->rec.id, &r->input, &r->input_len) == -1)
 		log_warnx("%s[%lld]: its input could not be read: it gets "
 		    "none", r->rec.task, (long long)r->rec.id);
+	/* A notifier's: the end of the output of the run it is told of. */
+	if (r->input == NULL && r->rec.notice != 0 &&
+	    notice_input(r->rec.notice, &r->input, &r->input_len) == -1)
+		log_warnx("%s[%lld]: its notice could not be read",
+		    r->rec.task, (long long)r->rec.id);
 	sp.input = r->input;
 	sp.input_len = r->input_len;
 

@@ -36,6 +36,7 @@ static const struct runs_rule {
 	[TRIGGER_SCHEDULE] =	{ BUSY_SKIP,	1, 0, 0 },
 	[TRIGGER_RETRY] =	{ BUSY_ALLOW,	0, 1, 0 },
 	[TRIGGER_CHAIN] =	{ BUSY_SKIP,	1, 0, 0 },
+	[TRIGGER_NOTIFY] =	{ BUSY_SKIP,	0, 0, 0 },
 };
 
 /* The live runs (queued or running) by id: the one index of them. */
@@ -141,6 +142,7 @@ runs_new(const struct run_request *req, struct task *t, json_t *params)
 	r->rec.retry_of = req->retry_of;
 	r->rec.chain_of = req->chain_of;
 	r->rec.rerun_of = req->rerun_of;
+	r->rec.notice = req->notice;
 	r->rec.not_before = req->not_before;
 	return (r);
 }
@@ -532,6 +534,7 @@ runs_end(struct run *r)
 	}
 	follow_run_ended(r);
 	policy_run_ended(r);
+	notice_run_ended(r);
 	runs_kick();
 }
 

@@ -44,6 +44,7 @@ struct sched {
 	int64_t		 next;		/* seconds; -1: never */
 	int64_t		 last;		/* last fire; 0: never */
 	int		 catchup;	/* fire once when loaded */
+	int		 missed;	/* a fire passed while down */
 	u_int		 idx;		/* in the heap */
 };
 
@@ -288,8 +289,13 @@ sched_run(int stepped)
 	last_real = now_ms;
 	last_mono = mono;
 	if (stepped || drift > SCHED_STEP_MS || drift < -SCHED_STEP_MS) {
-		log_info("the wall clock moved by %+lld s: recomputing "
-		    "schedules", (long long)(drift / 1000));
+		/*
+		 * A set of the clock that moved it by less than a second
+		 * (NTP, a hypervisor: they can come often) is no news.
+		 */
+		if (drift >= 1000 || drift <= -1000)
+			log_info("the wall clock moved by %+lld s: recomputing "
+			    "schedules", (long long)(drift / 1000));
 		sched_recompute();
 	}
 	now = now_ms / 1000;
@@ -427,6 +433,16 @@ sched_place(struct sched *s, int catchup, int starting, int64_t now)
 		    "microlightd was down: catching up", s->task, s->expr);
 		s->catchup = 1;
 		s->last = now;
+	} else if (starting && s->last < now &&
+	    cron_next(&s->cron, s->tz, s->last) <= now) {
+		/* Missed (once: it is as if it fired now, unrun). */
+		log_info("%s: @schedule %s: a fire time passed while "
+		    "microlightd was down: missed", s->task, s->expr);
+		s->missed = 1;
+		s->last = now;
+		if (db_schedule_fired(s->task, s->expr, now) != 0)
+			log_warnx("%s: @schedule %s: could not be recorded",
+			    s->task, s->expr);
 	}
 	s->next = cron_next(&s->cron, s->tz, sched_from(s, now));
 }
@@ -507,6 +523,10 @@ sched_load(int starting)
 		if (heap.v[i]->catchup) {
 			heap.v[i]->catchup = 0;
 			sched_fire(heap.v[i], &fired, &nfired);
+		}
+		if (heap.v[i]->missed) {
+			heap.v[i]->missed = 0;
+			notice_missed(heap.v[i]->task);
 		}
 	}
 	sched_record(fired, nfired);

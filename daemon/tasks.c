@@ -485,4 +485,5 @@ tasks_reload(void)
 	    ml_conf->tasks_dir, set->ninvalid);
 	tasks_install(set);
 	sched_load(0);
+	notice_start();
 }

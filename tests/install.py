@@ -61,6 +61,8 @@ EXPECTED = {
     "usr/share/doc/microlight/examples/tasks.d/check-backup.sh": 0o755,
     "usr/share/doc/microlight/examples/tasks.d/greet.sh": 0o755,
     "usr/share/doc/microlight/examples/tasks.d/hello.sh": 0o755,
+    "usr/share/doc/microlight/examples/tasks.d/notify-mail.sh": 0o755,
+    "usr/share/doc/microlight/examples/tasks.d/notify-slack.sh": 0o755,
     "usr/share/doc/microlight/examples/tasks.d/weekly-report.sh": 0o755,
     "etc/microlight/microlight.conf": 0o644,
 }

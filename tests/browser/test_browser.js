@@ -380,11 +380,11 @@ test('GET / lists the tasks by group, with a strict CSP', async () => {
   assert.strictEqual(await page.title(), 'Tasks · microlight');
   assert.deepStrictEqual(
     await page.locator('section.group > h2').allTextContents(),
-    ['Examples', 'Operations']);
+    ['Examples', 'Notifications', 'Operations']);
   assert.deepStrictEqual(
     await page.locator('li.task h3 a').allTextContents(),
-    ['check-backup', 'greet', 'hello', 'weekly-report', 'deploy',
-      'migrate-db']);
+    ['check-backup', 'greet', 'hello', 'weekly-report', 'notify-mail',
+      'notify-slack', 'deploy', 'migrate-db']);
   assert.match(await textOf(page, '#task-hello .desc'), /smallest task/);
   assert.match(await textOf(page, '#task-weekly-report .meta'),
     /every Monday at 08:00/);

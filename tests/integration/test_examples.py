@@ -30,11 +30,25 @@ class Examples(DaemonTest):
         tasks = self.d.request({"cmd": "list"})["tasks"]
         names = sorted(t["name"] for t in tasks)
         self.assertEqual(names, ["check-backup", "greet", "hello",
+                                 "notify-mail", "notify-slack",
                                  "weekly-report"])
         for t in tasks:
             self.assertTrue(t["valid"], t)
             self.assertTrue(t["description"], t)
-            self.assertEqual(t["group"], "Examples")
+            self.assertEqual(t["group"], "Notifications"
+                             if t["name"].startswith("notify-")
+                             else "Examples")
+
+    def test_notifiers(self):
+        """The notifiers (test_notifiers.py runs them) say where the
+        team's address and webhook URL go."""
+        mail = self.d.request({"cmd": "show", "task": "notify-mail"})["task"]
+        self.assertEqual([(p["name"], p["default"]) for p in mail["params"]],
+                         [("to", "root")])
+        slack = self.d.request({"cmd": "show",
+                                "task": "notify-slack"})["task"]
+        self.assertEqual(slack["env"], ["SLACK_WEBHOOK_URL="])
+        self.assertEqual([p["name"] for p in slack["params"]], ["url"])
 
     def test_hello(self):
         p = self.d.ctl("run", "hello", "--follow", check=0)

@@ -1539,7 +1539,7 @@ class Metrics(HttpTest):
                          "histogram")
         self.assertEqual(types["microlight_runs_running"], "gauge")
         self.assertEqual(types["microlight_runs_queued"], "gauge")
-        self.assertEqual(types["microlight_last_success_timestamp_seconds"],
+        self.assertEqual(types["microlight_task_last_success_timestamp_seconds"],
                          "gauge")
         self.assertEqual(value("microlight_runs_total", task="ok",
                                status="succeeded"), 3)
@@ -1587,12 +1587,12 @@ class Metrics(HttpTest):
         last_ok = max(epoch_ms(r["finished_at"]) for r in runs
                       if r["task"] == "ok")
         self.assertEqual(round(value(
-            "microlight_last_success_timestamp_seconds", task="ok") * 1000),
+            "microlight_task_last_success_timestamp_seconds", task="ok") * 1000),
             last_ok)
         self.assertEqual(round(value(
-            "microlight_last_success_timestamp_seconds", task="slow")
+            "microlight_task_last_success_timestamp_seconds", task="slow")
             * 1000), epoch_ms(slow["finished_at"]))
-        self.assertNotIn(("microlight_last_success_timestamp_seconds",
+        self.assertNotIn(("microlight_task_last_success_timestamp_seconds",
                           frozenset({"task": "bad"}.items())), samples)
         # The queue moves on: the gauges follow.
         self.go(running, 1)
@@ -1614,7 +1614,7 @@ class Metrics(HttpTest):
         self.assertFalse([k for k in samples
                           if k[0] == "microlight_runs_total"])
         self.assertEqual(round(value(
-            "microlight_last_success_timestamp_seconds", task="ok") * 1000),
+            "microlight_task_last_success_timestamp_seconds", task="ok") * 1000),
             last_ok)
 
 

@@ -9,7 +9,7 @@ import urllib.request
 
 from harness import *
 
-SCHEMA_VERSION = 7     # PRAGMA user_version of a current database
+SCHEMA_VERSION = 8     # PRAGMA user_version of a current database
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -51,7 +51,8 @@ class Schema(DaemonTest):
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             for table in ("runs", "output", "schedules", "run_input",
-                          "webhooks", "tokens"):
+                          "webhooks", "tokens", "notices",
+                          "task_health"):
                 self.assertIn(table, tables)
             self.assertEqual(
                 db.execute("SELECT count(*) FROM runs").fetchone()[0], 1)

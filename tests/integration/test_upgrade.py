@@ -302,10 +302,17 @@ class UpgradeChecks:
             self.assertEqual(one(conn, "PRAGMA user_version"), DB_VERSION)
             self.assertEqual(schema(conn), fresh_schema,
                              "the upgraded schema is not a new database's")
-            # The last migration's table (API tokens), there and empty.
-            self.assertIn(("table", "tokens"),
-                          {(r[0], r[1]) for r in fresh_schema})
-            self.assertEqual(one(conn, "SELECT count(*) FROM tokens"), 0)
+            # The last migrations' tables (API tokens, notifications),
+            # there and empty (task_health has the states the runs lost
+            # at the start made); the runs have their notice column.
+            for table in ("tokens", "notices", "task_health"):
+                self.assertIn(("table", table),
+                              {(r[0], r[1]) for r in fresh_schema})
+            for table in ("tokens", "notices"):
+                self.assertEqual(one(conn, "SELECT count(*) FROM " + table),
+                                 0)
+            self.assertEqual(one(conn, "SELECT count(*) FROM runs WHERE "
+                                 "notice IS NOT NULL"), 0)
             self.assertEqual(one(conn, "PRAGMA integrity_check"), "ok")
             self.assertEqual(conn.execute("PRAGMA foreign_key_check")
                              .fetchall(), [])

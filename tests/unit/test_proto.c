@@ -329,7 +329,7 @@ static void
 test_trigger_names(void **state)
 {
 	static const char	*names[TRIGGER_N] = { "cli", "web", "api",
-	    "webhook", "schedule", "retry", "chain" };
+	    "webhook", "schedule", "retry", "chain", "notify" };
 	static const char	*unknown[] = { "", "unknown", "CLI", "hook",
 	    "cron", "web " };
 	int			 i;
