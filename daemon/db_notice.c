@@ -44,25 +44,26 @@ db_notice_bind(sqlite3_stmt *st, int col, int64_t v)
 		sqlite3_bind_null(st, col);
 }
 
-/* A task's health: 0, 1 if it has none yet, -1 on error. */
+/* Every task's health: cb(task, health, arg) for each. */
 int
-db_health_get(const char *task, struct health *h)
+db_health_all(void (*cb)(const char *, const struct health *, void *),
+    void *arg)
 {
 	sqlite3_stmt	*st;
+	struct health	 h;
 	int		 rc;
 
-	memset(h, 0, sizeof *h);
-	if ((st = db_notice_prepare("SELECT failing_since, overdue_since, "
-	    "seen_at FROM task_health WHERE task = ?")) == NULL)
+	if ((st = db_notice_prepare("SELECT task, failing_since, "
+	    "overdue_since, seen_at FROM task_health")) == NULL)
 		return (-1);
-	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		h->failing_since = db_notice_int(st, 0);
-		h->overdue_since = db_notice_int(st, 1);
-		h->seen_at = db_notice_int(st, 2);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.failing_since = db_notice_int(st, 1);
+		h.overdue_since = db_notice_int(st, 2);
+		h.seen_at = db_notice_int(st, 3);
+		cb((const char *)sqlite3_column_text(st, 0), &h, arg);
 	}
 	sqlite3_finalize(st);
-	return (rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1);
+	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
 /* Write a task's health. */

@@ -120,7 +120,8 @@ void		 notice_stop(void);
 void		 notice_state(const char *, int64_t *, int64_t *);
 json_t		*notice_env(int64_t);
 int		 notice_input(int64_t, void **, size_t *);
-int		 db_health_get(const char *, struct health *);
+int		 db_health_all(void (*)(const char *, const struct health *,
+		     void *), void *);
 int		 db_health_set(const char *, const struct health *);
 int64_t		 db_notice_add(const struct notice *);
 int		 db_notice_load(int64_t, struct notice *);

@@ -22,6 +22,8 @@
 #define NOTICE_INPUT_MAX	4096	/* the output a notifier reads */
 
 static struct event	*ev_overdue;
+static json_t		*health;	/* task: [failing, overdue, seen] */
+static int		 ready;		/* tasks.d is loaded: notifiers known */
 
 static void	notice_arm(void);
 
@@ -142,6 +144,41 @@ notice_deliver(void)
 }
 
 /*
+ * The tasks' health, as written: held here too, so that a list or the
+ * page does not read the database for each task.
+ */
+static void
+notice_cache(const char *task, const struct health *h, void *arg)
+{
+	json_object_set_new(health, task, json_pack("[I,I,I]",
+	    (json_int_t)h->failing_since, (json_int_t)h->overdue_since,
+	    (json_int_t)h->seen_at));
+}
+
+/* A task's health, made (first seen now) if it has none: 0, or 1 if new. */
+static int
+notice_health(const char *task, struct health *h, int64_t now)
+{
+	json_t	*v;
+
+	memset(h, 0, sizeof *h);
+	if (health == NULL) {
+		/* The first look, maybe before start-up is done. */
+		health = json_object();
+		if (db_health_all(notice_cache, NULL) != 0)
+			log_warnx("the tasks' health could not be read");
+	}
+	if ((v = json_object_get(health, task)) == NULL) {
+		h->seen_at = now;
+		return (1);
+	}
+	h->failing_since = json_integer_value(json_array_get(v, 0));
+	h->overdue_since = json_integer_value(json_array_get(v, 1));
+	h->seen_at = json_integer_value(json_array_get(v, 2));
+	return (0);
+}
+
+/*
  * A change of task's state: its health as it is now (h) and the events
  * it makes, about a run (rec, or NULL), written in one transaction; then
  * told. An event nobody hears of leaves no notice.
@@ -167,8 +204,13 @@ notice_change(const char *task, const struct health *h, u_int events,
 			    notify_event_name(ev));
 		else if (ev != NOTIFY_SUCCESS)
 			log_info("%s: %s", task, notify_event_name(ev));
+		/*
+		 * Before tasks.d is loaded (a run found lost at start-up),
+		 * who listens is not known yet: kept for notice_start.
+		 */
 		names = notice_notifiers(task, ev);
-		if (json_array_size(names) > 0) {
+		if (json_array_size(names) > 0 ||
+		    (!ready && ev != NOTIFY_SUCCESS)) {
 			memset(&n, 0, sizeof n);
 			n.task = (char *)task;
 			n.event = ev;
@@ -188,19 +230,9 @@ notice_change(const char *task, const struct health *h, u_int events,
 		    task);
 		return;
 	}
-	if (events != 0)
+	notice_cache(task, h, NULL);
+	if (events != 0 && ready)
 		notice_deliver();
-}
-
-/* A task's health, made (first seen now) if it has none: -1 on error. */
-static int
-notice_health(const char *task, struct health *h, int64_t now)
-{
-	int	 rc;
-
-	if ((rc = db_health_get(task, h)) == 1)
-		h->seen_at = now;
-	return (rc);
 }
 
 /*
@@ -218,8 +250,7 @@ notice_run_ended(const struct run *r)
 
 	if (r->rec.trigger == TRIGGER_NOTIFY)
 		return;
-	if ((rc = notice_health(r->rec.task, &h, now)) == -1)
-		return;
+	rc = notice_health(r->rec.task, &h, now);
 	was = h;
 	switch (r->rec.status) {
 	case RUN_SUCCEEDED:
@@ -257,8 +288,8 @@ notice_missed(const char *task)
 	struct health	 h;
 	int64_t		 now = time_now_ms();
 
-	if (notice_health(task, &h, now) != -1)
-		notice_change(task, &h, NOTIFY_MISSED, NULL, now);
+	notice_health(task, &h, now);
+	notice_change(task, &h, NOTIFY_MISSED, NULL, now);
 }
 
 /*
@@ -286,10 +317,11 @@ notice_arm(void)
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {
 		if (!task_valid(t) || t->def->expect <= 0)
 			continue;
-		if ((rc = notice_health(t->name, &h, now)) == -1)
-			continue;
+		rc = notice_health(t->name, &h, now);
 		if (rc == 1 && db_health_set(t->name, &h) != 0)
 			continue;
+		if (rc == 1)
+			notice_cache(t->name, &h, NULL);
 		if (h.overdue_since != 0)
 			continue;
 		from = metrics_last_success_of(t->name);
@@ -314,6 +346,7 @@ notice_arm(void)
 void
 notice_start(void)
 {
+	ready = 1;
 	notice_deliver();
 	notice_arm();
 }
@@ -325,6 +358,8 @@ notice_stop(void)
 	if (ev_overdue != NULL)
 		event_free(ev_overdue);
 	ev_overdue = NULL;
+	json_decref(health);
+	health = NULL;
 }
 
 /* Whether task is overdue or failing, and since when (ms; 0: not). */
@@ -334,7 +369,7 @@ notice_state(const char *task, int64_t *failing, int64_t *overdue)
 	struct health	 h;
 
 	*failing = *overdue = 0;
-	if (db_health_get(task, &h) == 0) {
+	if (notice_health(task, &h, 0) == 0) {
 		*failing = h.failing_since;
 		*overdue = h.overdue_since;
 	}

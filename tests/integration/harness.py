@@ -538,6 +538,16 @@ class Daemon:
         return conn
 
 
+def kill_group_from(path):
+    """Kill the process group whose leader wrote its pid to path."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+        os.killpg(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
 def read_line(s, limit=64 << 20):
     """Read one newline-terminated line from a socket."""
     buf = bytearray()

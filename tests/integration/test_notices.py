@@ -118,6 +118,31 @@ class Changes(NoticeTest):
         self.assertEqual([e for e, _ in self.events()],
                          ["failure", "recovery"])
 
+    def test_run_lost_in_a_crash_is_a_failure(self):
+        self.job(False)
+        self.settle(n=1)
+        self.d.add_task("slow.sh", """\
+            #!/bin/sh
+            # Runs until it is killed.
+            # @notify rec
+            echo $$ > "%s/slow.pid"
+            exec sleep 600
+            """ % self.scratch)
+        self.addCleanup(kill_group_from, os.path.join(self.scratch,
+                                                      "slow.pid"))
+        self.d.ctl("reload")
+        slow = self.d.run("slow", wait=False)
+        self.d.wait_status(slow, "running")
+        self.d.kill9()
+        self.d.start()
+        self.settle(n=2)
+        self.assertEqual(self.d.status(slow)["status"], "lost")
+        # job was failing before the crash, and still is: no new notice.
+        self.job(False)
+        self.settle(n=2)
+        self.assertEqual(self.events(), [("failure", "job"),
+                                         ("failure", "slow")])
+
     def test_notice_written_but_not_told_is_told_after_a_crash(self):
         # The notifier is invalid when the failure comes: the notice waits
         # in the database (no run could be made), and is told once the

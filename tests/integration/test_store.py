@@ -26,16 +26,6 @@ def parse_time(s):
         tzinfo=datetime.timezone.utc)
 
 
-def kill_group_from(path):
-    """Kill the process group whose leader wrote its pid to path."""
-    try:
-        with open(path) as f:
-            pid = int(f.read().strip())
-        os.killpg(pid, signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
-
-
 class Schema(DaemonTest):
     TASKS = {"hello.sh": "#!/bin/sh\necho hello\n"}
 
