@@ -632,12 +632,14 @@ class Params(HookTest):
 class Wait(HookTest):
     CONFIG = "kill-grace 2s\nmax-running 8\n" \
         "webhook-secret ok %s\nwebhook-secret bad %s\n" \
-        "webhook-secret gated %s\nwebhook-secret slow %s\n" % (
-            SECRET, SECRET, SECRET, SECRET)
+        "webhook-secret gated %s\nwebhook-secret slow %s\n" \
+        "webhook-secret big %s\n" % (SECRET, SECRET, SECRET, SECRET, SECRET)
     TASKS = {"ok.sh": ECHO_TASK, "bad.sh": FAIL_HOOK,
              "gated.sh": GATED_HOOK,
              "slow.sh": "#!/bin/sh\n# Too slow.\n# @webhook\n# @timeout 1s\n"
-                        "sleep 30\n"}
+                        "sleep 30\n",
+             "big.sh": "#!/bin/sh\n# Says a lot.\n# @webhook\n"
+                       "head -c 1500000 /dev/urandom\n"}
 
     def test_succeeded_200(self):
         r = self.hook("ok", "wait=20", b"hi", SECRET)
@@ -672,6 +674,43 @@ class Wait(HookTest):
             t.join(30)
         self.accepted(result["r"], 502)
         self.assertEqual(result["r"].json()["run"]["status"], "cancelled")
+
+    def text(self, r, status):
+        """A text/plain answer: its status and run id; the run's."""
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.headers.get("Content-Type"),
+                         "text/plain; charset=utf-8")
+        return int(r.headers["X-Microlight-Run"])
+
+    def test_output_as_text(self):
+        plain = {"Accept": "text/plain"}
+        r = self.hook("ok", "wait=20", b"hi\n", SECRET, headers=plain)
+        run_id = self.text(r, 200)
+        self.assertEqual(r.body, self.d.logs(run_id))
+        self.assertTrue(r.body.endswith(b"hi\n"), r.body)
+        # Failed: 502, with what it said (stderr too).
+        r = self.hook("bad", "wait=20", secret=SECRET, headers=plain)
+        run_id = self.text(r, 502)
+        self.assertEqual(r.body, b"failing\n")
+        self.assertEqual(self.d.status(run_id)["exit_code"], 3)
+        # Past the deadline: 202, the output so far.
+        r = self.hook("gated", "wait=1", b"later", SECRET, headers=plain)
+        run_id = self.text(r, 202)
+        self.assertEqual(r.body, b"started\n")
+        self.go(run_id, 1)
+        self.d.wait_status(run_id, "succeeded")
+        # Up to 1 MiB, then where the rest is.
+        r = self.hook("big", "wait=60", secret=SECRET, headers=plain)
+        run_id = self.text(r, 200)
+        whole = self.d.logs(run_id)
+        self.assertGreater(len(whole), 1 << 20)
+        marker = b"\n[microlight: the output goes on past 1048576 bytes: " \
+            b"/api/v1/runs/%d/log has it all]\n" % run_id
+        self.assertEqual(r.body, whole[:1 << 20] + marker)
+        # Without ?wait, or asking for JSON: the run object as before.
+        self.accepted(self.hook("ok", "", b"x", SECRET, headers=plain))
+        self.accepted(self.hook("ok", "wait=20", b"x", SECRET, headers={
+            "Accept": "application/json"}), 200)
 
     def test_deadline_202(self):
         t0 = time.monotonic()
