@@ -9,6 +9,7 @@
  * but the one `microlightctl webhook` asked for.
  */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -269,6 +270,44 @@ fail:
 	return (NULL);
 }
 
+/*
+ * The request headers the task's @webhook-header lines name, as HTTP_NAME
+ * variables (X-GitHub-Event: HTTP_X_GITHUB_EVENT), checked as parameter
+ * values are; no other header reaches the run. NULL after a 400.
+ */
+static json_t *
+hook_headers(struct http_req *hr, const struct taskdef *def)
+{
+	const char	*v, *c;
+	char		 key[80], *k;
+	json_t		*headers = json_object();
+	u_int		 i;
+
+	for (i = 0; i < def->nwebhook_headers; i++) {
+		if ((v = http_header(hr, def->webhook_headers[i])) == NULL)
+			continue;
+		for (c = v; *c != '\0'; c++) {
+			if (((u_char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+				break;
+		}
+		if (*c != '\0' || strlen(v) > ML_PARAM_VALUE_MAX ||
+		    !utf8_valid(v, strlen(v))) {
+			http_error(hr, 400, E_BAD_PARAMS, "header %s: %s",
+			    def->webhook_headers[i], *c != '\0' ? "control "
+			    "characters (but tab) are not allowed" : strlen(v) >
+			    ML_PARAM_VALUE_MAX ? "longer than 4096 bytes" :
+			    "not valid UTF-8");
+			json_decref(headers);
+			return (NULL);
+		}
+		snprintf(key, sizeof key, "HTTP_%s", def->webhook_headers[i]);
+		for (k = key; *k != '\0'; k++)
+			*k = *k == '-' ? '_' : toupper((u_char)*k);
+		json_object_set_new(headers, key, json_string(v));
+	}
+	return (headers);
+}
+
 /* Free a wait (its follower is gone or cancelled by the caller). */
 static void
 hook_wait_free(struct hook_wait *hw)
@@ -396,7 +435,7 @@ hook_request(struct http_req *hr)
 	struct hook_wait	*hw;
 	struct task		*t;
 	struct timeval		 tv;
-	json_t			*params, *reply, *run;
+	json_t			*params, *headers, *reply, *run;
 	const char		*s, *errstr, *body;
 	char			*secret;
 	size_t			 len;
@@ -442,11 +481,16 @@ hook_request(struct http_req *hr)
 	}
 	if ((params = hook_params(hr, t->def)) == NULL)
 		return;
+	if ((headers = hook_headers(hr, t->def)) == NULL) {
+		json_decref(params);
+		return;
+	}
 	body = http_body(hr, &len);
 	reply = json_object();
 	id = ops_run(hr->who, t->name, params, TRIGGER_WEBHOOK, body, len,
-	    http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
+	    headers, http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
 	json_decref(params);
+	json_decref(headers);
 	if (id == -1) {
 		json_decref(reply);
 		http_ops_error(hr, ops_error_reply(&err));

@@ -840,6 +840,56 @@ class Wait(HookTest):
 
 # 6. The body as stdin -----------------------------------------------
 
+class Headers(HookTest):
+    """@webhook-header: the headers it names reach the run as HTTP_*
+    variables (its retry's too), checked like parameters; no other
+    header does."""
+
+    CONFIG = "kill-grace 2s\nwebhook-secret gh %s\n" % SECRET
+    TASKS = {"gh.sh": script("""\
+        #!/bin/sh
+        # Shows the request headers it gets; fails the first time.
+        # @webhook
+        # @webhook-header X-GitHub-Event
+        # @webhook-header X-Request-Id
+        # @retries 1
+        # @retry-delay 1s
+        env | grep '^HTTP_' | sort
+        [ "$MICROLIGHT_ATTEMPT" -gt 1 ]
+        """)}
+
+    def test_named_headers_only(self):
+        r = self.hook("gh", "wait=20", b"{}", SECRET, headers={
+            "X-GitHub-Event": "push", "X-Request-Id": "a b\tc",
+            "X-Other": "no", "User-Agent": "GitHub-Hookshot/1",
+            "Content-Type": "application/json"})
+        self.assertEqual(r.status, 502, r)
+        first = r.json()["run_id"]
+        want = b"HTTP_X_GITHUB_EVENT=push\nHTTP_X_REQUEST_ID=a b\tc\n"
+        self.assertEqual(self.d.logs(first), want)
+        # The retry, started from the database, gets them too.
+        retry = self.wait_for_retry(first)
+        self.assertEqual(self.d.logs(retry), want)
+
+    def wait_for_retry(self, first):
+        run = wait_for(lambda: next((x for x in self.runs_all()
+                                     if x["retry_of"] == first and
+                                     x["status"] == "succeeded"), None),
+                       timeout=30, what="the retry of %d" % first)
+        return run["id"]
+
+    def test_bad_value_refused(self):
+        before = len(self.runs_all())
+        r = self.hook("gh", "", b"{}", SECRET, headers={
+            "X-GitHub-Event": "a\x01b"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("X-GitHub-Event", r.json()["error"]["message"])
+        r = self.hook("gh", "", b"{}", SECRET, headers={
+            "X-Request-Id": "x" * 5000})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(len(self.runs_all()), before)
+
+
 class Stdin(HookTest):
     CONFIG = "kill-grace 2s\nwebhook-secret echo %s\nwebhook-secret retry %s" \
         "\nwebhook-secret chain %s\nwebhook-secret gated %s\n" \
