@@ -229,6 +229,8 @@ struct taskdef {
 	u_int			 nallow;
 	struct tasknotify	*notify;
 	u_int			 nnotify;
+	char			**webhook_headers; /* @webhook-header names */
+	u_int			 nwebhook_headers;
 	int64_t			 expect;	/* seconds; 0: none */
 
 	struct taskerror	*errors;

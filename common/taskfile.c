@@ -209,6 +209,9 @@ taskdef_free(struct taskdef *def)
 	for (i = 0; i < def->nnotify; i++)
 		free(def->notify[i].task);
 	free(def->notify);
+	for (i = 0; i < def->nwebhook_headers; i++)
+		free(def->webhook_headers[i]);
+	free(def->webhook_headers);
 	for (i = 0; i < def->nerrors; i++)
 		free(def->errors[i].msg);
 	free(def->errors);

@@ -47,6 +47,7 @@ static int	parse_group(struct parse *, const char *);
 static int	parse_allow(struct parse *, const char *);
 static int	parse_notify(struct parse *, const char *);
 static int	parse_expect(struct parse *, const char *);
+static int	parse_webhook_header(struct parse *, const char *);
 
 #define D_REPEAT	0x1	/* may be given more than once */
 
@@ -77,6 +78,7 @@ static const struct directive {
 	{ "allow", D_REPEAT, parse_allow },
 	{ "notify", D_REPEAT, parse_notify },
 	{ "expect", 0, parse_expect },
+	{ "webhook-header", D_REPEAT, parse_webhook_header },
 };
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
 
@@ -867,6 +869,49 @@ parse_expect(struct parse *p, const char *rest)
 	if (p->def->expect <= 0)
 		return (taskfile_error(p, "@expect: more than 0, such as 26h"));
 	return (0);
+}
+
+/*
+ * @webhook-header NAME...: request headers that reach a webhook run as
+ * HTTP_NAME variables (letters, digits and '-', 1 to 64).
+ */
+static int
+parse_webhook_header(struct parse *p, const char *rest)
+{
+	struct taskdef	*def = p->def;
+	struct token	 tok[TOKENS_MAX];
+	int		 n, i, rc = 0;
+	size_t		 j, len;
+
+	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
+		return (-1);
+	if (n == 0)
+		rc = taskfile_error(p, "@webhook-header needs header names");
+	for (i = 0; rc == 0 && i < n; i++) {
+		len = strlen(tok[i].s);
+		for (j = 0; j < len; j++) {
+			if (!isascii((u_char)tok[i].s[j]) ||
+			    (!isalnum((u_char)tok[i].s[j]) &&
+			    tok[i].s[j] != '-'))
+				break;
+		}
+		if (len == 0 || len > 64 || j < len) {
+			rc = taskfile_error(p, "@webhook-header: '%s' is not "
+			    "a header name", tok[i].s);
+			break;
+		}
+		if (def->nwebhook_headers >= TASKDEF_MAX_REPEAT) {
+			rc = taskfile_error(p, "@webhook-header: more than %d",
+			    TASKDEF_MAX_REPEAT);
+			break;
+		}
+		def->webhook_headers = xreallocarray(def->webhook_headers,
+		    def->nwebhook_headers + 1, sizeof *def->webhook_headers);
+		def->webhook_headers[def->nwebhook_headers++] =
+		    xstrdup(tok[i].s);
+	}
+	tokens_free(tok, n);
+	return (rc);
 }
 
 /* Handle one directive line: text is what follows the '@'. */

@@ -171,7 +171,7 @@ api_task_run(struct http_req *hr)
 		return;
 	reply = proto_ok();
 	id = ops_run(hr->who, hr->arg, json_object_get(req, K_PARAMS),
-	    TRIGGER_API, NULL, 0, json_string_value(json_object_get(req, K_AT)),
+	    TRIGGER_API, NULL, 0, NULL, json_string_value(json_object_get(req, K_AT)),
 	    json_string_value(json_object_get(req, K_IN)), reply, &err);
 	json_decref(req);
 	api_run_started(hr, id, reply, &err);

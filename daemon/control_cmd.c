@@ -267,7 +267,7 @@ control_cmd_run(struct client *c, json_t *req)
 		db_batch_allow(0);
 	reply = proto_ok();
 	id = ops_run(control_client_asker(c), name, json_object_get(req,
-	    K_PARAMS), TRIGGER_CLI, NULL, 0, at, in, reply, &err);
+	    K_PARAMS), TRIGGER_CLI, NULL, 0, NULL, at, in, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, &err);
 }
 

@@ -162,6 +162,12 @@ static const char *db_migrations[] = {
 	"  overdue_since INTEGER,"
 	"  seen_at INTEGER NOT NULL"
 	") STRICT;",
+
+	/*
+	 * 8 -> 9: the request headers a webhook run gets (@webhook-header),
+	 * a JSON object of HTTP_NAME: value, kept with its body.
+	 */
+	"ALTER TABLE run_input ADD COLUMN headers TEXT;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -227,8 +233,10 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_LAST_SUCCESS] = "SELECT task, max(finished_at) FROM runs "
 	    "WHERE status = 'succeeded' GROUP BY task",
 	[STMT_PING] = "SELECT count(*) FROM meta",
-	[STMT_INPUT_PUT] = "INSERT INTO run_input (run_id, data) VALUES (?, ?)",
-	[STMT_INPUT_GET] = "SELECT data FROM run_input WHERE run_id = ?",
+	[STMT_INPUT_PUT] = "INSERT INTO run_input (run_id, data, headers) "
+	    "VALUES (?, ?, ?)",
+	[STMT_INPUT_GET] = "SELECT data, headers FROM run_input "
+	    "WHERE run_id = ?",
 	[STMT_HOOK_GET] = "SELECT secret FROM webhooks WHERE task = ?",
 	[STMT_HOOK_SET] = "INSERT INTO webhooks (task, secret, created_at) "
 	    "VALUES (?, ?, ?) ON CONFLICT (task) DO UPDATE SET "

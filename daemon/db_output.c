@@ -75,23 +75,37 @@ db_output_read(int64_t run, int64_t seq, int limit, db_output_cb cb,
 	return (n);
 }
 
-/* Keep a run's stdin (a webhook's body), for its start and its retries. */
+/*
+ * Keep a run's stdin (a webhook's body) and its request headers (a JSON
+ * object, or NULL), for its start and its retries.
+ */
 int
-db_run_input_put(int64_t id, const void *data, size_t len)
+db_run_input_put(int64_t id, const void *data, size_t len,
+    const json_t *headers)
 {
 	sqlite3_stmt	*st = db_stmt(STMT_INPUT_PUT);
+	char		*h = NULL;
+	int		 rc;
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_blob(st, 2, len > 0 ? data : "", (int)len,
 	    SQLITE_STATIC);
-	return (db_step_done(st, "storing a run's input"));
+	if (headers != NULL && (h = json_dumps(headers, JSON_COMPACT)) != NULL)
+		sqlite3_bind_text(st, 3, h, -1, SQLITE_STATIC);
+	rc = db_step_done(st, "storing a run's input");
+	free(h);
+	return (rc);
 }
 
-/* A run's stdin: 0 with *data (allocated) and *len, 1 if none, -1. */
+/*
+ * A run's stdin: 0 with *data (allocated) and *len, and its headers in
+ * *headers (new; NULL if it has none; headers may be NULL), 1 if none, -1.
+ */
 int
-db_run_input_get(int64_t id, void **data, size_t *len)
+db_run_input_get(int64_t id, void **data, size_t *len, json_t **headers)
 {
 	sqlite3_stmt	*st = db_stmt(STMT_INPUT_GET);
+	const char	*h;
 	int		 rc;
 
 	sqlite3_bind_int64(st, 1, id);
@@ -100,6 +114,9 @@ db_run_input_get(int64_t id, void **data, size_t *len)
 		*data = xmalloc(*len + 1);
 		if (*len > 0)
 			memcpy(*data, sqlite3_column_blob(st, 0), *len);
+		h = (const char *)sqlite3_column_text(st, 1);
+		if (headers != NULL)
+			*headers = h != NULL ? json_loads(h, 0, NULL) : NULL;
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

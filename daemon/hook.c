@@ -9,10 +9,12 @@
  * but the one `microlightctl webhook` asked for.
  */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -33,7 +35,17 @@ struct hook_wait {
 	struct follower		*f;
 	struct event		*ev_deadline;
 	int64_t			 run_id;
+	int			 text;	/* Accept: text/plain: the output */
 	TAILQ_ENTRY(hook_wait)	 entry;
+};
+
+#define HOOK_TEXT_MAX	(1024 * 1024)	/* output in a text/plain answer */
+
+/* The output of a run for a text/plain answer, so far. */
+struct hook_text {
+	struct evbuffer		*b;
+	int64_t			 seq;
+	int			 full;
 };
 static TAILQ_HEAD(, hook_wait) hook_waits = TAILQ_HEAD_INITIALIZER(hook_waits);
 static u_int			 hook_nwaits;
@@ -258,6 +270,44 @@ fail:
 	return (NULL);
 }
 
+/*
+ * The request headers the task's @webhook-header lines name, as HTTP_NAME
+ * variables (X-GitHub-Event: HTTP_X_GITHUB_EVENT), checked as parameter
+ * values are; no other header reaches the run. NULL after a 400.
+ */
+static json_t *
+hook_headers(struct http_req *hr, const struct taskdef *def)
+{
+	const char	*v, *c;
+	char		 key[80], *k;
+	json_t		*headers = json_object();
+	u_int		 i;
+
+	for (i = 0; i < def->nwebhook_headers; i++) {
+		if ((v = http_header(hr, def->webhook_headers[i])) == NULL)
+			continue;
+		for (c = v; *c != '\0'; c++) {
+			if (((u_char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+				break;
+		}
+		if (*c != '\0' || strlen(v) > ML_PARAM_VALUE_MAX ||
+		    !utf8_valid(v, strlen(v))) {
+			http_error(hr, 400, E_BAD_PARAMS, "header %s: %s",
+			    def->webhook_headers[i], *c != '\0' ? "control "
+			    "characters (but tab) are not allowed" : strlen(v) >
+			    ML_PARAM_VALUE_MAX ? "longer than 4096 bytes" :
+			    "not valid UTF-8");
+			json_decref(headers);
+			return (NULL);
+		}
+		snprintf(key, sizeof key, "HTTP_%s", def->webhook_headers[i]);
+		for (k = key; *k != '\0'; k++)
+			*k = *k == '-' ? '_' : toupper((u_char)*k);
+		json_object_set_new(headers, key, json_string(v));
+	}
+	return (headers);
+}
+
 /* Free a wait (its follower is gone or cancelled by the caller). */
 static void
 hook_wait_free(struct hook_wait *hw)
@@ -280,16 +330,66 @@ hook_answer(int64_t id, json_t *run)
 	    url, K_RUN, run != NULL ? run : json_null()));
 }
 
+/* One chunk of output into a text/plain answer, up to its limit. */
+static int
+hook_text_chunk(int64_t seq, enum run_stream stream, int64_t time,
+    const void *data, size_t len, void *arg)
+{
+	struct hook_text	*ht = arg;
+	size_t			 room;
+
+	ht->seq = seq + 1;
+	room = HOOK_TEXT_MAX - evbuffer_get_length(ht->b);
+	if (len > room) {
+		evbuffer_add(ht->b, data, room);
+		ht->full = 1;
+		return (1);
+	}
+	evbuffer_add(ht->b, data, len);
+	return (0);
+}
+
+/*
+ * Answer with the run's output (both streams, as they came) up to
+ * HOOK_TEXT_MAX, then a line saying where the rest is; the run's id in
+ * X-Microlight-Run.
+ */
+static void
+hook_text(struct http_req *hr, int status, int64_t id)
+{
+	struct hook_text	 ht;
+	char			 buf[32];
+	int			 n;
+
+	memset(&ht, 0, sizeof ht);
+	ht.b = evbuffer_new();
+	do {
+		n = db_output_read(id, ht.seq, 64, hook_text_chunk, &ht);
+	} while (n > 0 && !ht.full);
+	if (ht.full)
+		evbuffer_add_printf(ht.b, "\n[microlight: the output goes "
+		    "on past %d bytes: /api/v1/runs/%lld/log has it all]\n",
+		    HOOK_TEXT_MAX, (long long)id);
+	snprintf(buf, sizeof buf, "%lld", (long long)id);
+	http_set_header(hr, "X-Microlight-Run", buf);
+	http_reply(hr, status, "text/plain; charset=utf-8", ht.b);
+	evbuffer_free(ht.b);
+}
+
 /* The run ended within the wait: 200 if it succeeded, else 502. */
 static void
 hook_wait_end(void *arg, json_t *run)
 {
 	struct hook_wait	*hw = arg;
-	int			 ok;
+	int			 status;
 
-	ok = proto_run_status(run) == RUN_SUCCEEDED;
+	status = proto_run_status(run) == RUN_SUCCEEDED ? 200 : 502;
 	hw->f = NULL;		/* freed after this returns */
-	http_json(hw->hr, ok ? 200 : 502, hook_answer(hw->run_id, run));
+	if (hw->text) {
+		json_decref(run);
+		hook_text(hw->hr, status, hw->run_id);
+	} else
+		http_json(hw->hr, status, hook_answer(hw->run_id, run));
 	hook_wait_free(hw);
 }
 
@@ -306,6 +406,11 @@ hook_wait_deadline(int fd, short events, void *arg)
 	json_t			*run = NULL;
 
 	follow_cancel(hw->f);
+	if (hw->text) {
+		hook_text(hw->hr, 202, hw->run_id);
+		hook_wait_free(hw);
+		return;
+	}
 	if (ops_find_run(hw->hr->who, hw->run_id, NULL, &run, &err) != 0)
 		ops_error_clear(&err);
 	http_json(hw->hr, 202, hook_answer(hw->run_id, run));
@@ -330,7 +435,7 @@ hook_request(struct http_req *hr)
 	struct hook_wait	*hw;
 	struct task		*t;
 	struct timeval		 tv;
-	json_t			*params, *reply, *run;
+	json_t			*params, *headers, *reply, *run;
 	const char		*s, *errstr, *body;
 	char			*secret;
 	size_t			 len;
@@ -376,11 +481,16 @@ hook_request(struct http_req *hr)
 	}
 	if ((params = hook_params(hr, t->def)) == NULL)
 		return;
+	if ((headers = hook_headers(hr, t->def)) == NULL) {
+		json_decref(params);
+		return;
+	}
 	body = http_body(hr, &len);
 	reply = json_object();
 	id = ops_run(hr->who, t->name, params, TRIGGER_WEBHOOK, body, len,
-	    http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
+	    headers, http_query(hr, K_AT), http_query(hr, K_IN), reply, &err);
 	json_decref(params);
+	json_decref(headers);
 	if (id == -1) {
 		json_decref(reply);
 		http_ops_error(hr, ops_error_reply(&err));
@@ -401,6 +511,9 @@ hook_request(struct http_req *hr)
 	hw = xcalloc(1, sizeof *hw);
 	hw->hr = hr;
 	hw->run_id = id;
+	/* Accept: text/plain first: the output, not the run object. */
+	hw->text = (s = http_header(hr, "Accept")) != NULL &&
+	    strncasecmp(s, "text/plain", 10) == 0;
 	TAILQ_INSERT_TAIL(&hook_waits, hw, entry);
 	hook_nwaits++;
 	http_hold(hr, hook_wait_closed, hw);

@@ -266,8 +266,9 @@ int		 db_output_insert(int64_t, int64_t, enum run_stream, int64_t,
 		     const void *, size_t);
 int		 db_output_read(int64_t, int64_t, int, db_output_cb, void *);
 void		 db_output_tail_set(db_output_tail_cb);
-int		 db_run_input_put(int64_t, const void *, size_t);
-int		 db_run_input_get(int64_t, void **, size_t *);
+int		 db_run_input_put(int64_t, const void *, size_t,
+		     const json_t *);
+int		 db_run_input_get(int64_t, void **, size_t *, json_t **);
 
 /* db_task.c */
 int		 db_prune(int64_t, int, int);
@@ -343,6 +344,7 @@ struct run {
 	struct runrec		 rec;
 	struct task		*task;
 	int			 flags;
+	json_t			*headers;	/* a webhook's HTTP_ variables */
 
 	pid_t			 pid;		/* the supervisor */
 	pid_t			 main_pid;	/* the script */
@@ -537,6 +539,7 @@ struct run_request {
 	int64_t		 not_before;	/* a retry's time, in ms */
 	const char	*skip;		/* recorded as skipped, with why */
 	json_t		**object;	/* if set: a run for later's object */
+	json_t		*headers;	/* a webhook's HTTP_ variables */
 	int64_t		 notice;	/* a notifier's run: its notice */
 };
 
@@ -647,8 +650,8 @@ int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 int		 ops_find_run(const struct who *, int64_t, struct run **,
 		     json_t **, struct ops_error *);
 int64_t		 ops_run(const struct who *, const char *, json_t *,
-		     enum run_trigger, const void *, size_t, const char *,
-		     const char *, json_t *, struct ops_error *);
+		     enum run_trigger, const void *, size_t, json_t *,
+		     const char *, const char *, json_t *, struct ops_error *);
 int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
 		     const char *, enum run_trigger, json_t *,
 		     struct ops_error *);

@@ -325,14 +325,15 @@ ops_submit(const struct who *w, const struct run_request *req,
 
 /*
  * run: a run of a task with params (borrowed, NULL for none) and input
- * (bytes for its stdin, a webhook's body; NULL: none), now or later (at a
+ * (bytes for its stdin, a webhook's body; NULL: none) and headers (a
+ * webhook's HTTP_ variables, borrowed; NULL: none), now or later (at a
  * time, or in a delay; both NULL: now), its object set in reply. Returns
  * the run's id, or -1.
  */
 int64_t
 ops_run(const struct who *w, const char *name, json_t *params,
-    enum run_trigger trigger, const void *input, size_t len, const char *at,
-    const char *in, json_t *reply, struct ops_error *err)
+    enum run_trigger trigger, const void *input, size_t len, json_t *headers,
+    const char *at, const char *in, json_t *reply, struct ops_error *err)
 {
 	struct run_request	 req;
 
@@ -345,6 +346,7 @@ ops_run(const struct who *w, const char *name, json_t *params,
 	req.params = params;
 	req.input = input;
 	req.input_len = len;
+	req.headers = headers;
 	return (ops_submit(w, &req, reply, err));
 }
 

@@ -623,8 +623,8 @@ page_task_start(struct http_req *hr, const struct task *t,
 		id = ops_rerun(hr->who, rerun, params, name, TRIGGER_WEB,
 		    reply, &err);
 	else
-		id = ops_run(hr->who, name, params, TRIGGER_WEB, NULL, 0, at,
-		    in, reply, &err);
+		id = ops_run(hr->who, name, params, TRIGGER_WEB, NULL, 0,
+		    NULL, at, in, reply, &err);
 	json_decref(reply);
 	if (id != -1) {
 		snprintf(loc, sizeof loc, "/runs/%lld", (long long)id);

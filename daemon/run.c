@@ -106,6 +106,7 @@ run_free(struct run *r)
 	free(r->kill_reason);
 	free(r->note);
 	free(r->input);
+	json_decref(r->headers);
 	runrec_clear(&r->rec);
 	free(r);
 }
@@ -247,6 +248,11 @@ run_environment(struct run *r, const struct passwd *pw)
 	run_env_set(&env, &n, "MICROLIGHT_ATTEMPT", buf);
 	if (r->rec.chain_of != 0)
 		run_env_chain(&env, &n, r->rec.chain_of);
+	/* A webhook's @webhook-header headers (its retry's too). */
+	json_object_foreach(r->headers, key, value) {
+		if (json_is_string(value))
+			run_env_set(&env, &n, key, json_string_value(value));
+	}
 	if (r->rec.notice != 0 && (notice = notice_env(r->rec.notice)) !=
 	    NULL) {
 		json_object_foreach(notice, key, value)
@@ -521,9 +527,6 @@ run_start(struct run *r, struct task *t)
 	argv[1] = NULL;
 	sp.path = t->exec_path;
 	sp.argv = argv;
-	sp.envp = run_environment(r, pw);
-	sp.workdir = workdir;
-	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
 	/*
 	 * A webhook's body is the run's stdin: in memory when the run starts
 	 * at once, else kept in the database (a retry reads its first run's).
@@ -531,7 +534,7 @@ run_start(struct run *r, struct task *t)
 	if (r->input == NULL && (r->rec.trigger == TRIGGER_WEBHOOK ||
 	    r->rec.trigger == TRIGGER_RETRY) &&
 	    db_run_input_get(r->rec.retry_of != 0 ? r->rec.retry_of :
-	    r->rec.id, &r->input, &r->input_len) == -1)
+	    r->rec.id, &r->input, &r->input_len, &r->headers) == -1)
 		log_warnx("%s[%lld]: its input could not be read: it gets "
 		    "none", r->rec.task, (long long)r->rec.id);
 	/* A notifier's: the end of the output of the run it is told of. */
@@ -539,6 +542,9 @@ run_start(struct run *r, struct task *t)
 	    notice_input(r->rec.notice, &r->input, &r->input_len) == -1)
 		log_warnx("%s[%lld]: its notice could not be read",
 		    r->rec.task, (long long)r->rec.id);
+	sp.envp = run_environment(r, pw);
+	sp.workdir = workdir;
+	sp.kill_grace_ms = ml_conf->kill_grace * 1000;
 	sp.input = r->input;
 	sp.input_len = r->input_len;
 

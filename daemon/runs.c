@@ -133,6 +133,8 @@ runs_new(const struct run_request *req, struct task *t, json_t *params)
 		memcpy(r->input, req->input, req->input_len);
 		r->input_len = req->input_len;
 	}
+	if (req->headers != NULL)
+		r->headers = json_incref(req->headers);
 	if (req->schedule != NULL)
 		r->rec.schedule = xstrdup(req->schedule);
 	if (req->chain_tasks != NULL)
@@ -172,7 +174,7 @@ runs_insert(struct run *r)
 	txn = r->input != NULL;
 	if ((!txn || db_begin() == 0) && db_run_insert(&r->rec) == 0 &&
 	    (!txn || (db_run_input_put(r->rec.id, r->input,
-	    r->input_len) == 0 && db_commit() == 0)))
+	    r->input_len, r->headers) == 0 && db_commit() == 0)))
 		return (0);
 	if (txn)
 		db_rollback();

@@ -632,12 +632,14 @@ class Params(HookTest):
 class Wait(HookTest):
     CONFIG = "kill-grace 2s\nmax-running 8\n" \
         "webhook-secret ok %s\nwebhook-secret bad %s\n" \
-        "webhook-secret gated %s\nwebhook-secret slow %s\n" % (
-            SECRET, SECRET, SECRET, SECRET)
+        "webhook-secret gated %s\nwebhook-secret slow %s\n" \
+        "webhook-secret big %s\n" % (SECRET, SECRET, SECRET, SECRET, SECRET)
     TASKS = {"ok.sh": ECHO_TASK, "bad.sh": FAIL_HOOK,
              "gated.sh": GATED_HOOK,
              "slow.sh": "#!/bin/sh\n# Too slow.\n# @webhook\n# @timeout 1s\n"
-                        "sleep 30\n"}
+                        "sleep 30\n",
+             "big.sh": "#!/bin/sh\n# Says a lot.\n# @webhook\n"
+                       "head -c 1500000 /dev/urandom\n"}
 
     def test_succeeded_200(self):
         r = self.hook("ok", "wait=20", b"hi", SECRET)
@@ -672,6 +674,43 @@ class Wait(HookTest):
             t.join(30)
         self.accepted(result["r"], 502)
         self.assertEqual(result["r"].json()["run"]["status"], "cancelled")
+
+    def text(self, r, status):
+        """A text/plain answer: its status and run id; the run's."""
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.headers.get("Content-Type"),
+                         "text/plain; charset=utf-8")
+        return int(r.headers["X-Microlight-Run"])
+
+    def test_output_as_text(self):
+        plain = {"Accept": "text/plain"}
+        r = self.hook("ok", "wait=20", b"hi\n", SECRET, headers=plain)
+        run_id = self.text(r, 200)
+        self.assertEqual(r.body, self.d.logs(run_id))
+        self.assertTrue(r.body.endswith(b"hi\n"), r.body)
+        # Failed: 502, with what it said (stderr too).
+        r = self.hook("bad", "wait=20", secret=SECRET, headers=plain)
+        run_id = self.text(r, 502)
+        self.assertEqual(r.body, b"failing\n")
+        self.assertEqual(self.d.status(run_id)["exit_code"], 3)
+        # Past the deadline: 202, the output so far.
+        r = self.hook("gated", "wait=1", b"later", SECRET, headers=plain)
+        run_id = self.text(r, 202)
+        self.assertEqual(r.body, b"started\n")
+        self.go(run_id, 1)
+        self.d.wait_status(run_id, "succeeded")
+        # Up to 1 MiB, then where the rest is.
+        r = self.hook("big", "wait=60", secret=SECRET, headers=plain)
+        run_id = self.text(r, 200)
+        whole = self.d.logs(run_id)
+        self.assertGreater(len(whole), 1 << 20)
+        marker = b"\n[microlight: the output goes on past 1048576 bytes: " \
+            b"/api/v1/runs/%d/log has it all]\n" % run_id
+        self.assertEqual(r.body, whole[:1 << 20] + marker)
+        # Without ?wait, or asking for JSON: the run object as before.
+        self.accepted(self.hook("ok", "", b"x", SECRET, headers=plain))
+        self.accepted(self.hook("ok", "wait=20", b"x", SECRET, headers={
+            "Accept": "application/json"}), 200)
 
     def test_deadline_202(self):
         t0 = time.monotonic()
@@ -800,6 +839,56 @@ class Wait(HookTest):
 
 
 # 6. The body as stdin -----------------------------------------------
+
+class Headers(HookTest):
+    """@webhook-header: the headers it names reach the run as HTTP_*
+    variables (its retry's too), checked like parameters; no other
+    header does."""
+
+    CONFIG = "kill-grace 2s\nwebhook-secret gh %s\n" % SECRET
+    TASKS = {"gh.sh": script("""\
+        #!/bin/sh
+        # Shows the request headers it gets; fails the first time.
+        # @webhook
+        # @webhook-header X-GitHub-Event
+        # @webhook-header X-Request-Id
+        # @retries 1
+        # @retry-delay 1s
+        env | grep '^HTTP_' | sort
+        [ "$MICROLIGHT_ATTEMPT" -gt 1 ]
+        """)}
+
+    def test_named_headers_only(self):
+        r = self.hook("gh", "wait=20", b"{}", SECRET, headers={
+            "X-GitHub-Event": "push", "X-Request-Id": "a b\tc",
+            "X-Other": "no", "User-Agent": "GitHub-Hookshot/1",
+            "Content-Type": "application/json"})
+        self.assertEqual(r.status, 502, r)
+        first = r.json()["run_id"]
+        want = b"HTTP_X_GITHUB_EVENT=push\nHTTP_X_REQUEST_ID=a b\tc\n"
+        self.assertEqual(self.d.logs(first), want)
+        # The retry, started from the database, gets them too.
+        retry = self.wait_for_retry(first)
+        self.assertEqual(self.d.logs(retry), want)
+
+    def wait_for_retry(self, first):
+        run = wait_for(lambda: next((x for x in self.runs_all()
+                                     if x["retry_of"] == first and
+                                     x["status"] == "succeeded"), None),
+                       timeout=30, what="the retry of %d" % first)
+        return run["id"]
+
+    def test_bad_value_refused(self):
+        before = len(self.runs_all())
+        r = self.hook("gh", "", b"{}", SECRET, headers={
+            "X-GitHub-Event": "a\x01b"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("X-GitHub-Event", r.json()["error"]["message"])
+        r = self.hook("gh", "", b"{}", SECRET, headers={
+            "X-Request-Id": "x" * 5000})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(len(self.runs_all()), before)
+
 
 class Stdin(HookTest):
     CONFIG = "kill-grace 2s\nwebhook-secret echo %s\nwebhook-secret retry %s" \
