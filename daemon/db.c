@@ -208,8 +208,6 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "time, data) VALUES (?, ?, ?, ?, ?)",
 	[STMT_OUTPUT_READ] = "SELECT seq, stream, time, data FROM output "
 	    "WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-	[STMT_LAST_RUNS] = "SELECT " RUN_COLUMNS " FROM runs "
-	    "WHERE id IN (SELECT max(id) FROM runs GROUP BY task)",
 	[STMT_PRUNE_OLD] = "SELECT id, task FROM runs WHERE finished_at < ? "
 	    "AND " NOT_REFERENCED " ORDER BY finished_at LIMIT ?",
 	[STMT_PRUNE_TASK] = "SELECT task FROM runs WHERE finished_at IS NOT "

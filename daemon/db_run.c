@@ -335,27 +335,10 @@ db_retry_waiting(int64_t first)
 	return (id);
 }
 
-/* Call cb with each task's latest run. */
-int
-db_last_runs(db_run_cb cb, void *arg)
-{
-	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUNS);
-	struct runrec	 r;
-	int		 rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_row_runrec(st, &r);
-		cb(&r, arg);
-		runrec_clear(&r);
-	}
-	sqlite3_reset(st);
-	return (rc == SQLITE_DONE ? 0 : -1);
-}
-
 /*
  * The latest run of one task in *r: 0, 1 if it has none, -1 on error.
- * One index lookup (runs_task), where db_last_runs reads the whole index:
- * the page asks for each task it shows.
+ * One index lookup (runs_task): list and the page ask for each task they
+ * show.
  */
 int
 db_last_run(const char *task, struct runrec *r)

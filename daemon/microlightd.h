@@ -240,7 +240,6 @@ int		 db_runs_due(int64_t, int64_t, int64_t, int,
 int64_t		 db_runs_scheduled(void);
 int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
-int		 db_last_runs(db_run_cb, void *);
 int		 db_last_run(const char *, struct runrec *);
 int64_t		 db_next_scheduled(const char *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),

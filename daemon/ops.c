@@ -98,13 +98,6 @@ ops_append_run(const struct runrec *r, void *arg)
 	json_array_append_new(arg, object_run(r));
 }
 
-/* Set a run's object under its task's name (a db_run_cb). */
-static void
-ops_map_run(const struct runrec *r, void *arg)
-{
-	json_object_set_new(arg, r->task, object_run(r));
-}
-
 /* The latest run of a task as a run object, or NULL (none, or an error). */
 json_t *
 ops_last_run(const char *task)
@@ -174,15 +167,19 @@ ops_list(const struct who *w, json_t *reply)
 	struct task	*t;
 	json_t		*last, *tasks;
 
-	last = json_object();
-	db_last_runs(ops_map_run, last);
+	/*
+	 * One index lookup per task for its latest run, not a scan of every
+	 * task's runs: as quick with a million runs recorded as with none.
+	 */
 	tasks = json_array();
 	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
-		if (access_task(w, t, t->name))
-			json_array_append_new(tasks, ops_task_object(w, t,
-			    json_object_get(last, t->name), ops_next_run(t)));
+		if (!access_task(w, t, t->name))
+			continue;
+		last = ops_last_run(t->name);
+		json_array_append_new(tasks, ops_task_object(w, t, last,
+		    ops_next_run(t)));
+		json_decref(last);
 	}
-	json_decref(last);
 	json_object_set_new(reply, K_TASKS, tasks);
 }
 
