@@ -139,23 +139,6 @@ who_web(const char *user)
 	return (w);
 }
 
-/* A copy of a who, recorded on runs as by. */
-struct who *
-who_copy(const struct who *from, const char *by)
-{
-	struct who	*w;
-	u_int		 i;
-
-	w = who_new(by, from->user);
-	for (i = 0; i < from->ngroups; i++)
-		who_add_group(w, from->groups[i]);
-	for (i = 0; i < from->ntasks; i++)
-		who_limit(w, from->tasks[i]);
-	w->admin = from->admin;
-	w->limited = from->limited;
-	return (w);
-}
-
 /* Whether a list of users, %groups and "all" names w. */
 static int
 access_listed(const struct who *w, char **list, u_int n)
@@ -236,19 +219,9 @@ access_admin(const struct who *w)
 }
 
 /*
- * Whether w sees every task and every run, so that what it reads needs
- * no filter: an administrator not held to tasks. (Anyone else may not see
- * the runs of a task that is gone.)
- */
-int
-access_all(const struct who *w)
-{
-	return (access_admin(w));
-}
-
-/*
  * The names of the tasks w may see, as a JSON array (for a filter in
- * SQL), or NULL if it sees them all.
+ * SQL), or NULL if it sees them all and every run: an administrator not
+ * held to tasks (anyone else may not see the runs of a task that is gone).
  */
 json_t *
 access_visible(const struct who *w)
@@ -256,7 +229,7 @@ access_visible(const struct who *w)
 	struct task	*t;
 	json_t		*names;
 
-	if (access_all(w))
+	if (access_admin(w))
 		return (NULL);
 	names = json_array();
 	RB_FOREACH(t, task_tree, &tasks_current()->tree) {

@@ -42,7 +42,6 @@ struct client {
 	struct follower		*follower; /* the run it follows */
 	struct backup		*backup;
 	int			 holding; /* replies wait for the batch */
-	int			 empty_checked, was_empty; /* control_out */
 	struct held		*held;
 	size_t			 nheld, heldsize, heldbytes;
 	TAILQ_ENTRY(client)	 entry;
@@ -75,25 +74,17 @@ static int	control_make_room(void);
 static int	control_evict_idle(void);
 
 /*
- * Queue lines to a client. Nothing was waiting: write now rather than on
- * the next turn of the loop, so a reply is not held up by whatever else
- * this turn does (forking a supervisor takes a while).
+ * Lines were queued to a client whose output was empty (was_empty):
+ * write now rather than on the next turn of the loop, so a reply is not
+ * held up by whatever else this turn does (forking a supervisor takes a
+ * while).
  */
 static void
-control_out(struct client *c, const char *line, size_t len, int last)
+control_flush(struct client *c, int was_empty)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
-	if (!c->empty_checked) {
-		c->was_empty = evbuffer_get_length(out) == 0;
-		c->empty_checked = 1;
-	}
-	bufferevent_write(c->bev, line, len);
-	if (!last)
-		return;
-	c->empty_checked = 0;
-	if (c->was_empty && evbuffer_write(out, bufferevent_getfd(c->bev)) ==
-	    -1 && errno != EAGAIN && errno != EINTR)
+	if (was_empty && evbuffer_write(bufferevent_get_output(c->bev),
+	    bufferevent_getfd(c->bev)) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
 		log_debug("control: %s: write: %s", c->who, strerror(errno));
 }
 
@@ -104,6 +95,7 @@ control_send(struct client *c, json_t *msg)
 	struct held	*h;
 	char		*line;
 	size_t		 len;
+	int		 empty;
 
 	if (msg == NULL)
 		fatalx("control_send: no message");
@@ -117,7 +109,9 @@ control_send(struct client *c, json_t *msg)
 		c->heldbytes += h->len;
 	} else if (!c->dead) {
 		line = proto_encode(msg, &len);
-		control_out(c, line, len, 1);
+		empty = control_pending(c) == 0;
+		bufferevent_write(c->bev, line, len);
+		control_flush(c, empty);
 		free(line);
 	}
 	json_decref(msg);
@@ -446,8 +440,10 @@ control_release(struct client *c)
 	struct held	*h;
 	json_t		*err;
 	size_t		 i;
+	int		 empty;
 
 	c->holding = 0;
+	empty = control_pending(c) == c->heldbytes;
 	for (i = 0; i < c->nheld; i++) {
 		h = &c->held[i];
 		if (!c->dead && db_batch_failed(h->gen)) {
@@ -458,10 +454,12 @@ control_release(struct client *c)
 			json_decref(err);
 		}
 		if (!c->dead)
-			control_out(c, h->line, h->len, i + 1 == c->nheld);
+			bufferevent_write(c->bev, h->line, h->len);
 		free(h->line);
 	}
 	c->nheld = c->heldbytes = 0;
+	if (!c->dead)
+		control_flush(c, empty);
 	if (!c->dead && c->closing && control_pending(c) == 0)
 		control_client_kill(c);
 }

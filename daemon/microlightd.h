@@ -82,7 +82,6 @@ struct task;
 struct who	*who_new(const char *, const char *);
 struct who	*who_unix(uid_t, const char *, const char *);
 struct who	*who_web(const char *);
-struct who	*who_copy(const struct who *, const char *);
 const struct who *who_daemon(void);
 void		 who_add_group(struct who *, const char *);
 void		 who_limit(struct who *, const char *);
@@ -91,7 +90,6 @@ int		 access_task(const struct who *, const struct task *,
 		     const char *);
 int		 access_task_name(const struct who *, const char *);
 int		 access_admin(const struct who *);
-int		 access_all(const struct who *);
 json_t		*access_visible(const struct who *);
 
 /* notice.c, db_notice.c: notifications (SPEC section 9). */

@@ -116,31 +116,35 @@ notice_deliver_one(struct notice *n)
 		    n->task, (long long)n->id);
 }
 
-/* Collect a pending notice. */
+/* The pending notices, read before any is delivered (which writes). */
+struct notice_list {
+	struct notice	**v;
+	size_t		  n;
+};
+
 static void
 notice_collect(struct notice *n, void *arg)
 {
-	json_t	*list = arg;
+	struct notice_list	*l = arg;
 
-	json_array_append_new(list, json_integer((json_int_t)(uintptr_t)n));
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = n;
 }
 
 /* Deliver every notice not delivered yet. */
 static void
 notice_deliver(void)
 {
-	struct notice	*n;
-	json_t		*list = json_array(), *v;
-	size_t		 i;
+	struct notice_list	 l = { NULL, 0 };
+	size_t			 i;
 
-	db_notices_pending(notice_collect, list);
-	json_array_foreach(list, i, v) {
-		n = (struct notice *)(uintptr_t)json_integer_value(v);
-		notice_deliver_one(n);
-		notice_clear(n);
-		free(n);
+	db_notices_pending(notice_collect, &l);
+	for (i = 0; i < l.n; i++) {
+		notice_deliver_one(l.v[i]);
+		notice_clear(l.v[i]);
+		free(l.v[i]);
 	}
-	json_decref(list);
+	free(l.v);
 }
 
 /*
