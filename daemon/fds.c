@@ -27,7 +27,6 @@
 #include "microlightd.h"
 
 #define FDS_PER_RUN	4	/* a run's supervisor: control, out, err, job */
-#define FDS_SPARES	2	/* spare supervisors kept ready (spare.c) */
 #define FDS_SLACK	16	/* backups, task files, syslog, /proc reads */
 #define FDS_MIN_CLIENTS	2	/* even at a tiny limit, someone gets in */
 #define FDS_PAUSE_MS	1000	/* accept(2) said EMFILE: wait this long */
@@ -112,7 +111,7 @@ fds_count_open(void)
 static u_int
 fds_reserve(void)
 {
-	return (FDS_PER_RUN * (ml_conf->max_running + FDS_SPARES) + FDS_SLACK);
+	return (FDS_PER_RUN * (ml_conf->max_running + spare_max()) + FDS_SLACK);
 }
 
 /* The most descriptors all clients together may hold. */

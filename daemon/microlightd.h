@@ -447,6 +447,7 @@ struct spawn_msg {
 };
 #define SPAWN_CMD_TERM	'T'	/* SIGTERM and SIGCONT to every process */
 #define SPAWN_CMD_KILL	'K'	/* SIGKILL to every process */
+#define SPAWN_CMD_AGAIN	'A'	/* after SPAWN_DONE: new pipes, wait for a job */
 
 /* A supervisor waiting for its job: its pid and the daemon's ends. */
 struct spare {
@@ -464,6 +465,8 @@ const char	*spawn_env(char **, const char *);
 /* spare.c */
 pid_t		 spare_start(const struct spawn *, int *, int *, int *);
 void		 spare_add(struct spare *);
+void		 spare_recycle(pid_t, int);
+u_int		 spare_max(void);
 void		 spare_lost(void);
 int		 spare_ready(void);
 void		 spare_prepare(void);

@@ -71,6 +71,26 @@ notice_notifiers(const char *task, u_int event)
 	return (names);
 }
 
+/* Whether any of events about task would leave a notice (notice_change). */
+static int
+notice_heard(const char *task, u_int events)
+{
+	json_t	*names;
+	u_int	 ev;
+	int	 heard = 0;
+
+	for (ev = 1; !heard && ev <= NOTIFY_SUCCESS; ev <<= 1) {
+		if ((events & ev) == 0)
+			continue;
+		if (!ready && ev != NOTIFY_SUCCESS)
+			return (1);
+		names = notice_notifiers(task, ev);
+		heard = json_array_size(names) > 0;
+		json_decref(names);
+	}
+	return (heard);
+}
+
 /* Give one notice its notifiers' runs; delivered once all have one. */
 static void
 notice_deliver_one(struct notice *n)
@@ -278,8 +298,13 @@ notice_run_ended(const struct run *r)
 	default:
 		return;
 	}
-	if (events == 0 && rc == 0 && memcmp(&h, &was, sizeof h) == 0)
+	if (rc == 0 && memcmp(&h, &was, sizeof h) == 0 &&
+	    !notice_heard(r->rec.task, events)) {
+		/* Nothing to write: a success like the last, unheard. */
+		if (r->rec.status == RUN_SUCCEEDED)
+			notice_arm();
 		return;
+	}
 	notice_change(r->rec.task, &h, events, &r->rec, now);
 	if (r->rec.status == RUN_SUCCEEDED)
 		notice_arm();

@@ -428,8 +428,16 @@ run_ctl_read(struct run *r)
 			run_arm_kill(r);
 			break;
 		case SPAWN_DONE:
+			/*
+			 * Every process of the run is gone: the supervisor is
+			 * done with it and may take another run (spare.c).
+			 */
 			r->flags |= RUN_SHIM_DONE;
-			break;
+			event_del(r->ev_ctl);
+			spare_recycle(r->pid, r->ctl_fd);
+			r->ctl_fd = -1;
+			run_shim_gone(r);
+			return;
 		}
 	}
 }

@@ -1,6 +1,13 @@
-/* The spare supervisors: a few kept ready, each given a run's job. */
+/*
+ * The spare supervisors: a few kept ready, each given a run's job. They
+ * come from the launcher, and from runs that are over: a supervisor whose
+ * run has ended is kept for the next if fewer than spare_max() wait
+ * (spawn.c), so that a busy daemon forks none. Those beyond SPARES_WANTED
+ * are let go once none has been needed for SPARES_IDLE_MS.
+ */
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +19,15 @@
 #include "microlightd.h"
 
 #define SPARES_WANTED	2	/* spares kept ready */
+#define SPARES_KEPT	8	/* at most, counting those of ended runs */
+#define SPARES_IDLE_MS	10000	/* unused that long: back to SPARES_WANTED */
 
-/* Spares received from the launcher, ready for a job. */
-static struct spare	 spares[SPARES_WANTED];
+/* Spares ready for a job, the most recently used last. */
+static struct spare	 spares[SPARES_KEPT];
 static u_int		 nspares;
+static struct event	*ev_spares_idle;
+static struct event	*ev_spares_kick; /* a spare is back: start a run */
+static int64_t		 spares_used;	/* when one was last taken */
 static u_int		 spares_asked;	/* asked of the launcher, not in yet */
 static int		 spares_failing; /* the launcher cannot give any */
 static struct event	*ev_spares_late;
@@ -24,6 +36,19 @@ static struct event	*ev_spares_late;
 
 static void	spare_timer(void);
 static void	spare_late_cb(int, short, void *);
+static void	spare_idle_cb(int, short, void *);
+static void	spare_kick_cb(int, short, void *);
+
+/* How many spares may wait: enough for max-running runs ending at once. */
+u_int
+spare_max(void)
+{
+	u_int	 n = ml_conf->max_running;
+
+	if (n > SPARES_KEPT)
+		n = SPARES_KEPT;
+	return (n < SPARES_WANTED ? SPARES_WANTED : n);
+}
 
 /* Close the daemon's ends of a spare's descriptors. */
 static void
@@ -73,7 +98,7 @@ spare_add(struct spare *sc)
 		spares_asked--;
 	spares_failing = 0;
 	spare_timer();
-	if (nspares == SPARES_WANTED || ml_shutting_down) {
+	if (nspares >= SPARES_WANTED || ml_shutting_down) {
 		spare_close(sc);	/* it sees EOF and exits */
 		return;
 	}
@@ -82,6 +107,126 @@ spare_add(struct spare *sc)
 	fcntl(sc->err, F_SETFL, O_NONBLOCK);
 	spares[nspares++] = *sc;
 	runs_kick();
+}
+
+/* Let the spares beyond SPARES_WANTED go when none was needed for long. */
+static void
+spare_idle_arm(void)
+{
+	struct timeval	 tv;
+
+	if (ev_spares_idle == NULL)
+		ev_spares_idle = evtimer_new(ml_base, spare_idle_cb, NULL);
+	if (nspares <= SPARES_WANTED || evtimer_pending(ev_spares_idle, NULL))
+		return;
+	tv.tv_sec = SPARES_IDLE_MS / 1000;
+	tv.tv_usec = (SPARES_IDLE_MS % 1000) * 1000;
+	evtimer_add(ev_spares_idle, &tv);
+}
+
+static void
+spare_idle_cb(int fd, short events, void *arg)
+{
+	u_int	 extra;
+
+	if (time_mono_ms() - spares_used < SPARES_IDLE_MS) {
+		spare_idle_arm();
+		return;
+	}
+	if (nspares <= SPARES_WANTED)
+		return;
+	/* The oldest go: each sees its job pipe close and exits. */
+	extra = nspares - SPARES_WANTED;
+	while (extra-- > 0) {
+		spare_close(&spares[0]);
+		memmove(spares, spares + 1, --nspares * sizeof *spares);
+	}
+}
+
+static void
+spare_kick_cb(int fd, short events, void *arg)
+{
+	runs_kick();
+}
+
+/*
+ * The supervisor pid, whose run is over, said SPAWN_DONE on ctl: keep it
+ * as a spare, sending it new pipes, or let it go (close ctl) when enough
+ * wait. ctl is the daemon's now either way.
+ */
+void
+spare_recycle(pid_t pid, int ctl)
+{
+	struct spare	 sc;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(3 * sizeof (int))];
+	} cbuf;
+	int		 out[2], err[2], job[2], fds[3];
+	char		 cmd = SPAWN_CMD_AGAIN;
+	ssize_t		 n;
+
+	if (ml_shutting_down || nspares >= spare_max()) {
+		close(ctl);
+		return;
+	}
+	out[0] = err[0] = job[0] = -1;
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    pipe2(job, O_CLOEXEC) == -1)
+		goto fail;
+	memset(&mh, 0, sizeof mh);
+	memset(&cbuf, 0, sizeof cbuf);
+	iov.iov_base = &cmd;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
+	fds[0] = out[1];
+	fds[1] = err[1];
+	fds[2] = job[0];
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	do
+		n = sendmsg(ctl, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n != 1)
+		goto fail;
+	close(out[1]);
+	close(err[1]);
+	close(job[0]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	sc.pid = pid;
+	sc.ctl = ctl;
+	sc.out = out[0];
+	sc.err = err[0];
+	sc.job = job[1];
+	spares[nspares++] = sc;
+	spare_idle_arm();
+	/* A run waiting for a spare starts from the loop, not from here. */
+	if (ev_spares_kick == NULL)
+		ev_spares_kick = event_new(ml_base, -1, 0, spare_kick_cb, NULL);
+	event_active(ev_spares_kick, EV_TIMEOUT, 0);
+	return;
+
+fail:
+	log_warn("keeping supervisor %d for another run", (int)pid);
+	close(ctl);
+	if (out[0] != -1) {
+		close(out[0]);
+		close(out[1]);
+	}
+	if (err[0] != -1) {
+		close(err[0]);
+		close(err[1]);
+	}
 }
 
 /*
@@ -173,9 +318,9 @@ spare_start(const struct spawn *sp, int *ctlp, int *outp, int *errp)
 	job = spawn_job_encode(sp, &len);
 	for (tries = 0; tries < SPARES_WANTED + 2; tries++) {
 		if (nspares > 0) {
-			sc = spares[0];
-			memmove(spares, spares + 1,
-			    --nspares * sizeof *spares);
+			/* The last used: its pages are its own already. */
+			sc = spares[--nspares];
+			spares_used = time_mono_ms();
 		} else {
 			/* None ready: fork one here, slower but sure. */
 			if (spawn_fork_spare(&sc) == -1)
@@ -226,4 +371,10 @@ spare_shutdown(void)
 	if (ev_spares_late != NULL)
 		event_free(ev_spares_late);
 	ev_spares_late = NULL;
+	if (ev_spares_idle != NULL)
+		event_free(ev_spares_idle);
+	ev_spares_idle = NULL;
+	if (ev_spares_kick != NULL)
+		event_free(ev_spares_kick);
+	ev_spares_kick = NULL;
 }

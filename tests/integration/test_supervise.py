@@ -692,6 +692,92 @@ class Launcher(SuperviseTest):
         self.assertEqual(self.d.run("hello")["status"], "succeeded")
 
 
+class Reuse(SuperviseTest):
+    """A supervisor whose run is over takes the next run (spawn.c): the
+    next run sees nothing of the last one, and the spares kept beyond the
+    usual two go once they have idled."""
+
+    SHIFTED_CLOCK = True
+    CONFIG = "max-running 4\n"
+    TASKS = {
+        # Who supervises it, what it holds, what it inherited.
+        "probe.sh": """\
+            #!/bin/sh
+            # Report the supervisor, descriptors, signals and environment.
+            # @param word "Word" default=none
+            echo "ppid=$(cut -d' ' -f4 /proc/$$/stat)"
+            echo "fds=$(ls /proc/self/fd | sort -n | tr '\\n' ' ')"
+            grep -E '^Sig(Blk|Ign)' /proc/$$/status
+            echo "word=$word"
+            echo "stdin=$(head -c 100)"
+            """,
+        # Leaves a process of its own session behind, then ends.
+        "leaver.sh": """\
+            #!/bin/sh
+            # Start a process that outlives the script.
+            setsid sleep 300 &
+            echo "left=$!"
+            """,
+        "gated.sh": "#!/bin/sh\n# Wait for a gate.\n"
+                    "# @concurrency 8\n"
+                    "while [ ! -e @SCRATCH@/go-$MICROLIGHT_RUN_ID-1 ]; do "
+                    "sleep 0.05; done\n",
+    }
+
+    def probe(self, *params):
+        run = self.d.run("probe", *params, check=0)
+        self.assertEqual(run["status"], "succeeded", run)
+        out = self.d.logs(run["id"]).decode()
+        return dict(line.split("=", 1) if "=" in line else
+                    line.split(":\t", 1) for line in out.splitlines())
+
+    def test_successive_runs_share_a_supervisor_and_nothing_else(self):
+        runs = [self.probe("word=first"), self.probe(),
+                self.probe("word=third"), self.probe()]
+        # One supervisor served more than one of the four runs: no fork.
+        ppids = [r["ppid"] for r in runs]
+        self.assertLess(len(set(ppids)), len(ppids), ppids)
+        for r in runs:
+            self.assertEqual(r["fds"].split(), ["0", "1", "2", "3"], r)
+            self.assertEqual(r["SigBlk"], "0000000000000000", r)
+            self.assertEqual(r["SigIgn"], "0000000000000000", r)
+        self.assertEqual([r["word"] for r in runs],
+                         ["first", "none", "third", "none"])
+        self.assertEqual([r["stdin"] for r in runs], [""] * 4)
+
+    def test_what_a_run_leaves_is_gone_before_the_next_starts(self):
+        first = self.d.run("leaver", check=0)
+        self.assertEqual(first["status"], "succeeded", first)
+        left = values(self.d.logs(first["id"]), "left")[0]
+        # The supervisor kills it (SIGTERM, then SIGKILL after kill-grace)
+        # before it says the run is done; only then may it serve again.
+        self.d.wait_for(lambda: not pid_alive(left), timeout=30,
+                        what="the leftover to be killed")
+        for _ in range(3):
+            r = self.probe()
+            self.assertNotEqual(r["ppid"], str(left))
+
+    def test_spares_beyond_two_go_after_idling(self):
+        pool = wait_for(lambda: (lambda k: k[0] if len(k) == 1 else None)(
+            [k for k in children(self.d.proc.pid)
+             if comm(k) == "microlight-pool"]), what="the launcher")
+        # Four runs at once: four supervisors, kept when they end.
+        ids = [self.d.run("gated", wait=False) for _ in range(4)]
+        for i in ids:
+            self.d.wait_status(i, "running")
+        for i in ids:
+            self.go(i)
+        for i in ids:
+            self.assertEqual(self.d.wait_status(i, ("succeeded", "failed"))
+                             ["status"], "succeeded")
+        wait_for(lambda: len(children(pool)) >= 4,
+                 what="the supervisors kept as spares")
+        # Ten seconds of the daemon's time without a run: two remain.
+        self.d.wait_for(lambda: len(children(pool)) == 2, timeout=30,
+                        what="the extra spares to go")
+        self.assertEqual(self.probe()["word"], "none")
+
+
 # @user ---------------------------------------------------------------
 
 USER_TASK = """\
