@@ -692,6 +692,7 @@ void		 control_cmd_dispatch(struct client *, const char *, size_t);
 
 /* http.c */
 struct evhttp_request;
+struct evhttp_connection;
 struct evbuffer;
 struct http_req;
 
@@ -780,10 +781,15 @@ void		 mem_stop(void);
 
 /* http_conn.c */
 u_int		 http_conn_count(void);
-void		 http_conn_request(struct evhttp_request *);
+uint64_t	 http_conn_cut_count(void);
+uint64_t	 http_conn_refused_count(void);
+void		 http_conn_set_closecb(struct evhttp_connection *,
+		     void (*)(struct evhttp_connection *, void *), void *);
+int		 http_conn_request(struct evhttp_request *);
 int		 http_conn_evict(void);
 struct bufferevent *http_conn_bev_cb(struct event_base *, void *);
 void		 http_conn_start(void);
+void		 http_conn_stop(void);
 void		 http_conn_close(void);
 
 /* http_stream.c */
