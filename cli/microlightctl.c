@@ -207,7 +207,9 @@ cmd_list(int argc, char **argv)
 
 	if (argc != 1)
 		cmd_usage();
-	r = request(&c, json_pack("{s:s}", K_CMD, CMD_LIST));
+	/* The table needs a few members of each task: ask for just those. */
+	r = request(&c, json_pack("{s:s,s:b}", K_CMD, CMD_LIST, K_BRIEF,
+	    !json_output));
 	if (!json_output)
 		print_tasks(json_object_get(r, K_TASKS));
 	json_decref(r);

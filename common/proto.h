@@ -54,6 +54,7 @@
 #define K_FOLLOW		"follow"
 #define K_STREAM		"stream"
 #define K_LIMIT			"limit"
+#define K_BRIEF			"brief"		/* list: the table's members */
 #define K_STATUS		"status"
 #define K_BEFORE		"before"
 #define K_EVENT			"event"

@@ -55,7 +55,7 @@ api_tasks(struct http_req *hr)
 {
 	json_t	*reply = proto_ok();
 
-	ops_list(hr->who, reply);
+	ops_list(hr->who, 0, reply);
 	http_json(hr, 200, reply);
 }
 

@@ -41,7 +41,7 @@ static const struct control_cmd {
 	const char	*keys[CMD_MAX_KEYS];
 } control_cmds[] = {
 	{ CMD_PING, control_cmd_ping, 0, { NULL } },
-	{ CMD_LIST, control_cmd_list, 0, { NULL } },
+	{ CMD_LIST, control_cmd_list, 0, { K_BRIEF, NULL } },
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES | CMD_BATCH,
 	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, NULL } },
@@ -207,9 +207,12 @@ static void
 control_cmd_list(struct client *c, json_t *req)
 {
 	json_t	*reply;
+	int	 brief;
 
+	if (control_cmd_arg_bool(c, req, K_BRIEF, &brief) != 0)
+		return;
 	reply = proto_ok();
-	ops_list(control_client_asker(c), reply);
+	ops_list(control_client_asker(c), brief, reply);
 	control_client_send(c, reply);
 }
 

@@ -168,6 +168,42 @@ static const char *db_migrations[] = {
 	 * a JSON object of HTTP_NAME: value, kept with its body.
 	 */
 	"ALTER TABLE run_input ADD COLUMN headers TEXT;",
+
+	/*
+	 * 9 -> 10: what start-up and pruning need without reading every
+	 * run. runs_retry finds the retries of a run (the foreign key's
+	 * ON DELETE looks there for each run pruned, which was a scan of
+	 * the table). task_runs holds, per task, how many of its runs have
+	 * ended and when its last success ended (ms), kept by the triggers
+	 * below in the same transaction as the runs themselves; it starts
+	 * from one pass over the runs here.
+	 */
+	"CREATE INDEX runs_retry ON runs(retry_of) WHERE retry_of IS NOT NULL;"
+	"CREATE TABLE task_runs ("
+	"  task TEXT PRIMARY KEY,"
+	"  ended INTEGER NOT NULL,"
+	"  last_success INTEGER"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO task_runs (task, ended, last_success) "
+	"  SELECT task, count(finished_at), max(CASE WHEN status = "
+	"  'succeeded' THEN finished_at END) FROM runs GROUP BY task;"
+	"CREATE TRIGGER runs_end_insert AFTER INSERT ON runs "
+	"  WHEN new.finished_at IS NOT NULL BEGIN"
+	"  INSERT INTO task_runs (task, ended, last_success) VALUES (new.task, 1,"
+	"  CASE WHEN new.status = 'succeeded' THEN new.finished_at END)"
+	"  ON CONFLICT (task) DO UPDATE SET ended = ended + 1, last_success ="
+	"  CASE WHEN excluded.last_success > coalesce(last_success, 0)"
+	"  THEN excluded.last_success ELSE last_success END; END;"
+	"CREATE TRIGGER runs_end_update AFTER UPDATE OF finished_at ON runs "
+	"  WHEN old.finished_at IS NULL AND new.finished_at IS NOT NULL BEGIN"
+	"  INSERT INTO task_runs (task, ended, last_success) VALUES (new.task, 1,"
+	"  CASE WHEN new.status = 'succeeded' THEN new.finished_at END)"
+	"  ON CONFLICT (task) DO UPDATE SET ended = ended + 1, last_success ="
+	"  CASE WHEN excluded.last_success > coalesce(last_success, 0)"
+	"  THEN excluded.last_success ELSE last_success END; END;"
+	"CREATE TRIGGER runs_end_delete AFTER DELETE ON runs "
+	"  WHEN old.finished_at IS NOT NULL BEGIN "
+	"  UPDATE task_runs SET ended = ended - 1 WHERE task = old.task; END;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -175,9 +211,9 @@ static const char *db_migrations[] = {
  * A run that a waiting or running retry names as its first is kept, so
  * that cancelling it still finds the retry (pruning goes on later).
  */
-#define NOT_REFERENCED "id NOT IN (SELECT retry_of FROM runs WHERE " \
-	"status IN ('scheduled', 'queued', 'running') AND " \
-	"retry_of IS NOT NULL)"
+#define NOT_REFERENCED(id) "NOT EXISTS (SELECT 1 FROM runs AS r " \
+	"WHERE r.retry_of = " id " AND r.status IN ('scheduled', 'queued', " \
+	"'running'))"
 
 /* The SQL of each prepared statement (enum db_stmt in db.h). */
 static const char *db_stmt_sql[STMT_MAX] = {
@@ -193,10 +229,16 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "finished_at = ?, exit_code = ?, signal = ?, reason = ?, "
 	    "output_size = ?, output_dropped = ? WHERE id = ?",
 	[STMT_RUN_LOAD] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
+	/*
+	 * The IN term is runs_active's own condition, without which SQLite
+	 * does not see that the partial index serves and reads every run.
+	 */
 	[STMT_RUNS_RUNNING] = "SELECT " RUN_COLUMNS " FROM runs "
-	    "WHERE status = 'running' ORDER BY id",
+	    "WHERE status IN ('queued', 'running') AND status = 'running' "
+	    "ORDER BY id",
 	[STMT_RUNS_QUEUED] = "SELECT " RUN_COLUMNS " FROM runs "
-	    "WHERE status = 'queued' ORDER BY priority DESC, id",
+	    "WHERE status IN ('queued', 'running') AND status = 'queued' "
+	    "ORDER BY priority DESC, id",
 	[STMT_RUNS_DUE] = "SELECT " RUN_COLUMNS " FROM runs "
 	    "WHERE status = 'scheduled' AND (not_before, id) > (?1, ?2) AND "
 	    "not_before < ?3 ORDER BY not_before, id LIMIT ?4",
@@ -209,12 +251,13 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	[STMT_OUTPUT_READ] = "SELECT seq, stream, time, data FROM output "
 	    "WHERE run_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
 	[STMT_PRUNE_OLD] = "SELECT id, task FROM runs WHERE finished_at < ? "
-	    "AND " NOT_REFERENCED " ORDER BY finished_at LIMIT ?",
-	[STMT_PRUNE_TASK] = "SELECT task FROM runs WHERE finished_at IS NOT "
-	    "NULL GROUP BY task HAVING count(*) > ?",
+	    "AND " NOT_REFERENCED("runs.id") " ORDER BY finished_at LIMIT ?",
+	[STMT_PRUNE_TASK] = "SELECT task, ended - ?1 FROM task_runs "
+	    "WHERE ended > ?1",
+	/* A task's oldest ended runs, as many as it has beyond its keep. */
 	[STMT_PRUNE_EXCESS] = "SELECT id FROM (SELECT id FROM runs WHERE "
-	    "task = ?1 AND finished_at IS NOT NULL ORDER BY id DESC "
-	    "LIMIT -1 OFFSET ?3) WHERE " NOT_REFERENCED " LIMIT ?2",
+	    "task = ?1 AND finished_at IS NOT NULL ORDER BY id LIMIT ?3) "
+	    "AS e WHERE " NOT_REFERENCED("e.id") " LIMIT ?2",
 	[STMT_PRUNE_DELETE] = "DELETE FROM runs WHERE id = ?",
 	[STMT_PRUNE_COUNT] = "INSERT INTO pruned (task, count, last_id) "
 	    "VALUES (?1, 1, ?2) ON CONFLICT (task) DO UPDATE SET "
@@ -228,8 +271,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	    "SET last_fire = excluded.last_fire",
 	[STMT_SCHEDULE_LAST] = "SELECT last_fire FROM schedules "
 	    "WHERE task = ? AND expr = ?",
-	[STMT_LAST_SUCCESS] = "SELECT task, max(finished_at) FROM runs "
-	    "WHERE status = 'succeeded' GROUP BY task",
+	[STMT_LAST_SUCCESS] = "SELECT task, last_success FROM task_runs "
+	    "WHERE last_success IS NOT NULL",
 	[STMT_PING] = "SELECT count(*) FROM meta",
 	[STMT_INPUT_PUT] = "INSERT INTO run_input (run_id, data, headers) "
 	    "VALUES (?, ?, ?)",
@@ -517,6 +560,7 @@ db_close(void)
 	if (ev_ckpt != NULL)
 		event_free(ev_ckpt);
 	ev_ckpt = NULL;
+	db_latest_clear();
 	for (i = 0; i < STMT_MAX; i++) {
 		sqlite3_finalize(db_stmts[i]);
 		db_stmts[i] = NULL;
@@ -524,6 +568,14 @@ db_close(void)
 	if (db != NULL)
 		sqlite3_close(db);
 	db = NULL;
+}
+
+/* Give back the page cache's memory (pages not in use): after a burst. */
+void
+db_release_memory(void)
+{
+	if (db != NULL)
+		sqlite3_db_release_memory(db);
 }
 
 /* Start a write transaction. */
@@ -555,6 +607,8 @@ db_in_transaction(void)
 void
 db_rollback(void)
 {
+	/* What was written in it may be undone (or SQLite undid it). */
+	db_latest_clear();
 	if (!sqlite3_get_autocommit(db))
 		db_step_done(db_stmt(STMT_ROLLBACK), "rollback");
 }

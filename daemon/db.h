@@ -59,4 +59,8 @@ extern sqlite3	*db;
 sqlite3_stmt	*db_stmt(enum db_stmt);
 int		 db_step_done(sqlite3_stmt *, const char *);
 
+/* db_run.c */
+void		 db_latest_clear(void);
+void		 db_latest_forget(const char *);
+
 #endif /* DB_H */

@@ -11,6 +11,112 @@
 
 static db_run_newer_cb db_newer; /* records not in the database yet */
 
+/*
+ * Each task's latest run and the time of its soonest scheduled run, which
+ * list and the page ask for every task they show: read once, then kept
+ * here and kept current by the writes that change them (a run inserted, a
+ * record updated, a run pruned), so that a list reads nothing from the
+ * database however many runs it holds. A transaction rolled back may have
+ * held some of those writes: then everything is forgotten (db_latest_clear)
+ * and read again when asked. Entries are made only for tasks asked about;
+ * past DB_LATEST_MAX of them (names of tasks long gone) all are forgotten.
+ */
+struct db_latest {
+	char			*task;
+	int			 known;		/* run is the latest */
+	struct runrec		 run;		/* id 0: the task has none */
+	int			 next_known;	/* next is the soonest */
+	int64_t			 next;		/* ms; 0: none scheduled */
+	RB_ENTRY(db_latest)	 entry;
+};
+RB_HEAD(db_latest_tree, db_latest);
+RB_PROTOTYPE(db_latest_tree, db_latest, entry, db_latest_cmp);
+
+/* By task name. */
+static int
+db_latest_cmp(struct db_latest *a, struct db_latest *b)
+{
+	return (strcmp(a->task, b->task));
+}
+RB_GENERATE(db_latest_tree, db_latest, entry, db_latest_cmp);
+
+#define DB_LATEST_MAX	4096
+
+static struct db_latest_tree	 db_latest = RB_INITIALIZER(&db_latest);
+static u_int			 db_nlatest;
+
+/* A task's entry, or NULL; made (nothing known yet) if make is set. */
+static struct db_latest *
+db_latest_get(const char *task, int make)
+{
+	struct db_latest	 key, *e;
+
+	key.task = (char *)task;
+	if ((e = RB_FIND(db_latest_tree, &db_latest, &key)) != NULL || !make)
+		return (e);
+	if (db_nlatest >= DB_LATEST_MAX)
+		db_latest_clear();
+	e = xcalloc(1, sizeof *e);
+	e->task = xstrdup(task);
+	RB_INSERT(db_latest_tree, &db_latest, e);
+	db_nlatest++;
+	return (e);
+}
+
+/* Forget what is known of every task's latest runs (a rollback, exit). */
+void
+db_latest_clear(void)
+{
+	struct db_latest	*e;
+
+	while ((e = RB_ROOT(&db_latest)) != NULL) {
+		RB_REMOVE(db_latest_tree, &db_latest, e);
+		if (e->known)
+			runrec_clear(&e->run);
+		free(e->task);
+		free(e);
+	}
+	db_nlatest = 0;
+}
+
+/* A run of task was pruned: its latest run is read again when asked. */
+void
+db_latest_forget(const char *task)
+{
+	struct db_latest	*e;
+
+	if ((e = db_latest_get(task, 0)) != NULL && e->known) {
+		runrec_clear(&e->run);
+		e->known = 0;
+	}
+}
+
+/*
+ * A run was written (inserted if new): if it is its task's latest, or a
+ * scheduled run sooner than the soonest known, the entry follows; a run
+ * that leaves the scheduled ones makes the soonest unknown.
+ */
+static void
+db_latest_written(const struct runrec *r, int new)
+{
+	struct db_latest	*e;
+
+	if ((e = db_latest_get(r->task, 0)) == NULL)
+		return;
+	/* Ids only grow: a new run is its task's latest. */
+	if (e->known && (new || e->run.id == r->id)) {
+		runrec_clear(&e->run);
+		runrec_copy(&e->run, r);
+	}
+	if (!e->next_known || r->not_before == 0)
+		return;
+	if (r->status == RUN_SCHEDULED) {
+		if (e->next == 0 || r->not_before < e->next)
+			e->next = r->not_before;
+	} else if (!new && r->not_before <= e->next)
+		e->next_known = 0;
+}
+
 /* Bind an integer, or NULL when it equals none. */
 static void
 db_bind_opt(sqlite3_stmt *st, int col, int64_t v, int64_t none)
@@ -59,6 +165,7 @@ db_run_insert(struct runrec *r)
 	}
 	free(params);
 	r->id = sqlite3_last_insert_rowid(db);
+	db_latest_written(r, 1);
 	return (0);
 }
 
@@ -79,7 +186,10 @@ db_run_update(const struct runrec *r)
 	sqlite3_bind_int64(st, 7, r->output_size);
 	sqlite3_bind_int64(st, 8, r->output_dropped);
 	sqlite3_bind_int64(st, 9, r->id);
-	return (db_step_done(st, "updating a run"));
+	if (db_step_done(st, "updating a run") != 0)
+		return (-1);
+	db_latest_written(r, 0);
+	return (0);
 }
 
 /* A text column, copied; NULL stays NULL. */
@@ -337,44 +447,65 @@ db_retry_waiting(int64_t first)
 
 /*
  * The latest run of one task in *r: 0, 1 if it has none, -1 on error.
- * One index lookup (runs_task): list and the page ask for each task they
- * show.
+ * Read (one index lookup, runs_task) the first time a task is asked
+ * about, then kept (see db_latest).
  */
 int
 db_last_run(const char *task, struct runrec *r)
 {
-	sqlite3_stmt	*st = db_stmt(STMT_LAST_RUN_OF);
-	int		 rc;
+	struct db_latest	*e = db_latest_get(task, 1);
+	const struct runrec	*newer;
+	sqlite3_stmt		*st;
+	int			 rc;
 
-	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		db_row_runrec(st, r);
-	else if (rc != SQLITE_DONE)
-		log_warnx("sqlite: the last run of %s: %s", task,
-		    sqlite3_errmsg(db));
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1);
+	if (!e->known) {
+		st = db_stmt(STMT_LAST_RUN_OF);
+		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			db_row_runrec(st, &e->run);
+		else if (rc != SQLITE_DONE) {
+			log_warnx("sqlite: the last run of %s: %s", task,
+			    sqlite3_errmsg(db));
+			sqlite3_reset(st);
+			return (-1);
+		}
+		sqlite3_reset(st);
+		e->known = 1;
+	}
+	if (e->run.id == 0)
+		return (1);
+	if (db_newer != NULL && (newer = db_newer(e->run.id)) != NULL)
+		runrec_copy(r, newer);
+	else
+		runrec_copy(r, &e->run);
+	return (0);
 }
 
 /*
  * When the soonest scheduled run of one task is due (ms), or 0: none, or
- * an error (logged). One lookup in the runs_scheduled_task index.
+ * an error (logged). One lookup in the runs_scheduled_task index the
+ * first time, then kept (see db_latest).
  */
 int64_t
 db_next_scheduled(const char *task)
 {
-	sqlite3_stmt	*st = db_stmt(STMT_NEXT_SCHEDULED);
-	int64_t		 when = 0;
-	int		 rc;
+	struct db_latest	*e = db_latest_get(task, 1);
+	sqlite3_stmt		*st;
 
+	if (e->next_known)
+		return (e->next);
+	st = db_stmt(STMT_NEXT_SCHEDULED);
 	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		when = db_column_opt(st, 0, 0);
-	else
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		log_warnx("sqlite: the next scheduled run of %s: %s", task,
 		    sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		return (0);
+	}
+	e->next = db_column_opt(st, 0, 0);
+	e->next_known = 1;
 	sqlite3_reset(st);
-	return (when);
+	return (e->next);
 }
 
 /* Copy a record (deeply: dst owns its own strings). */

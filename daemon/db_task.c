@@ -17,6 +17,7 @@ db_prune_one(int64_t id, const char *task)
 	sqlite3_bind_int64(st, 1, id);
 	if (db_step_done(st, "pruning a run") != 0)
 		return (-1);
+	db_latest_forget(task);
 	st = db_stmt(STMT_PRUNE_COUNT);
 	sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, id);
@@ -54,7 +55,10 @@ db_prune(int64_t cutoff, int keep, int limit)
 		sqlite3_reset(st);
 	}
 	if (n < limit && keep > 0) {
-		/* Each task over its keep, until the batch is full. */
+		/*
+		 * Each task over its keep (counted in task_runs, not by
+		 * reading its runs), until the batch is full.
+		 */
 		tst = db_stmt(STMT_PRUNE_TASK);
 		sqlite3_bind_int(tst, 1, keep);
 		while (n < limit && sqlite3_step(tst) == SQLITE_ROW) {
@@ -63,7 +67,7 @@ db_prune(int64_t cutoff, int keep, int limit)
 			st = db_stmt(STMT_PRUNE_EXCESS);
 			sqlite3_bind_text(st, 1, task, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int(st, 2, limit - n);
-			sqlite3_bind_int(st, 3, keep);
+			sqlite3_bind_int64(st, 3, sqlite3_column_int64(tst, 1));
 			while (n < limit && sqlite3_step(st) == SQLITE_ROW) {
 				ids = xreallocarray(ids, n + 1, sizeof *ids);
 				tasks = xreallocarray(tasks, n + 1,

@@ -258,7 +258,7 @@ http_hold(struct http_req *hr, void (*closed)(void *), void *arg)
 	hr->closed = closed;
 	hr->closed_arg = arg;
 	TAILQ_INSERT_TAIL(&http_holds, hr, hold_entry);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
+	http_conn_set_closecb(evhttp_request_get_connection(hr->req),
 	    http_hold_close_cb, hr);
 }
 
@@ -273,7 +273,7 @@ http_unhold(struct http_req *hr)
 		return (0);
 	if (hr->dead)
 		return (-1);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(hr->req),
+	http_conn_set_closecb(evhttp_request_get_connection(hr->req),
 	    NULL, NULL);
 	TAILQ_REMOVE(&http_holds, hr, hold_entry);
 	hr->held = 0;
@@ -462,10 +462,10 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	uint8_t				 rnd[16];
 	ev_uint16_t			 port;
 	u_int				 i;
-	int				 path_matched = 0;
+	int				 path_matched = 0, busy;
 
 	http_requests++;
-	http_conn_request(req);
+	busy = http_conn_request(req);
 	hr = xcalloc(1, sizeof *hr);
 	hr->req = req;
 	TAILQ_INIT(&hr->query);
@@ -475,6 +475,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	evcon = evhttp_request_get_connection(req);
 	evhttp_connection_get_peer(evcon, &peer, &port);
 	strlcpy(hr->peer, peer != NULL ? peer : "?", sizeof hr->peer);
+	if (busy) {
+		/* Over the caps on connections (http_conn.c): come back. */
+		http_set_header(hr, "Connection", "close");
+		http_error(hr, 503, E_BUSY, "too many connections: try again "
+		    "later");
+		return;
+	}
 
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET:
@@ -643,6 +650,7 @@ void
 http_close(void)
 {
 	http_abandon_all();
+	http_conn_stop();
 	if (http != NULL)
 		evhttp_free(http);
 	http = NULL;
@@ -666,7 +674,7 @@ http_abandon_all(void)
 		TAILQ_REMOVE(&http_holds, hr, hold_entry);
 		hr->held = 0;
 		if (!hr->dead)
-			evhttp_connection_set_closecb(
+			http_conn_set_closecb(
 			    evhttp_request_get_connection(hr->req), NULL, NULL);
 		if (hr->closed != NULL)
 			hr->closed(hr->closed_arg);

@@ -18,6 +18,14 @@
 
 #include "microlightd.h"
 
+/*
+ * Connections the kernel completes before the daemon accepts them: a
+ * burst of them, or accepting paused for want of descriptors (fds.c),
+ * waits here rather than have its SYNs dropped and retried a second
+ * later (the kernel caps it at net.core.somaxconn).
+ */
+#define HTTP_BACKLOG	1024
+
 static int			 http_fd = -1;
 static char			*http_listen_text;	/* "127.0.0.1:8080" */
 static char			*http_listen_host;	/* "127.0.0.1" */
@@ -169,7 +177,7 @@ http_listen_bind(const struct config *conf, char **cause)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
+	    listen(fd, HTTP_BACKLOG) == -1) {
 		xasprintf(cause, "listen %s: %s", text, strerror(errno));
 		if (fd != -1)
 			close(fd);

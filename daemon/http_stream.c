@@ -184,7 +184,7 @@ http_stream_start(struct http_req *hr, int status, const char *type,
 	http_common_headers(hr);
 	http_set_header(hr, "Content-Type", type);
 	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
-	evhttp_connection_set_closecb(hs->evcon, http_stream_close_cb, hs);
+	http_conn_set_closecb(hs->evcon, http_stream_close_cb, hs);
 	evhttp_send_reply_start(hr->req, status, http_reason(status));
 	hs->ev_heartbeat = event_new(ml_base, -1, EV_PERSIST,
 	    http_stream_heartbeat_cb, hs);
@@ -242,7 +242,7 @@ http_stream_end(struct http_stream *hs)
 		hs->closed = NULL;	/* the reap is on its way */
 		return;
 	}
-	evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
+	http_conn_set_closecb(hs->evcon, NULL, NULL);
 	evhttp_connection_set_timeout(hs->evcon, HTTP_IDLE_SECONDS);
 	evhttp_send_reply_end(hs->req);
 	http_stream_free(hs);
@@ -280,7 +280,7 @@ http_stream_abandon_all(void)
 
 	while ((hs = TAILQ_FIRST(&http_streams)) != NULL) {
 		if (!hs->dead)
-			evhttp_connection_set_closecb(hs->evcon, NULL, NULL);
+			http_conn_set_closecb(hs->evcon, NULL, NULL);
 		if (hs->closed != NULL)
 			hs->closed(hs->arg);
 		http_stream_free(hs);

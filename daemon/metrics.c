@@ -222,12 +222,23 @@ metrics_write(struct evbuffer *b, const struct who *w, uint64_t requests,
 	    "# HELP microlight_http_connections HTTP connections open now.\n"
 	    "# TYPE microlight_http_connections gauge\n"
 	    "microlight_http_connections %u\n"
+	    "# HELP microlight_http_refused_total Requests answered 503 "
+	    "because their connection was over the caps on connections.\n"
+	    "# TYPE microlight_http_refused_total counter\n"
+	    "microlight_http_refused_total %llu\n"
+	    "# HELP microlight_http_closed_total HTTP connections the "
+	    "daemon closed with no request unanswered: idle or too slow, "
+	    "to make room or to keep within its limits.\n"
+	    "# TYPE microlight_http_closed_total counter\n"
+	    "microlight_http_closed_total %llu\n"
 	    "# HELP microlight_start_time_seconds When microlightd started.\n"
 	    "# TYPE microlight_start_time_seconds gauge\n"
 	    "microlight_start_time_seconds %.3f\n",
 	    run_active_count(), queue_length(), (long long)runs_scheduled(),
 	    ntasks - ninvalid, ninvalid,
-	    (unsigned long long)requests, conns, ml_started / 1000.0);
+	    (unsigned long long)requests, conns,
+	    (unsigned long long)http_conn_refused_count(),
+	    (unsigned long long)http_conn_cut_count(), ml_started / 1000.0);
 }
 
 /* GET /metrics: Prometheus text format. */

@@ -625,6 +625,7 @@ main(int argc, char **argv)
 	http_close();
 	fds_stop();
 	prune_stop();
+	mem_stop();
 	spare_shutdown();
 	launcher_stop();
 	runs_free_queued();

@@ -172,6 +172,7 @@ void		 watch_stop(void);
 /* db.c */
 int		 db_open(const char *, char **);
 void		 db_close(void);
+void		 db_release_memory(void);
 int		 db_begin(void);
 int		 db_commit(void);
 void		 db_rollback(void);
@@ -251,6 +252,9 @@ json_t		*object_string(const char *);
 json_t		*object_run(const struct runrec *);
 json_t		*object_params(const struct taskdef *);
 json_t		*object_task(const struct task *, json_t *, int64_t);
+json_t		*object_run_brief(const struct runrec *);
+json_t		*object_task_brief(const struct task *, json_t *, int64_t,
+		     int64_t, int64_t);
 struct token;
 json_t		*object_token(const struct token *);
 
@@ -643,7 +647,7 @@ int		 ops_fail(struct ops_error *, const char *, const char *, ...)
 void		 ops_error_clear(struct ops_error *);
 json_t		*ops_error_reply(struct ops_error *);
 void		 ops_ping(json_t *);
-void		 ops_list(const struct who *, json_t *);
+void		 ops_list(const struct who *, int, json_t *);
 int64_t		 ops_next_run(const struct task *);
 int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 		     struct ops_error *);
@@ -691,6 +695,7 @@ void		 control_cmd_dispatch(struct client *, const char *, size_t);
 
 /* http.c */
 struct evhttp_request;
+struct evhttp_connection;
 struct evbuffer;
 struct http_req;
 
@@ -773,12 +778,21 @@ int		 http_listen_host_allowed(const char *);
 int		 http_listen_host_known(const char *);
 void		 http_listen_clear(void);
 
+/* mem.c */
+void		 mem_trim_soon(void);
+void		 mem_stop(void);
+
 /* http_conn.c */
 u_int		 http_conn_count(void);
-void		 http_conn_request(struct evhttp_request *);
+uint64_t	 http_conn_cut_count(void);
+uint64_t	 http_conn_refused_count(void);
+void		 http_conn_set_closecb(struct evhttp_connection *,
+		     void (*)(struct evhttp_connection *, void *), void *);
+int		 http_conn_request(struct evhttp_request *);
 int		 http_conn_evict(void);
 struct bufferevent *http_conn_bev_cb(struct event_base *, void *);
 void		 http_conn_start(void);
+void		 http_conn_stop(void);
 void		 http_conn_close(void);
 
 /* http_stream.c */

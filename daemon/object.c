@@ -61,6 +61,66 @@ object_run(const struct runrec *r)
 	return (o);
 }
 
+/* Set a time member (ms) if it is not 0. */
+static void
+object_set_time(json_t *o, const char *key, int64_t ms)
+{
+	if (ms != 0)
+		json_object_set_new(o, key, object_time(ms));
+}
+
+/*
+ * The brief run object of a brief list (see object_task_brief): id,
+ * status, and when it was queued and started (if it has).
+ */
+json_t *
+object_run_brief(const struct runrec *r)
+{
+	json_t	*o;
+
+	o = json_object();
+	json_object_set_new(o, K_ID, json_integer(r->id));
+	json_object_set_new(o, K_STATUS,
+	    json_string(proto_status_name(r->status)));
+	object_set_time(o, K_QUEUED_AT, r->queued_at);
+	object_set_time(o, K_STARTED_AT, r->started_at);
+	return (o);
+}
+
+/*
+ * A task as a brief list gives it: what the task table shows and no
+ * more, those members that would be null or empty left out -- name,
+ * valid, error, schedules, next_run, last_run (brief, borrowed, may be
+ * NULL), failing_since and overdue_since. A list of 200 full task objects
+ * is about 100 KB of JSON to make and to parse; this is a fifth of that.
+ */
+json_t *
+object_task_brief(const struct task *t, json_t *last_run, int64_t next_run,
+    int64_t failing, int64_t overdue)
+{
+	json_t	*o, *a;
+	u_int	 i;
+
+	o = json_object();
+	json_object_set_new(o, K_NAME, json_string_lossy(t->name));
+	json_object_set_new(o, K_VALID, json_boolean(task_valid(t)));
+	if (t->nerrors > 0)
+		json_object_set_new(o, K_ERROR, object_string(t->errors[0]));
+	if (t->def != NULL && t->def->nschedules > 0) {
+		a = json_array();
+		for (i = 0; i < t->def->nschedules; i++)
+			json_array_append_new(a,
+			    json_string(t->def->schedules[i].expr));
+		json_object_set_new(o, K_SCHEDULES, a);
+	}
+	object_set_time(o, K_NEXT_RUN, next_run);
+	if (last_run != NULL)
+		json_object_set(o, K_LAST_RUN, last_run);
+	object_set_time(o, K_FAILING_SINCE, failing);
+	object_set_time(o, K_OVERDUE_SINCE, overdue);
+	return (o);
+}
+
 /* A string member (made valid UTF-8) or JSON null. */
 json_t *
 object_string(const char *s)

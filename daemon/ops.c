@@ -159,25 +159,37 @@ ops_task_object(const struct who *w, const struct task *t, json_t *last,
 
 /*
  * list: every task w may see, valid or not, with its latest run, set in
- * reply.
+ * reply; brief, only what the task table shows (object_task_brief).
  */
 void
-ops_list(const struct who *w, json_t *reply)
+ops_list(const struct who *w, int brief, json_t *reply)
 {
 	struct task	*t;
+	struct runrec	 r;
 	json_t		*last, *tasks;
+	int64_t		 failing, overdue;
 
 	/*
-	 * One index lookup per task for its latest run, not a scan of every
-	 * task's runs: as quick with a million runs recorded as with none.
+	 * Each task's latest run and next scheduled run are kept by the
+	 * store once read (db_last_run): a list reads nothing from the
+	 * database, however many runs it holds.
 	 */
 	tasks = json_array();
 	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
 		if (!access_task(w, t, t->name))
 			continue;
-		last = ops_last_run(t->name);
-		json_array_append_new(tasks, ops_task_object(w, t, last,
-		    ops_next_run(t)));
+		last = NULL;
+		if (db_last_run(t->name, &r) == 0) {
+			last = brief ? object_run_brief(&r) : object_run(&r);
+			runrec_clear(&r);
+		}
+		if (brief) {
+			notice_state(t->name, &failing, &overdue);
+			json_array_append_new(tasks, object_task_brief(t, last,
+			    ops_next_run(t), failing, overdue));
+		} else
+			json_array_append_new(tasks, ops_task_object(w, t,
+			    last, ops_next_run(t)));
 		json_decref(last);
 	}
 	json_object_set_new(reply, K_TASKS, tasks);

@@ -16,6 +16,10 @@ RB_HEAD(queue_tree, run);
 RB_PROTOTYPE(queue_tree, run, qnode, queue_cmp);
 static struct queue_tree queue = RB_INITIALIZER(&queue);
 static u_int		 queue_n;
+static u_int		 queue_high;	/* most queued since it was empty */
+
+/* A queue this long, once drained, was a burst (see mem.c). */
+#define QUEUE_BURST	64
 
 /* Queue order: higher priority first, then lower id (older) first. */
 static int
@@ -34,7 +38,8 @@ void
 queue_insert(struct run *r)
 {
 	RB_INSERT(queue_tree, &queue, r);
-	queue_n++;
+	if (++queue_n > queue_high)
+		queue_high = queue_n;
 }
 
 /* Take a run out of the queue. */
@@ -42,7 +47,10 @@ void
 queue_remove(struct run *r)
 {
 	RB_REMOVE(queue_tree, &queue, r);
-	queue_n--;
+	if (--queue_n == 0 && queue_high >= QUEUE_BURST) {
+		queue_high = 0;
+		mem_trim_soon();
+	}
 }
 
 /* The @concurrency of a task as it is now (1 if it has none). */
