@@ -40,6 +40,7 @@ struct client {
 	int			 closing; /* close once the output is out */
 	int			 discarding; /* skipping an oversized request */
 	struct follower		*follower; /* the run it follows */
+	int			 raw;	/* its output events as raw bytes */
 	struct backup		*backup;
 	int			 holding; /* replies wait for the batch */
 	struct held		*held;
@@ -88,33 +89,58 @@ control_flush(struct client *c, int was_empty)
 		log_debug("control: %s: write: %s", c->who, strerror(errno));
 }
 
-/* Queue a message to a client (or hold it); the message is consumed. */
+/*
+ * Queue a line to a client, and datalen raw bytes after it (those of a raw
+ * output event), or hold them while its requests are read. The line is
+ * allocated and consumed; the raw bytes are copied.
+ */
 static void
-control_send(struct client *c, json_t *msg)
+control_queue(struct client *c, char *line, size_t len, const void *data,
+    size_t datalen)
 {
 	struct held	*h;
-	char		*line;
-	size_t		 len;
 	int		 empty;
 
-	if (msg == NULL)
-		fatalx("control_send: no message");
-	if (!c->dead && c->holding) {
+	if (c->dead) {
+		free(line);
+		return;
+	}
+	if (c->holding) {
+		if (datalen > 0) {
+			line = xreallocarray(line, 1, len + datalen);
+			memcpy(line + len, data, datalen);
+			len += datalen;
+		}
 		if (c->nheld == c->heldsize)
 			c->held = xreallocarray(c->held, c->heldsize =
 			    c->heldsize * 2 + 16, sizeof *c->held);
 		h = &c->held[c->nheld++];
-		h->line = proto_encode(msg, &h->len);
+		h->line = line;
+		h->len = len;
 		h->gen = 0;
-		c->heldbytes += h->len;
-	} else if (!c->dead) {
-		line = proto_encode(msg, &len);
-		empty = control_pending(c) == 0;
-		bufferevent_write(c->bev, line, len);
-		control_flush(c, empty);
-		free(line);
+		c->heldbytes += len;
+		return;
 	}
+	empty = control_pending(c) == 0;
+	bufferevent_write(c->bev, line, len);
+	if (datalen > 0)
+		bufferevent_write(c->bev, data, datalen);
+	control_flush(c, empty);
+	free(line);
+}
+
+/* Queue a message to a client (or hold it); the message is consumed. */
+static void
+control_send(struct client *c, json_t *msg)
+{
+	char	*line;
+	size_t	 len;
+
+	if (msg == NULL)
+		fatalx("control_send: no message");
+	line = proto_encode(msg, &len);
 	json_decref(msg);
+	control_queue(c, line, len, NULL, 0);
 }
 
 /* Reply with an error. */
@@ -180,14 +206,29 @@ control_client_close(struct client *c)
 		control_client_kill(c);
 }
 
-/* A chunk of a followed run's output, as an output event. */
+/*
+ * A chunk of a followed run's output, as an output event: its line and the
+ * bytes as they are if the client asked for them raw, else one line with
+ * them in base64.
+ */
 static void
 control_follow_output(void *arg, int64_t seq, enum run_stream stream,
     int64_t time, const void *data, size_t len)
 {
 	struct client	*c = arg;
+	json_t		*head;
+	char		*line;
+	size_t		 linelen;
 
-	control_send(c, proto_output_event(stream, seq, time, data, len));
+	if (!c->raw) {
+		control_send(c, proto_output_event(stream, seq, time, data,
+		    len));
+		return;
+	}
+	head = proto_output_head(stream, seq, time, len);
+	line = proto_encode(head, &linelen);
+	json_decref(head);
+	control_queue(c, line, linelen, data, len);
 }
 
 /* A followed run started: a status event. */
@@ -254,15 +295,19 @@ static const struct follow_sink control_sink = {
 	control_follow_failed,
 };
 
-/* Start following a run for a client (the run may already be over). */
+/*
+ * Start following a run for a client (the run may already be over); raw:
+ * its output events as raw bytes (K_RAW).
+ */
 void
 control_client_follow(struct client *c, int64_t id, int output, int follow,
-    int stream)
+    int stream, int raw)
 {
 	struct follower	*f;
 
 	f = follow_start(id, output, follow, stream, &control_sink, c);
 	c->follower = f;
+	c->raw = raw;
 	follow_pump(f);
 }
 

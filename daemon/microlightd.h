@@ -677,7 +677,7 @@ void		 control_client_send(struct client *, json_t *);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 control_client_follow(struct client *, int64_t, int, int,
-		     int);
+		     int, int);
 int		 control_client_backup(struct client *, struct ops_error *);
 const char	*control_client_who(struct client *);
 const struct who *control_client_asker(struct client *);

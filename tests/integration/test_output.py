@@ -3,6 +3,7 @@
 byte, in arrival order, live, stored as it arrives, capped by max-log-size,
 and still there after a restart."""
 
+import base64
 import contextlib
 import hashlib
 import select
@@ -43,6 +44,29 @@ def read_until(proc, stream, needle, buf, timeout=20):
                 raise AssertionError("pipe ended (exit %s) before %r; got "
                                      "%r" % (proc.returncode, needle,
                                              buf[-500:]))
+            buf += chunk
+    return buf
+
+
+def read_bytes(proc, stream, n, timeout=30):
+    """Read n bytes from a Popen pipe (fails if it ends or stalls first);
+    what else came with them is not read."""
+    fd = stream.fileno()
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("%d of %d bytes within %ss" % (
+                len(buf), n, timeout))
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, min(n - len(buf), 1 << 20))
+            if not chunk:
+                proc.poll()
+                raise AssertionError("pipe ended (exit %s) after %d of %d "
+                                     "bytes" % (proc.returncode, len(buf),
+                                                n))
             buf += chunk
     return buf
 
@@ -225,6 +249,106 @@ class LargeOutput(OutputTest):
         self.assertEqual(run["status"], "succeeded")
         self.assertEqual(run["output_size"], self.SIZE)
         self.assertEqual(run["output_dropped"], 0)
+
+
+def binary_data(size):
+    """size bytes holding every byte value many times over, newlines in
+    the middle, ending in a byte that is not a newline."""
+    head = bytes(range(256)) * 64 + bytes(range(255, -1, -1)) * 64
+    data = (head + os.urandom(size))[:size - 1] + b"\x00"
+    assert len(data) == size and data[-1:] != b"\n"
+    return data
+
+
+class LargeBinary(OutputTest):
+    """Several MiB of binary output, every byte value, no final newline,
+    through each way the control socket gives it back: raw output events
+    for logs, logs -f of a running run and run --follow, base64 events for
+    --json. Half of it comes before a gate, so the followers below take
+    stored chunks and chunks still in memory, and go on live."""
+
+    SIZE = 6 * 1024 * 1024 + 4099
+    HALF = 3 * 1024 * 1024 + 7
+    TASKS = {
+        "bin.sh": """\
+            #!/bin/sh
+            # The first part of data.bin, a gate, the rest.
+            @SH_GATE@
+            head -c %d "@SCRATCH@/data.bin"
+            gate 1
+            tail -c +%d "@SCRATCH@/data.bin"
+            """ % (HALF, HALF + 1),
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.data = binary_data(self.SIZE)
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(self.data)
+
+    def assert_bytes(self, got, want, what):
+        self.assertTrue(got == want, "%s gave %s, expected %s" % (
+            what, digest(got), digest(want)))
+
+    def assert_stored(self, run_id):
+        """The run succeeded, and every reader of its log gets the data."""
+        run = self.d.wait_status(run_id, ("succeeded", "failed"))
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_size"], self.SIZE)
+        self.assertEqual(run["output_dropped"], 0)
+        self.assert_bytes(self.d.logs(run_id), self.data, "logs")
+        self.assert_bytes(self.d.logs(run_id, "--stream", "stdout"),
+                          self.data, "logs --stream stdout")
+        self.assertEqual(self.d.logs(run_id, "--stream", "stderr"), b"")
+        # --json prints each event as its line, the bytes in base64.
+        lines = self.d.ctl("--json", "logs", run_id, check=0).stdout
+        events = [json.loads(l) for l in lines.splitlines()]
+        self.assertTrue(events[0]["ok"])
+        self.assertEqual(events[-1]["event"], "end")
+        out = [e for e in events if e.get("event") == "output"]
+        self.assertTrue(all("size" not in e for e in out), out[:1])
+        self.assert_bytes(b"".join(base64.b64decode(e["data"],
+                                                    validate=True)
+                                   for e in out), self.data, "--json logs")
+
+    def test_logs_follow_of_a_running_run(self):
+        run_id = self.d.run("bin", wait=False)
+        wait_for(lambda: self.d.status(run_id)["output_size"] >= self.HALF,
+                 what="the first half of the output")
+        p = self.popen_ctl("logs", "-f", run_id)
+        out = read_bytes(p, p.stdout, self.HALF)
+        self.assertEqual(self.d.status(run_id)["status"], "running")
+        self.assertIsNone(p.poll(), "logs -f ended while the run runs")
+        self.assert_bytes(out, self.data[:self.HALF], "logs -f, first half")
+        self.go(run_id, 1)
+        out = drain(p, p.stdout, out)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_bytes(out, self.data, "logs -f")
+        self.assert_stored(run_id)
+
+    def test_run_follow(self):
+        p = self.popen_ctl("run", "bin", "--follow")
+        m = re.search(rb"run (\d+)\n", read_until(p, p.stderr, b"\n", b""))
+        run_id = int(m.group(1))
+        out = read_bytes(p, p.stdout, self.HALF)
+        self.assertEqual(self.d.status(run_id)["status"], "running")
+        self.assert_bytes(out, self.data[:self.HALF],
+                          "run --follow, first half")
+        self.go(run_id, 1)
+        out = drain(p, p.stdout, out)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_bytes(out, self.data, "run --follow")
+        self.assert_stored(run_id)
+
+    def test_run_wait(self):
+        """run --wait prints the id and no output; the output is stored."""
+        p = self.popen_ctl("run", "bin", "--wait")
+        line = read_until(p, p.stdout, b"\n", b"")
+        run_id = int(line)
+        self.go(run_id, 1)
+        self.assertEqual(drain(p, p.stdout, line), b"%d\n" % run_id)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_stored(run_id)
 
 
 class MaxLogSize(OutputTest):
