@@ -168,6 +168,29 @@ static const char *db_migrations[] = {
 	 * a JSON object of HTTP_NAME: value, kept with its body.
 	 */
 	"ALTER TABLE run_input ADD COLUMN headers TEXT;",
+
+	/*
+	 * 9 -> 10: output chunks in a rowid table, found by an index on
+	 * (run_id, seq). A WITHOUT ROWID table keeps whole rows in its
+	 * b-tree, and a row of up to 64 KiB spills to overflow pages: each
+	 * seek (one per chunk stored, one per batch read) then read whole
+	 * rows back from them to compare keys, a third of the daemon's time
+	 * while it stored a run's output. Now the rows are appended by rowid
+	 * and the seeks compare small index keys.
+	 */
+	"ALTER TABLE output RENAME TO output_old;"
+	"CREATE TABLE output ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  stream INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  data BLOB NOT NULL"
+	") STRICT;"
+	"INSERT INTO output (run_id, seq, stream, time, data) "
+	"  SELECT run_id, seq, stream, time, data FROM output_old "
+	"  ORDER BY run_id, seq;"
+	"DROP TABLE output_old;"
+	"CREATE UNIQUE INDEX output_chunks ON output(run_id, seq);",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
