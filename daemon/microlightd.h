@@ -17,9 +17,13 @@
 #include "ml.h"
 #include "proto.h"
 
-#define OUTPUT_READ_SIZE	65536		/* one read() of a run's pipe */
+#define OUTPUT_READ_SIZE	(256 * 1024)	/* one read() of a run's pipe */
+#define OUTPUT_CHUNK_SIZE	65536		/* one stored chunk, at most */
+#define OUTPUT_PIPE_SIZE	(1024 * 1024)	/* a busy run's pipes (F_SETPIPE_SZ) */
+#define OUTPUT_WIDE_RUNS	8		/* runs with such pipes at a time */
 #define OUTPUT_FLUSH_MS		100		/* output reaches SQLite this often */
-#define OUTPUT_FLUSH_BYTES	(256 * 1024)	/* or sooner when this much waits */
+/* Or sooner when this much waits; more would spill SQLite's 1 MiB cache. */
+#define OUTPUT_FLUSH_BYTES	(256 * 1024)
 #define RELOAD_DEBOUNCE_MS	200		/* quiet time before a tasks.d rescan */
 #define GIVEUP_MS		5000		/* after SIGKILL, stop waiting */
 
@@ -336,6 +340,7 @@ TAILQ_HEAD(followers, follower);
 #define RUN_SHIM_DONE	0x80	/* the supervisor said all is gone */
 #define RUN_INDEXED	0x100	/* in runs.c's index: queued or running */
 #define RUN_RECORDED	0x200	/* its end is recorded (or kept) */
+#define RUN_PIPES_WIDE	0x400	/* its pipes were widened (run_output.c) */
 
 struct run {
 	struct runrec		 rec;

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,21 +80,53 @@ run_output_keep(struct run *r, enum run_stream stream, const u_char *data,
 }
 
 /*
+ * Widen a run's pipes (F_SETPIPE_SZ) once a read finds one full: a task
+ * that writes faster than the daemon reads then blocks less, and each
+ * read takes more. A pipe's size counts against its user's
+ * fs.pipe-user-pages-soft (64 MiB by default), past which the user's new
+ * pipes get a single page, so at most OUTPUT_WIDE_RUNS runs have wide
+ * pipes at a time; failures (an unprivileged user over the limit) are
+ * harmless and not retried.
+ */
+static u_int	 output_wide_runs;
+
+static void
+run_output_widen(struct run *r)
+{
+	if ((r->flags & RUN_PIPES_WIDE) || output_wide_runs >= OUTPUT_WIDE_RUNS)
+		return;
+	r->flags |= RUN_PIPES_WIDE;
+	output_wide_runs++;
+	if (r->out_fd != -1)
+		(void)fcntl(r->out_fd, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+	if (r->err_fd != -1)
+		(void)fcntl(r->err_fd, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+}
+
+/*
  * Read from a pipe: once, or (all) until it is empty, at most 16 reads so
- * that a process writing without pause cannot hold the loop. Returns 0 at
+ * that a process writing without pause cannot hold the loop. A read takes
+ * up to OUTPUT_READ_SIZE and is kept as chunks of at most
+ * OUTPUT_CHUNK_SIZE (one stored row, one output event each). Returns 0 at
  * EOF or error, 1 otherwise.
  */
 static int
 run_output_read(struct run *r, int fd, enum run_stream stream, int all)
 {
 	static u_char	 buf[OUTPUT_READ_SIZE];
-	ssize_t		 n;
+	ssize_t		 n, off, len;
 	int		 reads = 0;
 
 	for (;;) {
 		n = read(fd, buf, sizeof buf);
 		if (n > 0) {
-			run_output_keep(r, stream, buf, n, 1);
+			if (n >= OUTPUT_CHUNK_SIZE)
+				run_output_widen(r);
+			for (off = 0; off < n; off += len) {
+				len = n - off < OUTPUT_CHUNK_SIZE ? n - off :
+				    OUTPUT_CHUNK_SIZE;
+				run_output_keep(r, stream, buf + off, len, 1);
+			}
 			if (!all || ++reads == 16)
 				return (1);
 			continue;
@@ -315,6 +348,8 @@ run_output_free(struct run *r)
 	}
 	if (r->on_flush_list)
 		TAILQ_REMOVE(&runs_flush, r, flush_entry);
+	if (r->flags & RUN_PIPES_WIDE)
+		output_wide_runs--;
 }
 
 /* Set up the output flush timer. */

@@ -388,6 +388,48 @@ class MaxLogSize(OutputTest):
         self.assertIn(b"drop", marker.lower())
 
 
+class MaxLogSizeLarge(OutputTest):
+    """A limit that falls inside a read and a chunk, with output that
+    fills wide pipes: exactly max-log-size bytes are stored, followers
+    get the same, the rest is drained, dropped and counted."""
+
+    CONFIG = "kill-grace 2s\nmax-log-size 1000K\n"
+    LIMIT = 1000 * 1024
+    SIZE = 12 * 1024 * 1024 + 5
+    TASKS = {
+        "flood.sh": """\
+            #!/bin/sh
+            # 12 MiB on stdout, in one go: far past max-log-size.
+            # @timeout 60s
+            exec cat "@SCRATCH@/data.bin"
+            """,
+    }
+
+    def test_limit_inside_a_read(self):
+        data = binary_data(self.SIZE)
+        # The last byte kept is no newline: the marker starts with one.
+        data = data[:self.LIMIT - 1] + b"x" + data[self.LIMIT:]
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(data)
+        p = self.d.ctl("run", "flood", "--follow", check=0)
+        run_id = int(re.search(rb"run (\d+)", p.stderr).group(1))
+        run = self.d.status(run_id)
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_dropped"], self.SIZE - self.LIMIT, run)
+        out = self.d.logs(run_id)
+        self.assertEqual(p.stdout, out)
+        self.assertTrue(out[:self.LIMIT] == data[:self.LIMIT],
+                        "the first %d bytes stored are not the task's"
+                        % self.LIMIT)
+        marker = out[self.LIMIT:]
+        self.assertTrue(marker.startswith(b"\n[microlight: %d bytes of "
+                                          b"output dropped" %
+                                          (self.SIZE - self.LIMIT)), marker)
+        self.assertEqual(run["output_size"], len(out), run)
+        stored = sum(len(c[3]) for c in self.chunks(run_id))
+        self.assertEqual(stored, len(out))
+
+
 class LiveOutput(OutputTest):
     TASKS = {
         "live.sh": """\
