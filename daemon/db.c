@@ -398,9 +398,19 @@ db_migrate(int version, char **cause)
  * Checkpoints: SQLite's own, every 1000 WAL pages, would run inside some
  * commit, wherever that falls; with two syncs one takes 8 to 16 ms here,
  * enough to make a scheduled run late. The WAL hook asks for one instead,
- * and it runs from a timer at a moment when no schedule is about to fire.
+ * at a moment when no schedule is about to fire, and it runs in a thread
+ * of its own (db_ckpt.c) while the loop goes on.
+ *
+ * The WAL starts again from its beginning only at a write that finds it
+ * all copied, which a checkpoint running beside a steady writer (a run
+ * printing fast) never leaves: while it copies, more is written. So the
+ * WAL is bounded: at DB_WAL_MAX_PAGES (64 MiB) the loop waits for the
+ * thread and copies the rest itself, with nothing written meanwhile, and
+ * the next write starts the WAL over (and cuts the file back to
+ * journal_size_limit).
  */
 #define DB_CKPT_PAGES		1000	/* WAL pages that call for one */
+#define DB_WAL_MAX_PAGES	16384	/* the WAL's bound, in pages */
 
 static struct event	*ev_ckpt;
 
@@ -436,11 +446,22 @@ db_checkpoint_soon(void)
 		evtimer_add(ev_ckpt, &tv);
 }
 
-/* After each commit: a WAL that has grown asks for a checkpoint. */
+/*
+ * After each commit: a WAL that has grown asks for a checkpoint; one at
+ * its bound is copied now (see DB_WAL_MAX_PAGES).
+ */
 static int
 db_wal_hook(void *arg, sqlite3 *handle, const char *name, int pages)
 {
-	if (pages >= DB_CKPT_PAGES)
+	int	 log, ckpt;
+
+	if (pages >= DB_WAL_MAX_PAGES) {
+		db_ckpt_wait();
+		if (sqlite3_wal_checkpoint_v2(handle, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) != SQLITE_OK)
+			log_warnx("sqlite: checkpoint: %s",
+			    sqlite3_errmsg(handle));
+	} else if (pages >= DB_CKPT_PAGES)
 		db_checkpoint_soon();
 	return (SQLITE_OK);
 }
@@ -537,6 +558,7 @@ db_close(void)
 {
 	int	 i;
 
+	db_ckpt_stop();
 	if (ev_ckpt != NULL)
 		event_free(ev_ckpt);
 	ev_ckpt = NULL;
@@ -694,13 +716,18 @@ db_batch_failed(uint64_t gen)
 	return (gen != 0 && gen == batch_failed);
 }
 
-/* Copy the WAL into the database now, without waiting on readers. */
+/*
+ * Copy the WAL into the database, without waiting on readers: in the
+ * checkpoint thread, or here if it cannot run.
+ */
 void
 db_checkpoint(void)
 {
 	int	 log, ckpt;
 
 	db_flush();
+	if (db_ckpt_request() == 0)
+		return;
 	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 	    &ckpt) != SQLITE_OK)
 		log_warnx("sqlite: checkpoint: %s", sqlite3_errmsg(db));

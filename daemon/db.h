@@ -59,4 +59,9 @@ extern sqlite3	*db;
 sqlite3_stmt	*db_stmt(enum db_stmt);
 int		 db_step_done(sqlite3_stmt *, const char *);
 
+/* db_ckpt.c */
+int		 db_ckpt_request(void);
+void		 db_ckpt_wait(void);
+void		 db_ckpt_stop(void);
+
 #endif /* DB_H */
