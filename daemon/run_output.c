@@ -14,10 +14,48 @@
 static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
 static struct event	*ev_flush;
 
-/* The output flush timer. */
+/*
+ * Chunks of more than half OUTPUT_CHUNK_SIZE are made full-size, and kept
+ * when stored for the next ones, OUTPUT_SPARE_CHUNKS at most (a batch):
+ * freeing a batch of them left the top of the heap free and malloc gave
+ * it back to the system, to fault it in again for the next batch (15% of
+ * the daemon's time while a run printed fast). They are freed once the
+ * flush timer finds nothing waiting.
+ */
+#define OUTPUT_SPARE_CHUNKS	(OUTPUT_FLUSH_BYTES / OUTPUT_CHUNK_SIZE + 1)
+static struct chunks	 chunks_spare = TAILQ_HEAD_INITIALIZER(chunks_spare);
+static u_int		 nspare;
+
+/* Free the chunks kept for reuse. */
+static void
+run_output_spare_free(void)
+{
+	struct chunk	*c;
+
+	while ((c = TAILQ_FIRST(&chunks_spare)) != NULL) {
+		TAILQ_REMOVE(&chunks_spare, c, entry);
+		free(c);
+	}
+	nspare = 0;
+}
+
+/* A chunk is stored or dropped: keep it for reuse if it is full-size. */
+static void
+run_output_chunk_free(struct chunk *c)
+{
+	if (c->len > OUTPUT_CHUNK_SIZE / 2 && nspare < OUTPUT_SPARE_CHUNKS) {
+		TAILQ_INSERT_HEAD(&chunks_spare, c, entry);
+		nspare++;
+	} else
+		free(c);
+}
+
+/* The output flush timer: store what waits; when nothing did, let go. */
 static void
 run_output_flush_cb(int fd, short events, void *arg)
 {
+	if (TAILQ_EMPTY(&runs_flush))
+		run_output_spare_free();
 	run_output_flush_all();
 }
 
@@ -28,7 +66,14 @@ run_output_chunk(struct run *r, enum run_stream stream, const void *data,
 {
 	struct chunk	*c;
 
-	c = xmalloc(sizeof *c + len);
+	if (len <= OUTPUT_CHUNK_SIZE / 2)
+		c = xmalloc(sizeof *c + len);
+	else if ((c = TAILQ_FIRST(&chunks_spare)) != NULL) {
+		TAILQ_REMOVE(&chunks_spare, c, entry);
+		nspare--;
+	} else
+		c = xmalloc(sizeof *c + (len > OUTPUT_CHUNK_SIZE ? len :
+		    OUTPUT_CHUNK_SIZE));
 	c->seq = r->next_seq++;
 	c->stream = stream;
 	c->time = time_now_ms();
@@ -236,7 +281,7 @@ run_output_pending_done(struct run *r, int stored)
 		r->last_newline = c->data[c->len - 1] == '\n';
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
+		run_output_chunk_free(c);
 	}
 	r->pending_bytes = 0;
 	r->flushed_seq = r->next_seq;
@@ -344,7 +389,7 @@ run_output_free(struct run *r)
 
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
+		run_output_chunk_free(c);
 	}
 	if (r->on_flush_list)
 		TAILQ_REMOVE(&runs_flush, r, flush_entry);
