@@ -158,7 +158,9 @@ conn_recv(struct conn *c)
 
 /*
  * Copy the len raw bytes that follow the last message (a raw output
- * event's) to fd, as they come: those read with the message first.
+ * event's) to fd. Those read with the message come first; the reader is
+ * filled until it holds them all (or CLIENT_READ_SIZE), so that a chunk
+ * goes out in one write rather than in the pieces the socket gave.
  */
 void
 conn_copy(struct conn *c, size_t len, int fd)
@@ -167,12 +169,15 @@ conn_copy(struct conn *c, size_t len, int fd)
 	size_t		 n;
 
 	while (len > 0) {
-		if ((n = frame_reader_take(&c->fr, &data, len)) > 0) {
-			write_all(fd, data, n);
-			len -= n;
-		} else if (conn_fill(c) == 0)
+		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE &&
+		    conn_fill(c) == 0)
 			errx(EXIT_SOFTWARE, "microlightd closed the "
 			    "connection mid-message");
+		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE)
+			continue;
+		n = frame_reader_take(&c->fr, &data, len);
+		write_all(fd, data, n);
+		len -= n;
 	}
 }
 
