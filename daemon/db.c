@@ -404,15 +404,17 @@ db_migrate(int version, char **cause)
  * The WAL starts again from its beginning only at a write that finds it
  * all copied, which a checkpoint running beside a steady writer (a run
  * printing fast) never leaves: while it copies, more is written. So the
- * WAL is bounded: at DB_WAL_MAX_PAGES (64 MiB) the loop waits for the
- * thread and copies the rest itself, with nothing written meanwhile, and
- * the next write starts the WAL over (and cuts the file back to
- * journal_size_limit).
+ * WAL is bounded: at DB_WAL_MAX_PAGES (64 MiB) it is full (db_wal_full)
+ * and output waits in its pipes, not read, until the thread has copied it
+ * all; the next write then starts the WAL over (and cuts the file back to
+ * journal_size_limit). Without the thread, the loop copies it there and
+ * then.
  */
 #define DB_CKPT_PAGES		1000	/* WAL pages that call for one */
 #define DB_WAL_MAX_PAGES	16384	/* the WAL's bound, in pages */
 
 static struct event	*ev_ckpt;
+static int		 wal_full;	/* at its bound, not all copied */
 
 /* A checkpoint was asked for: do it now, or after the next fire. */
 static void
@@ -448,15 +450,19 @@ db_checkpoint_soon(void)
 
 /*
  * After each commit: a WAL that has grown asks for a checkpoint; one at
- * its bound is copied now (see DB_WAL_MAX_PAGES).
+ * its bound is full until the thread has copied it, or, without the
+ * thread, is copied now (see DB_WAL_MAX_PAGES).
  */
 static int
 db_wal_hook(void *arg, sqlite3 *handle, const char *name, int pages)
 {
 	int	 log, ckpt;
 
-	if (pages >= DB_WAL_MAX_PAGES) {
-		db_ckpt_wait();
+	wal_full = 0;
+	if (pages >= DB_WAL_MAX_PAGES && db_ckpt_state() != DB_CKPT_NONE) {
+		wal_full = 1;
+		db_ckpt_request();
+	} else if (pages >= DB_WAL_MAX_PAGES) {
 		if (sqlite3_wal_checkpoint_v2(handle, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) != SQLITE_OK)
 			log_warnx("sqlite: checkpoint: %s",
@@ -464,6 +470,29 @@ db_wal_hook(void *arg, sqlite3 *handle, const char *name, int pages)
 	} else if (pages >= DB_CKPT_PAGES)
 		db_checkpoint_soon();
 	return (SQLITE_OK);
+}
+
+/*
+ * Whether the WAL is full (at its bound, see DB_WAL_MAX_PAGES): output
+ * should wait. It is no longer once the thread has copied all of it (the
+ * next write starts it over); while the thread lags, another round is
+ * asked for.
+ */
+int
+db_wal_full(void)
+{
+	if (!wal_full)
+		return (0);
+	switch (db_ckpt_state()) {
+	case DB_CKPT_BUSY:
+		return (1);
+	case DB_CKPT_BEHIND:
+		db_ckpt_request();
+		return (1);
+	default:
+		wal_full = 0;
+		return (0);
+	}
 }
 
 /*

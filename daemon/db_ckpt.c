@@ -33,6 +33,7 @@ static int		 ckpt_started;	/* the thread runs */
 static int		 ckpt_failed;	/* it could not be started: inline */
 static int		 ckpt_wanted;	/* a checkpoint is asked for */
 static int		 ckpt_busy;	/* one is under way */
+static int		 ckpt_all;	/* the last one copied the whole WAL */
 static int		 ckpt_quit;
 static char		 ckpt_why[256];	/* the last failure, not yet logged */
 
@@ -59,6 +60,7 @@ db_ckpt_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			strlcpy(ckpt_why, sqlite3_errmsg(ckpt_db),
 			    sizeof ckpt_why);
+		ckpt_all = rc == SQLITE_OK && log == done;
 		ckpt_busy = 0;
 		pthread_cond_broadcast(&ckpt_cond);
 	}
@@ -139,16 +141,21 @@ db_ckpt_request(void)
 	return (0);
 }
 
-/* Wait until the thread has done what was asked of it. */
-void
-db_ckpt_wait(void)
+/* Where the thread is (see enum db_ckpt_state). */
+enum db_ckpt_state
+db_ckpt_state(void)
 {
+	enum db_ckpt_state	 state;
+
 	if (!ckpt_started)
-		return;
+		return (DB_CKPT_NONE);
 	pthread_mutex_lock(&ckpt_lock);
-	while (ckpt_wanted || ckpt_busy)
-		pthread_cond_wait(&ckpt_cond, &ckpt_lock);
+	if (ckpt_wanted || ckpt_busy)
+		state = DB_CKPT_BUSY;
+	else
+		state = ckpt_all ? DB_CKPT_DONE : DB_CKPT_BEHIND;
 	pthread_mutex_unlock(&ckpt_lock);
+	return (state);
 }
 
 /* End the thread (after its checkpoint, if one runs) and its connection. */
@@ -165,6 +172,7 @@ db_ckpt_stop(void)
 	if (ckpt_db != NULL)
 		sqlite3_close(ckpt_db);
 	ckpt_db = NULL;
-	ckpt_started = ckpt_failed = ckpt_wanted = ckpt_busy = ckpt_quit = 0;
+	ckpt_started = ckpt_failed = ckpt_wanted = ckpt_busy = ckpt_all = 0;
+	ckpt_quit = 0;
 	ckpt_why[0] = '\0';
 }

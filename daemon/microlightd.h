@@ -193,6 +193,7 @@ int		 db_failure_lasting(void);
 int		 db_vacuum_step(int);
 void		 db_checkpoint(void);
 void		 db_checkpoint_soon(void);
+int		 db_wal_full(void);
 int		 db_ping(void);
 struct db_backup *db_backup_open(const char *, char **);
 int		 db_backup_step(struct db_backup *, int, char **);
@@ -341,6 +342,7 @@ TAILQ_HEAD(followers, follower);
 #define RUN_INDEXED	0x100	/* in runs.c's index: queued or running */
 #define RUN_RECORDED	0x200	/* its end is recorded (or kept) */
 #define RUN_PIPES_WIDE	0x400	/* its pipes were widened (run_output.c) */
+#define RUN_OUTPUT_PAUSED 0x800	/* its pipes wait for the WAL (run_output.c) */
 
 struct run {
 	struct runrec		 rec;

@@ -15,6 +15,16 @@ static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
 static struct event	*ev_flush;
 
 /*
+ * Runs whose pipes are not read while the database's WAL is full (see
+ * db_wal_full): their output waits in the pipes, their task blocks on
+ * them, and the timer looks every OUTPUT_PAUSE_MS whether it may go on.
+ */
+#define OUTPUT_PAUSE_MS		10
+static struct run	**runs_paused;
+static u_int		 npaused, paused_size;
+static struct event	*ev_paused;
+
+/*
  * Chunks of more than half OUTPUT_CHUNK_SIZE are made full-size, and kept
  * when stored for the next ones, OUTPUT_SPARE_CHUNKS at most (a batch):
  * freeing a batch of them left the top of the heap free and malloc gave
@@ -223,13 +233,67 @@ run_output_close_pipes(struct run *r)
 	run_output_close_pipe(r, STREAM_STDERR);
 }
 
-/* A pipe is readable: one read per wake-up keeps the loop fair. */
+/* Read a paused run's pipes again. */
+static void
+run_output_resume(struct run *r)
+{
+	r->flags &= ~RUN_OUTPUT_PAUSED;
+	if (r->out_fd != -1)
+		event_add(r->ev_out, NULL);
+	if (r->err_fd != -1)
+		event_add(r->ev_err, NULL);
+}
+
+/* The pause timer: the WAL is copied, the paused runs are read again. */
+static void
+run_output_paused_cb(int fd, short events, void *arg)
+{
+	struct timeval	 tv = { 0, OUTPUT_PAUSE_MS * 1000 };
+	u_int		 i;
+
+	if (db_wal_full()) {
+		evtimer_add(ev_paused, &tv);
+		return;
+	}
+	for (i = 0; i < npaused; i++)
+		run_output_resume(runs_paused[i]);
+	npaused = 0;
+}
+
+/* Stop reading a run's pipes until the WAL is no longer full. */
+static void
+run_output_pause(struct run *r)
+{
+	struct timeval	 tv = { 0, OUTPUT_PAUSE_MS * 1000 };
+
+	if (r->flags & RUN_OUTPUT_PAUSED)
+		return;
+	r->flags |= RUN_OUTPUT_PAUSED;
+	event_del(r->ev_out);
+	event_del(r->ev_err);
+	if (npaused == paused_size)
+		runs_paused = xreallocarray(runs_paused, paused_size =
+		    paused_size * 2 + 8, sizeof *runs_paused);
+	runs_paused[npaused++] = r;
+	if (!evtimer_pending(ev_paused, NULL))
+		evtimer_add(ev_paused, &tv);
+}
+
+/*
+ * A pipe is readable: one read per wake-up keeps the loop fair. While the
+ * WAL is full, a run whose output is stored is paused instead (one past
+ * max-log-size only drains its pipes and goes on).
+ */
 void
 run_output_pipe_cb(int fd, short events, void *arg)
 {
 	struct run	*r = arg;
 	enum run_stream	 stream;
 
+	if (r->rec.output_size < ml_conf->max_log_size && db_wal_full()) {
+		run_output_pause(r);
+		return;
+	}
 	stream = fd == r->out_fd ? STREAM_STDOUT : STREAM_STDERR;
 	if (run_output_read(r, fd, stream, 0) == 0) {
 		run_output_close_pipe(r, stream);
@@ -381,7 +445,7 @@ run_output_mark_dropped(struct run *r)
 	return (c);
 }
 
-/* Free a run's waiting output and take it off the flush list. */
+/* Free a run's waiting output and take it off the flush and pause lists. */
 void
 run_output_free(struct run *r)
 {
@@ -391,10 +455,18 @@ run_output_free(struct run *r)
 		TAILQ_REMOVE(&r->pending, c, entry);
 		run_output_chunk_free(c);
 	}
+	u_int		 i;
+
 	if (r->on_flush_list)
 		TAILQ_REMOVE(&runs_flush, r, flush_entry);
 	if (r->flags & RUN_PIPES_WIDE)
 		output_wide_runs--;
+	if (r->flags & RUN_OUTPUT_PAUSED) {
+		for (i = 0; i < npaused && runs_paused[i] != r; i++)
+			;
+		if (i < npaused)
+			runs_paused[i] = runs_paused[--npaused];
+	}
 }
 
 /* Set up the output flush timer. */
@@ -402,4 +474,5 @@ void
 run_output_init(void)
 {
 	ev_flush = evtimer_new(ml_base, run_output_flush_cb, NULL);
+	ev_paused = evtimer_new(ml_base, run_output_paused_cb, NULL);
 }

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import select
+import threading
 
 from harness import *
 
@@ -349,6 +350,55 @@ class LargeBinary(OutputTest):
         self.assertEqual(drain(p, p.stdout, line), b"%d\n" % run_id)
         self.assertEqual(p.wait(30), 0, p.stderr.read())
         self.assert_stored(run_id)
+
+
+class WalBound(OutputTest):
+    """A run printing far more than the WAL's bound (64 MiB): the WAL file
+    never grows much past it (output waits in the pipe while the WAL is
+    copied into the database), and every byte is stored, in order."""
+
+    CONFIG = "kill-grace 2s\nmax-log-size 300M\n"
+    SIZE = 160 * 1024 * 1024 + 3
+    WAL_BOUND = 16384 * (4096 + 24) + 32      # DB_WAL_MAX_PAGES frames
+    TASKS = {
+        "flood.sh": """\
+            #!/bin/sh
+            # 160 MiB on stdout, as fast as it goes.
+            exec cat "@SCRATCH@/data.bin"
+            """,
+    }
+
+    def test_wal_stays_bounded(self):
+        data = binary_data(self.SIZE)
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(data)
+        wal = self.d.db_path + "-wal"
+        peak = [0]
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], os.path.getsize(wal))
+                except OSError:
+                    pass
+                done.wait(0.002)
+        t = threading.Thread(target=watch)
+        t.start()
+        try:
+            run = self.d.run("flood", check=0)
+        finally:
+            done.set()
+            t.join()
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_size"], self.SIZE, run)
+        # The commit that crosses the bound, and the pipe drained at the
+        # run's end, may go past it.
+        self.assertLess(peak[0], self.WAL_BOUND + 4 * 1024 * 1024,
+                        "the WAL grew to %d bytes" % peak[0])
+        out = self.d.logs(run["id"])
+        self.assertTrue(out == data, "logs gave %s, expected %s"
+                        % (digest(out), digest(data)))
 
 
 class MaxLogSize(OutputTest):
