@@ -1,5 +1,6 @@
 /* WAL checkpoints in a thread of their own: the loop never waits on fsync. */
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -92,14 +93,23 @@ db_ckpt_start(void)
 		    ckpt_db != NULL ? sqlite3_errmsg(ckpt_db) : "no memory");
 		goto fail;
 	}
-	/* It runs no statements: no lookaside; it syncs as the loop's does. */
+	/*
+	 * It runs no statements: no lookaside, a small page cache; it syncs
+	 * as the loop's connection does.
+	 */
 	sqlite3_db_config(ckpt_db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-	if (sqlite3_exec(ckpt_db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    &why) != SQLITE_OK) {
+	if (sqlite3_exec(ckpt_db, "PRAGMA synchronous = NORMAL; "
+	    "PRAGMA cache_size = -64", NULL, NULL, &why) != SQLITE_OK) {
 		log_warnx("sqlite: checkpoint connection: %s", why);
 		sqlite3_free(why);
 		goto fail;
 	}
+	/*
+	 * What the thread allocates (SQLite's checkpoint iterator, at most
+	 * a few hundred KiB) comes from the loop's arena: glibc would give
+	 * it one of its own, whose pages stay with the process.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&ckpt_thread, NULL, db_ckpt_main, NULL);

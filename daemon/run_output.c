@@ -30,7 +30,7 @@ static struct event	*ev_paused;
  * freeing a batch of them left the top of the heap free and malloc gave
  * it back to the system, to fault it in again for the next batch (15% of
  * the daemon's time while a run printed fast). They are freed once the
- * flush timer finds nothing waiting.
+ * flush timer finds nothing waiting (run_output_flush_cb).
  */
 #define OUTPUT_SPARE_CHUNKS	(OUTPUT_FLUSH_BYTES / OUTPUT_CHUNK_SIZE + 1)
 static struct chunks	 chunks_spare = TAILQ_HEAD_INITIALIZER(chunks_spare);
@@ -60,13 +60,22 @@ run_output_chunk_free(struct chunk *c)
 		free(c);
 }
 
-/* The output flush timer: store what waits; when nothing did, let go. */
+/*
+ * The output flush timer: store what waits, and come back while chunks
+ * are kept for reuse; a period without output lets them go.
+ */
 static void
 run_output_flush_cb(int fd, short events, void *arg)
 {
-	if (TAILQ_EMPTY(&runs_flush))
+	struct timeval	 tv = { 0, OUTPUT_FLUSH_MS * 1000 };
+
+	if (TAILQ_EMPTY(&runs_flush)) {
 		run_output_spare_free();
+		return;
+	}
 	run_output_flush_all();
+	if (nspare > 0)
+		evtimer_add(ev_flush, &tv);
 }
 
 /* The run's next chunk of output, holding a copy of data; counted. */
