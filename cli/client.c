@@ -104,14 +104,35 @@ conn_send(struct conn *c, json_t *msg)
 }
 
 /*
+ * Read what the daemon sent next into the frame reader; 0 at EOF. Reads
+ * are large: a raw output event's bytes come this way too.
+ */
+static size_t
+conn_fill(struct conn *c)
+{
+	void	*space;
+	ssize_t	 n;
+
+	space = frame_reader_space(&c->fr, CLIENT_READ_SIZE);
+	for (;;) {
+		n = read(c->fd, space, CLIENT_READ_SIZE);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			err(EXIT_UNAVAILABLE, "reading from microlightd");
+		frame_reader_fill(&c->fr, n);
+		return (n);
+	}
+}
+
+/*
  * Read the next message; NULL at a clean end of stream. The raw line stays
  * in c->line for --json. A malformed frame or an early EOF is fatal.
  */
 json_t *
 conn_recv(struct conn *c)
 {
-	char	 buf[65536], *cause;
-	ssize_t	 n;
+	char	*cause;
 	size_t	 len;
 	json_t	*msg;
 	int	 rc;
@@ -126,18 +147,37 @@ conn_recv(struct conn *c)
 		if (rc != 0)
 			errx(EXIT_SOFTWARE, "bad reply from microlightd: %s",
 			    text_vis(cause));
-		n = read(c->fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			err(EXIT_UNAVAILABLE, "reading from microlightd");
-		if (n == 0) {
+		if (conn_fill(c) == 0) {
 			if (c->fr.len != 0)
 				errx(EXIT_SOFTWARE, "microlightd closed the "
 				    "connection mid-message");
 			return (NULL);
 		}
-		frame_reader_feed(&c->fr, buf, n);
+	}
+}
+
+/*
+ * Copy the len raw bytes that follow the last message (a raw output
+ * event's) to fd. Those read with the message come first; the reader is
+ * filled until it holds them all (or CLIENT_READ_SIZE), so that a chunk
+ * goes out in one write rather than in the pieces the socket gave.
+ */
+void
+conn_copy(struct conn *c, size_t len, int fd)
+{
+	const void	*data;
+	size_t		 n;
+
+	while (len > 0) {
+		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE &&
+		    conn_fill(c) == 0)
+			errx(EXIT_SOFTWARE, "microlightd closed the "
+			    "connection mid-message");
+		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE)
+			continue;
+		n = frame_reader_take(&c->fr, &data, len);
+		write_all(fd, data, n);
+		len -= n;
 	}
 }
 

@@ -38,14 +38,26 @@ run_exit_status(json_t *run)
 }
 
 /*
+ * Ask for a run's output as raw bytes (K_RAW), unless --json prints the
+ * events as they come (with their bytes in base64).
+ */
+void
+follow_ask_raw(json_t *req)
+{
+	if (!json_output)
+		json_object_set_new(req, K_RAW, json_true());
+}
+
+/*
  * Read the events of a following command until its end event. Output goes
- * to stdout byte for byte (both streams, in arrival order). Returns the
- * final run object (owned).
+ * to stdout byte for byte (both streams, in arrival order): the bytes
+ * after a raw event's line, or a base64 event's data. Returns the final
+ * run object (owned).
  */
 json_t *
 follow_events(struct conn *c)
 {
-	json_t		*ev, *run;
+	json_t		*ev, *run, *size;
 	const char	*type, *data;
 	void		*bytes;
 	size_t		 len;
@@ -63,6 +75,12 @@ follow_events(struct conn *c)
 			if (json_object_get(ev, K_OK) != NULL &&
 			    !json_is_true(json_object_get(ev, K_OK)))
 				conn_fail(ev);
+		} else if (strcmp(type, EV_OUTPUT) == 0 &&
+		    (size = json_object_get(ev, K_SIZE)) != NULL) {
+			if (!json_is_integer(size) ||
+			    json_integer_value(size) < 0)
+				errx(EXIT_SOFTWARE, "bad output event");
+			conn_copy(c, json_integer_value(size), STDOUT_FILENO);
 		} else if (strcmp(type, EV_OUTPUT) == 0 && !json_output) {
 			data = jstr(ev, K_DATA);
 			if (data == NULL || base64_decode(data, strlen(data),

@@ -331,6 +331,8 @@ run_send(json_t *req, int wait, int follow)
 	json_t		*r, *run;
 	int		 status;
 
+	if (follow)
+		follow_ask_raw(req);
 	r = request(&c, req);
 	run = json_object_get(r, K_RUN);
 	if (!json_output) {
@@ -451,6 +453,7 @@ cmd_logs(int argc, char **argv)
 	    (json_int_t)run_id(argv[optind]), K_FOLLOW, follow);
 	if (stream != NULL)
 		json_object_set_new(req, K_STREAM, json_string(stream));
+	follow_ask_raw(req);
 	r = request(&c, req);
 	json_decref(r);
 	run = follow_events(&c);

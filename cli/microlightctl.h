@@ -21,6 +21,7 @@
 #define EXIT_SOFTWARE	70
 
 #define CLIENT_MAX_FRAME (64 * 1024 * 1024)
+#define CLIENT_READ_SIZE (256 * 1024)	/* one read of the socket */
 
 /* client.c */
 struct conn {
@@ -33,6 +34,7 @@ void		 conn_open(struct conn *, const char *);
 void		 conn_close(struct conn *);
 void		 conn_send(struct conn *, json_t *);
 json_t		*conn_recv(struct conn *);
+void		 conn_copy(struct conn *, size_t, int);
 json_t		*conn_request(struct conn *, json_t *);
 __dead void	 conn_fail(json_t *);
 int		 exit_for_error(json_t *);
@@ -75,6 +77,7 @@ int		 cmd_token(int, char **);
 
 /* follow.c */
 int		 run_exit_status(json_t *);
+void		 follow_ask_raw(json_t *);
 json_t		*follow_events(struct conn *);
 void		 report_end(json_t *);
 char		*run_at(const char *);

@@ -280,6 +280,22 @@ proto_output_event(enum run_stream stream, int64_t seq, int64_t time_ms,
 	return (ev);
 }
 
+/*
+ * The line of a raw output event (see K_RAW): as proto_output_event, with
+ * the chunk's size in place of its bytes, which follow the line.
+ */
+json_t *
+proto_output_head(enum run_stream stream, int64_t seq, int64_t time_ms,
+    size_t len)
+{
+	char	 tbuf[TIME_RFC3339_LEN];
+
+	time_rfc3339(time_ms, tbuf, sizeof tbuf);
+	return (json_pack("{s:s,s:s,s:I,s:s,s:I}", K_EVENT, EV_OUTPUT,
+	    K_STREAM, proto_stream_name(stream), K_SEQ, (json_int_t)seq,
+	    K_TIME, tbuf, K_SIZE, (json_int_t)len));
+}
+
 /* Set up a frame reader accepting frames up to max bytes. */
 void
 frame_reader_init(struct frame_reader *fr, size_t max)
@@ -294,27 +310,77 @@ frame_reader_free(struct frame_reader *fr)
 {
 	free(fr->buf);
 	fr->buf = NULL;
-	fr->len = fr->size = 0;
+	fr->off = fr->len = fr->size = 0;
+}
+
+/*
+ * Room for at least want more bytes after those held, to read into; the
+ * bytes not taken yet move to the front of the buffer first (few, as a
+ * rule: the reader is filled once what it held was taken).
+ */
+void *
+frame_reader_space(struct frame_reader *fr, size_t want)
+{
+	size_t	 size;
+
+	if (fr->off + fr->len + want <= fr->size)
+		return (fr->buf + fr->off + fr->len);
+	if (fr->off > 0) {
+		memmove(fr->buf, fr->buf + fr->off, fr->len);
+		fr->off = 0;
+	}
+	if (fr->len + want > fr->size) {
+		size = fr->size == 0 ? 4096 : fr->size;
+		while (size < fr->len + want)
+			size *= 2;
+		fr->buf = xreallocarray(fr->buf, 1, size);
+		fr->size = size;
+	}
+	return (fr->buf + fr->len);
+}
+
+/* len bytes were read into frame_reader_space's room. */
+void
+frame_reader_fill(struct frame_reader *fr, size_t len)
+{
+	fr->len += len;
 }
 
 /* Append received bytes. */
 int
 frame_reader_feed(struct frame_reader *fr, const void *data, size_t len)
 {
-	size_t	 want;
-
 	if (len == 0)
 		return (0);
-	if (fr->len + len > fr->size) {
-		want = fr->size == 0 ? 4096 : fr->size;
-		while (want < fr->len + len)
-			want *= 2;
-		fr->buf = xreallocarray(fr->buf, 1, want);
-		fr->size = want;
-	}
-	memcpy(fr->buf + fr->len, data, len);
-	fr->len += len;
+	memcpy(frame_reader_space(fr, len), data, len);
+	frame_reader_fill(fr, len);
 	return (0);
+}
+
+/* Drop the first n bytes held. */
+static void
+frame_reader_drop(struct frame_reader *fr, size_t n)
+{
+	fr->off += n;
+	fr->len -= n;
+	if (fr->len == 0)
+		fr->off = 0;
+}
+
+/*
+ * Take up to max of the bytes held as they are (the raw bytes after a
+ * frame): *data points at them until the reader is next fed or asked
+ * for room.
+ * Returns how many were taken.
+ */
+size_t
+frame_reader_take(struct frame_reader *fr, const void **data, size_t max)
+{
+	size_t	 n = fr->len < max ? fr->len : max;
+
+	*data = fr->buf + fr->off;
+	frame_reader_drop(fr, n);
+	return (n);
 }
 
 /*
@@ -327,20 +393,21 @@ int
 frame_reader_line(struct frame_reader *fr, char **line, size_t *len,
     char **cause)
 {
-	char	*nl;
+	char	*start, *nl;
 	size_t	 n;
 
 	*line = NULL;
 	for (;;) {
-		nl = fr->len == 0 ? NULL : memchr(fr->buf, '\n', fr->len);
+		start = fr->buf + fr->off;
+		nl = fr->len == 0 ? NULL : memchr(start, '\n', fr->len);
 		if (nl == NULL) {
 			if (fr->skipping)
-				fr->len = 0;
+				frame_reader_drop(fr, fr->len);
 			else if (fr->len > fr->max) {
 				/* Refuse it now and skip to its end. */
 				xasprintf(cause, "frame longer than %zu bytes",
 				    fr->max);
-				fr->len = 0;
+				frame_reader_drop(fr, fr->len);
 				fr->skipping = 1;
 				return (-1);
 			}
@@ -349,22 +416,19 @@ frame_reader_line(struct frame_reader *fr, char **line, size_t *len,
 		if (!fr->skipping)
 			break;
 		fr->skipping = 0;
-		fr->len -= nl + 1 - fr->buf;
-		memmove(fr->buf, nl + 1, fr->len);
+		frame_reader_drop(fr, nl + 1 - start);
 	}
-	n = nl - fr->buf;
+	n = nl - start;
 	if (n + 1 > fr->max) {
 		xasprintf(cause, "frame longer than %zu bytes", fr->max);
-		memmove(fr->buf, nl + 1, fr->len - n - 1);
-		fr->len -= n + 1;
+		frame_reader_drop(fr, n + 1);
 		return (-1);
 	}
 	*line = xmalloc(n + 1);
-	memcpy(*line, fr->buf, n);
+	memcpy(*line, start, n);
 	(*line)[n] = '\0';
 	*len = n;
-	memmove(fr->buf, nl + 1, fr->len - n - 1);
-	fr->len -= n + 1;
+	frame_reader_drop(fr, n + 1);
 	return (1);
 }
 

@@ -19,8 +19,17 @@
  * Any request may carry K_PROTOCOL, the client's ML_PROTO_VERSION: a
  * daemon of another version refuses it with E_PROTOCOL, whatever its
  * command, rather than misread it.
+ *
+ * Raw output (protocol 3): a request for a run's output (logs, and run
+ * or rerun with K_FOLLOW) may carry K_RAW true. Its output events
+ * then have K_SIZE in place of K_DATA, and the line of each is followed
+ * by exactly K_SIZE bytes: the chunk of output as it is, in no encoding,
+ * with no newline of its own; the next line starts after them. Without
+ * K_RAW every output event is one line, its bytes in base64 in K_DATA,
+ * four bytes sent for three and decoded by the client; a client that
+ * copies output through takes it raw.
  */
-#define ML_PROTO_VERSION	2
+#define ML_PROTO_VERSION	3
 #define ML_MAX_REQUEST		(1024 * 1024)
 
 /* Commands: the "cmd" member of a request, the same word as the CLI's. */
@@ -53,6 +62,7 @@
 #define K_WAIT			"wait"
 #define K_FOLLOW		"follow"
 #define K_STREAM		"stream"
+#define K_RAW			"raw"		/* output events as raw bytes */
 #define K_LIMIT			"limit"
 #define K_BRIEF			"brief"		/* list: the table's members */
 #define K_STATUS		"status"
@@ -263,10 +273,15 @@ json_t		*proto_error(const char *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 json_t		*proto_output_event(enum run_stream, int64_t, int64_t,
 		    const void *, size_t);
+json_t		*proto_output_head(enum run_stream, int64_t, int64_t, size_t);
 
-/* A reader that splits a byte stream into frames (used by the client). */
+/*
+ * A reader that splits a byte stream into frames (used by the client):
+ * the bytes not taken yet are buf[off] to buf[off + len].
+ */
 struct frame_reader {
 	char	*buf;
+	size_t	 off;
 	size_t	 len;
 	size_t	 size;
 	size_t	 max;
@@ -275,6 +290,10 @@ struct frame_reader {
 void		 frame_reader_init(struct frame_reader *, size_t);
 void		 frame_reader_free(struct frame_reader *);
 int		 frame_reader_feed(struct frame_reader *, const void *, size_t);
+void		*frame_reader_space(struct frame_reader *, size_t);
+void		 frame_reader_fill(struct frame_reader *, size_t);
+size_t		 frame_reader_take(struct frame_reader *, const void **,
+		     size_t);
 int		 frame_reader_line(struct frame_reader *, char **, size_t *,
 		     char **);
 int		 frame_reader_next(struct frame_reader *, json_t **, char **);

@@ -33,7 +33,7 @@ static void	control_cmd_token(struct client *, json_t *);
  * that sends an option this daemon does not know must not get a run it
  * did not ask for).
  */
-#define CMD_MAX_KEYS	7
+#define CMD_MAX_KEYS	8
 static const struct control_cmd {
 	const char	*name;
 	void		(*handler)(struct client *, json_t *);
@@ -44,10 +44,11 @@ static const struct control_cmd {
 	{ CMD_LIST, control_cmd_list, 0, { K_BRIEF, NULL } },
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES | CMD_BATCH,
-	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, NULL } },
+	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, K_RAW, NULL } },
 	{ CMD_RERUN, control_cmd_rerun, CMD_MUTATES,
-	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, NULL } },
-	{ CMD_LOGS, control_cmd_logs, 0, { K_RUN, K_FOLLOW, K_STREAM, NULL } },
+	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, K_RAW, NULL } },
+	{ CMD_LOGS, control_cmd_logs, 0,
+	    { K_RUN, K_FOLLOW, K_STREAM, K_RAW, NULL } },
 	{ CMD_RUNS, control_cmd_runs, 0,
 	    { K_TASK, K_STATUS, K_LIMIT, K_BEFORE, NULL } },
 	{ CMD_STATUS, control_cmd_status, 0, { K_RUN, NULL } },
@@ -237,16 +238,17 @@ control_cmd_show(struct client *c, json_t *req)
 
 /*
  * The end of a command that starts a run (id, -1 if it failed): its reply,
- * then, with wait or follow, the run's events until its end.
+ * then, with wait or follow, the run's events until its end (raw: its
+ * output events as raw bytes).
  */
 static void
 control_cmd_started(struct client *c, json_t *reply, int64_t id, int wait,
-    int follow, struct ops_error *err)
+    int follow, int raw, struct ops_error *err)
 {
 	if (control_cmd_reply(c, reply, id == -1, err) != 0)
 		return;
 	if (wait || follow)
-		control_client_follow(c, id, follow, 1, 0);
+		control_client_follow(c, id, follow, 1, 0, raw);
 }
 
 /* run: check the task and parameters, queue a run, maybe follow it. */
@@ -256,14 +258,15 @@ control_cmd_run(struct client *c, json_t *req)
 	struct ops_error	 err;
 	const char		*name, *at, *in;
 	json_t			*reply;
-	int			 wait, follow;
+	int			 wait, follow, raw;
 	int64_t			 id;
 
 	if (control_cmd_arg_string(c, req, K_TASK, 1, &name) != 0 ||
 	    control_cmd_arg_string(c, req, K_AT, 0, &at) != 0 ||
 	    control_cmd_arg_string(c, req, K_IN, 0, &in) != 0 ||
 	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
-	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
+	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
+	    control_cmd_arg_bool(c, req, K_RAW, &raw) != 0)
 		return;
 	/* A run waited for is written at once: its follower holds it. */
 	if (wait || follow)
@@ -271,7 +274,7 @@ control_cmd_run(struct client *c, json_t *req)
 	reply = proto_ok();
 	id = ops_run(control_client_asker(c), name, json_object_get(req,
 	    K_PARAMS), TRIGGER_CLI, NULL, 0, NULL, at, in, reply, &err);
-	control_cmd_started(c, reply, id, wait, follow, &err);
+	control_cmd_started(c, reply, id, wait, follow, raw, &err);
 }
 
 /* rerun: a new run of a run's task with its parameters, maybe followed. */
@@ -280,17 +283,18 @@ control_cmd_rerun(struct client *c, json_t *req)
 {
 	struct ops_error	 err;
 	json_t			*reply;
-	int			 wait, follow;
+	int			 wait, follow, raw;
 	int64_t			 run, id;
 
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &run) != 0 ||
 	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
-	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0)
+	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
+	    control_cmd_arg_bool(c, req, K_RAW, &raw) != 0)
 		return;
 	reply = proto_ok();
 	id = ops_rerun(control_client_asker(c), run, json_object_get(req,
 	    K_PARAMS), NULL, TRIGGER_CLI, reply, &err);
-	control_cmd_started(c, reply, id, wait, follow, &err);
+	control_cmd_started(c, reply, id, wait, follow, raw, &err);
 }
 
 /* logs: a run's output, then the end; with follow until the run ends. */
@@ -300,11 +304,12 @@ control_cmd_logs(struct client *c, json_t *req)
 	struct ops_error	 err;
 	const char		*sname;
 	json_t			*reply;
-	int			 follow, stream = 0;
+	int			 follow, raw, stream = 0;
 	int64_t			 id;
 
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &id) != 0 ||
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
+	    control_cmd_arg_bool(c, req, K_RAW, &raw) != 0 ||
 	    control_cmd_arg_string(c, req, K_STREAM, 0, &sname) != 0)
 		return;
 	if (sname != NULL && (stream = proto_stream_from(sname)) == -1) {
@@ -317,7 +322,7 @@ control_cmd_logs(struct client *c, json_t *req)
 	    reply, &err) != 0,
 	    &err) != 0)
 		return;
-	control_client_follow(c, id, 1, follow, stream);
+	control_client_follow(c, id, 1, follow, stream, raw);
 }
 
 /* runs: history, newest first. */

@@ -204,6 +204,29 @@ static const char *db_migrations[] = {
 	"CREATE TRIGGER runs_end_delete AFTER DELETE ON runs "
 	"  WHEN old.finished_at IS NOT NULL BEGIN "
 	"  UPDATE task_runs SET ended = ended - 1 WHERE task = old.task; END;",
+
+	/*
+	 * 10 -> 11: output chunks in a rowid table, found by an index on
+	 * (run_id, seq). A WITHOUT ROWID table keeps whole rows in its
+	 * b-tree, and a row of up to 64 KiB spills to overflow pages: each
+	 * seek (one per chunk stored, one per batch read) then read whole
+	 * rows back from them to compare keys, a third of the daemon's time
+	 * while it stored a run's output. Now the rows are appended by rowid
+	 * and the seeks compare small index keys.
+	 */
+	"ALTER TABLE output RENAME TO output_old;"
+	"CREATE TABLE output ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  stream INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  data BLOB NOT NULL"
+	") STRICT;"
+	"INSERT INTO output (run_id, seq, stream, time, data) "
+	"  SELECT run_id, seq, stream, time, data FROM output_old "
+	"  ORDER BY run_id, seq;"
+	"DROP TABLE output_old;"
+	"CREATE UNIQUE INDEX output_chunks ON output(run_id, seq);",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -418,11 +441,23 @@ db_migrate(int version, char **cause)
  * Checkpoints: SQLite's own, every 1000 WAL pages, would run inside some
  * commit, wherever that falls; with two syncs one takes 8 to 16 ms here,
  * enough to make a scheduled run late. The WAL hook asks for one instead,
- * and it runs from a timer at a moment when no schedule is about to fire.
+ * at a moment when no schedule is about to fire, and it runs in a thread
+ * of its own (db_ckpt.c) while the loop goes on.
+ *
+ * The WAL starts again from its beginning only at a write that finds it
+ * all copied, which a checkpoint running beside a steady writer (a run
+ * printing fast) never leaves: while it copies, more is written. So the
+ * WAL is bounded: at DB_WAL_MAX_PAGES (64 MiB) it is full (db_wal_full)
+ * and output waits in its pipes, not read, until the thread has copied it
+ * all; the next write then starts the WAL over (and cuts the file back to
+ * journal_size_limit). Without the thread, the loop copies it there and
+ * then.
  */
 #define DB_CKPT_PAGES		1000	/* WAL pages that call for one */
+#define DB_WAL_MAX_PAGES	16384	/* the WAL's bound, in pages */
 
 static struct event	*ev_ckpt;
+static int		 wal_full;	/* at its bound, not all copied */
 
 /* A checkpoint was asked for: do it now, or after the next fire. */
 static void
@@ -456,13 +491,51 @@ db_checkpoint_soon(void)
 		evtimer_add(ev_ckpt, &tv);
 }
 
-/* After each commit: a WAL that has grown asks for a checkpoint. */
+/*
+ * After each commit: a WAL that has grown asks for a checkpoint; one at
+ * its bound is full until the thread has copied it, or, without the
+ * thread, is copied now (see DB_WAL_MAX_PAGES).
+ */
 static int
 db_wal_hook(void *arg, sqlite3 *handle, const char *name, int pages)
 {
-	if (pages >= DB_CKPT_PAGES)
+	int	 log, ckpt;
+
+	wal_full = 0;
+	if (pages >= DB_WAL_MAX_PAGES && db_ckpt_state() != DB_CKPT_NONE) {
+		wal_full = 1;
+		db_ckpt_request();
+	} else if (pages >= DB_WAL_MAX_PAGES) {
+		if (sqlite3_wal_checkpoint_v2(handle, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) != SQLITE_OK)
+			log_warnx("sqlite: checkpoint: %s",
+			    sqlite3_errmsg(handle));
+	} else if (pages >= DB_CKPT_PAGES)
 		db_checkpoint_soon();
 	return (SQLITE_OK);
+}
+
+/*
+ * Whether the WAL is full (at its bound, see DB_WAL_MAX_PAGES): output
+ * should wait. It is no longer once the thread has copied all of it (the
+ * next write starts it over); while the thread lags, another round is
+ * asked for.
+ */
+int
+db_wal_full(void)
+{
+	if (!wal_full)
+		return (0);
+	switch (db_ckpt_state()) {
+	case DB_CKPT_BUSY:
+		return (1);
+	case DB_CKPT_BEHIND:
+		db_ckpt_request();
+		return (1);
+	default:
+		wal_full = 0;
+		return (0);
+	}
 }
 
 /*
@@ -557,6 +630,7 @@ db_close(void)
 {
 	int	 i;
 
+	db_ckpt_stop();
 	if (ev_ckpt != NULL)
 		event_free(ev_ckpt);
 	ev_ckpt = NULL;
@@ -725,13 +799,18 @@ db_batch_failed(uint64_t gen)
 	return (gen != 0 && gen == batch_failed);
 }
 
-/* Copy the WAL into the database now, without waiting on readers. */
+/*
+ * Copy the WAL into the database, without waiting on readers: in the
+ * checkpoint thread, or here if it cannot run.
+ */
 void
 db_checkpoint(void)
 {
 	int	 log, ckpt;
 
 	db_flush();
+	if (db_ckpt_request() == 0)
+		return;
 	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 	    &ckpt) != SQLITE_OK)
 		log_warnx("sqlite: checkpoint: %s", sqlite3_errmsg(db));

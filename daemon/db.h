@@ -63,4 +63,15 @@ int		 db_step_done(sqlite3_stmt *, const char *);
 void		 db_latest_clear(void);
 void		 db_latest_forget(const char *);
 
+/* db_ckpt.c */
+enum db_ckpt_state {
+	DB_CKPT_NONE,		/* no thread: the loop checkpoints */
+	DB_CKPT_BUSY,		/* one asked for or under way */
+	DB_CKPT_BEHIND,		/* idle; the last one left part of the WAL */
+	DB_CKPT_DONE,		/* idle; the last one copied all of it */
+};
+int		 db_ckpt_request(void);
+enum db_ckpt_state db_ckpt_state(void);
+void		 db_ckpt_stop(void);
+
 #endif /* DB_H */

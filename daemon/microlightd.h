@@ -17,9 +17,13 @@
 #include "ml.h"
 #include "proto.h"
 
-#define OUTPUT_READ_SIZE	65536		/* one read() of a run's pipe */
+#define OUTPUT_READ_SIZE	(256 * 1024)	/* one read() of a run's pipe */
+#define OUTPUT_CHUNK_SIZE	65536		/* one stored chunk, at most */
+#define OUTPUT_PIPE_SIZE	(1024 * 1024)	/* a busy run's pipes (F_SETPIPE_SZ) */
+#define OUTPUT_WIDE_RUNS	8		/* runs with such pipes at a time */
 #define OUTPUT_FLUSH_MS		100		/* output reaches SQLite this often */
-#define OUTPUT_FLUSH_BYTES	(256 * 1024)	/* or sooner when this much waits */
+/* Or sooner when this much waits; more would spill SQLite's 1 MiB cache. */
+#define OUTPUT_FLUSH_BYTES	(256 * 1024)
 #define RELOAD_DEBOUNCE_MS	200		/* quiet time before a tasks.d rescan */
 #define GIVEUP_MS		5000		/* after SIGKILL, stop waiting */
 
@@ -190,6 +194,7 @@ int		 db_failure_lasting(void);
 int		 db_vacuum_step(int);
 void		 db_checkpoint(void);
 void		 db_checkpoint_soon(void);
+int		 db_wal_full(void);
 int		 db_ping(void);
 struct db_backup *db_backup_open(const char *, char **);
 int		 db_backup_step(struct db_backup *, int, char **);
@@ -340,6 +345,8 @@ TAILQ_HEAD(followers, follower);
 #define RUN_SHIM_DONE	0x80	/* the supervisor said all is gone */
 #define RUN_INDEXED	0x100	/* in runs.c's index: queued or running */
 #define RUN_RECORDED	0x200	/* its end is recorded (or kept) */
+#define RUN_PIPES_WIDE	0x400	/* its pipes were widened (run_output.c) */
+#define RUN_OUTPUT_PAUSED 0x800	/* its pipes wait for the WAL (run_output.c) */
 
 struct run {
 	struct runrec		 rec;
@@ -684,7 +691,7 @@ void		 control_client_send(struct client *, json_t *);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 control_client_follow(struct client *, int64_t, int, int,
-		     int);
+		     int, int);
 int		 control_client_backup(struct client *, struct ops_error *);
 const char	*control_client_who(struct client *);
 const struct who *control_client_asker(struct client *);

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,11 +14,68 @@
 static struct runs	 runs_flush = TAILQ_HEAD_INITIALIZER(runs_flush);
 static struct event	*ev_flush;
 
-/* The output flush timer. */
+/*
+ * Runs whose pipes are not read while the database's WAL is full (see
+ * db_wal_full): their output waits in the pipes, their task blocks on
+ * them, and the timer looks every OUTPUT_PAUSE_MS whether it may go on.
+ */
+#define OUTPUT_PAUSE_MS		10
+static struct run	**runs_paused;
+static u_int		 npaused, paused_size;
+static struct event	*ev_paused;
+
+/*
+ * Chunks of more than half OUTPUT_CHUNK_SIZE are made full-size, and kept
+ * when stored for the next ones, OUTPUT_SPARE_CHUNKS at most (a batch):
+ * freeing a batch of them left the top of the heap free and malloc gave
+ * it back to the system, to fault it in again for the next batch (15% of
+ * the daemon's time while a run printed fast). They are freed once the
+ * flush timer finds nothing waiting (run_output_flush_cb).
+ */
+#define OUTPUT_SPARE_CHUNKS	(OUTPUT_FLUSH_BYTES / OUTPUT_CHUNK_SIZE + 1)
+static struct chunks	 chunks_spare = TAILQ_HEAD_INITIALIZER(chunks_spare);
+static u_int		 nspare;
+
+/* Free the chunks kept for reuse. */
+static void
+run_output_spare_free(void)
+{
+	struct chunk	*c;
+
+	while ((c = TAILQ_FIRST(&chunks_spare)) != NULL) {
+		TAILQ_REMOVE(&chunks_spare, c, entry);
+		free(c);
+	}
+	nspare = 0;
+}
+
+/* A chunk is stored or dropped: keep it for reuse if it is full-size. */
+static void
+run_output_chunk_free(struct chunk *c)
+{
+	if (c->len > OUTPUT_CHUNK_SIZE / 2 && nspare < OUTPUT_SPARE_CHUNKS) {
+		TAILQ_INSERT_HEAD(&chunks_spare, c, entry);
+		nspare++;
+	} else
+		free(c);
+}
+
+/*
+ * The output flush timer: store what waits, and come back while chunks
+ * are kept for reuse; a period without output lets them go.
+ */
 static void
 run_output_flush_cb(int fd, short events, void *arg)
 {
+	struct timeval	 tv = { 0, OUTPUT_FLUSH_MS * 1000 };
+
+	if (TAILQ_EMPTY(&runs_flush)) {
+		run_output_spare_free();
+		return;
+	}
 	run_output_flush_all();
+	if (nspare > 0)
+		evtimer_add(ev_flush, &tv);
 }
 
 /* The run's next chunk of output, holding a copy of data; counted. */
@@ -27,7 +85,14 @@ run_output_chunk(struct run *r, enum run_stream stream, const void *data,
 {
 	struct chunk	*c;
 
-	c = xmalloc(sizeof *c + len);
+	if (len <= OUTPUT_CHUNK_SIZE / 2)
+		c = xmalloc(sizeof *c + len);
+	else if ((c = TAILQ_FIRST(&chunks_spare)) != NULL) {
+		TAILQ_REMOVE(&chunks_spare, c, entry);
+		nspare--;
+	} else
+		c = xmalloc(sizeof *c + (len > OUTPUT_CHUNK_SIZE ? len :
+		    OUTPUT_CHUNK_SIZE));
 	c->seq = r->next_seq++;
 	c->stream = stream;
 	c->time = time_now_ms();
@@ -79,21 +144,53 @@ run_output_keep(struct run *r, enum run_stream stream, const u_char *data,
 }
 
 /*
+ * Widen a run's pipes (F_SETPIPE_SZ) once a read finds one full: a task
+ * that writes faster than the daemon reads then blocks less, and each
+ * read takes more. A pipe's size counts against its user's
+ * fs.pipe-user-pages-soft (64 MiB by default), past which the user's new
+ * pipes get a single page, so at most OUTPUT_WIDE_RUNS runs have wide
+ * pipes at a time; failures (an unprivileged user over the limit) are
+ * harmless and not retried.
+ */
+static u_int	 output_wide_runs;
+
+static void
+run_output_widen(struct run *r)
+{
+	if ((r->flags & RUN_PIPES_WIDE) || output_wide_runs >= OUTPUT_WIDE_RUNS)
+		return;
+	r->flags |= RUN_PIPES_WIDE;
+	output_wide_runs++;
+	if (r->out_fd != -1)
+		(void)fcntl(r->out_fd, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+	if (r->err_fd != -1)
+		(void)fcntl(r->err_fd, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+}
+
+/*
  * Read from a pipe: once, or (all) until it is empty, at most 16 reads so
- * that a process writing without pause cannot hold the loop. Returns 0 at
+ * that a process writing without pause cannot hold the loop. A read takes
+ * up to OUTPUT_READ_SIZE and is kept as chunks of at most
+ * OUTPUT_CHUNK_SIZE (one stored row, one output event each). Returns 0 at
  * EOF or error, 1 otherwise.
  */
 static int
 run_output_read(struct run *r, int fd, enum run_stream stream, int all)
 {
 	static u_char	 buf[OUTPUT_READ_SIZE];
-	ssize_t		 n;
+	ssize_t		 n, off, len;
 	int		 reads = 0;
 
 	for (;;) {
 		n = read(fd, buf, sizeof buf);
 		if (n > 0) {
-			run_output_keep(r, stream, buf, n, 1);
+			if (n >= OUTPUT_CHUNK_SIZE)
+				run_output_widen(r);
+			for (off = 0; off < n; off += len) {
+				len = n - off < OUTPUT_CHUNK_SIZE ? n - off :
+				    OUTPUT_CHUNK_SIZE;
+				run_output_keep(r, stream, buf + off, len, 1);
+			}
 			if (!all || ++reads == 16)
 				return (1);
 			continue;
@@ -145,13 +242,67 @@ run_output_close_pipes(struct run *r)
 	run_output_close_pipe(r, STREAM_STDERR);
 }
 
-/* A pipe is readable: one read per wake-up keeps the loop fair. */
+/* Read a paused run's pipes again. */
+static void
+run_output_resume(struct run *r)
+{
+	r->flags &= ~RUN_OUTPUT_PAUSED;
+	if (r->out_fd != -1)
+		event_add(r->ev_out, NULL);
+	if (r->err_fd != -1)
+		event_add(r->ev_err, NULL);
+}
+
+/* The pause timer: the WAL is copied, the paused runs are read again. */
+static void
+run_output_paused_cb(int fd, short events, void *arg)
+{
+	struct timeval	 tv = { 0, OUTPUT_PAUSE_MS * 1000 };
+	u_int		 i;
+
+	if (db_wal_full()) {
+		evtimer_add(ev_paused, &tv);
+		return;
+	}
+	for (i = 0; i < npaused; i++)
+		run_output_resume(runs_paused[i]);
+	npaused = 0;
+}
+
+/* Stop reading a run's pipes until the WAL is no longer full. */
+static void
+run_output_pause(struct run *r)
+{
+	struct timeval	 tv = { 0, OUTPUT_PAUSE_MS * 1000 };
+
+	if (r->flags & RUN_OUTPUT_PAUSED)
+		return;
+	r->flags |= RUN_OUTPUT_PAUSED;
+	event_del(r->ev_out);
+	event_del(r->ev_err);
+	if (npaused == paused_size)
+		runs_paused = xreallocarray(runs_paused, paused_size =
+		    paused_size * 2 + 8, sizeof *runs_paused);
+	runs_paused[npaused++] = r;
+	if (!evtimer_pending(ev_paused, NULL))
+		evtimer_add(ev_paused, &tv);
+}
+
+/*
+ * A pipe is readable: one read per wake-up keeps the loop fair. While the
+ * WAL is full, a run whose output is stored is paused instead (one past
+ * max-log-size only drains its pipes and goes on).
+ */
 void
 run_output_pipe_cb(int fd, short events, void *arg)
 {
 	struct run	*r = arg;
 	enum run_stream	 stream;
 
+	if (r->rec.output_size < ml_conf->max_log_size && db_wal_full()) {
+		run_output_pause(r);
+		return;
+	}
 	stream = fd == r->out_fd ? STREAM_STDOUT : STREAM_STDERR;
 	if (run_output_read(r, fd, stream, 0) == 0) {
 		run_output_close_pipe(r, stream);
@@ -203,7 +354,7 @@ run_output_pending_done(struct run *r, int stored)
 		r->last_newline = c->data[c->len - 1] == '\n';
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
+		run_output_chunk_free(c);
 	}
 	r->pending_bytes = 0;
 	r->flushed_seq = r->next_seq;
@@ -303,7 +454,7 @@ run_output_mark_dropped(struct run *r)
 	return (c);
 }
 
-/* Free a run's waiting output and take it off the flush list. */
+/* Free a run's waiting output and take it off the flush and pause lists. */
 void
 run_output_free(struct run *r)
 {
@@ -311,10 +462,20 @@ run_output_free(struct run *r)
 
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
-		free(c);
+		run_output_chunk_free(c);
 	}
+	u_int		 i;
+
 	if (r->on_flush_list)
 		TAILQ_REMOVE(&runs_flush, r, flush_entry);
+	if (r->flags & RUN_PIPES_WIDE)
+		output_wide_runs--;
+	if (r->flags & RUN_OUTPUT_PAUSED) {
+		for (i = 0; i < npaused && runs_paused[i] != r; i++)
+			;
+		if (i < npaused)
+			runs_paused[i] = runs_paused[--npaused];
+	}
 }
 
 /* Set up the output flush timer. */
@@ -322,4 +483,5 @@ void
 run_output_init(void)
 {
 	ev_flush = evtimer_new(ml_base, run_output_flush_cb, NULL);
+	ev_paused = evtimer_new(ml_base, run_output_paused_cb, NULL);
 }

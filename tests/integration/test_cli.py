@@ -31,9 +31,9 @@ class RunBasics(DaemonTest):
         self.assertIn(b"microlightd", p.stdout)
 
 
-class ProtocolVersion(unittest.TestCase):
-    """microlightctl says which protocol it speaks (2); a daemon of
-    another release refuses it, and the user is told so (exit 69)."""
+class FakeDaemonTest(unittest.TestCase):
+    """A listening socket in place of microlightd's, for a test to
+    answer as it likes."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ml-proto-")
@@ -45,18 +45,24 @@ class ProtocolVersion(unittest.TestCase):
         self.server.settimeout(30)
         self.addCleanup(self.server.close)
 
+
+class ProtocolVersion(FakeDaemonTest):
+    """microlightctl says which protocol it speaks (3); a daemon of
+    another release refuses it, and the user is told so (exit 69)."""
+
     def newer_daemon(self, got):
-        """Answer one request as a daemon of protocol 3 would."""
+        """Answer one request as a daemon of protocol 4 would."""
         conn, _ = self.server.accept()
         with conn, conn.makefile("rb") as f:
             got.append(json.loads(f.readline()))
             conn.sendall(b'{"ok":false,"error":{"code":"protocol",'
                          b'"message":"incompatible microlightctl and '
-                         b'microlightd: the client speaks protocol 2, '
-                         b'microlightd 3"}}\n')
+                         b'microlightd: the client speaks protocol 3, '
+                         b'microlightd 4"}}\n')
 
     def test_incompatible_daemon(self):
-        for args in (["run", "hello"], ["status", "1"], ["ping"]):
+        for args in (["run", "hello"], ["status", "1"], ["ping"],
+                     ["logs", "1"]):
             got = []
             t = threading.Thread(target=self.newer_daemon, args=(got,))
             t.start()
@@ -64,11 +70,108 @@ class ProtocolVersion(unittest.TestCase):
                                capture_output=True, timeout=30,
                                env=ctl_env(), stdin=subprocess.DEVNULL)
             t.join(30)
-            self.assertEqual(got[0]["protocol"], 2, got)
+            self.assertEqual(got[0]["protocol"], 3, got)
             self.assertEqual(p.returncode, 69, p)
             self.assertIn(b"incompatible microlightctl and microlightd",
                           p.stderr)
 
+
+
+class RawOutput(FakeDaemonTest):
+    """microlightctl asks for output raw (but not with --json) and copies
+    the bytes after each output event's line to stdout as they are, read
+    in whatever pieces the socket gives, the next line after them."""
+
+    CHUNKS = [bytes(range(256)) * 300, b"\n", b"\n\n{}\n", b"",
+              bytes(range(255, -1, -1)) * 1000 + b"no newline"]
+
+    def fake_daemon(self, got, pieces):
+        """Answer a following request with raw output events, the whole
+        reply sent in pieces of the given sizes (cycled)."""
+        conn, _ = self.server.accept()
+        with conn, conn.makefile("rb") as f:
+            req = json.loads(f.readline())
+            got.append(req)
+            run = {"id": 1, "task": "t", "status": "succeeded",
+                   "exit_code": 0}
+            out = json.dumps({"ok": True, "run": run}).encode() + b"\n"
+            for i, c in enumerate(self.CHUNKS):
+                if not req.get("raw"):
+                    out += json.dumps({
+                        "event": "output", "stream": "stdout", "seq": i,
+                        "time": "2026-12-05T10:00:00.000Z",
+                        "data": base64.b64encode(c).decode()}).encode()
+                    out += b"\n"
+                    continue
+                out += json.dumps({
+                    "event": "output", "stream": "stdout", "seq": i,
+                    "time": "2026-12-05T10:00:00.000Z",
+                    "size": len(c)}).encode() + b"\n" + c
+            out += json.dumps({"event": "end", "run": run}).encode() + b"\n"
+            i = 0
+            while out:
+                n = pieces[i % len(pieces)]
+                conn.sendall(out[:n])
+                out = out[n:]
+                i += 1
+
+    def ctl(self, args, pieces):
+        got = []
+        t = threading.Thread(target=self.fake_daemon, args=(got, pieces))
+        t.start()
+        p = subprocess.run([MICROLIGHTCTL, "-s", self.path] + args,
+                           capture_output=True, timeout=30, env=ctl_env(),
+                           stdin=subprocess.DEVNULL)
+        t.join(30)
+        return got[0], p
+
+    def test_raw_output_in_any_pieces(self):
+        want = b"".join(self.CHUNKS)
+        for pieces in ([1], [7, 1, 300000], [65536], [1 << 22]):
+            req, p = self.ctl(["logs", "1"], pieces)
+            self.assertEqual(req["cmd"], "logs")
+            self.assertIs(req["raw"], True, req)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(p.stdout == want, "pieces %r: %d bytes, "
+                            "expected %d" % (pieces, len(p.stdout),
+                                             len(want)))
+
+    def test_run_follow_asks_raw(self):
+        req, p = self.ctl(["run", "t", "--follow"], [4096])
+        self.assertIs(req["raw"], True, req)
+        self.assertIs(req["follow"], True, req)
+        self.assertEqual(p.stdout, b"".join(self.CHUNKS))
+
+    def test_json_asks_base64(self):
+        """--json prints the events as lines: it does not ask for raw."""
+        req, p = self.ctl(["--json", "logs", "1"], [4096])
+        self.assertNotIn("raw", req)
+        events = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual(b"".join(base64.b64decode(e["data"])
+                                  for e in events
+                                  if e.get("event") == "output"),
+                         b"".join(self.CHUNKS))
+
+    def test_connection_lost_mid_output(self):
+        """A connection that ends inside an event's bytes is an error."""
+        got = []
+
+        def short_daemon():
+            conn, _ = self.server.accept()
+            with conn, conn.makefile("rb") as f:
+                got.append(json.loads(f.readline()))
+                conn.sendall(b'{"ok":true,"run":{"id":1}}\n'
+                             b'{"event":"output","stream":"stdout",'
+                             b'"seq":0,"time":"x","size":1000}\n' +
+                             b"x" * 999)
+        t = threading.Thread(target=short_daemon)
+        t.start()
+        p = subprocess.run([MICROLIGHTCTL, "-s", self.path, "logs", "1"],
+                           capture_output=True, timeout=30, env=ctl_env(),
+                           stdin=subprocess.DEVNULL)
+        t.join(30)
+        self.assertEqual(p.returncode, 70, p)
+        self.assertIn(b"closed the connection", p.stderr)
 
 
 STAMP_RE = re.compile(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")

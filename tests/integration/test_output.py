@@ -3,9 +3,11 @@
 byte, in arrival order, live, stored as it arrives, capped by max-log-size,
 and still there after a restart."""
 
+import base64
 import contextlib
 import hashlib
 import select
+import threading
 
 from harness import *
 
@@ -43,6 +45,29 @@ def read_until(proc, stream, needle, buf, timeout=20):
                 raise AssertionError("pipe ended (exit %s) before %r; got "
                                      "%r" % (proc.returncode, needle,
                                              buf[-500:]))
+            buf += chunk
+    return buf
+
+
+def read_bytes(proc, stream, n, timeout=30):
+    """Read n bytes from a Popen pipe (fails if it ends or stalls first);
+    what else came with them is not read."""
+    fd = stream.fileno()
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("%d of %d bytes within %ss" % (
+                len(buf), n, timeout))
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, min(n - len(buf), 1 << 20))
+            if not chunk:
+                proc.poll()
+                raise AssertionError("pipe ended (exit %s) after %d of %d "
+                                     "bytes" % (proc.returncode, len(buf),
+                                                n))
             buf += chunk
     return buf
 
@@ -227,6 +252,155 @@ class LargeOutput(OutputTest):
         self.assertEqual(run["output_dropped"], 0)
 
 
+def binary_data(size):
+    """size bytes holding every byte value many times over, newlines in
+    the middle, ending in a byte that is not a newline."""
+    head = bytes(range(256)) * 64 + bytes(range(255, -1, -1)) * 64
+    data = (head + os.urandom(size))[:size - 1] + b"\x00"
+    assert len(data) == size and data[-1:] != b"\n"
+    return data
+
+
+class LargeBinary(OutputTest):
+    """Several MiB of binary output, every byte value, no final newline,
+    through each way the control socket gives it back: raw output events
+    for logs, logs -f of a running run and run --follow, base64 events for
+    --json. Half of it comes before a gate, so the followers below take
+    stored chunks and chunks still in memory, and go on live."""
+
+    SIZE = 6 * 1024 * 1024 + 4099
+    HALF = 3 * 1024 * 1024 + 7
+    TASKS = {
+        "bin.sh": """\
+            #!/bin/sh
+            # The first part of data.bin, a gate, the rest.
+            @SH_GATE@
+            head -c %d "@SCRATCH@/data.bin"
+            gate 1
+            tail -c +%d "@SCRATCH@/data.bin"
+            """ % (HALF, HALF + 1),
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.data = binary_data(self.SIZE)
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(self.data)
+
+    def assert_bytes(self, got, want, what):
+        self.assertTrue(got == want, "%s gave %s, expected %s" % (
+            what, digest(got), digest(want)))
+
+    def assert_stored(self, run_id):
+        """The run succeeded, and every reader of its log gets the data."""
+        run = self.d.wait_status(run_id, ("succeeded", "failed"))
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_size"], self.SIZE)
+        self.assertEqual(run["output_dropped"], 0)
+        self.assert_bytes(self.d.logs(run_id), self.data, "logs")
+        self.assert_bytes(self.d.logs(run_id, "--stream", "stdout"),
+                          self.data, "logs --stream stdout")
+        self.assertEqual(self.d.logs(run_id, "--stream", "stderr"), b"")
+        # --json prints each event as its line, the bytes in base64.
+        lines = self.d.ctl("--json", "logs", run_id, check=0).stdout
+        events = [json.loads(l) for l in lines.splitlines()]
+        self.assertTrue(events[0]["ok"])
+        self.assertEqual(events[-1]["event"], "end")
+        out = [e for e in events if e.get("event") == "output"]
+        self.assertTrue(all("size" not in e for e in out), out[:1])
+        self.assert_bytes(b"".join(base64.b64decode(e["data"],
+                                                    validate=True)
+                                   for e in out), self.data, "--json logs")
+
+    def test_logs_follow_of_a_running_run(self):
+        run_id = self.d.run("bin", wait=False)
+        wait_for(lambda: self.d.status(run_id)["output_size"] >= self.HALF,
+                 what="the first half of the output")
+        p = self.popen_ctl("logs", "-f", run_id)
+        out = read_bytes(p, p.stdout, self.HALF)
+        self.assertEqual(self.d.status(run_id)["status"], "running")
+        self.assertIsNone(p.poll(), "logs -f ended while the run runs")
+        self.assert_bytes(out, self.data[:self.HALF], "logs -f, first half")
+        self.go(run_id, 1)
+        out = drain(p, p.stdout, out)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_bytes(out, self.data, "logs -f")
+        self.assert_stored(run_id)
+
+    def test_run_follow(self):
+        p = self.popen_ctl("run", "bin", "--follow")
+        m = re.search(rb"run (\d+)\n", read_until(p, p.stderr, b"\n", b""))
+        run_id = int(m.group(1))
+        out = read_bytes(p, p.stdout, self.HALF)
+        self.assertEqual(self.d.status(run_id)["status"], "running")
+        self.assert_bytes(out, self.data[:self.HALF],
+                          "run --follow, first half")
+        self.go(run_id, 1)
+        out = drain(p, p.stdout, out)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_bytes(out, self.data, "run --follow")
+        self.assert_stored(run_id)
+
+    def test_run_wait(self):
+        """run --wait prints the id and no output; the output is stored."""
+        p = self.popen_ctl("run", "bin", "--wait")
+        line = read_until(p, p.stdout, b"\n", b"")
+        run_id = int(line)
+        self.go(run_id, 1)
+        self.assertEqual(drain(p, p.stdout, line), b"%d\n" % run_id)
+        self.assertEqual(p.wait(30), 0, p.stderr.read())
+        self.assert_stored(run_id)
+
+
+class WalBound(OutputTest):
+    """A run printing far more than the WAL's bound (64 MiB): the WAL file
+    never grows much past it (output waits in the pipe while the WAL is
+    copied into the database), and every byte is stored, in order."""
+
+    CONFIG = "kill-grace 2s\nmax-log-size 300M\n"
+    SIZE = 160 * 1024 * 1024 + 3
+    WAL_BOUND = 16384 * (4096 + 24) + 32      # DB_WAL_MAX_PAGES frames
+    TASKS = {
+        "flood.sh": """\
+            #!/bin/sh
+            # 160 MiB on stdout, as fast as it goes.
+            exec cat "@SCRATCH@/data.bin"
+            """,
+    }
+
+    def test_wal_stays_bounded(self):
+        data = binary_data(self.SIZE)
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(data)
+        wal = self.d.db_path + "-wal"
+        peak = [0]
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], os.path.getsize(wal))
+                except OSError:
+                    pass
+                done.wait(0.002)
+        t = threading.Thread(target=watch)
+        t.start()
+        try:
+            run = self.d.run("flood", check=0)
+        finally:
+            done.set()
+            t.join()
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_size"], self.SIZE, run)
+        # The commit that crosses the bound, and the pipe drained at the
+        # run's end, may go past it.
+        self.assertLess(peak[0], self.WAL_BOUND + 4 * 1024 * 1024,
+                        "the WAL grew to %d bytes" % peak[0])
+        out = self.d.logs(run["id"])
+        self.assertTrue(out == data, "logs gave %s, expected %s"
+                        % (digest(out), digest(data)))
+
+
 class MaxLogSize(OutputTest):
     CONFIG = "kill-grace 2s\nmax-log-size 64K\n"
     TASKS = {
@@ -262,6 +436,48 @@ class MaxLogSize(OutputTest):
         self.assertEqual(marker.count(b"\n"), 1, marker)
         self.assertRegex(marker, rb"\b%d\b" % dropped)
         self.assertIn(b"drop", marker.lower())
+
+
+class MaxLogSizeLarge(OutputTest):
+    """A limit that falls inside a read and a chunk, with output that
+    fills wide pipes: exactly max-log-size bytes are stored, followers
+    get the same, the rest is drained, dropped and counted."""
+
+    CONFIG = "kill-grace 2s\nmax-log-size 1000K\n"
+    LIMIT = 1000 * 1024
+    SIZE = 12 * 1024 * 1024 + 5
+    TASKS = {
+        "flood.sh": """\
+            #!/bin/sh
+            # 12 MiB on stdout, in one go: far past max-log-size.
+            # @timeout 60s
+            exec cat "@SCRATCH@/data.bin"
+            """,
+    }
+
+    def test_limit_inside_a_read(self):
+        data = binary_data(self.SIZE)
+        # The last byte kept is no newline: the marker starts with one.
+        data = data[:self.LIMIT - 1] + b"x" + data[self.LIMIT:]
+        with open(os.path.join(self.scratch, "data.bin"), "wb") as f:
+            f.write(data)
+        p = self.d.ctl("run", "flood", "--follow", check=0)
+        run_id = int(re.search(rb"run (\d+)", p.stderr).group(1))
+        run = self.d.status(run_id)
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(run["output_dropped"], self.SIZE - self.LIMIT, run)
+        out = self.d.logs(run_id)
+        self.assertEqual(p.stdout, out)
+        self.assertTrue(out[:self.LIMIT] == data[:self.LIMIT],
+                        "the first %d bytes stored are not the task's"
+                        % self.LIMIT)
+        marker = out[self.LIMIT:]
+        self.assertTrue(marker.startswith(b"\n[microlight: %d bytes of "
+                                          b"output dropped" %
+                                          (self.SIZE - self.LIMIT)), marker)
+        self.assertEqual(run["output_size"], len(out), run)
+        stored = sum(len(c[3]) for c in self.chunks(run_id))
+        self.assertEqual(stored, len(out))
 
 
 class LiveOutput(OutputTest):

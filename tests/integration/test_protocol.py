@@ -9,6 +9,7 @@ import threading
 from harness import *
 
 MIB = 1024 * 1024
+PROTOCOL = 3        # ML_PROTO_VERSION of common/proto.h
 
 
 class Client:
@@ -36,6 +37,34 @@ class Client:
     def ask(self, obj):
         self.send(obj)
         return self.line()
+
+    def raw(self, n):
+        """The n raw bytes after a line (a raw output event's)."""
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed %d bytes short" %
+                               (n - len(self.buf)))
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def raw_until_end(self):
+        """The events up to the end of a request made with "raw": the
+        output events' bytes read after their lines, as (event, bytes)."""
+        events = []
+        while True:
+            ev = self.line()
+            data = b""
+            if ev.get("event") == "output":
+                if "data" in ev:
+                    raise AssertionError("base64 output event: %r" % ev)
+                if not isinstance(ev.get("size"), int):
+                    raise AssertionError("no size: %r" % ev)
+                data = self.raw(ev["size"])
+            events.append((ev, data))
+            if ev.get("event") == "end":
+                return events
 
     def until_end(self):
         """Event lines up to and including the end event."""
@@ -185,26 +214,30 @@ class Errors(ProtocolTest):
 
     def test_other_protocol_version_is_refused(self):
         """A client that says it speaks another protocol version gets a
-        clear error, whatever its command, and nothing is done."""
+        clear error, whatever its command, and nothing is done: the
+        microlightctl of the release before raw output (protocol 2) too."""
         c = self.client()
-        for req in ({"cmd": "run", "task": "hello", "protocol": 1},
-                    {"cmd": "run", "task": "hello", "protocol": 3},
+        for req in ({"cmd": "run", "task": "hello", "protocol": 2},
+                    {"cmd": "logs", "run": 1, "protocol": 2},
+                    {"cmd": "run", "task": "hello", "protocol": 1},
+                    {"cmd": "run", "task": "hello", "protocol": 4},
                     {"cmd": "run", "task": "hello", "protocol": 0},
                     {"cmd": "future-command", "protocol": 999}):
             reply = c.ask(req)
             self.assert_error(reply, "protocol")
             self.assertIn("incompatible microlightctl and microlightd",
                           reply["error"]["message"])
-            self.assertIn("protocol %d, microlightd 2" % req["protocol"],
+            self.assertIn("protocol %d, microlightd %d"
+                          % (req["protocol"], PROTOCOL),
                           reply["error"]["message"])
-        self.assert_error(c.ask({"cmd": "ping", "protocol": "2"}), "usage")
+        self.assert_error(c.ask({"cmd": "ping", "protocol": "3"}), "usage")
         self.assertEqual(self.d.request({"cmd": "runs"})["runs"], [])
         # Its own version, or none (a raw client), is served.
-        reply = c.ask({"cmd": "ping", "protocol": 2})
+        reply = c.ask({"cmd": "ping", "protocol": PROTOCOL})
         self.assertTrue(reply["ok"], reply)
-        self.assertEqual(reply["protocol"], 2)
+        self.assertEqual(reply["protocol"], PROTOCOL)
         self.assertTrue(c.ask({"cmd": "run", "task": "hello",
-                               "protocol": 2})["ok"])
+                               "protocol": PROTOCOL})["ok"])
 
 
 class Limits(ProtocolTest):
@@ -397,6 +430,60 @@ class Following(ProtocolTest):
         data = b"".join(base64.b64decode(e["data"]) for e in events
                         if e["event"] == "output")
         self.assertEqual(data, b"err1\n")
+
+    def test_logs_raw(self):
+        """With "raw": true an output event's line gives the chunk's size
+        and its bytes follow the line as they are (newlines and all);
+        the next line starts after them, and requests sent meanwhile
+        are answered after the end."""
+        run_id = self.d.run("mixed")["id"]
+        c = self.client()
+        c.send(b'{"cmd":"logs","run":%d,"raw":true}\n{"cmd":"ping"}\n'
+               % run_id)
+        r = c.line()
+        self.assertTrue(r["ok"], r)
+        events = c.raw_until_end()
+        out = [(e["stream"], e["seq"], e["time"], d) for e, d in events
+               if e["event"] == "output"]
+        self.assertEqual(b"".join(d for _, _, _, d in out),
+                         b"out1\nerr1\nout2 \xff\x00 end\n")
+        self.assertEqual([s for s, _, _, _ in out],
+                         ["stdout", "stderr", "stdout"])
+        self.assertEqual([seq for _, seq, _, _ in out],
+                         sorted(seq for _, seq, _, _ in out))
+        for _, _, t, _ in out:
+            self.assertRegex(t, r"^\d{4}-\d\d-\d\dT.*Z$")
+        self.assertEqual(events[-1][0]["run"]["status"], "succeeded")
+        self.assertIn("version", c.line())
+
+        # One stream; and the same run's log in base64 without "raw".
+        c.send({"cmd": "logs", "run": run_id, "stream": "stderr",
+                "raw": True})
+        self.assertTrue(c.line()["ok"])
+        self.assertEqual(b"".join(d for _, d in c.raw_until_end()),
+                         b"err1\n")
+        self.assertTrue(c.ask({"cmd": "logs", "run": run_id,
+                               "raw": False})["ok"])
+        self.assertEqual(b"".join(
+            base64.b64decode(e["data"], validate=True)
+            for e in c.until_end() if e["event"] == "output"),
+            b"out1\nerr1\nout2 \xff\x00 end\n")
+
+    def test_run_follow_raw(self):
+        """run with follow and raw: the run's output raw, live, then the
+        end; raw must be true or false."""
+        c = self.client()
+        r = c.ask({"cmd": "run", "task": "mixed", "follow": True,
+                   "raw": True})
+        self.assertTrue(r["ok"], r)
+        events = c.raw_until_end()
+        self.assertEqual(b"".join(d for _, d in events),
+                         b"out1\nerr1\nout2 \xff\x00 end\n")
+        self.assertEqual(events[-1][0]["run"]["status"], "succeeded")
+        self.assert_error(c.ask({"cmd": "logs", "run": r["run"]["id"],
+                                 "raw": "yes"}), "usage")
+        self.assert_error(c.ask({"cmd": "status", "run": r["run"]["id"],
+                                 "raw": True}), "usage")
 
     def test_disconnect_while_following(self):
         c = self.client()

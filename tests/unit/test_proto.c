@@ -946,6 +946,96 @@ test_frame_reader_malformed(void **state)
 	next_none(fr);
 }
 
+/*
+ * Raw bytes after a frame (a raw output event's) are taken as they are,
+ * newlines included, however the stream was cut; the next frame follows.
+ * Fed through frame_reader_space and frame_reader_fill, as the client
+ * reads, in pieces of every size from 1 byte.
+ */
+static void
+test_frame_reader_raw(void **state)
+{
+	struct frame_reader	*fr = *state;
+	char			 in[4096], raw[1000], got[1000];
+	const char		*head = "{\"size\":1000}\n", *tail =
+	    "{\"event\":\"end\"}\n";
+	const void		*p;
+	size_t			 len, n, piece, off, fed, i;
+
+	for (i = 0; i < sizeof raw; i++)
+		raw[i] = (char)(i % 3 == 0 ? '\n' : i * 13);
+	len = strlen(head);
+	memcpy(in, head, len);
+	memcpy(in + len, raw, sizeof raw);
+	memcpy(in + len + sizeof raw, tail, strlen(tail));
+	len += sizeof raw + strlen(tail);
+
+	for (piece = 1; piece <= len; piece = piece * 3 + 1) {
+		frame_reader_init(fr, 64);
+		fed = off = 0;
+		/* Feed until the head is whole. */
+		for (;;) {
+			char		*line, *cause = NULL;
+			size_t		 linelen;
+			int		 rc;
+
+			rc = frame_reader_line(fr, &line, &linelen, &cause);
+			if (rc == 1) {
+				assert_string_equal(line, "{\"size\":1000}");
+				free(line);
+				break;
+			}
+			assert_int_equal(rc, 0);
+			n = len - fed < piece ? len - fed : piece;
+			memcpy(frame_reader_space(fr, n), in + fed, n);
+			frame_reader_fill(fr, n);
+			fed += n;
+		}
+		/* Take the raw bytes, feeding as needed. */
+		while (off < sizeof raw) {
+			n = frame_reader_take(fr, &p, sizeof raw - off);
+			if (n > 0) {
+				memcpy(got + off, p, n);
+				off += n;
+				continue;
+			}
+			n = len - fed < piece ? len - fed : piece;
+			assert_true(n > 0);
+			frame_reader_feed(fr, in + fed, n);
+			fed += n;
+		}
+		assert_memory_equal(got, raw, sizeof raw);
+		/* The frame after them. */
+		if (fed < len)
+			frame_reader_feed(fr, in + fed, len - fed);
+		next_is(fr, "{\"event\":\"end\"}");
+		next_none(fr);
+		assert_int_equal(frame_reader_take(fr, &p, 10), 0);
+		frame_reader_free(fr);
+	}
+}
+
+/* A raw output event's line: the chunk's size, not its bytes. */
+static void
+test_output_head(void **state)
+{
+	json_t	*ev;
+
+	ev = proto_output_head(STREAM_STDERR, 42, INT64_C(1795341600123),
+	    65536);
+	assert_string_equal(json_string_value(json_object_get(ev, K_EVENT)),
+	    EV_OUTPUT);
+	assert_string_equal(json_string_value(json_object_get(ev, K_STREAM)),
+	    "stderr");
+	assert_int_equal(json_integer_value(json_object_get(ev, K_SEQ)), 42);
+	assert_string_equal(json_string_value(json_object_get(ev, K_TIME)),
+	    "2026-11-22T10:00:00.123Z");
+	assert_int_equal(json_integer_value(json_object_get(ev, K_SIZE)),
+	    65536);
+	assert_null(json_object_get(ev, K_DATA));
+	json_decref(ev);
+}
+
 /* Run every test; CMOCKA_MESSAGE_OUTPUT=TAP makes the output TAP. */
 int
 main(void)
@@ -961,6 +1051,7 @@ main(void)
 		cmocka_unit_test(test_error_shape),
 		cmocka_unit_test(test_error_bad_utf8),
 		cmocka_unit_test(test_output_event),
+		cmocka_unit_test(test_output_head),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_trigger_names),
 		cmocka_unit_test(test_stream_names),
@@ -983,6 +1074,8 @@ main(void)
 		    test_frame_reader_oversized_split,
 		    reader_setup, reader_teardown),
 		cmocka_unit_test_setup_teardown(test_frame_reader_malformed,
+		    reader_setup, reader_teardown),
+		cmocka_unit_test_setup_teardown(test_frame_reader_raw,
 		    reader_setup, reader_teardown),
 	};
 
