@@ -418,6 +418,7 @@ static int
 db_migrate(int version, char **cause)
 {
 	char	*sql, *why, *ignored = NULL;
+	int	 from = version;
 
 	for (; version < DB_VERSION; version++) {
 		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
@@ -432,8 +433,12 @@ db_migrate(int version, char **cause)
 			return (-1);
 		}
 		free(sql);
-		log_info("database schema at version %d", version + 1);
+		log_debug("database schema at version %d", version + 1);
 	}
+	/* A new database is no news; an upgraded one is, once. */
+	if (from > 0 && from < DB_VERSION)
+		log_info("database schema upgraded from version %d to %d",
+		    from, DB_VERSION);
 	return (0);
 }
 

@@ -11,6 +11,7 @@ of ended runs kept -- is right after a migration from schema 9 too, and
 a last success outlives its run being pruned."""
 
 from harness import *
+from test_store import SCHEMA_VERSION
 
 DAY = 86400
 
@@ -226,7 +227,7 @@ class FromSchema9(HistoryTest):
         d.start()
         with d.db() as db:
             self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
-                             10)
+                             SCHEMA_VERSION)
             rows = {r[0]: (r[1], r[2]) for r in db.execute(
                 "SELECT task, ended, last_success FROM task_runs")}
         self.assertEqual(rows, {"quick": (5, expect), "other": (1, None)})
