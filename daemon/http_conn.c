@@ -86,6 +86,7 @@
 #define HTTP_LINGER_BYTES	HTTP_READ_HIGH	/* reading at most this */
 #define HTTP_SWEEP_MS		1000
 #define HTTP_BURST		64	/* so many at once, then none: a burst */
+#define HTTP_WARN_MS		60000	/* one warning a minute at most */
 
 /* A connection, from its accept to its close. */
 struct http_conn {
@@ -333,6 +334,19 @@ http_conn_cut(struct http_conn *hc, int hard)
 	evhttp_connection_free(hc->evcon);
 }
 
+/* Whether to log a warning about the caps now: at most once a minute. */
+static int
+http_conn_warn(void)
+{
+	static int64_t	 warned;
+	int64_t		 now = time_mono_ms();
+
+	if (warned != 0 && now - warned < HTTP_WARN_MS)
+		return (0);
+	warned = now;
+	return (1);
+}
+
 /* Whether two connections come from the same address. */
 static int
 http_conn_same_peer(const struct http_conn *a, const struct http_conn *b)
@@ -435,12 +449,15 @@ http_conn_admit(struct http_conn *hc, int make_room)
 		if ((victim = http_conn_oldest_waiting(hc, 1, peer_full)) ==
 		    NULL)
 			return (-1);
-		if (peer_full)
-			log_debug("http: %u connections from one address: "
-			    "closing one that waits", HTTP_MAX_PER_PEER);
+		if (peer_full || !http_conn_warn())
+			log_debug("http: %u connections%s: closing one that "
+			    "waits", peer_full ? HTTP_MAX_PER_PEER :
+			    http_nadmitted, peer_full ? " from one address" :
+			    "");
 		else
 			log_warnx("http: %u connections: closing one that "
-			    "waits", http_nadmitted);
+			    "waits (at most one such line a minute)",
+			    http_nadmitted);
 		http_conn_cut(victim, 0);
 	}
 	if (hc->waiting) {
@@ -476,8 +493,10 @@ http_conn_arrived(struct http_conn *hc)
 		if ((old = http_conn_oldest_waiting(hc, 0, 0)) == NULL &&
 		    (old = hc)->busy)
 			return;
-		log_warnx("http: %u connections wait over the caps: closing "
-		    "one", waiting);
+		if (http_conn_warn())
+			log_warnx("http: %u connections wait over the caps: "
+			    "closing one (at most one such line a minute)",
+			    waiting);
 		http_conn_cut(old, 0);
 	}
 }
