@@ -26,7 +26,7 @@ PARTS="history memory overload" and KEEP=DIR (write the runs there, and
 reuse them on the next run with the same build) can be set in the
 environment. It takes
 about 10 minutes, most of it writing the million runs and draining the
-bursts. Figures and how to read them: bench/README, section 8.
+bursts. Figures and how to read them: bench/README, section 9.
 """
 
 import json
