@@ -505,6 +505,30 @@ class Following(ProtocolTest):
             b"line %d\n" % i for i in range(10)))
         self.assertIsNone(self.d.proc.poll())
 
+    def test_disconnect_while_following_raw(self):
+        """A raw follower that goes away inside an event's bytes (they
+        are handed to the socket by reference) costs the daemon nothing;
+        the next raw follower gets the whole log."""
+        c = self.client()
+        r = c.ask({"cmd": "run", "task": "slow", "follow": True,
+                   "raw": True})
+        run_id = r["run"]["id"]
+        while c.line().get("event") != "output":
+            pass
+        c.close()
+        self.clients.remove(c)
+        self.assert_alive()
+        self.go(run_id)
+        run = self.d.wait_status(run_id, ("succeeded", "failed",
+                                          "cancelled"), timeout=30)
+        self.assertEqual(run["status"], "succeeded")
+        c = self.client()
+        self.assertTrue(c.ask({"cmd": "logs", "run": run_id,
+                               "raw": True})["ok"])
+        self.assertEqual(b"".join(d for _, d in c.raw_until_end()),
+                         b"".join(b"line %d\n" % i for i in range(10)))
+        self.assertIsNone(self.d.proc.poll())
+
     def test_triggered_by_peer_uid(self):
         c = self.client()
         r = c.ask({"cmd": "run", "task": "hello", "wait": True})
