@@ -22,7 +22,6 @@ import collections
 import hashlib
 import http.client
 import json
-import math
 import os
 import re
 import resource
