@@ -2,12 +2,10 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +35,6 @@ conn_open(struct conn *c, const char *path)
 		err(EXIT_UNAVAILABLE, "cannot connect to %s", path);
 	}
 	frame_reader_init(&c->fr, CLIENT_MAX_FRAME);
-	c->splicing = -1;
 }
 
 /* Close the connection. */
@@ -107,18 +104,18 @@ conn_send(struct conn *c, json_t *msg)
 }
 
 /*
- * Read what the daemon sent next into the frame reader, up to size bytes;
- * 0 at EOF.
+ * Read what the daemon sent next into the frame reader; 0 at EOF. Reads
+ * are large: a raw output event's bytes come this way too.
  */
 static size_t
-conn_fill(struct conn *c, size_t size)
+conn_fill(struct conn *c)
 {
 	void	*space;
 	ssize_t	 n;
 
-	space = frame_reader_space(&c->fr, size);
+	space = frame_reader_space(&c->fr, CLIENT_READ_SIZE);
 	for (;;) {
-		n = read(c->fd, space, size);
+		n = read(c->fd, space, CLIENT_READ_SIZE);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
@@ -150,8 +147,7 @@ conn_recv(struct conn *c)
 		if (rc != 0)
 			errx(EXIT_SOFTWARE, "bad reply from microlightd: %s",
 			    text_vis(cause));
-		if (conn_fill(c, c->splicing == 1 ? CLIENT_HEAD_READ :
-		    CLIENT_READ_SIZE) == 0) {
+		if (conn_fill(c) == 0) {
 			if (c->fr.len != 0)
 				errx(EXIT_SOFTWARE, "microlightd closed the "
 				    "connection mid-message");
@@ -161,40 +157,9 @@ conn_recv(struct conn *c)
 }
 
 /*
- * Move up to *len bytes from the socket to fd, a pipe, with splice(2):
- * they never pass through this process. Returns 0 when done, -1 when
- * splice cannot be used (fd is no pipe, or it failed): the caller copies
- * what is left (*len).
- */
-static int
-conn_splice(struct conn *c, int fd, size_t *len)
-{
-	struct stat	 sb;
-	ssize_t		 n;
-
-	if (c->splicing == -1)
-		c->splicing = fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
-	while (c->splicing == 1 && *len > 0) {
-		n = splice(c->fd, NULL, fd, NULL, *len, SPLICE_F_MOVE);
-		if (n > 0)
-			*len -= n;
-		else if (n == 0)
-			errx(EXIT_SOFTWARE, "microlightd closed the "
-			    "connection mid-message");
-		else if (errno == EPIPE)
-			exit(0);		/* as write_all */
-		else if (errno != EINTR)
-			c->splicing = 0;
-	}
-	return (*len == 0 ? 0 : -1);
-}
-
-/*
  * Copy the len raw bytes that follow the last message (a raw output
- * event's) to fd. Those read with the message come first; the rest is
- * spliced to a pipe (the messages are then read a few bytes at a time,
- * CLIENT_HEAD_READ, to leave the chunks in the socket), or else read
- * until the reader holds it all (or CLIENT_READ_SIZE), so that a chunk
+ * event's) to fd. Those read with the message come first; the reader is
+ * filled until it holds them all (or CLIENT_READ_SIZE), so that a chunk
  * goes out in one write rather than in the pieces the socket gave.
  */
 void
@@ -203,16 +168,9 @@ conn_copy(struct conn *c, size_t len, int fd)
 	const void	*data;
 	size_t		 n;
 
-	if (c->fr.len > 0 && c->fr.len < len && c->splicing != 0) {
-		n = frame_reader_take(&c->fr, &data, len);
-		write_all(fd, data, n);
-		len -= n;
-	}
-	if (c->fr.len == 0 && conn_splice(c, fd, &len) == 0)
-		return;
 	while (len > 0) {
 		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE &&
-		    conn_fill(c, CLIENT_READ_SIZE) == 0)
+		    conn_fill(c) == 0)
 			errx(EXIT_SOFTWARE, "microlightd closed the "
 			    "connection mid-message");
 		if (c->fr.len < len && c->fr.len < CLIENT_READ_SIZE)

@@ -22,7 +22,6 @@
 
 #define CLIENT_MAX_FRAME (64 * 1024 * 1024)
 #define CLIENT_READ_SIZE (256 * 1024)	/* one read of the socket */
-#define CLIENT_HEAD_READ 512		/* one while raw output is spliced */
 
 /* client.c */
 struct conn {
@@ -30,7 +29,6 @@ struct conn {
 	const char		*path;
 	struct frame_reader	 fr;
 	char			*line;	/* the raw text of the last frame */
-	int			 splicing; /* raw output by splice: -1 unknown */
 };
 void		 conn_open(struct conn *, const char *);
 void		 conn_close(struct conn *);

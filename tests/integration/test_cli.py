@@ -126,8 +126,7 @@ class RawOutput(FakeDaemonTest):
         return got[0], p
 
     def test_raw_output_in_any_pieces(self):
-        """Into a pipe (spliced from the socket, what came with a line
-        written), however the socket cuts the stream."""
+        """However the socket cuts the stream."""
         want = b"".join(self.CHUNKS)
         for pieces in ([1], [7, 1, 300000], [65536], [1 << 22]):
             req, p = self.ctl(["logs", "1"], pieces)
@@ -139,7 +138,7 @@ class RawOutput(FakeDaemonTest):
                                              len(want)))
 
     def test_raw_output_to_a_file(self):
-        """To a file (no pipe to splice to) the bytes are copied."""
+        """To a file as well as to a pipe."""
         out = os.path.join(self.dir, "out")
         got = []
         t = threading.Thread(target=self.fake_daemon, args=(got, [3000]))
