@@ -12,6 +12,12 @@ alternating rounds of one script run:
              (it printed its MIB MiB and waits), timed to its last byte,
              against the same `cat FILE`.
 
+Beside capture, the machine's limit for storing in SQLite this way:
+Python's sqlite3 inserting the same bytes as the daemon's rows (64 KiB)
+into its output table, 256 KiB per transaction, WAL with synchronous
+NORMAL and SQLite's own checkpoints every 1000 pages, in the same
+directory.
+
 Read-backs go into a pipe that this script drains with one reader for
 both sides, and each side's byte count is checked; every run is checked
 to have stored exactly N bytes. Besides the rates: the CPU the daemon
@@ -30,6 +36,7 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -134,6 +141,40 @@ def drain(p, want, stop_at=None):
             stop_at = None
 
 
+def sqlite_alone(dir, state):
+    """The daemon's output rows written by sqlite3 alone: seconds."""
+    path = os.path.join(dir, "alone.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -1024")
+    db.execute("PRAGMA journal_size_limit = 4194304")
+    src = sqlite3.connect(os.path.join(state, "microlight.db"))
+    for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE "
+                              "tbl_name = 'output' AND sql IS NOT NULL"):
+        db.execute(sql.replace("REFERENCES runs(id) ON DELETE CASCADE",
+                               ""))
+    src.close()
+    chunk = bytes(64 * 1024)
+    ins = "INSERT INTO output (run_id, seq, stream, time, data) " \
+        "VALUES (1, ?, 1, 0, ?)"
+    t0 = time.monotonic()
+    for seq in range(N // len(chunk)):
+        if seq % 4 == 0:
+            db.execute("BEGIN")
+        db.execute(ins, (seq, chunk))
+        if seq % 4 == 3:
+            db.execute("COMMIT")
+    if db.in_transaction:
+        db.execute("COMMIT")
+    t = time.monotonic() - t0
+    db.close()
+    return t
+
+
 def task(dir, name, body):
     path = os.path.join(dir, "tasks.d", name)
     with open(path, "w") as f:
@@ -155,7 +196,7 @@ def main():
     file = os.path.join(dir, "file")
     ctl = [CTL, "-s", os.path.join(dir, "sock")]
     d = Daemon(dir)
-    rows = ("pipe", "capture", "cat", "logs", "logs -f")
+    rows = ("pipe", "capture", "alone", "cat", "logs", "logs -f")
     res = {k: [] for k in rows}
 
     def keep(name, m):
@@ -178,6 +219,9 @@ def main():
             assert run["status"] == "succeeded", run
             assert run["output_size"] == N, run
             keep("capture", m)
+            with Measure(None) as m:
+                m.wall = sqlite_alone(dir, d.state)
+            keep("alone", m)
 
             # Read-back: a file in the page cache, then the run's log.
             subprocess.run(["cat", file], stdout=subprocess.DEVNULL)
@@ -241,6 +285,9 @@ def main():
           % (MIB, ROUNDS))
     line("head -c | cat > file", "pipe")
     line("run --wait (capture)", "capture", "pipe", 0.5)
+    print("  %-26s %6.0f MB/s, ratio to the pipe %.2f" % (
+        "(sqlite3 alone, same rows)", med("alone") / 1e6,
+        med("alone") / med("pipe")))
     line("cat FILE", "cat")
     line("logs RUN", "logs", "cat", 0.5)
     line("logs -f RUN, running", "logs -f", "cat", 0.5)
