@@ -144,9 +144,9 @@ run_output_keep(struct run *r, enum run_stream stream, const u_char *data,
 }
 
 /*
- * Widen a run's pipes (F_SETPIPE_SZ) once a read finds one full: a task
- * that writes faster than the daemon reads then blocks less, and each
- * read takes more. A pipe's size counts against its user's
+ * A run's pipes are widened (F_SETPIPE_SZ) once a read finds one full: a
+ * task that writes faster than the daemon reads then blocks less, and
+ * each read takes more. A pipe's size counts against its user's
  * fs.pipe-user-pages-soft (64 MiB by default), past which the user's new
  * pipes get a single page, so at most OUTPUT_WIDE_RUNS runs have wide
  * pipes at a time; failures (an unprivileged user over the limit) are
@@ -154,6 +154,7 @@ run_output_keep(struct run *r, enum run_stream stream, const u_char *data,
  */
 static u_int	 output_wide_runs;
 
+/* Widen a run's pipes, once, if fewer than OUTPUT_WIDE_RUNS runs have. */
 static void
 run_output_widen(struct run *r)
 {
@@ -459,13 +460,12 @@ void
 run_output_free(struct run *r)
 {
 	struct chunk	*c;
+	u_int		 i;
 
 	while ((c = TAILQ_FIRST(&r->pending)) != NULL) {
 		TAILQ_REMOVE(&r->pending, c, entry);
 		run_output_chunk_free(c);
 	}
-	u_int		 i;
-
 	if (r->on_flush_list)
 		TAILQ_REMOVE(&runs_flush, r, flush_entry);
 	if (r->flags & RUN_PIPES_WIDE)

@@ -126,6 +126,7 @@ class RawOutput(FakeDaemonTest):
         return got[0], p
 
     def test_raw_output_in_any_pieces(self):
+        """However the socket cuts the stream."""
         want = b"".join(self.CHUNKS)
         for pieces in ([1], [7, 1, 300000], [65536], [1 << 22]):
             req, p = self.ctl(["logs", "1"], pieces)
@@ -135,6 +136,22 @@ class RawOutput(FakeDaemonTest):
             self.assertTrue(p.stdout == want, "pieces %r: %d bytes, "
                             "expected %d" % (pieces, len(p.stdout),
                                              len(want)))
+
+    def test_raw_output_to_a_file(self):
+        """To a file as well as to a pipe."""
+        out = os.path.join(self.dir, "out")
+        got = []
+        t = threading.Thread(target=self.fake_daemon, args=(got, [3000]))
+        t.start()
+        with open(out, "wb") as f:
+            p = subprocess.run([MICROLIGHTCTL, "-s", self.path, "logs",
+                                "1"], stdout=f, stderr=subprocess.PIPE,
+                               timeout=30, env=ctl_env(),
+                               stdin=subprocess.DEVNULL)
+        t.join(30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out, "rb") as f:
+            self.assertTrue(f.read() == b"".join(self.CHUNKS))
 
     def test_run_follow_asks_raw(self):
         req, p = self.ctl(["run", "t", "--follow"], [4096])
