@@ -37,17 +37,6 @@ struct launcher_msg {
 	int	 error;
 };
 
-/* One message on the launcher's socket, with room for a spare's fds. */
-struct launcher_packet {
-	struct launcher_msg	 msg;
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(4 * sizeof (int))];
-	} cbuf;
-};
-
 static pid_t		 lpid = -1;
 static int		 lfd = -1;
 static struct event	*ev_launcher;
@@ -56,46 +45,21 @@ static int64_t		 last_start;
 
 static void	launcher_restart_cb(int, short, void *);
 
-/* Clear a packet and point its header at its message (and fds, if any). */
-static void
-launcher_packet_init(struct launcher_packet *p, int with_fds)
-{
-	memset(p, 0, sizeof *p);
-	p->iov.iov_base = &p->msg;
-	p->iov.iov_len = sizeof p->msg;
-	p->mh.msg_iov = &p->iov;
-	p->mh.msg_iovlen = 1;
-	if (with_fds) {
-		p->mh.msg_control = p->cbuf.buf;
-		p->mh.msg_controllen = sizeof p->cbuf.buf;
-	}
-}
-
 /* Send one spare's descriptors to the daemon. */
 static void
 launcher_send(const struct spare *sc, int error)
 {
-	struct launcher_packet	 p;
-	struct cmsghdr		*cm;
+	struct launcher_msg	 msg;
 	int			 fds[4];
 
-	launcher_packet_init(&p, error == 0);
-	p.msg.pid = error == 0 ? sc->pid : -1;
-	p.msg.error = error;
-	if (error == 0) {
-		fds[0] = sc->ctl;
-		fds[1] = sc->out;
-		fds[2] = sc->err;
-		fds[3] = sc->job;
-		cm = CMSG_FIRSTHDR(&p.mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof fds);
-	}
-	while (sendmsg(LAUNCHER_FD, &p.mh, MSG_NOSIGNAL) == -1 &&
-	    errno == EINTR)
-		;
+	memset(&msg, 0, sizeof msg);
+	msg.pid = error == 0 ? sc->pid : -1;
+	msg.error = error;
+	fds[0] = sc->ctl;
+	fds[1] = sc->out;
+	fds[2] = sc->err;
+	fds[3] = sc->job;
+	proc_send_fds(LAUNCHER_FD, &msg, sizeof msg, fds, error == 0 ? 4 : 0);
 }
 
 /*
@@ -215,16 +179,14 @@ launcher_start(char **cause)
 static void
 launcher_read_cb(int fd, short events, void *arg)
 {
-	struct launcher_packet	 p;
+	struct launcher_msg	 msg;
 	struct spare		 sc;
-	struct cmsghdr		*cm;
-	int			 fds[4];
+	int			 fds[4], got;
 	ssize_t			 n;
 
 	for (;;) {
-		launcher_packet_init(&p, 1);
-		n = recvmsg(fd, &p.mh, MSG_CMSG_CLOEXEC);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		n = proc_recv_fds(fd, &msg, sizeof msg, fds, 4, &got);
+		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
 			/* The launcher is gone; SIGCHLD will say more. */
@@ -232,17 +194,13 @@ launcher_read_cb(int fd, short events, void *arg)
 			spare_lost();
 			return;
 		}
-		cm = CMSG_FIRSTHDR(&p.mh);
-		if (p.msg.pid == -1 || cm == NULL ||
-		    cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len != CMSG_LEN(sizeof fds)) {
+		if (msg.pid == -1 || got != 4) {
 			log_warnx("launcher: cannot fork a supervisor: %s",
-			    strerror(p.msg.error));
+			    strerror(msg.error));
 			spare_lost();
 			continue;
 		}
-		memcpy(fds, CMSG_DATA(cm), sizeof fds);
-		sc.pid = p.msg.pid;
+		sc.pid = msg.pid;
 		sc.ctl = fds[0];
 		sc.out = fds[1];
 		sc.err = fds[2];

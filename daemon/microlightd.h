@@ -514,6 +514,8 @@ void		 prune_stop(void);
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
 void		 proc_null_stdio(void);
+ssize_t		 proc_send_fds(int, const void *, size_t, const int *, int);
+ssize_t		 proc_recv_fds(int, void *, size_t, int *, int, int *);
 int		 proc_listed(pid_t, const pid_t *, u_int);
 void		 proc_title_init(int, char **);
 void		 proc_title(const char *, ...)

@@ -4,6 +4,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -173,4 +174,92 @@ proc_title(const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	setproctitle("-%-*s", proc_args_len, buf);
+}
+
+/* The most descriptors one message carries (a spare's four). */
+#define PROC_FDS_MAX	4
+
+/*
+ * Send len bytes on a Unix socket with nfds descriptors attached
+ * (SCM_RIGHTS; none if 0), retrying EINTR. Returns sendmsg's result.
+ */
+ssize_t
+proc_send_fds(int sock, const void *data, size_t len, const int *fds,
+    int nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(PROC_FDS_MAX * sizeof (int))];
+	} cbuf;
+	ssize_t		 n;
+
+	memset(&mh, 0, sizeof mh);
+	memset(&cbuf, 0, sizeof cbuf);
+	iov.iov_base = (void *)data;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0 && nfds <= PROC_FDS_MAX) {
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof (int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof (int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof (int));
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	return (n);
+}
+
+/*
+ * Receive up to len bytes from a Unix socket, retrying EINTR, with the
+ * descriptors attached made close-on-exec. *got is nfds when exactly that
+ * many came (in fds), else 0 (any others are closed). Returns recvmsg's
+ * result.
+ */
+ssize_t
+proc_recv_fds(int sock, void *data, size_t len, int *fds, int nfds, int *got)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(PROC_FDS_MAX * sizeof (int))];
+	} cbuf;
+	int		 in[PROC_FDS_MAX], i, k;
+	ssize_t		 n;
+
+	*got = 0;
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = data;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 || (cm = CMSG_FIRSTHDR(&mh)) == NULL ||
+	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return (n);
+	k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof (int);
+	if (k > PROC_FDS_MAX)
+		k = PROC_FDS_MAX;
+	memcpy(in, CMSG_DATA(cm), k * sizeof (int));
+	if (k == nfds && (mh.msg_flags & MSG_CTRUNC) == 0) {
+		memcpy(fds, in, k * sizeof (int));
+		*got = k;
+	} else {
+		for (i = 0; i < k; i++)
+			close(in[i]);
+	}
+	return (n);
 }

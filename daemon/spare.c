@@ -158,16 +158,8 @@ void
 spare_recycle(pid_t pid, int ctl)
 {
 	struct spare	 sc;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(3 * sizeof (int))];
-	} cbuf;
 	int		 out[2], err[2], job[2], fds[3];
 	char		 cmd = SPAWN_CMD_AGAIN;
-	ssize_t		 n;
 
 	if (ml_shutting_down || nspares >= spare_max()) {
 		close(ctl);
@@ -177,26 +169,10 @@ spare_recycle(pid_t pid, int ctl)
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
 	    pipe2(job, O_CLOEXEC) == -1)
 		goto fail;
-	memset(&mh, 0, sizeof mh);
-	memset(&cbuf, 0, sizeof cbuf);
-	iov.iov_base = &cmd;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf.buf;
-	mh.msg_controllen = sizeof cbuf.buf;
 	fds[0] = out[1];
 	fds[1] = err[1];
 	fds[2] = job[0];
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof fds);
-	memcpy(CMSG_DATA(cm), fds, sizeof fds);
-	do
-		n = sendmsg(ctl, &mh, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n != 1)
+	if (proc_send_fds(ctl, &cmd, 1, fds, 3) != 1)
 		goto fail;
 	close(out[1]);
 	close(err[1]);

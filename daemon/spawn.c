@@ -444,41 +444,21 @@ static int
 spawn_recycle(void)
 {
 	static const int	 to[3] = { SUP_OUT, SUP_ERR, SUP_JOB };
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	struct cmsghdr		*cm;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(3 * sizeof (int))];
-	} cbuf;
-	int			 fds[3];
+	int			 fds[3], got, i;
 	ssize_t			 n;
 	char			 cmd;
 
 	spawn_send(SPAWN_DONE, 0, 0);
 	for (;;) {
-		memset(&mh, 0, sizeof mh);
-		iov.iov_base = &cmd;
-		iov.iov_len = 1;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof cbuf.buf;
-		n = recvmsg(SUP_CTL, &mh, MSG_CMSG_CLOEXEC);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if ((n = proc_recv_fds(SUP_CTL, &cmd, 1, fds, 3, &got)) <= 0)
 			return (-1);
-		cm = CMSG_FIRSTHDR(&mh);
-		if (cm == NULL)
+		if (got == 0 && cmd != SPAWN_CMD_AGAIN)
 			continue;	/* a late TERM or KILL */
-		if (cmd != SPAWN_CMD_AGAIN || cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len != CMSG_LEN(sizeof fds) ||
-		    (mh.msg_flags & MSG_CTRUNC))
-			return (-1);
-		memcpy(fds, CMSG_DATA(cm), sizeof fds);
-		return (spawn_place(fds, to, 3));
+		if (cmd == SPAWN_CMD_AGAIN && got == 3)
+			return (spawn_place(fds, to, 3));
+		for (i = 0; i < got; i++)
+			close(fds[i]);
+		return (-1);
 	}
 }
 
