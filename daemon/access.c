@@ -121,6 +121,26 @@ who_unix(uid_t uid, const char *name, const char *by)
 	return (w);
 }
 
+/* A copy of a who, to keep beside the original. */
+struct who *
+who_copy(const struct who *w)
+{
+	struct who	*c;
+	u_int		 i;
+
+	c = who_new(w->by, w->user);
+	c->admin = w->admin;
+	for (i = 0; i < w->ngroups; i++) {
+		c->groups = xreallocarray(c->groups, c->ngroups + 1,
+		    sizeof *c->groups);
+		c->groups[c->ngroups++] = xstrdup(w->groups[i]);
+	}
+	for (i = 0; i < w->ntasks; i++)
+		who_limit(c, w->tasks[i]);
+	c->limited = w->limited;
+	return (c);
+}
+
 /*
  * A web user (from Basic auth or a trusted proxy's header), with the
  * groups the users-file gives it.

@@ -132,9 +132,20 @@ control_follow_done(struct client *c)
 static void
 control_flush(struct client *c, int was_empty)
 {
-	if (was_empty && evbuffer_write(bufferevent_get_output(c->bev),
-	    bufferevent_getfd(c->bev)) == -1 && errno != EAGAIN &&
-	    errno != EINTR)
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	if (!was_empty)
+		return;
+	/*
+	 * A socket bufferevent keeps the start of its output frozen (only
+	 * its own write callback drains it): thaw it for this write, or
+	 * evbuffer_write fails without a system call.
+	 */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
 		log_debug("control: %s: write: %s", c->who, strerror(errno));
 }
 
@@ -666,26 +677,61 @@ control_accept_resume(void)
 }
 
 /*
- * "uid=1000(alice)" for a peer. The last answer is kept: the password
- * database is read once per user, not once per connection.
+ * Who a peer is: "uid=1000(alice)" recorded on its runs, and the user with
+ * groups that access rules match. Reading the password and group
+ * databases for every connection cost more system calls than the command
+ * itself, so the last peer's answer is kept while /etc/passwd and
+ * /etc/group are unchanged, and at most PEER_KEEP_MS for users from other
+ * sources (LDAP, sssd: which cache longer themselves).
  */
-static char *
-control_who(uid_t uid)
-{
-	static uid_t	 last_uid = (uid_t)-1;
-	static char	*last_who;
-	struct passwd	*pw;
+#define PEER_KEEP_MS	60000
+#define PEER_PASSWD	"/etc/passwd"
+#define PEER_GROUP	"/etc/group"
 
-	if (last_who == NULL || uid != last_uid) {
-		free(last_who);
+static int
+control_peer_same(const struct stat *a, const struct stat *b)
+{
+	return (a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec);
+}
+
+static void
+control_peer(uid_t uid, char **by, struct who **asker)
+{
+	static struct {
+		uid_t		 uid;
+		char		*by;
+		struct who	*asker;
+		int64_t		 at;
+		struct stat	 passwd, group;
+	}			 last = { .uid = (uid_t)-1 };
+	struct passwd		*pw;
+	struct stat		 sp, sg;
+	int64_t			 now = time_mono_ms();
+
+	memset(&sp, 0, sizeof sp);
+	memset(&sg, 0, sizeof sg);
+	(void)stat(PEER_PASSWD, &sp);
+	(void)stat(PEER_GROUP, &sg);
+	if (last.by == NULL || uid != last.uid || now - last.at >
+	    PEER_KEEP_MS || !control_peer_same(&sp, &last.passwd) ||
+	    !control_peer_same(&sg, &last.group)) {
+		free(last.by);
+		who_free(last.asker);
 		if ((pw = getpwuid(uid)) != NULL)
-			xasprintf(&last_who, "uid=%lu(%s)", (u_long)uid,
+			xasprintf(&last.by, "uid=%lu(%s)", (u_long)uid,
 			    pw->pw_name);
 		else
-			xasprintf(&last_who, "uid=%lu", (u_long)uid);
-		last_uid = uid;
+			xasprintf(&last.by, "uid=%lu", (u_long)uid);
+		last.asker = who_unix(uid, NULL, last.by);
+		last.uid = uid;
+		last.at = now;
+		last.passwd = sp;
+		last.group = sg;
 	}
-	return (xstrdup(last_who));
+	*by = xstrdup(last.by);
+	*asker = who_copy(last.asker);
 }
 
 /*
@@ -782,8 +828,7 @@ control_accept_cb(int fd, short events, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->uid = uid;
-	c->who = control_who(uid);
-	c->asker = who_unix(uid, NULL, c->who);
+	control_peer(uid, &c->who, &c->asker);
 	c->bev = bufferevent_socket_new(ml_base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("control: cannot set up a client");

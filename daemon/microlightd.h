@@ -85,6 +85,7 @@ struct who {
 struct task;
 struct who	*who_new(const char *, const char *);
 struct who	*who_unix(uid_t, const char *, const char *);
+struct who	*who_copy(const struct who *);
 struct who	*who_web(const char *);
 const struct who *who_daemon(void);
 void		 who_add_group(struct who *, const char *);

@@ -412,6 +412,28 @@ class ControlMatrix(AccessTest):
                         self.assertNotIn("Unix only", text)
 
 
+    def test_group_change_seen(self):
+        """The daemon keeps who a peer is between its connections only
+        while /etc/passwd and /etc/group stay as they were: a user added
+        to a task's group sees the task on the next command, and no more
+        once taken out."""
+        os.chmod(self.d.dir, 0o711)
+        self.d.add_task("unix.sh", "#!/bin/sh\n# Unix only.\n"
+                        "# @allow %%%s\necho unix-ok\n" % self.group)
+        self.d.ctl("reload")
+        show = {"cmd": "show", "task": "unix"}
+
+        def code():
+            return self.as_user(self.bob, show).get("error", {}).get("code")
+        self.assertEqual(code(), "unknown-task")
+        self.assertEqual(code(), "unknown-task")
+        subprocess.run(["gpasswd", "-a", self.bob, self.group], check=True,
+                       capture_output=True)
+        self.assertEqual(code(), None)
+        subprocess.run(["gpasswd", "-d", self.bob, self.group], check=True,
+                       capture_output=True)
+        self.assertEqual(code(), "unknown-task")
+
 class ProxyTest(AccessTest):
 
     def setUp(self):
