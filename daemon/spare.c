@@ -19,7 +19,7 @@
 #include "microlightd.h"
 
 #define SPARES_WANTED	2	/* spares kept ready */
-#define SPARES_KEPT	8	/* at most, counting those of ended runs */
+#define SPARES_KEPT	64	/* at most, counting those of ended runs */
 #define SPARES_IDLE_MS	10000	/* unused that long: back to SPARES_WANTED */
 
 /* Spares ready for a job, the most recently used last. */

@@ -698,7 +698,7 @@ class Reuse(SuperviseTest):
     usual two go once they have idled."""
 
     SHIFTED_CLOCK = True
-    CONFIG = "max-running 4\n"
+    CONFIG = "max-running 12\n"
     TASKS = {
         # Who supervises it, what it holds, what it inherited.
         "probe.sh": """\
@@ -719,7 +719,7 @@ class Reuse(SuperviseTest):
             echo "left=$!"
             """,
         "gated.sh": "#!/bin/sh\n# Wait for a gate.\n"
-                    "# @concurrency 8\n"
+                    "# @concurrency 12\n"
                     "while [ ! -e @SCRATCH@/go-$MICROLIGHT_RUN_ID-1 ]; do "
                     "sleep 0.05; done\n",
     }
@@ -761,8 +761,9 @@ class Reuse(SuperviseTest):
         pool = wait_for(lambda: (lambda k: k[0] if len(k) == 1 else None)(
             [k for k in children(self.d.proc.pid)
              if comm(k) == "microlight-pool"]), what="the launcher")
-        # Four runs at once: four supervisors, kept when they end.
-        ids = [self.d.run("gated", wait=False) for _ in range(4)]
+        # Twelve runs at once: twelve supervisors, all kept when they end
+        # (as many as max-running; there was a cap of 8).
+        ids = [self.d.run("gated", wait=False) for _ in range(12)]
         for i in ids:
             self.d.wait_status(i, "running")
         for i in ids:
@@ -770,7 +771,7 @@ class Reuse(SuperviseTest):
         for i in ids:
             self.assertEqual(self.d.wait_status(i, ("succeeded", "failed"))
                              ["status"], "succeeded")
-        wait_for(lambda: len(children(pool)) >= 4,
+        wait_for(lambda: len(children(pool)) >= 12,
                  what="the supervisors kept as spares")
         # Ten seconds of the daemon's time without a run: two remain.
         self.d.wait_for(lambda: len(children(pool)) == 2, timeout=30,
