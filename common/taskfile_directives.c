@@ -699,6 +699,33 @@ parse_workdir(struct parse *p, const char *rest)
 	return (0);
 }
 
+/*
+ * The argument of @env: the rest of the line, blanks around it trimmed
+ * (GREETING=hello world); one argument with its quotes removed when the
+ * value, or the whole of it, is in double quotes (GREETING="a  b",
+ * "GREETING=a  b"). Quotes elsewhere are kept as written.
+ */
+static char *
+env_arg(struct parse *p, const char *rest)
+{
+	const char	*end, *eq;
+	char		*arg;
+
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	end = rest + strlen(rest);
+	while (end > rest && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	eq = memchr(rest, '=', end - rest);
+	if (end > rest && (*rest == '"' ||
+	    (eq != NULL && eq[1] == '"' && end[-1] == '"' && end - 1 > eq + 1)))
+		return (one_arg(p, "env", rest));
+	arg = xmalloc(end - rest + 1);
+	memcpy(arg, rest, end - rest);
+	arg[end - rest] = '\0';
+	return (arg);
+}
+
 /* @env KEY=VALUE; MICROLIGHT_* is reserved. */
 static int
 parse_env(struct parse *p, const char *rest)
@@ -709,8 +736,12 @@ parse_env(struct parse *p, const char *rest)
 	u_int		 i;
 	size_t		 klen;
 
-	if ((arg = one_arg(p, "env", rest)) == NULL)
+	if ((arg = env_arg(p, rest)) == NULL)
 		return (-1);
+	if (*arg == '\0') {
+		taskfile_error(p, "@env takes KEY=VALUE");
+		goto bad;
+	}
 	if ((eq = strchr(arg, '=')) == NULL || eq == arg) {
 		taskfile_error(p, "@env: '%s' is not KEY=VALUE", arg);
 		goto bad;

@@ -524,6 +524,14 @@ class Workdir(SuperviseTest):
             # @env PAIR=a=b
             printf '%s|%s|%s\\n' "$GREETING" "$PAIR" "$MICROLIGHT_TASK"
             """,
+        "restofline.sh": """\
+            #!/bin/sh
+            # Values with blanks and quotes.
+            # @env GREETING=hello  world
+            # @env QUOTED="  padded  "
+            # @env SAY=say "hi" now
+            printf '[%s][%s][%s]\\n' "$GREETING" "$QUOTED" "$SAY"
+            """,
     }
 
     def pwd(self, task):
@@ -545,6 +553,12 @@ class Workdir(SuperviseTest):
     def test_env_directive(self):
         run = self.d.run("withenv", check=0)
         self.assertEqual(self.d.logs(run["id"]), b"hello|a=b|withenv\n")
+
+    def test_env_takes_the_rest_of_the_line(self):
+        run = self.d.run("restofline", check=0)
+        self.assertEqual(run["status"], "succeeded", run)
+        self.assertEqual(self.d.logs(run["id"]),
+                         b'[hello  world][  padded  ][say "hi" now]\n')
 
 
 # max-running --------------------------------------------------------

@@ -1098,6 +1098,28 @@ test_env(void **state)
 	taskdef_free(def);
 }
 
+/* @env takes the rest of the line; quotes only around a whole value. */
+static void
+test_env_rest_of_line(void **state)
+{
+	struct taskdef	*def;
+
+	def = parse_ok("#!/bin/sh\n# @env GREETING=hello world\n"
+	    "# @env\tSPACED=  a  b \t\n"
+	    "# @env SAY=say \"hi\" now\n"
+	    "# @env HALF=\"x y\" z\n"
+	    "# @env ONE=\"\n"
+	    "# @env B=1 C=2\n");
+	assert_int_equal(def->nenv, 6);
+	assert_string_equal(def->env[0], "GREETING=hello world");
+	assert_string_equal(def->env[1], "SPACED=  a  b");
+	assert_string_equal(def->env[2], "SAY=say \"hi\" now");
+	assert_string_equal(def->env[3], "HALF=\"x y\" z");
+	assert_string_equal(def->env[4], "ONE=\"");
+	assert_string_equal(def->env[5], "B=1 C=2");
+	taskdef_free(def);
+}
+
 /* @env: bad keys, reserved names, long values, duplicates. */
 static void
 test_env_bad(void **state)
@@ -1111,8 +1133,9 @@ test_env_bad(void **state)
 	one_bad("@env A.B=x", "@env", "A.B");
 	one_bad("@env MICROLIGHT_RUN_ID=5", "@env", "MICROLIGHT_");
 	one_bad("@env MICROLIGHT_TASK=x", "@env", "MICROLIGHT_");
-	one_bad("@env A=1 B=2", "@env", "one argument");
-	one_bad("@env", "@env", "one argument");
+	one_bad("@env", "@env", "KEY=VALUE");
+	one_bad("@env   ", "@env", "KEY=VALUE");
+	one_bad("@env NAME WITH=blank", "@env", "NAME WITH");
 	value = repeat('v', ML_PARAM_VALUE_MAX + 1);
 	xasprintf(&line, "@env BIG=%s", value);
 	one_bad(line, "@env", NULL);
@@ -1830,6 +1853,7 @@ main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_workdir),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_env_rest_of_line),
 		cmocka_unit_test(test_env_bad),
 		cmocka_unit_test(test_env_param_clash),
 		cmocka_unit_test(test_priority),
