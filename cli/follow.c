@@ -33,8 +33,10 @@ run_exit_status(json_t *run)
 		if (code > 0)
 			return ((int)(code > 255 ? 1 : code));
 		return (1);
+	case RUN_LOST:			/* the daemon stopped under it */
+		return (1);
 	}
-	return (EXIT_SOFTWARE);		/* lost, or not over */
+	return (EXIT_SOFTWARE);		/* not over */
 }
 
 /*
@@ -114,6 +116,17 @@ report_end(json_t *run)
 	warnx("%s", v);
 	free(v);
 	free(s);
+}
+
+/*
+ * How a command that saw a run end ends: run --wait/--follow, logs -f,
+ * status of an ended run. The line of report_end, and the exit status.
+ */
+int
+run_end_status(json_t *run)
+{
+	report_end(run);
+	return (run_exit_status(run));
 }
 
 /*

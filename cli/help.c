@@ -26,12 +26,13 @@ static const struct {
 	{ "rerun", "Start RUN's task again with RUN's parameters, the given "
 	    "ones replacing\ntheirs; --wait and --follow as for run.\n" },
 	{ "logs", "Write a run's output, byte for byte.\n\n"
-	    "  -f, --follow     go on until the run ends\n"
+	    "  -f, --follow     go on until the run ends; exit as run --wait\n"
 	    "  --stream S       stdout or stderr only\n" },
 	{ "runs", "List runs, newest first (scheduled ones soonest first).\n\n"
 	    "  -n N             at most N (default 20)\n"
 	    "  --status S       of this status only\n" },
-	{ "status", "Show one run's record.\n" },
+	{ "status", "Show one run's record; for a run that has ended, exit "
+	    "with its status\nas run --wait does.\n" },
 	{ "cancel", "Cancel a scheduled, queued or running run.\n" },
 	{ "reload", "Reload the configuration and the tasks directory.\n" },
 	{ "webhook", "Print a task's webhook URL and secret, and a curl line "

@@ -356,8 +356,7 @@ run_send(json_t *req, int wait, int follow)
 		return (0);
 	}
 	run = follow_events(&c);
-	report_end(run);
-	status = run_exit_status(run);
+	status = run_end_status(run);
 	json_decref(run);
 	conn_close(&c);
 	return (status);
@@ -431,7 +430,7 @@ cmd_logs(int argc, char **argv)
 	struct conn	 c;
 	json_t		*req, *r, *run;
 	const char	*stream = NULL;
-	int		 ch, follow = 0;
+	int		 ch, follow = 0, status = 0;
 
 	while ((ch = getopt_long(argc, argv, "f", lo, NULL)) != -1) {
 		switch (ch) {
@@ -457,9 +456,12 @@ cmd_logs(int argc, char **argv)
 	r = request(&c, req);
 	json_decref(r);
 	run = follow_events(&c);
+	/* Followed to its end: the end as run --follow says it (SPEC 5). */
+	if (follow)
+		status = run_end_status(run);
 	json_decref(run);
 	conn_close(&c);
-	return (0);
+	return (status);
 }
 
 /* runs [TASK] [-n N] [--status STATUS] */
@@ -525,17 +527,29 @@ static int
 cmd_status(int argc, char **argv)
 {
 	struct conn	 c;
-	json_t		*r;
+	json_t		*r, *run;
+	int		 status = 0;
 
 	if (argc != 2)
 		cmd_usage();
 	r = request(&c, json_pack("{s:s,s:I}", K_CMD, CMD_STATUS, K_RUN,
 	    (json_int_t)run_id(argv[1])));
+	run = json_object_get(r, K_RUN);
 	if (!json_output)
-		print_run(json_object_get(r, K_RUN));
+		print_run(run);
+	/* An ended run: its end as run --follow says it (SPEC 5). */
+	switch (proto_run_status(run)) {
+	case RUN_QUEUED:
+	case RUN_RUNNING:
+	case RUN_SCHEDULED:
+		break;
+	default:
+		status = run_end_status(run);
+		break;
+	}
 	json_decref(r);
 	conn_close(&c);
-	return (0);
+	return (status);
 }
 
 /* cancel RUN */

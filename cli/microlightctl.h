@@ -80,6 +80,7 @@ int		 run_exit_status(json_t *);
 void		 follow_ask_raw(json_t *);
 json_t		*follow_events(struct conn *);
 void		 report_end(json_t *);
+int		 run_end_status(json_t *);
 char		*run_at(const char *);
 
 #endif /* MICROLIGHTCTL_H */

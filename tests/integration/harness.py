@@ -86,6 +86,19 @@ def subst(body, scratch):
             .replace("@SCRATCH@", scratch))
 
 
+def run_exit(run):
+    """The exit status of microlightctl run --wait, logs -f and status
+    for a run as recorded (SPEC section 5): 0 for one not over."""
+    status = run["status"]
+    if status == "failed":
+        if run.get("signal"):
+            return 128 + run["signal"]
+        code = run.get("exit_code")
+        return code if code is not None and 0 < code < 256 else 1
+    return {"succeeded": 0, "timed_out": 124, "cancelled": 130,
+            "skipped": 75, "lost": 1}.get(status, 0)
+
+
 def ctl_env(extra=None):
     """The environment for microlightctl: leaks of a short-lived client
     are not interesting, everything else of the sanitizers is."""

@@ -288,7 +288,7 @@ class Commands(DaemonTest):
         self.assertEqual([r[1] for r in rows], ["fail", "greet"])
         self.assertEqual([r[2] for r in rows], ["failed", "succeeded"])
 
-        out = self.d.ctl("status", second, check=0).stdout.decode()
+        out = self.d.ctl("status", second, check=3).stdout.decode()
         fields = dict(re.findall(r"^([a-z ]+):\s+(.*)$", out, re.M))
         self.assertEqual(fields["run"], str(second))
         self.assertEqual(fields["task"], "fail")
@@ -354,6 +354,45 @@ class ExitStatus(DaemonTest):
         self.d.ctl("run", "--wait", "three", check=3)
         p = self.d.ctl("run", "params", "host=h", "n=7", "--follow", check=0)
         self.assertEqual(p.stdout, b"7 a h\n")
+
+    def test_logs_follow_and_status_end_as_run_follow(self):
+        """logs -f, and status of an ended run, end as run --follow:
+        the same line on stderr and the run's exit status (SPEC 5). So
+        `logs -f "$id"` fails when the run does."""
+        follow = self.d.ctl("run", "three", "--follow", check=3)
+        # --follow says the run's id on stderr ("run N"), output on stdout.
+        first = int(follow.stderr.split(b"\n", 1)[0].split()[1])
+        line = follow.stderr.strip().splitlines()[-1]
+        self.assertIn(b"run %d failed: exit code 3" % first, line)
+        for args in (("logs", "-f", first), ("logs", first, "--follow"),
+                     ("status", first)):
+            p = self.d.ctl(*args, check=3)
+            self.assertEqual(p.stderr.strip().splitlines()[-1], line, args)
+        # Without -f, logs exits 0 whatever the run did.
+        self.assertEqual(self.d.ctl("logs", first, check=0).stderr, b"")
+        ok = self.d.run("ok")["id"]
+        for args in (("logs", "-f", ok), ("status", ok)):
+            self.assertEqual(self.d.ctl(*args, check=0).stderr, b"", args)
+        # A run that has not ended: status exits 0; logs -f follows it to
+        # its end (cancelled: 130).
+        long = self.d.run("long", wait=False)
+        self.d.wait_status(long, "running")
+        self.assertEqual(self.d.ctl("status", long, check=0).stderr, b"")
+        p = subprocess.Popen([MICROLIGHTCTL, "-s", self.d.socket, "logs",
+                              "-f", str(long)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ctl_env(),
+                             stdin=subprocess.DEVNULL)
+        try:
+            self.assertEqual(p.stdout.readline(), b"started\n")
+            self.d.ctl("cancel", long, check=0)
+            _, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 130)
+        self.assertIn(b"run %d cancelled" % long, err)
+        self.d.ctl("status", long, check=130)
 
     def test_timed_out(self):
         p = self.d.ctl("run", "slow", "--wait", check=124)

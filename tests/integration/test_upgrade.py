@@ -259,8 +259,11 @@ class UpgradeChecks:
         return {r["id"]: r for r in reply[0]["runs"]}
 
     def ctl_status(self, run_id):
-        reply = self.d.ctl_json("status", run_id, check=0)
+        p = self.d.ctl("--json", "status", run_id)
+        reply = [json.loads(line) for line in p.stdout.splitlines()]
         self.assertTrue(reply[0]["ok"], reply)
+        # status of an ended run exits as run --wait would have.
+        self.assertEqual(p.returncode, run_exit(reply[0]["run"]), reply)
         return reply[0]["run"]
 
     def wait_final(self, run_id):
