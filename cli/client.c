@@ -13,6 +13,23 @@
 
 #include "microlightctl.h"
 
+/* Nothing listens on path: say how to start the daemon, and exit 69. */
+static __dead void
+conn_not_running(const char *path)
+{
+	char	*sys = paths_default(PATH_SOCKET_SYSTEM);
+	int	 system = strcmp(path, sys) == 0;
+
+	free(sys);
+	if (system)
+		errx(EXIT_UNAVAILABLE, "microlightd is not running (nothing "
+		    "listens on %s): start it with 'systemctl start "
+		    "microlightd'", path);
+	errx(EXIT_UNAVAILABLE, "microlightd is not running (nothing listens "
+	    "on %s): start it with 'microlightd -s %s' (microlightd(8)), or "
+	    "name the socket of a running one with -s", path, path);
+}
+
 /* Connect to the daemon or exit 69 with the reason. */
 void
 conn_open(struct conn *c, const char *path)
@@ -30,8 +47,7 @@ conn_open(struct conn *c, const char *path)
 		err(EXIT_SOFTWARE, "socket");
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			errx(EXIT_UNAVAILABLE, "microlightd is not running "
-			    "(nothing listens on %s)", path);
+			conn_not_running(path);
 		err(EXIT_UNAVAILABLE, "cannot connect to %s", path);
 	}
 	frame_reader_init(&c->fr, CLIENT_MAX_FRAME);

@@ -72,7 +72,7 @@ cmd_help(int argc, char **argv)
 	if (argc != 2)
 		cmd_usage();
 	if ((u = ctl_usage(argv[1])) == NULL) {
-		warnx("unknown command '%s'", argv[1]);
+		unknown_command(argv[1]);
 		cmd_usage();
 	}
 	print_usage(stdout, u);

@@ -117,6 +117,49 @@ ctl_usage(const char *name)
 	return (NULL);
 }
 
+/* "unknown status 'X'", the statuses there are, and exit 64. */
+static __dead void
+unknown_status(const char *name)
+{
+	const char	*names[RUN_NSTATUS], *near;
+	char		*v, *list = NULL, *more;
+	u_int		 i;
+
+	for (i = 0; i < RUN_NSTATUS; i++) {
+		names[i] = proto_status_name(i);
+		xasprintf(&more, "%s%s%s", list != NULL ? list : "",
+		    list != NULL ? ", " : "", names[i]);
+		free(list);
+		list = more;
+	}
+	v = text_vis(name);
+	near = suggest(name, names, RUN_NSTATUS);
+	warnx("unknown status '%s'%s%s%s; the statuses are %s", v,
+	    near != NULL ? " (did you mean '" : "", near != NULL ? near : "",
+	    near != NULL ? "'?)" : "", list);
+	free(v);
+	free(list);
+	cmd_usage();
+}
+
+/* "unknown command 'X'", with the command it likely meant. */
+void
+unknown_command(const char *name)
+{
+	const char	*names[NCMDS], *near;
+	char		*v;
+	u_int		 i;
+
+	for (i = 0; i < NCMDS; i++)
+		names[i] = ctl_cmds[i].name;
+	v = text_vis(name);
+	if ((near = suggest(name, names, NCMDS)) != NULL)
+		warnx("unknown command '%s'; did you mean '%s'?", v, near);
+	else
+		warnx("unknown command '%s'", v);
+	free(v);
+}
+
 /* A usage error of the current command. */
 __dead void
 cmd_usage(void)
@@ -488,10 +531,8 @@ cmd_runs(int argc, char **argv)
 			}
 			break;
 		case 'S':
-			if (proto_status_from(optarg) == -1) {
-				warnx("unknown status '%s'", optarg);
-				cmd_usage();
-			}
+			if (proto_status_from(optarg) == -1)
+				unknown_status(optarg);
 			status = optarg;
 			break;
 		default:
@@ -866,7 +907,7 @@ main(int argc, char **argv)
 			break;
 	}
 	if (i == NCMDS) {
-		warnx("unknown command '%s'", argv[0]);
+		unknown_command(argv[0]);
 		usage(EXIT_USAGE);
 	}
 	current = &ctl_cmds[i];

@@ -67,6 +67,7 @@ __dead void	 usage(int);
 __dead void	 cmd_usage(void);
 void		 print_usage(FILE *, const char *);
 const char	*ctl_usage(const char *);
+void		 unknown_command(const char *);
 json_t		*request(struct conn *, json_t *);
 
 /* help.c */

@@ -633,7 +633,9 @@ print_tasks(json_t *tasks)
 	struct table	*t;
 	json_t		*task, *last;
 	size_t		 i;
-	char		*sched, *status, last_time[64], next[64];
+	char		*sched, *status, *v, last_time[64], next[64];
+	const char	*invalid = NULL;
+	u_int		 ninvalid = 0;
 	int		 st;
 
 	t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
@@ -648,9 +650,12 @@ print_tasks(json_t *tasks)
 			    last_time, sizeof last_time);
 		else
 			snprintf(last_time, sizeof last_time, "-");
-		if (!json_is_true(json_object_get(task, K_VALID)))
-			xasprintf(&status, "invalid: %s", jstr(task, K_ERROR));
-		else if (json_is_object(last))
+		if (!json_is_true(json_object_get(task, K_VALID))) {
+			/* Its errors are for show: a marker here. */
+			status = xstrdup("invalid");
+			ninvalid++;
+			invalid = jstr(task, K_NAME);
+		} else if (json_is_object(last))
 			status = xstrdup(jstr(last, K_STATUS));
 		else
 			status = xstrdup("-");
@@ -668,6 +673,14 @@ print_tasks(json_t *tasks)
 		free(status);
 	}
 	table_print(t);
+	if (ninvalid == 1 && invalid != NULL) {
+		v = text_vis(invalid);
+		printf("(%s is invalid: 'microlightctl show %s' says why)\n",
+		    v, v);
+		free(v);
+	} else if (ninvalid > 1)
+		printf("(%u tasks are invalid: 'microlightctl show TASK' says "
+		    "why)\n", ninvalid);
 }
 
 /*

@@ -118,6 +118,9 @@ int		 base64_decode(const char *, size_t, void **, size_t *);
 /* utf8.c */
 int		 utf8_valid(const char *, size_t);
 
+/* suggest.c */
+const char	*suggest(const char *, const char *const *, size_t);
+
 /* hmac.c */
 #define HMAC_SHA256_LEN		32	/* bytes of a SHA-256 digest */
 #define HMAC_SECRET_LEN		64	/* characters of hmac_secret() */

@@ -945,6 +945,22 @@ parse_webhook_header(struct parse *p, const char *rest)
 	return (rc);
 }
 
+/* "unknown directive '@shedule'; did you mean '@schedule'?" */
+static void
+taskfile_unknown_directive(struct parse *p, const char *name)
+{
+	const char	*names[NDIRECTIVES], *near;
+	u_int		 i;
+
+	for (i = 0; i < NDIRECTIVES; i++)
+		names[i] = directives[i].name;
+	if ((near = suggest(name, names, NDIRECTIVES)) != NULL)
+		taskfile_error(p, "unknown directive '@%s'; did you mean "
+		    "'@%s'?", name, near);
+	else
+		taskfile_error(p, "unknown directive '@%s'", name);
+}
+
 /* Handle one directive line: text is what follows the '@'. */
 void
 taskfile_directive(struct parse *p, const char *text)
@@ -966,7 +982,7 @@ taskfile_directive(struct parse *p, const char *text)
 			break;
 	}
 	if (i == NDIRECTIVES) {
-		taskfile_error(p, "unknown directive '@%s'", name);
+		taskfile_unknown_directive(p, name);
 		return;
 	}
 	d = &directives[i];

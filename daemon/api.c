@@ -5,6 +5,7 @@
  * bytes, followed or not, or as Server-Sent Events.
  */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -335,6 +336,28 @@ api_follow_end(struct api_follow *af)
 }
 
 /* A chunk of the run's output. */
+/*
+ * The name a browser saves a run's output under, TASK-RUN.log ("Raw log"
+ * on the page): the task's name with anything but letters, digits, '.',
+ * '-' and '_' made '_'.
+ */
+static void
+api_log_disposition(struct http_req *hr, const char *task, int64_t id)
+{
+	char	 name[64], value[128];
+	size_t	 i;
+
+	strlcpy(name, task != NULL ? task : "run", sizeof name);
+	for (i = 0; name[i] != '\0'; i++) {
+		if (!isalnum((u_char)name[i]) && name[i] != '.' &&
+		    name[i] != '-' && name[i] != '_')
+			name[i] = '_';
+	}
+	snprintf(value, sizeof value, "attachment; filename=\"%s-%lld.log\"",
+	    name, (long long)id);
+	http_set_header(hr, "Content-Disposition", value);
+}
+
 static void
 api_log_output(void *arg, int64_t seq, enum run_stream stream, int64_t time,
     const void *data, size_t len)
@@ -413,10 +436,13 @@ api_run_log(struct http_req *hr)
 		http_ops_error(hr, ops_error_reply(&err));
 		return;
 	}
-	json_decref(obj);
 	al = xcalloc(1, sizeof *al);
 	accept = http_header(hr, "Accept");
 	al->sse = accept != NULL && strstr(accept, "text/event-stream") != NULL;
+	if (!al->sse)
+		api_log_disposition(hr, json_string_value(json_object_get(obj,
+		    K_TASK)), id);
+	json_decref(obj);
 	api_follow_stream(&al->af, hr, al->sse ? "text/event-stream" :
 	    "application/octet-stream", al->sse ? ": keep-alive\n\n" : NULL);
 	al->af.f = follow_start(id, 1, follow || al->sse, stream,

@@ -178,7 +178,14 @@ http_listen_bind(const struct config *conf, char **cause)
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, HTTP_BACKLOG) == -1) {
-		xasprintf(cause, "listen %s: %s", text, strerror(errno));
+		if (errno == EADDRINUSE)
+			xasprintf(cause, "listen %s: %s (another program, or "
+			    "another microlightd, has it: choose another "
+			    "address with -l, or -l none)", text,
+			    strerror(errno));
+		else
+			xasprintf(cause, "listen %s: %s", text,
+			    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		freeaddrinfo(res);

@@ -76,6 +76,11 @@ startup_fail(const char *fmt, ...)
 	if (startup_tasks != NULL)
 		tasks_free(startup_tasks);
 	startup_tasks = NULL;
+	/* Leave nothing behind: a socket bound here, the pidfile. */
+	control_close();
+	if (pid_pfh != NULL)
+		pidfile_remove(pid_pfh);
+	pid_pfh = NULL;
 
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);

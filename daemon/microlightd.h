@@ -652,6 +652,8 @@ struct ops_error {
 	char		*message;
 };
 
+int		 ops_no_task(const struct who *, const char *,
+		    struct ops_error *);
 int		 ops_fail(struct ops_error *, const char *, const char *, ...)
 		     __attribute__((format(printf, 3, 4)));
 void		 ops_error_clear(struct ops_error *);

@@ -71,6 +71,34 @@ ops_task(const struct who *w, const char *name)
 	return (t);
 }
 
+/*
+ * "no task named 'X'", with the name of a task w may see that it is most
+ * likely a typo of ("restrat-redis": did you mean 'restart-redis'?).
+ * Returns -1, as ops_fail.
+ */
+int
+ops_no_task(const struct who *w, const char *name, struct ops_error *err)
+{
+	struct task	*t;
+	const char	**names = NULL, *near;
+	size_t		 n = 0;
+	int		 rc;
+
+	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
+		if (!access_task(w, t, t->name))
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = t->name;
+	}
+	if ((near = suggest(name, names, n)) != NULL)
+		rc = ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'; did "
+		    "you mean '%s'?", name, near);
+	else
+		rc = ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'", name);
+	free(names);
+	return (rc);
+}
+
 /* ping: the daemon's version, uptime and load, set in reply. */
 void
 ops_ping(json_t *reply)
@@ -207,8 +235,7 @@ ops_show(const struct who *w, const char *name, int64_t limit, json_t *reply,
 	json_t		*runs, *last, *scheduled;
 
 	if ((t = ops_task(w, name)) == NULL)
-		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
-		    name));
+		return (ops_no_task(w, name, err));
 	if (limit < 1 || limit > OPS_MAX_LIMIT)
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));
@@ -313,9 +340,9 @@ ops_submit(const struct who *w, const struct run_request *req,
 	json_t			*obj = NULL;
 	int64_t			 id;
 
-	if (!access_task_name(w, req->task))
-		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
-		    req->task));
+	if (!access_task_name(w, req->task) ||
+	    (req->as == NULL && ops_task(w, req->task) == NULL))
+		return (ops_no_task(w, req->task, err));
 	r.by = w->by;
 
 	/*
@@ -469,12 +496,22 @@ int
 ops_runs(const struct who *w, const char *task, const char *sname,
     int64_t before, int64_t limit, json_t *reply, struct ops_error *err)
 {
-	int64_t	 pruned;
-	int	 status = -1, rc;
-	json_t	*runs, *only;
+	struct runrec	 r;
+	int64_t		 pruned;
+	int		 status = -1, rc;
+	json_t		*runs, *only;
 
 	if (sname != NULL && (status = proto_status_from(sname)) == -1)
 		return (ops_fail(err, E_USAGE, "unknown status '%s'", sname));
+	/*
+	 * Runs of no task: an error, as for show and run. An administrator
+	 * may still list those of a task that is gone (its file removed).
+	 */
+	if (task != NULL && ops_task(w, task) == NULL) {
+		if (!access_admin(w) || db_last_run(task, &r) != 0)
+			return (ops_no_task(w, task, err));
+		runrec_clear(&r);
+	}
 	if (limit < 1 || limit > OPS_MAX_LIMIT)
 		return (ops_fail(err, E_USAGE, "\"limit\" is 1 to %d",
 		    OPS_MAX_LIMIT));

@@ -434,6 +434,21 @@ class ControlMatrix(AccessTest):
                        capture_output=True)
         self.assertEqual(code(), "unknown-task")
 
+    def test_suggestions_only_of_visible_tasks(self):
+        """"did you mean" names only a task the asker may see: bob, who
+        may not see unix, learns nothing of it from a typo."""
+        os.chmod(self.d.dir, 0o711)
+        self.d.add_task("unix.sh", "#!/bin/sh\n# Unix only.\n"
+                        "# @allow %%%s\necho unix-ok\n" % self.group)
+        self.d.ctl("reload")
+        for cmd in ({"cmd": "show", "task": "unx"},
+                    {"cmd": "run", "task": "unx"},
+                    {"cmd": "runs", "task": "unx"}):
+            seen = self.as_user(self.alice, cmd)["error"]["message"]
+            self.assertIn("did you mean 'unix'?", seen, cmd)
+            hidden = self.as_user(self.bob, cmd)["error"]["message"]
+            self.assertEqual(hidden, "no task named 'unx'", cmd)
+
 class ProxyTest(AccessTest):
 
     def setUp(self):

@@ -117,6 +117,11 @@ class ListAndShow(CheckTest):
         self.assertEqual(len(lines), 1, out)
         return lines[0]
 
+    def invalid_errors(self, name):
+        """An invalid task: `list` marks it, `show` says why (its text)."""
+        self.assertEqual(self.list_line(name).split()[-1], "invalid")
+        return self.d.ctl("show", name, check=0).stdout.decode()
+
     def test_invalid_tasks_listed_with_error(self):
         for name, text in (("a", "a.sh:3: @on-success: no task named "
                                  "'nosuch'"),
@@ -125,9 +130,7 @@ class ListAndShow(CheckTest):
                            ("who", "unknown user 'no-such-user-ml'"),
                            ("bad", "bad.sh:3:")):
             with self.subTest(task=name):
-                line = self.list_line(name)
-                self.assertIn("invalid:", line)
-                self.assertIn(text, line)
+                self.assertIn(text, self.invalid_errors(name))
                 self.d.ctl("run", name, check=EX_DATAERR)
         for name in ("fine", "opt", "needy", "hello"):
             self.assertNotIn("invalid", self.list_line(name))
@@ -157,9 +160,8 @@ class ListAndShow(CheckTest):
                         ["task"]["valid"])
         self.d.remove_task("opt.sh")
         self.d.ctl("reload", check=0)
-        line = self.list_line("fine")
-        self.assertIn("invalid:", line)
-        self.assertIn("fine.sh:4: @on-failure: no task named 'opt'", line)
+        self.assertIn("fine.sh:4: @on-failure: no task named 'opt'",
+                      self.invalid_errors("fine"))
         self.d.ctl("run", "fine", check=EX_DATAERR)
         self.d.add_task("opt.sh", CHAINS["opt.sh"])
         self.d.ctl("reload", check=0)

@@ -243,7 +243,7 @@ class Commands(DaemonTest):
         out = self.d.ctl("list", check=0).stdout.decode()
         self.assertTrue(out.startswith("TASK"), out)
         self.assertNotIn("\x1b", out)
-        _, rows = columns_aligned(out)
+        _, rows = columns_aligned("".join(out.splitlines(True)[:-1]))
         header = out.splitlines()[0].split()
         self.assertIn("STATUS", header)
         byname = {r[0]: r for r in rows}
@@ -252,9 +252,11 @@ class Commands(DaemonTest):
         self.assertEqual(byname["greet"][-1], "succeeded")
         self.assertEqual(byname["fail"][-1], "failed")
         self.assertEqual(byname["long"][-1], "-")
-        self.assertTrue(byname["broken"][-1].startswith("invalid:"))
-        self.assertIn(os.path.join(self.d.tasks_dir, "broken.sh") + ":3:",
-                      byname["broken"][-1])
+        # A marker in the table, the errors under show (test_show).
+        self.assertEqual(byname["broken"][-1], "invalid")
+        self.assertNotIn("broken.sh:3:", out)
+        self.assertEqual(out.splitlines()[-1], "(broken is invalid: "
+                         "'microlightctl show broken' says why)")
 
     def test_show(self):
         run_id = self.d.run("greet", "target=h1")["id"]
@@ -465,6 +467,60 @@ class ExitStatus(DaemonTest):
         self.assertIn(b"nope", p.stderr)
 
 
+class Teaches(DaemonTest):
+    """Mistakes get the likely fix: a command, a task or a status one or
+    two letters off is named; runs of no task is an error."""
+    TASKS = {
+        "restart-redis.sh": "#!/bin/sh\n# Restart Redis.\necho ok\n",
+        "weekly-report.sh": "#!/bin/sh\n# Report.\necho report\n",
+    }
+
+    def test_unknown_command(self):
+        p = self.d.ctl("lsit", check=EX_USAGE)
+        self.assertIn(b"unknown command 'lsit'; did you mean 'list'?",
+                      p.stderr)
+        p = self.d.ctl("help", "stauts", check=EX_USAGE)
+        self.assertIn(b"did you mean 'status'?", p.stderr)
+        p = self.d.ctl("frobnicate", check=EX_USAGE)
+        self.assertNotIn(b"did you mean", p.stderr)
+
+    def test_unknown_task(self):
+        before = runs_count(self.d)
+        for args in (["run", "restrat-redis"], ["show", "restart-rdis"],
+                     ["runs", "restartredis"],
+                     ["run", "weekly-reprot", "--wait"]):
+            p = self.d.ctl(*args, check=EX_DATAERR)
+            self.assertIn(b"no task named '%s'; did you mean '" %
+                          args[1].encode(), p.stderr, args)
+            self.assertIn(b"-re", p.stderr)
+        p = self.d.ctl("run", "backup", check=EX_DATAERR)
+        self.assertEqual(p.stderr.strip(),
+                         b"microlightctl: no task named 'backup'")
+        self.assertEqual(runs_count(self.d), before)
+
+    def test_runs_of_no_task(self):
+        p = self.d.ctl("runs", "nosuchtask", check=EX_DATAERR)
+        self.assertIn(b"no task named 'nosuchtask'", p.stderr)
+        self.d.run("restart-redis")
+        p = self.d.ctl("runs", "restart-redis", check=0)
+        self.assertIn(b"succeeded", p.stdout)
+        # A task whose file is gone: an administrator still sees its runs.
+        os.unlink(os.path.join(self.d.tasks_dir, "restart-redis.sh"))
+        self.d.ctl("reload", check=0)
+        p = self.d.ctl("runs", "restart-redis", check=0)
+        self.assertIn(b"succeeded", p.stdout)
+
+    def test_unknown_status_lists_them(self):
+        p = self.d.ctl("runs", "--status", "faild", check=EX_USAGE)
+        self.assertIn(b"unknown status 'faild' (did you mean 'failed'?); "
+                      b"the statuses are queued, running, succeeded, failed,"
+                      b" timed_out, cancelled, skipped, lost, scheduled",
+                      p.stderr)
+        p = self.d.ctl("runs", "--status", "bogus", check=EX_USAGE)
+        self.assertIn(b"the statuses are queued,", p.stderr)
+        self.assertNotIn(b"did you mean", p.stderr)
+
+
 class Unavailable(DaemonTest):
     TASKS = {"ok.sh": "#!/bin/sh\necho ok\n"}
 
@@ -496,6 +552,9 @@ class Unavailable(DaemonTest):
         self.assertEqual(self.d.stop(), 0)
         p = self.d.ctl("ping", check=EX_UNAVAILABLE)
         self.assertIn(b"not running", p.stderr)
+        # How to start it, for this socket.
+        self.assertIn(b"start it with 'microlightd -s %s'" %
+                      self.d.socket.encode(), p.stderr)
         self.d.ctl("status", "1", check=EX_UNAVAILABLE)
 
     def test_socket_selection(self):

@@ -174,6 +174,25 @@ class StartRefused(DaemonTest):
         self.assertIn(self.d.config + ":2:", out)
         self.assertFalse(os.path.exists(self.d.socket))
 
+    def test_address_in_use_says_what_to_do(self):
+        """The HTTP address taken: the error names it and says -l."""
+        self.d.add_task("hello.sh", HELLO)
+        taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        addr = "127.0.0.1:%d" % taken.getsockname()[1]
+        cmd = [MICROLIGHTD, "-f", "-c", self.d.config, "-T",
+               self.d.tasks_dir, "-d", self.d.state_dir, "-s",
+               self.d.socket, "-l", addr]
+        p = subprocess.run(cmd, capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL, env=self.d.env)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(addr.encode(), p.stderr)
+        self.assertIn(b"in use", p.stderr)
+        self.assertIn(b"with -l", p.stderr)
+        self.assertFalse(os.path.exists(self.d.socket))
+
     def test_missing_config_file_named_by_c(self):
         missing = os.path.join(self.d.dir, "no-such.conf")
         cmd = [MICROLIGHTD, "-f", "-c", missing, "-T", self.d.tasks_dir,
@@ -256,8 +275,9 @@ class InvalidTasks(DaemonTest):
         out = self.d.ctl("list", check=0).stdout.decode()
         line = [l for l in out.splitlines() if l.startswith("broken ")]
         self.assertEqual(len(line), 1, out)
-        self.assertIn("invalid:", line[0])
-        self.assertIn("broken.sh:3:", line[0])
+        self.assertEqual(line[0].split()[-1], "invalid")
+        out = self.d.ctl("show", "broken", check=0).stdout.decode()
+        self.assertIn("broken.sh:3:", out)
 
         before = runs_count(self.d)
         p = self.d.ctl("run", "broken", "--wait", check=EX_DATAERR)

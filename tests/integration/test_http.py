@@ -1211,7 +1211,9 @@ class Api(HttpTest):
         self.assertEqual(ids("?status=failed"), [4, 2])
         self.assertEqual(ids("?task=ok&status=succeeded&limit=2"), [5, 3])
         self.assertEqual(ids("?task=bad&status=succeeded"), [])
-        self.assertEqual(ids("?task=nosuch"), [])
+        # Runs of no task: 404 unknown-task, as for the task routes.
+        self.api_error("GET", "/api/v1/runs?task=nosuch", 404,
+                       "unknown-task")
         self.assertEqual(ids("?before=4"), [3, 2, 1])
         self.assertEqual(ids("?task=ok&before=5"), [3, 1])
         # Paging through everything, two at a time.
@@ -1244,6 +1246,9 @@ class Api(HttpTest):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.headers.get("Content-Type"),
                          "application/octet-stream")
+        # The page's "Raw log" saves as TASK-RUN.log.
+        self.assertEqual(r.headers.get("Content-Disposition"),
+                         'attachment; filename="bytes-%d.log"' % run_id)
         self.assertEqual(r.body, both)
         for stream in ("stdout", "stderr"):
             r = self.get("/api/v1/runs/%d/log?stream=%s" % (run_id, stream))

@@ -1229,6 +1229,30 @@ test_unknown_directive(void **state)
 	free(name);
 }
 
+/* A directive one or two letters off names the one it likely is. */
+static void
+test_unknown_directive_suggests(void **state)
+{
+	struct taskdef	*def;
+	char		*text;
+
+	one_bad("@shedule * * * * *", "'@shedule'",
+	    "did you mean '@schedule'?");
+	one_bad("@Schedule * * * * *", "'@Schedule'",
+	    "did you mean '@schedule'?");
+	one_bad("@timout 5m", "'@timout'", "did you mean '@timeout'?");
+	one_bad("@params x", "'@params'", "did you mean '@param'?");
+	one_bad("@concurency 2", "'@concurency'",
+	    "did you mean '@concurrency'?");
+	/* Nothing near: no guess. */
+	text = one_file("@bogus");
+	def = parse(text);
+	assert_int_equal(def->nerrors, 1);
+	assert_null(strstr(def->errors[0].msg, "did you mean"));
+	taskdef_free(def);
+	free(text);
+}
+
 /* A directive that may not repeat, given twice, names its first line. */
 static void
 test_repeated_directive(void **state)
@@ -1859,6 +1883,7 @@ main(void)
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_unknown_directive),
+		cmocka_unit_test(test_unknown_directive_suggests),
 		cmocka_unit_test(test_repeated_directive),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_invalid_utf8),
