@@ -9,6 +9,8 @@
 # @param shout     bool  "Shout it"
 # @timeout 10s
 # @group Examples
+# Other systems may start it too: microlightctl webhook greet.
+# @webhook
 set -eu
 message="$greeting, $name!"
 if [ "$shout" = true ]; then

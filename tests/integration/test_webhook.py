@@ -134,6 +134,63 @@ class HookTest(HttpTest):
         return len(self.runs_all())
 
 
+
+class ReadmeExample(HookTest):
+    """The README's webhook example, its shell lines run as written
+    (against this daemon's socket and port) on the example greet task."""
+
+    def setUp(self):
+        super().setUp()
+        shutil.copyfile(os.path.join(SRCDIR, "tasks.d", "greet.sh"),
+                        os.path.join(self.d.tasks_dir, "greet.sh"))
+        os.chmod(os.path.join(self.d.tasks_dir, "greet.sh"), 0o755)
+        self.d.ctl("reload", check=0)
+
+    def readme_lines(self):
+        """The "$ " lines of the README's webhook block, joined where a
+        line ends in a backslash."""
+        with open(os.path.join(SRCDIR, "README")) as f:
+            text = f.read()
+        block = text.split("    $ ./microlightctl webhook greet\n", 1)[1]
+        block = block.split("\n\n", 1)[0]
+        lines, cur = [], None
+        for line in block.splitlines():
+            if line.startswith("    $ "):
+                cur = line[6:]
+            elif cur is not None and line.startswith("          "):
+                cur += " " + line.strip()
+            else:
+                cur = None
+                continue
+            if cur.endswith("\\"):
+                cur = cur[:-1]
+                continue
+            lines.append(cur)
+            cur = None
+        return lines
+
+    def test_readme_lines_work(self):
+        lines = self.readme_lines()
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(lines[0].startswith("secret=$(./microlightctl "
+                                            "webhook greet"), lines)
+        ctl = "%s -s %s" % (MICROLIGHTCTL, self.d.socket)
+        url = "http://127.0.0.1:%d" % self.d.port
+        out = []
+        for line in lines:
+            out.append(line.replace("./microlightctl", ctl)
+                       .replace("http://127.0.0.1:8080", url))
+        script = "set -e\n%s\necho ---\n%s\necho ---\n%s\n" % tuple(out)
+        p = subprocess.run(["sh", "-c", script], capture_output=True,
+                           timeout=60, env=ctl_env())
+        self.assertEqual(p.returncode, 0, p)
+        first, second = p.stdout.split(b"---\n")[1:]
+        reply = json.loads(first)
+        self.assertEqual(reply["run"]["task"], "greet")
+        self.assertEqual(reply["run"]["status"], "succeeded")
+        self.assertEqual(reply["run"]["params"]["name"], "Ada")
+        self.assertEqual(second, b"Hello, Ada!\nHello, Ada!\n")
+
 # 1. Which tasks answer ----------------------------------------------
 
 class Routing(HookTest):
