@@ -555,6 +555,8 @@ print_task(json_t *task, json_t *scheduled, json_t *runs)
 		print_line("user:         %s", jstr(task, K_USER));
 	if (jstr(task, K_GROUP) != NULL)
 		print_line("group:        %s", jstr(task, K_GROUP));
+	if (jstr(task, K_TITLE) != NULL)
+		print_line("title:        %s", jstr(task, K_TITLE));
 	if (jstr(task, K_ON_SUCCESS) != NULL)
 		print_line("on success:   %s", jstr(task, K_ON_SUCCESS));
 	if (jstr(task, K_ON_FAILURE) != NULL)

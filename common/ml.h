@@ -228,6 +228,7 @@ struct taskdef {
 	int			 catchup;
 	int			 confirm;
 	char			*group;
+	char			*title;		/* @title: the page's name */
 	char			**allow;	/* users and %groups */
 	u_int			 nallow;
 	struct tasknotify	*notify;

@@ -184,6 +184,7 @@
 #define K_CATCHUP		"catchup"
 #define K_CONFIRM		"confirm"
 #define K_GROUP			"group"
+#define K_TITLE			"title"
 
 /* Parameter objects, in the order they are sent, less K_NAME above. */
 #define K_TYPE			"type"

@@ -203,6 +203,7 @@ taskdef_free(struct taskdef *def)
 		free(def->env[i]);
 	free(def->env);
 	free(def->group);
+	free(def->title);
 	for (i = 0; i < def->nallow; i++)
 		free(def->allow[i]);
 	free(def->allow);

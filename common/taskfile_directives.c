@@ -13,6 +13,7 @@
 #define TOKENS_MAX	16
 #define LABEL_MAX	200
 #define GROUP_MAX	64
+#define TITLE_MAX	80
 #define USER_MAX	32
 #define SCHEDULE_TOKENS_MAX (6 + TASKDEF_MAX_PARAMS) /* fields, NAME=VALUE */
 
@@ -44,6 +45,7 @@ static int	parse_priority(struct parse *, const char *);
 static int	parse_catchup(struct parse *, const char *);
 static int	parse_confirm(struct parse *, const char *);
 static int	parse_group(struct parse *, const char *);
+static int	parse_title(struct parse *, const char *);
 static int	parse_allow(struct parse *, const char *);
 static int	parse_notify(struct parse *, const char *);
 static int	parse_expect(struct parse *, const char *);
@@ -75,6 +77,7 @@ static const struct directive {
 	{ "catchup", 0, parse_catchup },
 	{ "confirm", 0, parse_confirm },
 	{ "group", 0, parse_group },
+	{ "title", 0, parse_title },
 	{ "allow", D_REPEAT, parse_allow },
 	{ "notify", D_REPEAT, parse_notify },
 	{ "expect", 0, parse_expect },
@@ -805,27 +808,45 @@ parse_confirm(struct parse *p, const char *rest)
 	return (no_arg(p, "confirm", rest, &p->def->confirm));
 }
 
-/* @group NAME: the rest of the line, optionally quoted. */
+/*
+ * A text of words (@group, @title): the tokens joined by one space, 1 to
+ * max bytes, into *dst.
+ */
 static int
-parse_group(struct parse *p, const char *rest)
+text_arg(struct parse *p, const char *name, const char *rest, size_t max,
+    char **dst)
 {
 	struct token	 tok[TOKENS_MAX];
 	int		 n;
-	char		*g;
+	char		*text;
 
 	if ((n = tokenize(p, rest, tok, TOKENS_MAX)) == -1)
 		return (-1);
 	if (n == 0)
-		return (taskfile_error(p, "@group needs a name"));
-	g = tokens_join(tok, n);
+		return (taskfile_error(p, "@%s needs a text", name));
+	text = tokens_join(tok, n);
 	tokens_free(tok, n);
-	if (*g == '\0' || strlen(g) > GROUP_MAX) {
-		free(g);
-		return (taskfile_error(p, "@group: 1 to %d characters",
-		    GROUP_MAX));
+	if (*text == '\0' || strlen(text) > max) {
+		free(text);
+		return (taskfile_error(p, "@%s: 1 to %zu characters", name,
+		    max));
 	}
-	p->def->group = g;
+	*dst = text;
 	return (0);
+}
+
+/* @group NAME: the rest of the line, optionally quoted. */
+static int
+parse_group(struct parse *p, const char *rest)
+{
+	return (text_arg(p, "group", rest, GROUP_MAX, &p->def->group));
+}
+
+/* @title TEXT: the name the page shows. */
+static int
+parse_title(struct parse *p, const char *rest)
+{
+	return (text_arg(p, "title", rest, TITLE_MAX, &p->def->title));
 }
 
 /* @allow WHO...: users and %groups who may see and run the task. */

@@ -903,6 +903,7 @@ int		 page_form(struct http_req *, struct evkeyvalq *);
 void		 page_schedules(struct evbuffer *, const struct task *);
 void		 page_task_errors(struct evbuffer *, const struct task *);
 void		 page_task_link(struct evbuffer *, const char *);
+const char	*page_task_title(const char *);
 void		 page_runs_table(struct evbuffer *, json_t *, int);
 
 /* page_index.c */

@@ -236,6 +236,7 @@ object_task(const struct task *t, json_t *last_run, int64_t next_run)
 	json_object_set_new(o, K_CATCHUP, json_boolean(def->catchup));
 	json_object_set_new(o, K_CONFIRM, json_boolean(def->confirm));
 	json_object_set_new(o, K_GROUP, object_string(def->group));
+	json_object_set_new(o, K_TITLE, object_string(def->title));
 	return (o);
 }
 

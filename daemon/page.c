@@ -408,10 +408,25 @@ page_task_link(struct evbuffer *b, const char *name)
 {
 	if (taskname_valid(name)) {
 		evbuffer_add_printf(b, "<a href=\"/tasks/%s\">", name);
-		page_text(b, name);
+		page_text(b, page_task_title(name));
 		evbuffer_add_printf(b, "</a>");
 	} else
 		page_text(b, name);
+}
+
+/*
+ * The name the page shows for a task: its @title, else its name. (By
+ * task_find: this is drawn inside followers' callbacks too.)
+ */
+const char *
+page_task_title(const char *name)
+{
+	struct task	*t;
+
+	if (name != NULL && (t = task_find(name)) != NULL && t->def != NULL &&
+	    t->def->title != NULL)
+		return (t->def->title);
+	return (name);
 }
 
 /* Who started a run, in words, and how. */

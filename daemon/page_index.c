@@ -12,7 +12,10 @@
 
 #define PAGE_RECENT_RUNS	20	/* on the task list */
 
-/* Order of the task list: by group (tasks without one last), then name. */
+/*
+ * Order of the task list: by group (tasks without one last), then by the
+ * name shown (@title, else the name), then the name.
+ */
 static int
 page_index_cmp(const void *a, const void *b)
 {
@@ -27,6 +30,9 @@ page_index_cmp(const void *a, const void *b)
 		if (ga != gb)
 			return (ga == NULL ? 1 : -1);
 	} else if ((c = strcasecmp(ga, gb)) != 0)
+		return (c);
+	if ((c = strcasecmp(page_task_title(ta->name),
+	    page_task_title(tb->name))) != 0)
 		return (c);
 	return (strcmp(ta->name, tb->name));
 }

@@ -279,7 +279,7 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 	final = status == NULL || proto_status_final(proto_status_from(status));
 	evbuffer_add_printf(b, "<div class=\"head-row\"><div class=\"title\">"
 	    "<h1>");
-	page_text(b, page_json_str(run, K_TASK));
+	page_text(b, page_task_title(page_json_str(run, K_TASK)));
 	evbuffer_add_printf(b, " <span class=\"muted\">run #%lld</span></h1>",
 	    id);
 	page_badge(b, status, 0);

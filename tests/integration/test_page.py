@@ -230,6 +230,13 @@ def sse_events(web, path, limit=200, headers=None):
 
 
 TASKS = {
+    "restart-redis.sh": """\
+        #!/bin/sh
+        # Restart the cache.
+        # @group Ops
+        # @title Restart <Redis> & cache
+        echo restarted
+        """,
     "hello.sh": """\
         #!/bin/sh
         # Say hello to the team.
@@ -408,6 +415,41 @@ class IndexTest(PageTest):
         self.assertIn('<a href="/runs/%d">#%d</a>' % (run_id, run_id),
                       recent)
         self.assertIn('<a href="/tasks/hello">hello</a>', recent)
+
+
+class TitleTest(PageTest):
+    """@title: the name the page shows, escaped; the file's name stays
+    the task's name everywhere else."""
+
+    SHOWN = "Restart &lt;Redis&gt; &amp; cache"
+
+    def test_title_on_every_page(self):
+        r = check_page(self, self.web.get("/"))
+        row = block(r.text, 'id="task-restart-redis"')
+        self.assertIn('<a href="/tasks/restart-redis">%s</a>' % self.SHOWN,
+                      row)
+        self.assertIn('action="/tasks/restart-redis/run"', row)
+        r = check_page(self, self.web.get("/tasks/restart-redis"))
+        self.assertIn('<h1>%s <span class="muted" id="task-name">'
+                      'restart-redis</span></h1>' % self.SHOWN, r.text)
+        self.assertIn("<title>%s" % self.SHOWN, r.text)
+        run_id = self.web.run("restart-redis")
+        self.d.wait_status(run_id, "succeeded")
+        r = self.run_page(run_id)
+        self.assertIn('<h1>%s <span class="muted">run #%d</span></h1>' %
+                      (self.SHOWN, run_id), r.text)
+        # A task without one shows its name, and no second name.
+        r = check_page(self, self.web.get("/tasks/hello"))
+        self.assertIn("<h1>hello</h1>", r.text)
+
+    def test_title_in_the_api_and_cli(self):
+        api = json.loads(self.web.get("/api/v1/tasks/restart-redis").text)
+        self.assertEqual(api["task"]["title"], "Restart <Redis> & cache")
+        self.assertEqual(api["task"]["name"], "restart-redis")
+        api = json.loads(self.web.get("/api/v1/tasks/hello").text)
+        self.assertIsNone(api["task"]["title"])
+        p = self.d.ctl("show", "restart-redis", check=0)
+        self.assertIn(b"title:        Restart <Redis> & cache\n", p.stdout)
 
 
 class TaskPageTest(PageTest):

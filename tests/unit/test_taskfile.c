@@ -1210,6 +1210,41 @@ test_group(void **state)
 	free(name);
 }
 
+/* @title TEXT: words joined, 1 to 80 bytes, once. */
+static void
+test_title(void **state)
+{
+	struct taskdef	*def;
+	char		*text, *line;
+
+	def = one_ok("@title Restart   Redis ");
+	assert_string_equal(def->title, "Restart Redis");
+	taskdef_free(def);
+	def = one_ok("@title \"Resync  a <customer>\" & more");
+	assert_string_equal(def->title, "Resync  a <customer> & more");
+	taskdef_free(def);
+	def = one_ok("@group Ops");
+	assert_null(def->title);
+	taskdef_free(def);
+
+	one_bad("@title", "@title", NULL);
+	one_bad("@title \"\"", "@title", NULL);
+	text = repeat('t', 81);
+	xasprintf(&line, "@title %s", text);
+	one_bad(line, "@title", "80");
+	free(line);
+	free(text);
+	text = repeat('t', 80);
+	xasprintf(&line, "@title %s", text);
+	def = one_ok(line);
+	assert_int_equal(strlen(def->title), 80);
+	taskdef_free(def);
+	free(line);
+	free(text);
+	expect_error("#!/bin/sh\n# @title A\n# @title B\n", 3, "@title",
+	    "line 2");
+}
+
 /* An unknown directive is an error naming it. */
 static void
 test_unknown_directive(void **state)
@@ -1882,6 +1917,7 @@ main(void)
 		cmocka_unit_test(test_env_param_clash),
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_title),
 		cmocka_unit_test(test_unknown_directive),
 		cmocka_unit_test(test_unknown_directive_suggests),
 		cmocka_unit_test(test_repeated_directive),
