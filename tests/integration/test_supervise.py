@@ -719,9 +719,15 @@ class Reuse(SuperviseTest):
             #!/bin/sh
             # Report the supervisor, descriptors, signals and environment.
             # @param word "Word" default=none
+            # The signal state first, read by the shell itself (see
+            # signals.sh above: dash blocks every signal while it forks).
+            while IFS= read -r line; do
+                case $line in
+                SigBlk:*|SigIgn:*) printf '%s\\n' "$line" ;;
+                esac
+            done < /proc/$$/status
             echo "ppid=$(cut -d' ' -f4 /proc/$$/stat)"
             echo "fds=$(ls /proc/self/fd | sort -n | tr '\\n' ' ')"
-            grep -E '^Sig(Blk|Ign)' /proc/$$/status
             echo "word=$word"
             echo "stdin=$(head -c 100)"
             """,
