@@ -187,6 +187,7 @@ page_run_facts(struct evbuffer *b, json_t *run)
 {
 	json_t		*retry = json_object_get(run, K_RETRY_OF);
 	json_t		*rerun = json_object_get(run, K_RERUN_OF);
+	json_t		*chain = json_object_get(run, K_CHAIN_OF);
 	const char	*sched = page_json_str(run, K_SCHEDULE);
 	char		 size[32];
 	json_int_t	 dropped;
@@ -215,9 +216,14 @@ page_run_facts(struct evbuffer *b, json_t *run)
 		    "href=\"/runs/%lld\">#%lld</a></dd>",
 		    (long long)json_integer_value(rerun),
 		    (long long)json_integer_value(rerun));
+	if (json_is_integer(chain))
+		evbuffer_add_printf(b, "<dt>Chained from</dt><dd><a "
+		    "id=\"chain-of\" href=\"/runs/%lld\">#%lld</a></dd>",
+		    (long long)json_integer_value(chain),
+		    (long long)json_integer_value(chain));
 	if (json_is_integer(retry))
 		evbuffer_add_printf(b, "<dt>Attempt</dt><dd>%lld, retrying "
-		    "<a href=\"/runs/%lld\">#%lld</a></dd>",
+		    "<a id=\"retry-of\" href=\"/runs/%lld\">#%lld</a></dd>",
 		    (long long)json_integer_value(json_object_get(run,
 		    K_ATTEMPT)), (long long)json_integer_value(retry),
 		    (long long)json_integer_value(retry));

@@ -230,6 +230,22 @@ def sse_events(web, path, limit=200, headers=None):
 
 
 TASKS = {
+    "chain-first.sh": """\
+        #!/bin/sh
+        # Starts chain-then when it succeeds.
+        # @on-success chain-then
+        echo first
+        """,
+    "chain-then.sh": "#!/bin/sh\n# Started by chain-first.\necho then\n",
+    "flaky.sh": """\
+        #!/bin/sh
+        # Fails once, then succeeds.
+        # @retries 1
+        # @retry-delay 1s
+        if [ -e @SCRATCH@/flaky-failed ]; then echo ok; exit 0; fi
+        touch @SCRATCH@/flaky-failed
+        exit 1
+        """,
     "restart-redis.sh": """\
         #!/bin/sh
         # Restart the cache.
@@ -450,6 +466,37 @@ class TitleTest(PageTest):
         self.assertIsNone(api["task"]["title"])
         p = self.d.ctl("show", "restart-redis", check=0)
         self.assertIn(b"title:        Restart <Redis> & cache\n", p.stdout)
+
+
+class LinksTest(PageTest):
+    """A run's page links to the run it was chained from and the one it
+    retries."""
+
+    def test_chained_from_and_retrying(self):
+        first = self.web.run("chain-first")
+        self.d.wait_status(first, "succeeded")
+        then = self.d.wait_for(lambda: (lambda rs: rs[0]["id"] if rs else
+                                        None)([r for r in self.d.request(
+                                            {"cmd": "runs",
+                                             "task": "chain-then"})["runs"]
+                                            if r["chain_of"] == first]),
+                               what="the chained run")
+        r = self.run_page(then)
+        self.assertIn('<dt>Chained from</dt><dd><a id="chain-of" '
+                      'href="/runs/%d">#%d</a></dd>' % (first, first), r.text)
+        self.assertNotIn('id="chain-of"', self.run_page(first).text)
+
+        failed = self.web.run("flaky")
+        self.d.wait_status(failed, "failed")
+        retry = self.d.wait_for(lambda: (lambda rs: rs[0]["id"] if rs else
+                                         None)([r for r in self.d.request(
+                                             {"cmd": "runs",
+                                              "task": "flaky"})["runs"]
+                                             if r["retry_of"] == failed]),
+                                what="the retry")
+        r = self.run_page(retry)
+        self.assertIn('retrying <a id="retry-of" href="/runs/%d">#%d</a>' %
+                      (failed, failed), r.text)
 
 
 class TaskPageTest(PageTest):
