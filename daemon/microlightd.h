@@ -905,6 +905,8 @@ void		 page_task_errors(struct evbuffer *, const struct task *);
 void		 page_task_link(struct evbuffer *, const char *);
 const char	*page_task_title(const char *);
 void		 page_runs_table(struct evbuffer *, json_t *, int);
+void		 page_history(struct evbuffer *, struct http_req *,
+		    const char *, const char *, const char *, int, int);
 
 /* page_index.c */
 void		 page_index(struct http_req *);

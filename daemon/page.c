@@ -402,6 +402,98 @@ page_task_errors(struct evbuffer *b, const struct task *t)
 	evbuffer_add_printf(b, "</ul>");
 }
 
+/* The statuses a history may be filtered by, in the order of its links. */
+static const enum run_status page_history_statuses[] = {
+	RUN_FAILED, RUN_SUCCEEDED, RUN_RUNNING, RUN_QUEUED, RUN_SCHEDULED,
+	RUN_TIMED_OUT, RUN_CANCELLED, RUN_SKIPPED, RUN_LOST
+};
+#define PAGE_NHISTORY_STATUSES \
+	(sizeof page_history_statuses / sizeof page_history_statuses[0])
+
+/*
+ * A history of runs (of task, or of every task w may see): limit runs,
+ * newest first, filtered by ?status=S and paged by ?before=ID, with the
+ * links that change them. base is the page's path, anchor the section's
+ * id. A bad filter is said and ignored.
+ */
+void
+page_history(struct evbuffer *b, struct http_req *hr, const char *task,
+    const char *base, const char *anchor, int limit, int with_task)
+{
+	struct ops_error	 err = { NULL, NULL };
+	const char		*status, *before_s, *errstr = NULL, *name;
+	json_t			*reply = proto_ok(), *runs;
+	int64_t			 before = 0, last;
+	size_t			 i;
+
+	status = http_query(hr, K_STATUS);
+	if (status != NULL && (*status == '\0' ||
+	    proto_status_from(status) == -1)) {
+		evbuffer_add_printf(b, "<div class=\"alert error\">There is no "
+		    "status '");
+		page_text(b, status);
+		evbuffer_add_printf(b, "': showing every run.</div>\n");
+		status = NULL;
+	}
+	if ((before_s = http_query(hr, K_BEFORE)) != NULL) {
+		before = strtonum(before_s, 1, INT64_MAX, &errstr);
+		if (errstr != NULL) {
+			evbuffer_add_printf(b, "<div class=\"alert error\">"
+			    "'before' is a run number: showing the newest "
+			    "runs.</div>\n");
+			before = 0;
+		}
+	}
+
+	evbuffer_add_printf(b, "<nav class=\"filter\" id=\"%s-filter\">"
+	    "<a href=\"%s#%s\"%s>All</a>", anchor, base, anchor,
+	    status == NULL ? " aria-current=\"page\"" : "");
+	for (i = 0; i < PAGE_NHISTORY_STATUSES; i++) {
+		name = proto_status_name(page_history_statuses[i]);
+		evbuffer_add_printf(b, " <a href=\"%s?status=%s#%s\"%s>%s</a>",
+		    base, name, anchor, status != NULL &&
+		    strcmp(status, name) == 0 ? " aria-current=\"page\"" : "",
+		    name);
+	}
+	evbuffer_add_printf(b, "</nav>\n");
+
+	/* One more than shown: whether there are older ones. */
+	if (ops_runs(hr->who, task, status, before, limit + 1, reply,
+	    &err) != 0) {
+		evbuffer_add_printf(b, "<div class=\"alert error\">");
+		page_text(b, err.message);
+		evbuffer_add_printf(b, "</div>");
+		ops_error_clear(&err);
+		json_decref(reply);
+		return;
+	}
+	runs = json_object_get(reply, K_RUNS);
+	if (json_array_size(runs) > (size_t)limit) {
+		json_array_remove(runs, limit);
+		last = json_integer_value(json_object_get(json_array_get(runs,
+		    limit - 1), K_ID));
+	} else
+		last = 0;
+	page_runs_table(b, runs, with_task);
+	if (before != 0 || last != 0) {
+		evbuffer_add_printf(b, "<p class=\"pager\">");
+		if (before != 0)
+			evbuffer_add_printf(b, "<a href=\"%s%s%s#%s\">Newest "
+			    "runs</a>", base, status != NULL ? "?status=" : "",
+			    status != NULL ? status : "", anchor);
+		if (last != 0)
+			evbuffer_add_printf(b, "%s<a id=\"%s-older\" href=\"%s?"
+			    "%s%s%sbefore=%lld#%s\">Older runs</a>",
+			    before != 0 ? " &middot; " : "", anchor, base,
+			    status != NULL ? "status=" : "",
+			    status != NULL ? status : "",
+			    status != NULL ? "&amp;" : "", (long long)last,
+			    anchor);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	json_decref(reply);
+}
+
 /* The link to a task's page (its name; a name that is not valid: text). */
 void
 page_task_link(struct evbuffer *b, const char *name)

@@ -218,26 +218,15 @@ void
 page_index(struct http_req *hr)
 {
 	struct evbuffer		*b = evbuffer_new();
-	struct ops_error	 err = { NULL, NULL };
 	char			 token[PAGE_TOKEN_LEN];
-	json_t			*reply = proto_ok();
 
 	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
 	page_index_tasks(b, hr->who, token);
 	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
-	if (ops_runs(hr->who, NULL, NULL, 0, PAGE_RECENT_RUNS, reply,
-	    &err) == 0)
-		page_runs_table(b, json_object_get(reply, K_RUNS), 1);
-	else {
-		evbuffer_add_printf(b, "<div class=\"alert error\">");
-		page_text(b, err.message);
-		evbuffer_add_printf(b, "</div>");
-		ops_error_clear(&err);
-	}
+	page_history(b, hr, NULL, "/", "recent", PAGE_RECENT_RUNS, 1);
 	evbuffer_add_printf(b, "</section>\n");
-	json_decref(reply);
 	page_end(b, hr, NULL);
 	page_send(hr, 200, b);
 }

@@ -390,8 +390,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
     int64_t rerun, const char *error, int status)
 {
 	struct evbuffer		*b = evbuffer_new();
-	struct ops_error	 err = { NULL, NULL };
-	json_t			*reply = proto_ok();
+	char			*base;
 
 	page_begin(b, hr, page_task_title(t->name), 0);
 	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>");
@@ -430,13 +429,10 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	}
 	page_task_upcoming(b, hr, t);
 	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
-	if (ops_runs(hr->who, t->name, NULL, 0, PAGE_TASK_RUNS, reply,
-	    &err) == 0)
-		page_runs_table(b, json_object_get(reply, K_RUNS), 0);
-	else
-		ops_error_clear(&err);
+	xasprintf(&base, "/tasks/%s", t->name);
+	page_history(b, hr, t->name, base, "history", PAGE_TASK_RUNS, 0);
+	free(base);
 	evbuffer_add_printf(b, "</section>\n");
-	json_decref(reply);
 	page_end(b, hr, task_valid(t) ? page_task_js : NULL);
 	page_send(hr, status, b);
 }

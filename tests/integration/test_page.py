@@ -230,6 +230,14 @@ def sse_events(web, path, limit=200, headers=None):
 
 
 TASKS = {
+    "counter.sh": """\
+        #!/bin/sh
+        # Succeeds, or fails when asked.
+        # @param fail bool "Fail"
+        # @concurrency 4
+        [ "$fail" = true ] && exit 1
+        echo ok
+        """,
     "chain-first.sh": """\
         #!/bin/sh
         # Starts chain-then when it succeeds.
@@ -466,6 +474,62 @@ class TitleTest(PageTest):
         self.assertIsNone(api["task"]["title"])
         p = self.d.ctl("show", "restart-redis", check=0)
         self.assertIn(b"title:        Restart <Redis> & cache\n", p.stdout)
+
+
+class HistoryTest(PageTest):
+    """The history on a task's page and the recent runs on the list: a
+    status filter and paging, by links that work without a script."""
+
+    def rows(self, html, section):
+        part = html[html.index('<section id="%s">' % section):]
+        part = part[:part.index("</section>")]
+        return [int(x) for x in re.findall(r'<tr><td><a href="/runs/(\d+)">',
+                                           part)], part
+
+    def test_filter_and_pages(self):
+        ids = []
+        for i in range(27):
+            p = self.d.ctl("run", "counter", "fail=%s" %
+                           ("yes" if i % 9 == 0 else "no"), "--wait")
+            ids.append(int(p.stdout.split()[0]))
+        failed = [ids[0], ids[9], ids[18]]
+        newest = sorted(ids, reverse=True)
+
+        r = check_page(self, self.web.get("/tasks/counter"))
+        shown, part = self.rows(r.text, "history")
+        self.assertEqual(shown, newest[:25])
+        self.assertIn('<a href="/tasks/counter#history" '
+                      'aria-current="page">All</a>', part)
+        m = re.search(r'<a id="history-older" href="([^"]+)">Older runs</a>',
+                      part)
+        self.assertIsNotNone(m, part)
+        older = html.unescape(m.group(1))
+        self.assertEqual(older, "/tasks/counter?before=%d#history" %
+                         newest[24])
+        r = check_page(self, self.web.get(older.split("#")[0]))
+        shown, part = self.rows(r.text, "history")
+        self.assertEqual(shown, newest[25:])
+        self.assertNotIn("Older runs", part)
+        self.assertIn('href="/tasks/counter#history">Newest runs</a>', part)
+
+        r = check_page(self, self.web.get("/tasks/counter?status=failed"))
+        shown, part = self.rows(r.text, "history")
+        self.assertEqual(shown, sorted(failed, reverse=True))
+        self.assertIn('<a href="/tasks/counter?status=failed#history" '
+                      'aria-current="page">failed</a>', part)
+        self.assertNotIn("Older runs", part)
+
+        r = check_page(self, self.web.get("/tasks/counter?status=<b>x"))
+        shown, part = self.rows(r.text, "history")
+        self.assertEqual(shown, newest[:25])
+        self.assertIn("There is no status '&lt;b&gt;x': showing every run.",
+                      part)
+
+        r = check_page(self, self.web.get("/?status=failed"))
+        shown, part = self.rows(r.text, "recent")
+        self.assertTrue(set(failed) <= set(shown), (failed, shown))
+        for run_id in shown:
+            self.assertEqual(self.d.status(run_id)["status"], "failed")
 
 
 class LinksTest(PageTest):
