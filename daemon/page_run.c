@@ -380,7 +380,8 @@ page_run_output(struct evbuffer *b, long long id, struct page_output *po,
 	char	 kept[32], all[32];
 
 	evbuffer_add_printf(b, "<section class=\"card\" id=\"output\"><div "
-	    "class=\"out-head\"><h2>Output</h2><span class=\"legend\"><span "
+	    "class=\"out-head\"><h2>Output</h2><span class=\"legend\" "
+	    "title=\"The colours of the output below\"><span "
 	    "class=\"chip\">stdout</span><span class=\"chip err\">stderr"
 	    "</span></span><span class=\"live\" id=\"live\" hidden>live"
 	    "</span><a class=\"small\" href=\"/api/v1/runs/%lld/log\">Raw "
