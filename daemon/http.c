@@ -328,6 +328,36 @@ http_json(struct http_req *hr, int status, json_t *obj)
 	evbuffer_free(b);
 }
 
+/* A header's value as an error may quote it: printable ASCII, cut short. */
+static void
+http_shown(const char *value, char *buf, size_t size)
+{
+	size_t	 i;
+
+	for (i = 0; value[i] != '\0' && i + 1 < size; i++)
+		buf[i] = value[i] > 0x20 && value[i] < 0x7f ? value[i] : '?';
+	buf[i] = '\0';
+}
+
+/*
+ * Whether a request refused before it reached a route (a host name not
+ * allowed, no such page) comes from a browser showing a page: it asks for
+ * HTML and is not for the API or a webhook. It then gets a short page
+ * saying what to do, not JSON.
+ */
+static int
+http_browser(struct http_req *hr)
+{
+	const char	*accept = http_header(hr, "Accept");
+	const char	*uri = evhttp_request_get_uri(hr->req);
+
+	if (accept == NULL || strstr(accept, "text/html") == NULL ||
+	    uri == NULL)
+		return (0);
+	return (strncmp(uri, "/api/", 5) != 0 &&
+	    strncmp(uri, "/hooks/", 7) != 0);
+}
+
 /*
  * An error: a JSON error object for the API and webhooks
  * ({"ok":false,"error":{"code":...,"message":...}}), a page for the web
@@ -347,7 +377,8 @@ http_error(struct http_req *hr, int status, const char *code,
 	/* Unavailable for now (shutting down, max-queued): when to retry. */
 	if (status == 503)
 		http_set_header(hr, "Retry-After", HTTP_RETRY_AFTER);
-	if (hr->route != NULL && (hr->route->flags & R_HTML))
+	if ((hr->route != NULL && (hr->route->flags & R_HTML)) ||
+	    (hr->route == NULL && http_browser(hr)))
 		page_error(hr, status, msg);
 	else
 		http_json(hr, status, proto_error(code, "%s", msg));
@@ -458,7 +489,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	struct http_req			*hr;
 	struct evhttp_connection	*evcon;
 	const char			*path, *query, *host, *method;
-	char				*peer, *arg0, allow[64];
+	char				*peer, *arg0, allow[64], shown[101];
 	uint8_t				 rnd[16];
 	ev_uint16_t			 port;
 	u_int				 i;
@@ -500,9 +531,11 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	if ((host = http_header(hr, "Host")) == NULL ||
 	    !http_listen_host_known(host)) {
 		/* Not our name: DNS rebinding, or a wrong allowed-hosts. */
+		http_shown(host != NULL ? host : "", shown, sizeof shown);
 		http_error(hr, 421, E_BAD_REQUEST, "this server is not known "
-		    "by that host name (see allowed-hosts in "
-		    "microlight.conf(5))");
+		    "by the name '%s': if that is how people reach it, add it "
+		    "to allowed-hosts in the configuration file "
+		    "(microlight.conf(5)) and reload", shown);
 		return;
 	}
 	uri = evhttp_request_get_evhttp_uri(req);

@@ -298,6 +298,8 @@ page_error_title(int status)
 		return ("Not found");
 	case 409:
 		return ("This task cannot run");
+	case 421:
+		return ("Not known by this name");
 	case 503:
 		return ("Shutting down");
 	default:

@@ -782,6 +782,34 @@ class HostHeader(HttpTest):
                 self.assertEqual(r.status, 421, (host, method, path, r))
         self.no_runs()
 
+    def test_browser_gets_a_page_saying_what_to_set(self):
+        """A browser (Accept: text/html) refused before any route gets a
+        short HTML page naming the host and allowed-hosts; the API, a
+        webhook and other clients still get JSON."""
+        html_accept = {"Accept": "text/html,application/xhtml+xml"}
+        r = self.d.http("GET", "/", host="ops.example.com<b>",
+                        headers=html_accept)
+        self.assertEqual(r.status, 421)
+        self.assertTrue(r.headers.get("Content-Type").startswith(
+            "text/html"), r.headers)
+        self.assertIn("<h1>Not known by this name</h1>", r.body.decode())
+        self.assertIn("the name &#39;ops.example.com&lt;b&gt;&#39;: if that "
+                      "is how people reach it, add it to allowed-hosts",
+                      r.body.decode())
+        for path in ("/api/v1/tasks", "/hooks/ok"):
+            r = self.d.http("GET", path, host="ops.example.com",
+                            headers=html_accept)
+            self.assertEqual(r.status, 421)
+            self.assertEqual(r.headers.get("Content-Type"),
+                             "application/json", path)
+        r = self.d.http("GET", "/", host="ops.example.com")
+        self.assertEqual(r.headers.get("Content-Type"), "application/json")
+        self.assertIn("allowed-hosts", r.json()["error"]["message"])
+        # No such page: the same for a browser.
+        r = self.d.http("GET", "/nowhere", headers=html_accept)
+        self.assertEqual(r.status, 404)
+        self.assertIn("<h1>Not found</h1>", r.body.decode())
+
     def test_own_names_accepted(self):
         port = self.d.port
         for host in ("127.0.0.1:%d" % port, "127.0.0.1", "localhost",
