@@ -102,6 +102,7 @@ struct http_conn {
 	size_t			 lingered;	/* bytes drained */
 	int64_t			 linger_until;	/* ms */
 	int64_t			 since;		/* ms: waiting for a request */
+	uint64_t		 order;		/* of since: unique, rising */
 	int			 busy;		/* a request is being served */
 	int			 admitted;	/* within the caps */
 	int			 waiting;	/* over them, with smaller limits */
@@ -135,6 +136,7 @@ static u_int			 http_nfresh;	/* not attached yet */
 static u_int			 http_nlinger;	/* evhttp is done with them */
 static int			 http_stopping;	/* at exit: no lingering */
 static u_int			 http_high;	/* most open since none were */
+static uint64_t			 http_order;	/* the last http_conn's order */
 static uint64_t			 http_ncut;	/* closed unanswered, ever */
 static uint64_t			 http_nrefused;	/* answered 503, ever */
 static struct event		*ev_sweep;
@@ -406,11 +408,15 @@ http_conn_oldest_waiting(const struct http_conn *like, int admitted,
 			continue;
 		if (peer && !http_conn_same_peer(c, like))
 			continue;
-		if (like != NULL && !like->busy && c->since >= like->since)
+		/*
+		 * By order, not since: connections that came in the same
+		 * millisecond still have an oldest.
+		 */
+		if (like != NULL && !like->busy && c->order >= like->order)
 			continue;
 		if (!http_conn_waiting(c, now))
 			continue;
-		if (best == NULL || c->since < best->since)
+		if (best == NULL || c->order < best->order)
 			best = c;
 	}
 	return (best);
@@ -570,6 +576,7 @@ http_conn_done_cb(struct evhttp_request *req, void *arg)
 	    != NULL) {
 		hc->busy = 0;
 		hc->since = time_mono_ms();
+		hc->order = ++http_order;
 	}
 }
 
@@ -628,6 +635,7 @@ http_conn_bev_cb(struct event_base *base, void *arg)
 	hc = xcalloc(1, sizeof *hc);
 	hc->bev = bev;
 	hc->since = time_mono_ms();
+	hc->order = ++http_order;
 	TAILQ_INSERT_TAIL(&http_conns, hc, entry);
 	RB_INSERT(http_conn_tree, &http_conn_tree, hc);
 	http_nfresh++;
