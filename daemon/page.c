@@ -28,6 +28,11 @@ static const char page_css[] =
 #include "daemon/page_css.h"
 ;
 
+/* The script of every page: times in the viewer's zone. */
+static const char page_times_js[] =
+#include "daemon/page_times_js.h"
+;
+
 /* Append s to b escaped as HTML text (safe in a double-quoted attribute). */
 void
 page_text(struct evbuffer *b, const char *s)
@@ -102,6 +107,9 @@ page_end(struct evbuffer *b, struct http_req *hr, const char *script)
 	evbuffer_add_printf(b, "</main>\n<footer class=\"wrap foot\">"
 	    "microlight %s · <a href=\"/api/v1/tasks\">JSON API</a>"
 	    "</footer>\n", PACKAGE_VERSION);
+	/* Times in the viewer's zone (page_times.js), then the page's own. */
+	evbuffer_add_printf(b, "<script nonce=\"%s\">%s</script>\n",
+	    hr->nonce, page_times_js);
 	if (script != NULL)
 		evbuffer_add_printf(b, "<script nonce=\"%s\">%s</script>\n",
 		    hr->nonce, script);

@@ -14,8 +14,11 @@
 	}
 	function setHead(e) {
 		var d = JSON.parse(e.data);
-		if (d.html)
+		if (d.html) {
 			head.innerHTML = d.html;
+			if (window.mlLocalTimes)
+				window.mlLocalTimes(head);
+		}
 		document.title = 'Run ' + out.dataset.run + ' \u00b7 ' +
 		    d.status + ' \u00b7 microlight';
 		return d;

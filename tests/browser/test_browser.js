@@ -593,6 +593,35 @@ test('one click runs hello; a failed run shows its exit code', async () => {
   assert.strictEqual((await d.run(id)).exit_code, 2);
 });
 
+test('times show in the viewer\'s zone, the server\'s on hover', async () => {
+  const id = (await d.runs('hello'))[0].id;
+  const run = await d.run(id);
+  const india = await browser.newContext({ timezoneId: 'Asia/Kolkata',
+    locale: 'en-US' });
+  await watch(india, 'india');
+  try {
+    const p = await india.newPage();
+    await p.goto(d.base + '/runs/' + id);
+    const started = p.locator('.facts time').nth(1);
+    assert.strictEqual(await started.getAttribute('datetime'),
+      run.started_at);
+    const want = new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Kolkata',
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+      minute: '2-digit', second: '2-digit', timeZoneName: 'short' })
+      .format(new Date(run.started_at));
+    assert.strictEqual(await started.textContent(), want);
+    assert.match(await started.getAttribute('title'),
+      /^server: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/);
+    // A time shown as "... ago" keeps that text; its tooltip is local.
+    await p.goto(d.base + '/');
+    const ago = p.locator('#recent time').first();
+    assert.match(await ago.textContent(), /ago|just now/);
+    assert.match(await ago.getAttribute('title'), /\(server: /);
+  } finally {
+    await india.close();
+  }
+});
+
 test('Run later makes a future run, Upcoming cancels it; Run again repeats',
     async () => {
   await page.goto(d.base + '/tasks/hello');
