@@ -407,6 +407,7 @@ void		 run_force_finish(struct run *);
 u_int		 run_active_count(void);
 u_int		 run_ending_count(void);
 u_int		 run_task_count(const char *);
+int64_t		 run_task_oldest(const char *);
 void		 run_shutdown(void);
 
 /* run_output.c */

@@ -271,6 +271,42 @@ page_run_again(struct evbuffer *b, json_t *run, long long id,
 }
 
 /*
+ * Why a queued run waits, in words: its task's @concurrency is taken
+ * (by which run, when one at a time), or every slot of max-running is.
+ * (By task_find: this is drawn inside followers' callbacks too.)
+ */
+static void
+page_run_why_queued(struct evbuffer *b, const char *name)
+{
+	struct task	*t;
+	u_int		 n, running = run_active_count();
+	int64_t		 first;
+
+	evbuffer_add_printf(b, "<p class=\"lead\" id=\"why-queued\">");
+	if (name != NULL && (t = task_find(name)) != NULL && t->def != NULL &&
+	    (n = run_task_count(name)) >= (u_int)t->def->concurrency &&
+	    (first = run_task_oldest(name)) != 0) {
+		if (t->def->concurrency == 1)
+			evbuffer_add_printf(b, "Waiting for <a href=\"/runs/"
+			    "%lld\">#%lld</a>: this task runs one at a time.",
+			    (long long)first, (long long)first);
+		else
+			evbuffer_add_printf(b, "Waiting for one of the %u runs "
+			    "of this task under way (@concurrency %d), the "
+			    "first <a href=\"/runs/%lld\">#%lld</a>.", n,
+			    t->def->concurrency, (long long)first,
+			    (long long)first);
+	} else if ((int)running >= ml_conf->max_running)
+		evbuffer_add_printf(b, "Waiting for a free slot: %u run%s "
+		    "under way, as many as max-running allows.", running,
+		    running == 1 ? "" : "s");
+	else
+		evbuffer_add_printf(b, "Waiting for its turn: runs queued "
+		    "before it, or of a higher priority, go first.");
+	evbuffer_add_printf(b, "</p>\n");
+}
+
+/*
  * The top of a run's page, which the live stream replaces when the run
  * changes: title, status badge, Cancel and Reload while it is not over,
  * when a scheduled run is due, Run again, and the facts.
@@ -306,6 +342,8 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 		page_time(b, page_json_str(run, K_SCHEDULED_FOR), PAGE_T_DAY);
 		evbuffer_add_printf(b, "</p>\n");
 	}
+	if (status != NULL && proto_status_from(status) == RUN_QUEUED)
+		page_run_why_queued(b, page_json_str(run, K_TASK));
 	page_run_facts(b, run);
 }
 

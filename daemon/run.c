@@ -139,6 +139,19 @@ run_task_count(const char *name)
 	return (n);
 }
 
+/* The id of the longest running run of a task, or 0. */
+int64_t
+run_task_oldest(const char *name)
+{
+	struct run	*r;
+
+	TAILQ_FOREACH(r, &runs_active, entry) {
+		if (strcmp(r->rec.task, name) == 0)
+			return (r->rec.id);
+	}
+	return (0);
+}
+
 /* Append "KEY=VALUE" to an environment, replacing an earlier KEY. */
 static void
 run_env_set(char ***envp, u_int *n, const char *key, const char *value)

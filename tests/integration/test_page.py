@@ -532,6 +532,31 @@ class HistoryTest(PageTest):
             self.assertEqual(self.d.status(run_id)["status"], "failed")
 
 
+class WhyQueuedTest(PageTest):
+    """A queued run's page says why it waits."""
+
+    CONFIG = "kill-grace 2s\nmax-running 1\n"
+
+    def test_one_at_a_time_and_no_free_slot(self):
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        other = self.web.run("hello")
+        second = self.web.run("slow")
+        self.assertEqual(self.d.status(other)["status"], "queued")
+        r = self.run_page(other)
+        self.assertIn('<p class="lead" id="why-queued">Waiting for a free '
+                      'slot: 1 run under way, as many as max-running '
+                      'allows.</p>', r.text)
+        r = self.run_page(second)
+        self.assertIn('<p class="lead" id="why-queued">Waiting for <a href='
+                      '"/runs/%d">#%d</a>: this task runs one at a time.'
+                      '</p>' % (first, first), r.text)
+        self.assertNotIn('id="why-queued"', self.run_page(first).text)
+        for run_id in (second, other, first):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(first, "cancelled", timeout=15)
+
+
 class LinksTest(PageTest):
     """A run's page links to the run it was chained from and the one it
     retries."""
