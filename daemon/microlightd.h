@@ -516,6 +516,8 @@ void		 prune_stop(void);
 /* proc.c */
 int		 proc_signal_descendants(pid_t, int, const pid_t *, u_int);
 void		 proc_null_stdio(void);
+int		 proc_pipes(int [2], int [2], int [2]);
+void		 proc_pipes_close(int [2], int [2], int [2]);
 ssize_t		 proc_send_fds(int, const void *, size_t, const int *, int);
 ssize_t		 proc_recv_fds(int, void *, size_t, int *, int, int *);
 int		 proc_listed(pid_t, const pid_t *, u_int);
@@ -905,6 +907,7 @@ void		 page_schedules(struct evbuffer *, const struct task *);
 void		 page_task_errors(struct evbuffer *, const struct task *);
 void		 page_task_link(struct evbuffer *, const char *);
 const char	*page_task_title(const char *);
+const char	*page_task_shown(const struct task *);
 void		 page_runs_table(struct evbuffer *, json_t *, int);
 void		 page_history(struct evbuffer *, struct http_req *,
 		    const char *, const char *, const char *, int, int);

@@ -180,6 +180,43 @@ proc_title(const char *fmt, ...)
 #define PROC_FDS_MAX	4
 
 /*
+ * Make the three close-on-exec pipes of a run (stdout, stderr, job): all
+ * of them, or none (0, or -1 with errno).
+ */
+int
+proc_pipes(int out[2], int err[2], int job[2])
+{
+	int	*p[3] = { out, err, job }, i, saved;
+
+	for (i = 0; i < 3; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == -1) {
+			saved = errno;
+			while (i-- > 0) {
+				close(p[i][0]);
+				close(p[i][1]);
+			}
+			errno = saved;
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Close the three pipes of proc_pipes, errno kept. */
+void
+proc_pipes_close(int out[2], int err[2], int job[2])
+{
+	int	*p[3] = { out, err, job }, saved = errno, i;
+
+	for (i = 0; i < 3; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	errno = saved;
+}
+
+
+/*
  * Send len bytes on a Unix socket with nfds descriptors attached
  * (SCM_RIGHTS; none if 0), retrying EINTR. Returns sendmsg's result.
  */

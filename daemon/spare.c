@@ -165,15 +165,15 @@ spare_recycle(pid_t pid, int ctl)
 		close(ctl);
 		return;
 	}
-	out[0] = err[0] = job[0] = -1;
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
-	    pipe2(job, O_CLOEXEC) == -1)
+	if (proc_pipes(out, err, job) == -1)
 		goto fail;
 	fds[0] = out[1];
 	fds[1] = err[1];
 	fds[2] = job[0];
-	if (proc_send_fds(ctl, &cmd, 1, fds, 3) != 1)
+	if (proc_send_fds(ctl, &cmd, 1, fds, 3) != 1) {
+		proc_pipes_close(out, err, job);
 		goto fail;
+	}
 	close(out[1]);
 	close(err[1]);
 	close(job[0]);
@@ -195,14 +195,6 @@ spare_recycle(pid_t pid, int ctl)
 fail:
 	log_warn("keeping supervisor %d for another run", (int)pid);
 	close(ctl);
-	if (out[0] != -1) {
-		close(out[0]);
-		close(out[1]);
-	}
-	if (err[0] != -1) {
-		close(err[0]);
-		close(err[1]);
-	}
 }
 
 /*

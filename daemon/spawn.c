@@ -558,12 +558,15 @@ spawn_fork_spare(struct spare *sc)
 	sigset_t	 all, old;
 	pid_t		 pid;
 
-	out[0] = err[0] = job[0] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1)
 		return (-1);
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
-	    pipe2(job, O_CLOEXEC) == -1)
-		goto fail;
+	if (proc_pipes(out, err, job) == -1) {
+		saved = errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		errno = saved;
+		return (-1);
+	}
 
 	/* No signal handler of the parent may run in the child. */
 	sigfillset(&all);
@@ -616,21 +619,6 @@ spawn_fork_spare(struct spare *sc)
 	sc->err = err[0];
 	sc->job = job[1];
 	return (0);
-
-fail:
-	saved = errno;
-	close(ctl[0]);
-	close(ctl[1]);
-	if (out[0] != -1) {
-		close(out[0]);
-		close(out[1]);
-	}
-	if (err[0] != -1) {
-		close(err[0]);
-		close(err[1]);
-	}
-	errno = saved;
-	return (-1);
 }
 
 /* Encode a job for a spare; returns an allocated buffer of *len bytes. */
