@@ -525,10 +525,17 @@ page_task_title(const char *name)
 {
 	struct task	*t;
 
-	if (name != NULL && (t = task_find(name)) != NULL && t->def != NULL &&
-	    t->def->title != NULL)
-		return (t->def->title);
-	return (name);
+	if (name == NULL || (t = task_find(name)) == NULL)
+		return (name);
+	return (page_task_shown(t));
+}
+
+/* The same for a task at hand. */
+const char *
+page_task_shown(const struct task *t)
+{
+	return (t->def != NULL && t->def->title != NULL ? t->def->title :
+	    t->name);
 }
 
 /* Who started a run, in words, and how. */

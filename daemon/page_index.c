@@ -31,8 +31,7 @@ page_index_cmp(const void *a, const void *b)
 			return (ga == NULL ? 1 : -1);
 	} else if ((c = strcasecmp(ga, gb)) != 0)
 		return (c);
-	if ((c = strcasecmp(page_task_title(ta->name),
-	    page_task_title(tb->name))) != 0)
+	if ((c = strcasecmp(page_task_shown(ta), page_task_shown(tb))) != 0)
 		return (c);
 	return (strcmp(ta->name, tb->name));
 }

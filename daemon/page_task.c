@@ -392,15 +392,15 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	struct evbuffer		*b = evbuffer_new();
 	char			*base;
 
-	page_begin(b, hr, page_task_title(t->name), 0);
+	page_begin(b, hr, page_task_shown(t), 0);
 	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>");
 	if (t->def != NULL && t->def->group != NULL) {
 		evbuffer_add_printf(b, " / ");
 		page_text(b, t->def->group);
 	}
 	evbuffer_add_printf(b, "</nav>\n<div class=\"title\"><h1>");
-	page_text(b, page_task_title(t->name));
-	if (strcmp(page_task_title(t->name), t->name) != 0) {
+	page_text(b, page_task_shown(t));
+	if (strcmp(page_task_shown(t), t->name) != 0) {
 		/* The file's name: what microlightctl and webhooks use. */
 		evbuffer_add_printf(b, " <span class=\"muted\" "
 		    "id=\"task-name\">");

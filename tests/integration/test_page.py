@@ -561,15 +561,18 @@ class LinksTest(PageTest):
     """A run's page links to the run it was chained from and the one it
     retries."""
 
+    def run_with(self, task, key, value):
+        """The id of the run of task whose key is value, once it exists."""
+        def find():
+            runs = self.d.request({"cmd": "runs", "task": task})["runs"]
+            return next((r["id"] for r in runs if r[key] == value), None)
+        return self.d.wait_for(find, what="a run of %s with %s %s" %
+                               (task, key, value))
+
     def test_chained_from_and_retrying(self):
         first = self.web.run("chain-first")
         self.d.wait_status(first, "succeeded")
-        then = self.d.wait_for(lambda: (lambda rs: rs[0]["id"] if rs else
-                                        None)([r for r in self.d.request(
-                                            {"cmd": "runs",
-                                             "task": "chain-then"})["runs"]
-                                            if r["chain_of"] == first]),
-                               what="the chained run")
+        then = self.run_with("chain-then", "chain_of", first)
         r = self.run_page(then)
         self.assertIn('<dt>Chained from</dt><dd><a id="chain-of" '
                       'href="/runs/%d">#%d</a></dd>' % (first, first), r.text)
@@ -577,12 +580,7 @@ class LinksTest(PageTest):
 
         failed = self.web.run("flaky")
         self.d.wait_status(failed, "failed")
-        retry = self.d.wait_for(lambda: (lambda rs: rs[0]["id"] if rs else
-                                         None)([r for r in self.d.request(
-                                             {"cmd": "runs",
-                                              "task": "flaky"})["runs"]
-                                             if r["retry_of"] == failed]),
-                                what="the retry")
+        retry = self.run_with("flaky", "retry_of", failed)
         r = self.run_page(retry)
         self.assertIn('retrying <a id="retry-of" href="/runs/%d">#%d</a>' %
                       (failed, failed), r.text)
