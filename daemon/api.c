@@ -136,11 +136,13 @@ static void
 api_run_started(struct http_req *hr, int64_t id, json_t *reply,
     struct ops_error *err)
 {
-	char	 loc[64];
+	char	*loc;
 
 	if (id != -1) {
-		snprintf(loc, sizeof loc, "/api/v1/runs/%lld", (long long)id);
+		xasprintf(&loc, "%s/api/v1/runs/%lld", http_base(),
+		    (long long)id);
 		http_set_header(hr, "Location", loc);
+		free(loc);
 	}
 	api_result(hr, id == -1 ? -1 : 0, 201, reply, err);
 }

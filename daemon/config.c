@@ -39,6 +39,7 @@ static int	set_default_allow(struct config *, const char *, char **);
 static int	set_trusted_proxy(struct config *, const char *, char **);
 static int	set_user_header(struct config *, const char *, char **);
 static int	set_notify(struct config *, const char *, char **);
+static int	set_base_url(struct config *, const char *, char **);
 
 /* Every key of microlight.conf. */
 static const struct config_key {
@@ -66,6 +67,7 @@ static const struct config_key {
 	{ "trusted-proxy", set_trusted_proxy },
 	{ "user-header", set_user_header },
 	{ "notify", set_notify },
+	{ "base-url", set_base_url },
 };
 
 /* A configuration with every default of SPEC section 1. */
@@ -121,6 +123,8 @@ config_free(struct config *conf)
 	config_words_free(conf->default_allow, conf->ndefault_allow);
 	config_words_free(conf->trusted_proxies, conf->ntrusted_proxies);
 	free(conf->user_header);
+	free(conf->base_url);
+	free(conf->base_host);
 	for (i = 0; i < conf->nnotify; i++)
 		free(conf->notify[i].task);
 	free(conf->notify);
@@ -350,6 +354,78 @@ set_webhook_secret(struct config *conf, const char *value, char **cause)
 	conf->secrets[conf->nsecrets].secret = xstrdup(sp);
 	conf->nsecrets++;
 	return (0);
+}
+
+/*
+ * base-url URL: where people reach the page, for a proxy that serves it
+ * under a path of its own site ("https://ops.example.com/microlight/").
+ * Kept as the URL without its last '/' (base_url), its path without its
+ * last '/' ("/microlight", or "" for a site's root: base_path points into
+ * base_url) and its host[:port] (base_host). Only what a link can carry
+ * plainly is taken: http or https, a host name or address, a port, and a
+ * path of letters, digits and "-._~/" without empty, "." or ".." segments.
+ */
+static int
+set_base_url(struct config *conf, const char *value, char **cause)
+{
+	const char	*host, *path, *p, *seg;
+	size_t		 len;
+
+	if (strncasecmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else if (strncasecmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else {
+		xasprintf(cause, "base-url '%s' does not start with https:// "
+		    "or http://", value);
+		return (-1);
+	}
+	if ((path = strchr(host, '/')) == NULL)
+		path = host + strlen(host);
+	if (path == host) {
+		xasprintf(cause, "base-url '%s' has no host", value);
+		return (-1);
+	}
+	for (p = host; p < path; p++) {
+		if (!isalnum((u_char)*p) && strchr(".-:[]", *p) == NULL) {
+			xasprintf(cause, "base-url '%s': '%.*s' is not a "
+			    "host[:port]", value, (int)(path - host), host);
+			return (-1);
+		}
+	}
+	for (seg = p = path; *p != '\0'; p++) {
+		if (!isalnum((u_char)*p) && strchr("-._~/", *p) == NULL) {
+			xasprintf(cause, "base-url '%s': only letters, digits "
+			    "and -._~/ may be in its path (no query, no "
+			    "fragment, nothing to escape)", value);
+			return (-1);
+		}
+		if (*p == '/' && p != path) {
+			len = p - seg - 1;
+			if (len == 0 || (len == 1 && seg[1] == '.') ||
+			    (len == 2 && seg[1] == '.' && seg[2] == '.'))
+				goto bad_segment;
+			seg = p;
+		}
+	}
+	len = p - seg - 1;
+	if (p != path && len > 0 && ((len == 1 && seg[1] == '.') ||
+	    (len == 2 && seg[1] == '.' && seg[2] == '.')))
+		goto bad_segment;
+	free(conf->base_url);
+	free(conf->base_host);
+	conf->base_url = xstrdup(value);
+	len = strlen(conf->base_url);
+	if (len > 0 && conf->base_url[len - 1] == '/')
+		conf->base_url[len - 1] = '\0';
+	conf->base_path = conf->base_url + (path - value);
+	conf->base_host = xstrndup(host, path - host);
+	return (0);
+
+bad_segment:
+	xasprintf(cause, "base-url '%s' has an empty, '.' or '..' part in "
+	    "its path", value);
+	return (-1);
 }
 
 /* allowed-hosts HOST... (repeatable: the lists add up). */

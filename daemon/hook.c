@@ -129,8 +129,8 @@ hook_info(const struct who *w, const char *name, int rotate, json_t *reply,
 		    "the daemon's log)");
 		return (-1);
 	}
-	if ((addr = http_listen_public_address()) != NULL)
-		xasprintf(&url, "http://%s/hooks/%s", addr, name);
+	if ((addr = http_listen_public_url()) != NULL)
+		xasprintf(&url, "%s/hooks/%s", addr, name);
 	else
 		url = NULL;
 	xasprintf(&curl, "curl -fsS -X POST -H 'Authorization: Bearer %s' "
@@ -323,9 +323,9 @@ hook_wait_free(struct hook_wait *hw)
 static json_t *
 hook_answer(int64_t id, json_t *run)
 {
-	char	 url[64];
+	char	 url[320];
 
-	snprintf(url, sizeof url, "/runs/%lld", (long long)id);
+	snprintf(url, sizeof url, "%s/runs/%lld", http_base(), (long long)id);
 	return (json_pack("{s:I,s:s,s:o}", K_RUN_ID, (json_int_t)id, K_URL,
 	    url, K_RUN, run != NULL ? run : json_null()));
 }

@@ -340,6 +340,37 @@ http_shown(const char *value, char *buf, size_t size)
 }
 
 /*
+ * The path the page is under, for every link, form, redirect and stream
+ * the daemon hands out: base-url's path without its last '/' ("/ops" for
+ * https://example.com/ops/), "" without base-url.
+ */
+const char *
+http_base(void)
+{
+	return (ml_conf->base_path != NULL ? ml_conf->base_path : "");
+}
+
+/*
+ * A request's path without base-url's path: a proxy may pass the path on
+ * as it came ("/ops/tasks/x") or without its own part ("/tasks/x"); both
+ * are served. "/ops" alone is the front page.
+ */
+static const char *
+http_unbased(const char *path)
+{
+	const char	*base = http_base();
+	size_t		 len = strlen(base);
+
+	if (len == 0 || strncmp(path, base, len) != 0)
+		return (path);
+	if (path[len] == '\0')
+		return ("/");
+	if (path[len] == '/')
+		return (path + len);
+	return (path);
+}
+
+/*
  * Whether a request refused before it reached a route (a host name not
  * allowed, no such page) comes from a browser showing a page: it asks for
  * HTML and is not for the API or a webhook. It then gets a short page
@@ -354,6 +385,7 @@ http_browser(struct http_req *hr)
 	if (accept == NULL || strstr(accept, "text/html") == NULL ||
 	    uri == NULL)
 		return (0);
+	uri = http_unbased(uri);
 	return (strncmp(uri, "/api/", 5) != 0 &&
 	    strncmp(uri, "/hooks/", 7) != 0);
 }
@@ -405,7 +437,11 @@ http_ops_error(struct http_req *hr, json_t *err)
 void
 http_redirect(struct http_req *hr, const char *path)
 {
-	http_set_header(hr, "Location", path);
+	char	*loc;
+
+	xasprintf(&loc, "%s%s", http_base(), path);
+	http_set_header(hr, "Location", loc);
+	free(loc);
 	http_reply(hr, 303, NULL, NULL);
 }
 
@@ -489,6 +525,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	struct http_req			*hr;
 	struct evhttp_connection	*evcon;
 	const char			*path, *query, *host, *method;
+	const char			*origin;
 	char				*peer, *arg0, allow[64], shown[101];
 	uint8_t				 rnd[16];
 	ev_uint16_t			 port;
@@ -543,6 +580,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_error(hr, 400, E_BAD_REQUEST, "bad request path");
 		return;
 	}
+	path = http_unbased(path);
 	if ((query = evhttp_uri_get_query(uri)) != NULL &&
 	    http_form_parse(query, strlen(query), &hr->query) != 0) {
 		http_error(hr, 400, E_BAD_REQUEST, "bad query string (or a "
@@ -592,8 +630,14 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((hr->route->flags & (R_FORM | R_POST)) && http_cross_site(hr)) {
+		origin = http_header(hr, "Origin");
+		http_shown(origin != NULL ? origin : "", shown, sizeof shown);
 		http_error(hr, 403, E_BAD_REQUEST, "a request from another "
-		    "site is refused");
+		    "site (%s) is refused: if that is the address people "
+		    "reach microlight by, add its host to allowed-hosts, or "
+		    "set base-url, in the configuration file "
+		    "(microlight.conf(5)) and reload",
+		    origin != NULL ? shown : "a cross-site request");
 		return;
 	}
 	hr->route->handler(hr);
@@ -666,7 +710,11 @@ http_start(void)
 	fds_listener_add(http_accept_pause, http_accept_resume,
 	    http_conn_evict);
 	http_conn_start();
-	log_info("web page on http://%s/", http_listen_address());
+	if (ml_conf->base_url != NULL)
+		log_info("web page on %s/ (listening on %s)", ml_conf->base_url,
+		    http_listen_address());
+	else
+		log_info("web page on http://%s/", http_listen_address());
 }
 
 /* Shutting down: no new connections (those open are served to the end). */

@@ -244,26 +244,29 @@ http_listen_address(void)
 }
 
 /*
- * The address others reach the page by, for the URLs the daemon hands out
- * (a webhook's): the listen address, or, when that is every address
- * (0.0.0.0, [::]), the first of allowed-hosts with the port. NULL when
- * there is no listener.
+ * The URL others reach the page by, without its last '/', for the URLs the
+ * daemon hands out (a webhook's, a run's in MICROLIGHT_URL): base-url if
+ * it is set; else http:// and the listen address, or, when that is every
+ * address (0.0.0.0, [::]), the first of allowed-hosts with the port. NULL
+ * when there is no listener.
  */
 const char *
-http_listen_public_address(void)
+http_listen_public_url(void)
 {
-	static char	 buf[300];
+	static char	 buf[320];
 
 	if (http_listen_text == NULL)
 		return (NULL);
+	if (ml_conf->base_url != NULL)
+		return (ml_conf->base_url);
 	if ((strcmp(http_listen_host, "0.0.0.0") == 0 ||
 	    strcmp(http_listen_host, "::") == 0) &&
-	    ml_conf->nallowed_hosts > 0) {
-		snprintf(buf, sizeof buf, "%s:%d", ml_conf->allowed_hosts[0],
-		    http_listen_port);
-		return (buf);
-	}
-	return (http_listen_text);
+	    ml_conf->nallowed_hosts > 0)
+		snprintf(buf, sizeof buf, "http://%s:%d",
+		    ml_conf->allowed_hosts[0], http_listen_port);
+	else
+		snprintf(buf, sizeof buf, "http://%s", http_listen_text);
+	return (buf);
 }
 
 /*
@@ -311,11 +314,11 @@ http_listen_host_name(const char *host, char *name, size_t len)
 	return (port > 0 && port <= 65535 ? 0 : -1);
 }
 
-/* Whether a host[:port] names a host in allowed-hosts. */
+/* Whether a host[:port] names a host in allowed-hosts or base-url. */
 int
 http_listen_host_allowed(const char *host)
 {
-	char	 name[256];
+	char	 name[256], base[256];
 	u_int	 i;
 
 	if (http_listen_host_name(host, name, sizeof name) != 0)
@@ -324,6 +327,11 @@ http_listen_host_allowed(const char *host)
 		if (strcasecmp(name, ml_conf->allowed_hosts[i]) == 0)
 			return (1);
 	}
+	/* base-url's host is where people reach us, by definition. */
+	if (ml_conf->base_host != NULL && http_listen_host_name(
+	    ml_conf->base_host, base, sizeof base) == 0 &&
+	    strcasecmp(name, base) == 0)
+		return (1);
 	return (0);
 }
 

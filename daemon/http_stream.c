@@ -183,6 +183,12 @@ http_stream_start(struct http_req *hr, int status, const char *type,
 	TAILQ_INSERT_TAIL(&http_streams, hs, entry);
 	http_common_headers(hr);
 	http_set_header(hr, "Content-Type", type);
+	/*
+	 * nginx buffers a response by default, and a stream would reach the
+	 * browser only when it ends; this asks it not to, so a proxy as
+	 * nginx comes out of the box passes live output on.
+	 */
+	http_set_header(hr, "X-Accel-Buffering", "no");
 	evhttp_connection_set_timeout(hs->evcon, HTTP_STREAM_TIMEOUT);
 	http_conn_set_closecb(hs->evcon, http_stream_close_cb, hs);
 	evhttp_send_reply_start(hr->req, status, http_reason(status));

@@ -59,6 +59,9 @@ struct config {
 	char			**trusted_proxies; /* addresses */
 	u_int			 ntrusted_proxies;
 	char			*user_header;	/* NULL: none */
+	char			*base_url;	/* NULL: none; no last '/' */
+	const char		*base_path;	/* in base_url: "/x" or "" */
+	char			*base_host;	/* base_url's host[:port] */
 	struct tasknotify	*notify;	/* of every task */
 	u_int			 nnotify;
 };
@@ -760,6 +763,7 @@ void		 http_close(void);
 uint64_t	 http_request_count(void);
 int		 http_status_for(const char *);
 const char	*http_reason(int);
+const char	*http_base(void);
 const char	*http_header(struct http_req *, const char *);
 int		 http_form_parse(const char *, size_t, struct evkeyvalq *);
 void		 http_set_header(struct http_req *, const char *,
@@ -788,7 +792,7 @@ int		 http_listen_check(const struct config *, char **);
 int		 http_listen_check_conf(const struct config *, char **);
 int		 http_listen_fd(void);
 const char	*http_listen_address(void);
-const char	*http_listen_public_address(void);
+const char	*http_listen_public_url(void);
 int		 http_listen_host_allowed(const char *);
 int		 http_listen_host_known(const char *);
 void		 http_listen_clear(void);

@@ -435,12 +435,12 @@ notice_env(int64_t id)
 		snprintf(buf, sizeof buf, "%d", n.exit_code);
 	json_object_set_new(env, "MICROLIGHT_SUBJECT_EXIT_CODE",
 	    json_string(buf));
-	if ((addr = http_listen_public_address()) != NULL) {
+	if ((addr = http_listen_public_url()) != NULL) {
 		if (n.run_id != 0)
-			xasprintf(&url, "http://%s/runs/%lld", addr,
+			xasprintf(&url, "%s/runs/%lld", addr,
 			    (long long)n.run_id);
 		else
-			xasprintf(&url, "http://%s/tasks/%s", addr, n.task);
+			xasprintf(&url, "%s/tasks/%s", addr, n.task);
 	}
 	json_object_set_new(env, "MICROLIGHT_SUBJECT_URL",
 	    json_string(url != NULL ? url : ""));

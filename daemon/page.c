@@ -88,9 +88,9 @@ page_begin(struct evbuffer *b, struct http_req *hr, const char *title,
 	evbuffer_add_printf(b, "<style nonce=\"%s\">\n", hr->nonce);
 	evbuffer_add(b, page_css, sizeof page_css - 1);
 	evbuffer_add_printf(b, "</style>\n</head>\n<body>\n<header "
-	    "class=\"top\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">"
+	    "class=\"top\"><div class=\"wrap\"><a class=\"brand\" href=\"%s/\">"
 	    "<span class=\"logo\"></span>microlight</a><span class=\"host\">"
-	    "on ");
+	    "on ", http_base());
 	page_text(b, page_hostname());
 	if (hr->user != NULL) {
 		evbuffer_add_printf(b, " · signed in as ");
@@ -105,8 +105,8 @@ void
 page_end(struct evbuffer *b, struct http_req *hr, const char *script)
 {
 	evbuffer_add_printf(b, "</main>\n<footer class=\"wrap foot\">"
-	    "microlight %s · <a href=\"/api/v1/tasks\">JSON API</a>"
-	    "</footer>\n", PACKAGE_VERSION);
+	    "microlight %s · <a href=\"%s/api/v1/tasks\">JSON API</a>"
+	    "</footer>\n", PACKAGE_VERSION, http_base());
 	/* Times in the viewer's zone (page_times.js), then the page's own. */
 	evbuffer_add_printf(b, "<script nonce=\"%s\">%s</script>\n",
 	    hr->nonce, page_times_js);
@@ -140,8 +140,8 @@ page_badge(struct evbuffer *b, const char *status, int64_t run_id)
 			label[i] = ' ';
 	}
 	if (run_id > 0)
-		evbuffer_add_printf(b, "<a class=\"badge b-%s\" href=\"/runs/"
-		    "%lld\">%s</a>", cls, (long long)run_id, label);
+		evbuffer_add_printf(b, "<a class=\"badge b-%s\" href=\"%s/runs/"
+		    "%lld\">%s</a>", cls, http_base(), (long long)run_id, label);
 	else
 		evbuffer_add_printf(b, "<span class=\"badge b-%s\">%s</span>",
 		    cls, label);
@@ -327,8 +327,8 @@ page_error(struct http_req *hr, int status, const char *msg)
 	evbuffer_add_printf(b, "<div class=\"card errpage\"><p class=\"code\">"
 	    "Error %d</p><h1>%s</h1><p class=\"msg\">", status, title);
 	page_text(b, msg);
-	evbuffer_add_printf(b, "</p><a class=\"btn\" href=\"/\">Back to all "
-	    "tasks</a></div>\n");
+	evbuffer_add_printf(b, "</p><a class=\"btn\" href=\"%s/\">Back to all "
+	    "tasks</a></div>\n", http_base());
 	page_end(b, hr, NULL);
 	page_send(hr, status, b);
 }
@@ -423,8 +423,8 @@ static const enum run_status page_history_statuses[] = {
 /*
  * A history of runs (of task, or of every task w may see): limit runs,
  * newest first, filtered by ?status=S and paged by ?before=ID, with the
- * links that change them. base is the page's path, anchor the section's
- * id. A bad filter is said and ignored.
+ * links that change them. base is the page's path (under http_base()),
+ * anchor the section's id. A bad filter is said and ignored.
  */
 void
 page_history(struct evbuffer *b, struct http_req *hr, const char *task,
@@ -509,7 +509,8 @@ void
 page_task_link(struct evbuffer *b, const char *name)
 {
 	if (taskname_valid(name)) {
-		evbuffer_add_printf(b, "<a href=\"/tasks/%s\">", name);
+		evbuffer_add_printf(b, "<a href=\"%s/tasks/%s\">", http_base(),
+		    name);
 		page_text(b, page_task_title(name));
 		evbuffer_add_printf(b, "</a>");
 	} else
@@ -602,8 +603,8 @@ page_runs_table(struct evbuffer *b, json_t *runs, int with_task)
 	for (i = 0; i < json_array_size(runs); i++) {
 		run = page_live(json_incref(json_array_get(runs, i)));
 		id = json_integer_value(json_object_get(run, K_ID));
-		evbuffer_add_printf(b, "<tr><td><a href=\"/runs/%lld\">#%lld"
-		    "</a></td>", (long long)id, (long long)id);
+		evbuffer_add_printf(b, "<tr><td><a href=\"%s/runs/%lld\">#%lld"
+		    "</a></td>", http_base(), (long long)id, (long long)id);
 		if (with_task) {
 			evbuffer_add_printf(b, "<td>");
 			page_task_link(b, page_json_str(run, K_TASK));

@@ -70,11 +70,11 @@ page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
 		return;
 	}
 	if (page_index_asks(t))
-		evbuffer_add_printf(b, "<a class=\"btn primary\" href=\"/tasks/"
-		    "%s\">Run…</a>", t->name);
+		evbuffer_add_printf(b, "<a class=\"btn primary\" href=\"%s/tasks/"
+		    "%s\">Run…</a>", http_base(), t->name);
 	else {
 		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/tasks/%s/run\">", t->name);
+		    "action=\"%s/tasks/%s/run\">", http_base(), t->name);
 		page_token(b, token);
 		evbuffer_add_printf(b, "<button class=\"btn primary\" "
 		    "type=\"submit\">Run</button></form>");
@@ -217,14 +217,16 @@ void
 page_index(struct http_req *hr)
 {
 	struct evbuffer		*b = evbuffer_new();
-	char			 token[PAGE_TOKEN_LEN];
+	char			 token[PAGE_TOKEN_LEN], *base;
 
 	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
 	page_index_tasks(b, hr->who, token);
 	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
-	page_history(b, hr, NULL, "/", "recent", PAGE_RECENT_RUNS, 1);
+	xasprintf(&base, "%s/", http_base());
+	page_history(b, hr, NULL, base, "recent", PAGE_RECENT_RUNS, 1);
+	free(base);
 	evbuffer_add_printf(b, "</section>\n");
 	page_end(b, hr, NULL);
 	page_send(hr, 200, b);

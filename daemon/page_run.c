@@ -213,19 +213,19 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	evbuffer_add_printf(b, "</dd>");
 	if (json_is_integer(rerun))
 		evbuffer_add_printf(b, "<dt>Rerun of</dt><dd><a id=\"rerun-of\" "
-		    "href=\"/runs/%lld\">#%lld</a></dd>",
+		    "href=\"%s/runs/%lld\">#%lld</a></dd>", http_base(),
 		    (long long)json_integer_value(rerun),
 		    (long long)json_integer_value(rerun));
 	if (json_is_integer(chain))
 		evbuffer_add_printf(b, "<dt>Chained from</dt><dd><a "
-		    "id=\"chain-of\" href=\"/runs/%lld\">#%lld</a></dd>",
-		    (long long)json_integer_value(chain),
+		    "id=\"chain-of\" href=\"%s/runs/%lld\">#%lld</a></dd>",
+		    http_base(), (long long)json_integer_value(chain),
 		    (long long)json_integer_value(chain));
 	if (json_is_integer(retry))
 		evbuffer_add_printf(b, "<dt>Attempt</dt><dd>%lld, retrying "
-		    "<a id=\"retry-of\" href=\"/runs/%lld\">#%lld</a></dd>",
+		    "<a id=\"retry-of\" href=\"%s/runs/%lld\">#%lld</a></dd>",
 		    (long long)json_integer_value(json_object_get(run,
-		    K_ATTEMPT)), (long long)json_integer_value(retry),
+		    K_ATTEMPT)), http_base(), (long long)json_integer_value(retry),
 		    (long long)json_integer_value(retry));
 	page_run_outcome(b, run);
 	page_size(json_integer_value(json_object_get(run, K_OUTPUT_SIZE)),
@@ -259,12 +259,13 @@ page_run_again(struct evbuffer *b, json_t *run, long long id,
 	if (t->def->nparams > 0 || t->def->confirm ||
 	    json_object_size(json_object_get(run, K_PARAMS)) > 0) {
 		evbuffer_add_printf(b, "<a class=\"btn\" id=\"rerun\" "
-		    "href=\"/tasks/%s?%s=%lld#run\">Run again…</a>", name,
+		    "href=\"%s/tasks/%s?%s=%lld#run\">Run again…</a>",
+		    http_base(), name,
 		    PAGE_RERUN_QUERY, id);
 		return;
 	}
 	evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
-	    "action=\"/runs/%lld/rerun\">", id);
+	    "action=\"%s/runs/%lld/rerun\">", http_base(), id);
 	page_token(b, token);
 	evbuffer_add_printf(b, "<button class=\"btn\" type=\"submit\" "
 	    "id=\"rerun\">Run again</button></form>");
@@ -287,14 +288,14 @@ page_run_why_queued(struct evbuffer *b, const char *name)
 	    (n = run_task_count(name)) >= (u_int)t->def->concurrency &&
 	    (first = run_task_oldest(name)) != 0) {
 		if (t->def->concurrency == 1)
-			evbuffer_add_printf(b, "Waiting for <a href=\"/runs/"
+			evbuffer_add_printf(b, "Waiting for <a href=\"%s/runs/"
 			    "%lld\">#%lld</a>: this task runs one at a time.",
-			    (long long)first, (long long)first);
+			    http_base(), (long long)first, (long long)first);
 		else
 			evbuffer_add_printf(b, "Waiting for one of the %u runs "
 			    "of this task under way (@concurrency %d), the "
-			    "first <a href=\"/runs/%lld\">#%lld</a>.", n,
-			    t->def->concurrency, (long long)first,
+			    "first <a href=\"%s/runs/%lld\">#%lld</a>.", n,
+			    t->def->concurrency, http_base(), (long long)first,
 			    (long long)first);
 	} else if ((int)running >= ml_conf->max_running)
 		evbuffer_add_printf(b, "Waiting for a free slot: %u run%s "
@@ -328,11 +329,12 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 	evbuffer_add_printf(b, "</div><div class=\"head-actions\">");
 	if (!final) {
 		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/runs/%lld/cancel\">", id);
+		    "action=\"%s/runs/%lld/cancel\">", http_base(), id);
 		page_token(b, token);
 		evbuffer_add_printf(b, "<button class=\"btn danger\" "
 		    "type=\"submit\" id=\"cancel\">Cancel run</button></form>"
-		    "<a class=\"btn\" href=\"/runs/%lld\">Reload</a>", id);
+		    "<a class=\"btn\" href=\"%s/runs/%lld\">Reload</a>",
+		    http_base(), id);
 	}
 	page_run_again(b, run, id, token);
 	evbuffer_add_printf(b, "</div></div>\n");
@@ -422,21 +424,21 @@ page_run_output(struct evbuffer *b, long long id, struct page_output *po,
 	    "title=\"The colours of the output below\"><span "
 	    "class=\"chip\">stdout</span><span class=\"chip err\">stderr"
 	    "</span></span><span class=\"live\" id=\"live\" hidden>live"
-	    "</span><a class=\"small\" href=\"/api/v1/runs/%lld/log\">Raw "
-	    "log</a></div>\n", id);
+	    "</span><a class=\"small\" href=\"%s/api/v1/runs/%lld/log\">"
+	    "Raw log</a></div>\n", http_base(), id);
 	if (po->skipped > 0) {
 		page_size((int64_t)po->bytes, kept, sizeof kept);
 		page_size(po->skipped + (int64_t)po->bytes, all, sizeof all);
 		evbuffer_add_printf(b, "<p class=\"note\" id=\"cut\">Only the "
-		    "last %s of %s are shown here: <a href=\"/api/v1/runs/%lld/"
-		    "log\">download the whole output</a>.</p>\n", kept, all,
-		    id);
+		    "last %s of %s are shown here: <a href=\"%s/api/v1/runs/"
+		    "%lld/log\">download the whole output</a>.</p>\n", kept,
+		    all, http_base(), id);
 	}
 	evbuffer_add_printf(b, "<div class=\"outbox\" id=\"outbox\"><pre "
 	    "class=\"out\" id=\"out\" data-run=\"#%lld\"", id);
 	if (!final)
-		evbuffer_add_printf(b, " data-events=\"/runs/%lld/events?from="
-		    "%lld\"", id, (long long)po->next_seq);
+		evbuffer_add_printf(b, " data-events=\"%s/runs/%lld/events?"
+		    "from=%lld\"", http_base(), id, (long long)po->next_seq);
 	evbuffer_add_printf(b, ">");
 	if (TAILQ_EMPTY(&po->chunks))
 		evbuffer_add_printf(b, "<span class=\"noout\" id=\"noout\">%s"
@@ -493,11 +495,11 @@ page_run(struct http_req *hr)
 
 	b = evbuffer_new();
 	page_begin(b, hr, title, !final);
-	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>"
-	    " / ");
+	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"%s/\">Tasks</a>"
+	    " / ", http_base());
 	if (task != NULL && taskname_valid(task))
-		evbuffer_add_printf(b, "<a href=\"/tasks/%s\">%s</a>", task,
-		    task);
+		evbuffer_add_printf(b, "<a href=\"%s/tasks/%s\">%s</a>",
+		    http_base(), task, task);
 	else
 		page_text(b, task);
 	evbuffer_add_printf(b, "</nav>\n<div id=\"head\">");

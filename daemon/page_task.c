@@ -200,7 +200,7 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 		evbuffer_add_printf(b, "</div>\n");
 	}
 	evbuffer_add_printf(b, "<form id=\"run-form\" method=\"post\" "
-	    "action=\"/tasks/%s/run\"", t->name);
+	    "action=\"%s/tasks/%s/run\"", http_base(), t->name);
 	if (t->def->confirm)
 		evbuffer_add_printf(b, " data-confirm=\"Run %s now?\"", t->name);
 	evbuffer_add_printf(b, ">");
@@ -208,8 +208,9 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 	if (rerun > 0)
 		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" "
 		    "value=\"%lld\"><p class=\"note\" id=\"rerun-note\">Again, "
-		    "with the values of <a href=\"/runs/%lld\">run #%lld</a>."
-		    "</p>", PAGE_RERUN_FIELD, (long long)rerun, (long long)rerun,
+		    "with the values of <a href=\"%s/runs/%lld\">run #%lld</a>."
+		    "</p>", PAGE_RERUN_FIELD, (long long)rerun, http_base(),
+		    (long long)rerun,
 		    (long long)rerun);
 	evbuffer_add_printf(b, "\n");
 	for (i = 0; i < t->def->nparams; i++)
@@ -293,8 +294,8 @@ page_upcoming_row(struct evbuffer *b, const struct page_upcoming *u,
 	page_time_ms(b, u->when, PAGE_T_DAY);
 	if (u->run != NULL) {
 		id = json_integer_value(json_object_get(u->run, K_ID));
-		evbuffer_add_printf(b, "</td><td><a href=\"/runs/%lld\">run "
-		    "#%lld</a> <span class=\"muted\">by ", id, id);
+		evbuffer_add_printf(b, "</td><td><a href=\"%s/runs/%lld\">run "
+		    "#%lld</a> <span class=\"muted\">by ", http_base(), id, id);
 		page_text(b, page_json_str(u->run, K_TRIGGERED_BY));
 		evbuffer_add_printf(b, "</span>");
 		words = proto_params_words(json_object_get(u->run, K_PARAMS),
@@ -311,7 +312,7 @@ page_upcoming_row(struct evbuffer *b, const struct page_upcoming *u,
 	evbuffer_add_printf(b, "</code></td><td>");
 	if (u->run != NULL) {
 		evbuffer_add_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/runs/%lld/cancel\">", id);
+		    "action=\"%s/runs/%lld/cancel\">", http_base(), id);
 		page_token(b, token);
 		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"_back\" "
 		    "value=\"task\"><button class=\"btn danger\" type=\"submit\" "
@@ -372,9 +373,9 @@ page_task_upcoming(struct evbuffer *b, struct http_req *hr,
 	}
 	if (nruns == PAGE_TASK_UPCOMING)
 		evbuffer_add_printf(b, "<p class=\"muted small\">The first %d "
-		    "runs asked for later; <a href=\"/api/v1/runs?task=%s&amp;"
+		    "runs asked for later; <a href=\"%s/api/v1/runs?task=%s&amp;"
 		    "status=scheduled\">all of them</a>.</p>\n",
-		    PAGE_TASK_UPCOMING, t->name);
+		    PAGE_TASK_UPCOMING, http_base(), t->name);
 	evbuffer_add_printf(b, "</section>\n");
 	free(u);
 	json_decref(reply);
@@ -393,7 +394,8 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	char			*base;
 
 	page_begin(b, hr, page_task_shown(t), 0);
-	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"/\">Tasks</a>");
+	evbuffer_add_printf(b, "<nav class=\"crumbs\"><a href=\"%s/\">Tasks</a>",
+	    http_base());
 	if (t->def != NULL && t->def->group != NULL) {
 		evbuffer_add_printf(b, " / ");
 		page_text(b, t->def->group);
@@ -429,7 +431,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	}
 	page_task_upcoming(b, hr, t);
 	evbuffer_add_printf(b, "<section id=\"history\"><h2>History</h2>\n");
-	xasprintf(&base, "/tasks/%s", t->name);
+	xasprintf(&base, "%s/tasks/%s", http_base(), t->name);
 	page_history(b, hr, t->name, base, "history", PAGE_TASK_RUNS, 0);
 	free(base);
 	evbuffer_add_printf(b, "</section>\n");

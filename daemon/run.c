@@ -213,14 +213,14 @@ run_env_chain(char ***envp, u_int *n, int64_t id)
  * The environment of SPEC section 2: PATH, HOME, USER, LANG and TZ from the
  * daemon (HOME and USER of the @user), the @env lines, the parameters, and
  * the MICROLIGHT_ variables (with MICROLIGHT_CHAIN_ ones for a chained
- * run). Nothing else of the daemon's leaks through.
+ * run; MICROLIGHT_URL, the run's page, when there is one). Nothing else of the daemon's leaks through.
  */
 static char **
 run_environment(struct run *r, const struct passwd *pw)
 {
 	const struct taskdef	*def = r->task->def;
-	const char		*v, *key, *eq;
-	char			**env = NULL, buf[32], *k;
+	const char		*v, *key, *eq, *url;
+	char			**env = NULL, buf[32], *k, *page;
 	u_int			 n = 0, i;
 	json_t			*value, *notice;
 
@@ -259,6 +259,11 @@ run_environment(struct run *r, const struct passwd *pw)
 	run_env_set(&env, &n, "MICROLIGHT_TRIGGERED_BY", r->rec.triggered_by);
 	snprintf(buf, sizeof buf, "%d", r->rec.attempt);
 	run_env_set(&env, &n, "MICROLIGHT_ATTEMPT", buf);
+	if ((url = http_listen_public_url()) != NULL) {
+		xasprintf(&page, "%s/runs/%lld", url, (long long)r->rec.id);
+		run_env_set(&env, &n, "MICROLIGHT_URL", page);
+		free(page);
+	}
 	if (r->rec.chain_of != 0)
 		run_env_chain(&env, &n, r->rec.chain_of);
 	/* A webhook's @webhook-header headers (its retry's too). */

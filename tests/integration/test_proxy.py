@@ -89,19 +89,39 @@ def readme_blocks():
             for b in blocks]
 
 
-def readme_file(path):
+def readme_file(path, nth=0, count=1):
     """What the section's here-document `# cat > PATH <<'EOF'` (or
-    `cat >>`) writes: the marker by which the test finds a block."""
+    `cat >>`) writes: the marker by which the test finds a block. There
+    must be count of them; the nth (from 0)."""
     found = []
     for block in readme_blocks():
         for i, line in enumerate(block):
             if re.fullmatch(r"# cat >>? %s <<'EOF'" % re.escape(path), line):
                 end = block.index("EOF", i + 1)
                 found.append("\n".join(block[i + 1:end]) + "\n")
-    if len(found) != 1:
-        raise AssertionError("README, %s: %d here-documents for %s, not 1"
-                             % (SECTION, len(found), path))
-    return found[0]
+    if len(found) != count:
+        raise AssertionError("README, %s: %d here-documents for %s, not %d"
+                             % (SECTION, len(found), path, count))
+    return found[nth]
+
+
+# microlight.conf has two here-documents: the proxy's lines, then base-url
+# for a page under a path.
+CONF = "/etc/microlight/microlight.conf"
+
+
+def readme_conf():
+    return readme_file(CONF, 0, 2)
+
+
+def readme_base_url():
+    """The README's base-url, its host made the test's name (the
+    certificate's)."""
+    text = readme_file(CONF, 1, 2).strip()
+    m = re.fullmatch(r"base-url\s+(https://ops\.example\.com(/\S+)/)", text)
+    if m is None:
+        raise AssertionError("README: the base-url block is %r" % text)
+    return m.group(1).replace("ops.example.com", SERVER_NAME), m.group(2)
 
 
 def readme_command(start):
@@ -197,9 +217,10 @@ class Proxy:
     """nginx or Caddy in front of a daemon's port, in the foreground,
     with its files in a temporary directory."""
 
-    def __init__(self, kind, backend_port):
+    def __init__(self, kind, backend_port, under_path=False):
         self.kind = kind
         self.backend = backend_port
+        self.under_path = under_path
         self.dir = open_dir("ml-%s-" % kind)
         self.certdir, self.cert = certificate()
         self.log_path = os.path.join(self.dir, "proxy.log")
@@ -228,12 +249,31 @@ class Proxy:
         backend = "127.0.0.1:%d" % self.backend
         if self.kind == "nginx":
             site = readme_file("/etc/nginx/conf.d/microlight.conf")
+            if self.under_path:
+                # The README's maps, and a server of the test's own with
+                # the snippet in it.
+                snippet = readme_file("/etc/nginx/snippets/microlight.conf")
+                site = site[:site.index("server {")] + textwrap.dedent("""\
+                    server {{
+                        listen 443 ssl;
+                        server_name {name};
+                        ssl_certificate     /etc/ssl/microlight/cert.pem;
+                        ssl_certificate_key /etc/ssl/microlight/key.pem;
+                        include {d}/snippet.conf;
+                    }}
+                    """).format(name=SERVER_NAME, d=self.dir)
+                snippet = replace(snippet, "127.0.0.1:8080", backend)
+                snippet = replace(snippet, "/etc/nginx/microlight.htpasswd",
+                                  self.users())
+                with open(os.path.join(self.dir, "snippet.conf"), "w") as f:
+                    f.write(snippet)
             site = replace(site, "listen 443 ssl;",
                            "listen 127.0.0.1:%d ssl;" % self.port)
-            site = replace(site, "127.0.0.1:8080", backend)
             site = replace(site, "/etc/ssl/microlight/", certs)
-            site = replace(site, "/etc/nginx/microlight.htpasswd",
-                           self.users())
+            if not self.under_path:
+                site = replace(site, "127.0.0.1:8080", backend)
+                site = replace(site, "/etc/nginx/microlight.htpasswd",
+                               self.users())
             with open(os.path.join(self.dir, "microlight.conf"), "w") as f:
                 f.write(site)
             user = ""
@@ -262,10 +302,23 @@ class Proxy:
             return [program("nginx"), "-p", self.dir + "/", "-e",
                     os.path.join(self.dir, "error.log"), "-c", path,
                     "-g", "daemon off;"]
-        site = readme_file("/etc/caddy/Caddyfile")
-        site = replace(site, "127.0.0.1:8080", backend)
-        site = replace(site, "/etc/ssl/microlight/", certs)
-        site = replace(site, "/etc/caddy/microlight.users", self.users())
+        if self.under_path:
+            # A site of the test's own with the snippet in it.
+            snippet = readme_file("/etc/caddy/microlight.caddy")
+            snippet = replace(snippet, "127.0.0.1:8080", backend)
+            snippet = replace(snippet, "/etc/caddy/microlight.users",
+                              self.users())
+            with open(os.path.join(self.dir, "snippet.caddy"), "w") as f:
+                f.write(snippet)
+            site = "%s {\n\ttls %scert.pem %skey.pem\n\timport %s\n}\n" % (
+                SERVER_NAME, certs, certs,
+                os.path.join(self.dir, "snippet.caddy"))
+        else:
+            site = readme_file("/etc/caddy/Caddyfile")
+            site = replace(site, "127.0.0.1:8080", backend)
+            site = replace(site, "/etc/ssl/microlight/", certs)
+            site = replace(site, "/etc/caddy/microlight.users",
+                           self.users())
         # The test's global options: no admin endpoint, no HTTP port for
         # redirects, its own HTTPS port, no HTTP/3 (UDP), its own storage.
         head = textwrap.dedent("""\
@@ -465,15 +518,19 @@ class ProxyTest(HttpTest):
     PROXY = None
     ACCESS = True
     START = False
+    UNDER_PATH = False
+    EXTRA_TASKS = {}
 
     def setUp(self):
         missing = [p for p in (self.PROXY, "openssl") if program(p) is None]
         if missing:
             self.skipTest("%s not installed (apt-get install %s)" % (
                 " and ".join(missing), " ".join(missing)))
-        type(self).TASKS = tasks(self.ACCESS)
+        type(self).TASKS = dict(tasks(self.ACCESS), **self.EXTRA_TASKS)
         super().setUp()
-        conf = readme_file("/etc/microlight/microlight.conf")
+        conf = readme_conf()
+        if self.UNDER_PATH:
+            conf += "base-url %s\n" % readme_base_url()[0]
         with open(self.d.config, "a") as f:
             if self.ACCESS:
                 users = os.path.join(self.d.dir, "users")
@@ -490,7 +547,7 @@ class ProxyTest(HttpTest):
         except BaseException:
             self.d.cleanup()	# no tearDown after a failed setUp
             raise
-        self.proxy = Proxy(self.PROXY, self.d.port)
+        self.proxy = Proxy(self.PROXY, self.d.port, self.UNDER_PATH)
         self.addCleanup(self.proxy.cleanup)
         self.proxy.start()
 
@@ -863,6 +920,128 @@ class Headers:
             self.assertEqual(r.status, 401, (user, headers, r))
 
 
+class UnderPath:
+    """The README's page under a path: base-url and the proxies'
+    snippets, with the README's access control. Links, forms, redirects,
+    live streams, webhooks and tokens all work under /microlight/."""
+
+    UNDER_PATH = True
+    EXTRA_TASKS = {"hooked": "#!/bin/sh\n# A webhook's task.\n# @webhook\n"
+                             "echo \"url=$MICROLIGHT_URL\"\n"}
+
+    def setUp(self):
+        super().setUp()
+        self.base, self.path = readme_base_url()
+
+    def links(self, text):
+        return [v for v in re.findall(
+            r'(?:href|action|data-events)="([^"]*)"', text)
+            if not v.startswith(("#", "data:"))]
+
+    def test_page_under_path(self):
+        """The front page and a task's page link only under the path;
+        the form runs the task as the user signed in at the proxy and
+        goes to the run's page under the path; its raw log is there."""
+        r = self.via("GET", self.path, "carol")
+        self.assertIn(r.status, (301, 302, 308), r)
+        self.assertTrue(r.headers.get("Location", "").endswith(
+            self.path + "/"), r.headers.get("Location"))
+        for page in ("/", "/tasks/deploy"):
+            r = self.via("GET", self.path + page, "carol")
+            self.assertEqual(r.status, 200, (page, r))
+            links = self.links(r.text)
+            self.assertTrue(links)
+            for u in links:
+                self.assertTrue(u.startswith(self.path + "/"), (page, u))
+        self.assertIn('action="%s/tasks/deploy/run"' % self.path, r.text)
+        token = re.search(r'name="_token" value="([0-9a-f]{32})"',
+                          r.text).group(1)
+        r = self.via("POST", self.path + "/tasks/deploy/run", "carol",
+                     body=urllib.parse.urlencode([("_token", token)]),
+                     headers=[("Content-Type",
+                               "application/x-www-form-urlencoded"),
+                              ("Origin", self.origin())])
+        self.assertEqual(r.status, 303, r)
+        m = re.fullmatch(re.escape(self.path) + r"/runs/(\d+)",
+                         r.headers.get("Location", ""))
+        self.assertTrue(m, r.headers.get("Location"))
+        run = self.d.wait_status(int(m.group(1)), "succeeded")
+        self.assertEqual((run["trigger"], run["triggered_by"]),
+                         ("web", "carol"))
+        page = self.via("GET", m.group(0), "carol")
+        self.assertEqual(page.status, 200, page)
+        log = "%s/api/v1/runs/%s/log" % (self.path, m.group(1))
+        self.assertIn('href="%s"' % log, page.text)
+        r = self.via("GET", log, "carol")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(b"by=carol trigger=web\n", r.body)
+
+    def test_live_page_under_path(self):
+        """A running run's page streams under the path through the
+        proxy, as it happens (the proxy holds nothing back)."""
+        run_id = self.d.run("gated", wait=False)
+        self.d.wait_status(run_id, "running")
+        page = self.via("GET", "%s/runs/%d" % (self.path, run_id), "carol")
+        self.assertEqual(page.status, 200, page)
+        m = re.search(r'data-events="([^"]+)"', page.text)
+        self.assertTrue(m, page.text)
+        events = m.group(1).replace("&amp;", "&")
+        self.assertTrue(events.startswith("%s/runs/%d/events" % (
+            self.path, run_id)), events)
+        c = TlsConnection(self.proxy.port, self.proxy.cert)
+        self.addCleanup(c.close)
+        c.request("GET", events, headers={
+            "Accept": "text/event-stream",
+            "Authorization": basic_auth("carol", PASSWORDS["carol"])})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        got = b""
+        while b"event: status" not in got:
+            chunk = r.read1(65536)
+            self.assertTrue(chunk, got)
+            got += chunk
+        # The run is still held at its gate: the event came live.
+        self.assertEqual(self.d.status(run_id)["status"], "running")
+        self.go(run_id)
+        while b"event: end" not in got:
+            chunk = r.read1(65536)
+            self.assertTrue(chunk, got)
+            got += chunk
+        self.assertIn(b"two", got)
+
+    def test_webhook_and_token_under_path(self):
+        """The webhook URL microlightctl prints is under base-url and
+        works through the proxy without sign-in; the run's
+        MICROLIGHT_URL is its page there; a token passes too."""
+        out = self.d.ctl("webhook", "hooked", check=0).stdout.decode()
+        url = re.search(r"^url:\s+(\S+)$", out, re.M).group(1)
+        secret = re.search(r"^secret:\s+(\S+)$", out, re.M).group(1)
+        self.assertEqual(url, self.base + "hooks/hooked")
+        r = self.via("POST", urllib.parse.urlsplit(url).path, None,
+                     body={}, headers=[("Authorization", "Bearer " + secret)])
+        self.assertEqual(r.status, 202, r)
+        run_id = r.json()["run_id"]
+        self.assertEqual(r.json()["url"], "%s/runs/%d" % (self.path, run_id))
+        self.d.wait_status(run_id, "succeeded")
+        self.assertEqual(self.d.logs(run_id), b"url=%sruns/%d\n" % (
+            self.base.encode(), run_id))
+        p = self.d.ctl("token", "create", "ci", "--task", "deploy",
+                       "--expires", "90d", check=0)
+        m = re.search(rb"[A-Za-z0-9_+/=-]{40,}", p.stdout)
+        r = self.via("GET", self.path + "/api/v1/tasks", None, headers=[
+            ("Authorization", "Bearer " + m.group(0).decode())])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([t["name"] for t in r.json()["tasks"]], ["deploy"])
+
+
+class NginxUnderPath(UnderPath, ProxyTest):
+    PROXY = "nginx"
+
+
+class CaddyUnderPath(UnderPath, ProxyTest):
+    PROXY = "caddy"
+
+
 class NginxPlumbing(Plumbing, ProxyTest):
     PROXY = "nginx"
 
@@ -893,8 +1072,8 @@ class Readme(unittest.TestCase):
     from."""
 
     def test_blocks(self):
-        conf = dict(l.split(None, 1) for l in readme_file(
-            "/etc/microlight/microlight.conf").splitlines() if l.strip())
+        conf = dict(l.split(None, 1) for l in readme_conf().splitlines()
+                    if l.strip())
         self.assertEqual(conf.get("trusted-proxy"), "127.0.0.1")
         self.assertEqual(conf.get("user-header"), HEADER)
         self.assertEqual(conf.get("allowed-hosts"), SERVER_NAME)
