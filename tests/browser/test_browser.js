@@ -12,7 +12,9 @@
 // a phone-sized screen; and no console error, page error, failed
 // request or Content-Security-Policy violation anywhere. It prints TAP.
 //
-// Screenshots (the README's) go to $SCREENSHOT_DIR, by default
+// The page under a path behind a small proxy (base-url), and the README's
+// screenshots, taken of a daemon with only the example tasks, go to
+// $SCREENSHOT_DIR, by default
 // $ML_BUILDDIR/tests/browser/screenshots: page-index.png, page-task.png,
 // page-run.png and page-mobile.png.
 'use strict';
@@ -29,6 +31,9 @@ const SRCDIR = path.resolve(process.env.ML_SRCDIR ||
   path.join(__dirname, '..', '..'));
 const BUILDDIR = path.resolve(process.env.ML_BUILDDIR || SRCDIR);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The name the page under a path is reached by (the browser maps it to
+// 127.0.0.1): only base-url makes the daemon answer to it.
+const PATH_HOST = 'ops.test';
 const SHOTS = path.resolve(process.env.SCREENSHOT_DIR ||
   path.join(BUILDDIR, 'tests', 'browser', 'screenshots'));
 // How long to wait for any one thing (ms): generous, for a slow machine
@@ -144,7 +149,14 @@ async function until(fn, what, timeout = WAIT) {
   }
 }
 
+// A daemon of the test's own: the examples of tasks.d, and, unless
+// opts.examplesOnly, the test's tasks; opts.conf is added to its
+// microlight.conf.
 class Daemon {
+  constructor(opts = {}) {
+    this.opts = opts;
+  }
+
   async start() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-browser-'));
     this.tasks = path.join(this.dir, 'tasks.d');
@@ -155,10 +167,12 @@ class Daemon {
       if (f.endsWith('.sh'))
         this.addTask(f, fs.readFileSync(path.join(SRCDIR, 'tasks.d', f)));
     }
-    for (const [f, body] of Object.entries(ourTasks(this.gates)))
-      this.addTask(f, body);
+    if (!this.opts.examplesOnly) {
+      for (const [f, body] of Object.entries(ourTasks(this.gates)))
+        this.addTask(f, body);
+    }
     fs.writeFileSync(path.join(this.dir, 'microlight.conf'),
-      'kill-grace 2s\n');
+      'kill-grace 2s\n' + (this.opts.conf || ''));
     this.log = path.join(this.dir, 'daemon.log');
     const bin = path.join(BUILDDIR, 'microlightd');
     if (!fs.existsSync(bin))
@@ -428,8 +442,6 @@ test('greet: a form with text, select, number and checkbox runs',
   await greeting.selectOption('Good morning');
   await times.fill('2');
   await shout.check();
-  await page.locator('#run-form button[type="submit"]').focus();
-  await shot(page, 'page-task.png');
   await page.click('#run-form button[type="submit"]');
   const id = await onRunPage(page);
   await hasText(page, '#head .badge', 'succeeded');
@@ -570,7 +582,6 @@ test('@confirm: deploy asks before it runs', async () => {
   const plain = await page.locator('#out').evaluate((e) =>
     getComputedStyle(e).color);
   assert.notStrictEqual(green, plain, 'green output is not coloured');
-  await shot(page, 'page-run.png');
 });
 
 test('one click runs hello; a failed run shows its exit code', async () => {
@@ -695,7 +706,6 @@ test('without JavaScript: the confirm box; the page reloads until the end',
 test('the task list, on a computer and on a phone', async () => {
   await page.goto(d.base + '/');
   assert.ok(await page.locator('#recent tbody tr').count() >= 6);
-  await shot(page, 'page-index.png');
   const phone = await browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
     isMobile: true, hasTouch: true, colorScheme: 'light',
@@ -710,7 +720,173 @@ test('the task list, on a computer and on a phone', async () => {
     const box = await p.locator('#task-hello form button').boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390 &&
       box.height >= 32, 'the Run button: ' + JSON.stringify(box));
-    await shot(p, 'page-mobile.png', false);
+  } finally {
+    await phone.close();
+  }
+});
+
+// A small reverse proxy, as a site that serves microlight under a path
+// of its own: /microlight/... goes on to the daemon without its prefix
+// (as Caddy's handle_path does), streamed as it comes; anything else is
+// the proxy's own 404, so a link that forgot the path shows as a failed
+// request. It keeps every path it was asked for.
+class PathProxy {
+  async start(prefix) {
+    this.prefix = prefix;
+    this.seen = [];
+    this.server = http.createServer((req, res) => this.pass(req, res));
+    await new Promise((ok) => this.server.listen(0, '127.0.0.1', ok));
+    this.port = this.server.address().port;
+  }
+
+  pass(req, res) {
+    this.seen.push(req.method + ' ' + req.url);
+    if (!req.url.startsWith(this.prefix + '/')) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not under ' + this.prefix + '/\n');
+      return;
+    }
+    const up = http.request({ host: '127.0.0.1', port: this.backend,
+      method: req.method, path: req.url.slice(this.prefix.length),
+      headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', (e) => {
+      if (!res.headersSent)
+        res.writeHead(502, { 'Content-Type': 'text/plain' });
+      res.end(String(e));
+    });
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  }
+
+  close() {
+    if (this.server) {
+      this.server.closeAllConnections();
+      this.server.close();
+    }
+  }
+}
+
+// The page under a path: a daemon with base-url behind the proxy, reached
+// by a name of its own (ops.test, which only base-url allows; the
+// browser resolves it to 127.0.0.1).
+let under, proxy;
+
+test('under a path behind a proxy: links, forms, live output, Run again',
+  async () => {
+  proxy = new PathProxy();
+  await proxy.start('/microlight');
+  const root = 'http://' + PATH_HOST + ':' + proxy.port + '/microlight/';
+  under = new Daemon({ conf: 'base-url ' + root + '\n' });
+  await under.start();
+  proxy.backend = under.port;
+  const p = await ctx.newPage();
+  try {
+    await p.goto(root);
+    assert.match(await textOf(p, 'h1'), /Tasks/);
+    // A task's page by its link, its form posted: the run's page.
+    await p.click('#task-greet a.btn');
+    await p.waitForURL(root + 'tasks/greet');
+    await p.fill('#run-form input[name="name"]', 'Grace');
+    await p.click('#run-form button[type="submit"]');
+    await p.waitForURL(new RegExp('^' + root.replace(/[.]/g, '\\.') +
+      'runs/\\d+$'));
+    await hasText(p, '#head .badge', 'succeeded');
+    assert.strictEqual(await textOf(p, '#out'), 'Hello, Grace!\n');
+    // Run again, with the same values, from the run's page.
+    await p.click('#rerun');
+    await p.waitForURL(/\/microlight\/tasks\/greet\?/);
+    assert.strictEqual(await p.inputValue('#run-form input[name="name"]'),
+      'Grace');
+    await p.click('#run-form button[type="submit"]');
+    await p.waitForURL(/\/microlight\/runs\/\d+$/);
+    await hasText(p, '#head .badge', 'succeeded');
+    // Live output through the proxy, under the path.
+    await p.goto(root);
+    await p.click('#task-migrate-db form button');
+    await p.waitForURL(/\/microlight\/runs\/\d+$/);
+    const id = Number(p.url().match(/\/runs\/(\d+)$/)[1]);
+    await p.locator('#live').waitFor({ state: 'visible', timeout: WAIT });
+    under.open(id, 1);
+    await hasText(p, '#out', 'applying 0042_orders_index ... ok');
+    assert.strictEqual((await under.run(id)).status, 'running');
+    under.open(id, 2);
+    await hasText(p, '#head .badge', 'succeeded');
+    // The raw log, the crumbs back to the list.
+    const raw = await p.getAttribute('a:text("Raw log")', 'href');
+    assert.strictEqual(raw, '/microlight/api/v1/runs/' + id + '/log');
+    await p.click('nav.crumbs a:text("Tasks")');
+    await p.waitForURL(root);
+  } finally {
+    await p.close();
+  }
+  const outside = proxy.seen.filter((u) =>
+    !u.split(' ')[1].startsWith('/microlight/'));
+  assert.deepStrictEqual(outside, [], 'asked for outside the path');
+  assert.ok(proxy.seen.some((u) => /\/microlight\/runs\/\d+\/events/
+    .test(u)), 'no live stream through the proxy');
+});
+
+// The README's screenshots: a daemon with only the examples of tasks.d,
+// each run as a person would, shown on a computer and on a phone.
+let examples;
+
+test('the README\'s screenshots show the example tasks', async () => {
+  examples = new Daemon({ examplesOnly: true });
+  await examples.start();
+  const base = examples.base;
+  const p = await ctx.newPage();
+  try {
+    await p.goto(base + '/');
+    await p.click('#task-hello form button');
+    await p.waitForURL(/\/runs\/\d+$/);
+    await hasText(p, '#head .badge', 'succeeded');
+    await p.goto(base + '/tasks/check-backup');
+    await p.fill('#run-form input[name="file"]', '/var/backups/nightly.tar.gz');
+    await p.click('#run-form button[type="submit"]');
+    await p.waitForURL(/\/runs\/\d+$/);
+    await hasText(p, '#head .badge', /succeeded|failed/);
+    await p.goto(base + '/tasks/weekly-report');
+    await p.fill('#run-form input[name="steps"]', '2');
+    await p.click('#run-form button[type="submit"]');
+    await p.waitForURL(/\/runs\/\d+$/);
+    await hasText(p, '#head .badge', 'succeeded');
+    await p.goto(base + '/tasks/greet');
+    await p.fill('#run-form input[name="name"]', 'Ada');
+    await p.selectOption('#run-form select[name="greeting"]',
+      'Good morning');
+    await p.fill('#run-form input[name="times"]', '3');
+    await p.locator('#run-form button[type="submit"]').focus();
+    await shot(p, 'page-task.png');
+    await p.click('#run-form button[type="submit"]');
+    await p.waitForURL(/\/runs\/\d+$/);
+    await hasText(p, '#head .badge', 'succeeded');
+    assert.strictEqual(await textOf(p, '#out'),
+      'Good morning, Ada!\n'.repeat(3));
+    await shot(p, 'page-run.png');
+    await p.goto(base + '/');
+    const shown = await p.locator('[id^="task-"]').evaluateAll((els) =>
+      els.map((e) => e.id.slice(5)));
+    const ours = fs.readdirSync(path.join(SRCDIR, 'tasks.d'))
+      .filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3));
+    for (const name of shown)
+      assert.ok(ours.includes(name), 'not an example task: ' + name);
+    assert.ok(shown.includes('greet') && shown.includes('hello'), shown);
+    await shot(p, 'page-index.png');
+  } finally {
+    await p.close();
+  }
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
+    isMobile: true, hasTouch: true, colorScheme: 'light',
+    reducedMotion: 'reduce' });
+  await watch(phone, 'phone');
+  try {
+    const p2 = await phone.newPage();
+    await p2.goto(base + '/');
+    await shot(p2, 'page-mobile.png', false);
   } finally {
     await phone.close();
   }
@@ -765,8 +941,7 @@ async function main() {
       DEADLINE / 1000 + ' s');
     if (problems.length)
       comment('problems seen:\n' + problems.join('\n'));
-    if (d)
-      d.kill();
+    killAll();
     process.exit(1);
   }, DEADLINE);
   console.log('1..' + TESTS.length);
@@ -780,7 +955,8 @@ async function main() {
         args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
           '--no-first-run', '--disable-background-networking',
           '--disable-component-update', '--disable-sync',
-          '--disable-default-apps', '--password-store=basic'] })]);
+          '--disable-default-apps', '--password-store=basic',
+          '--host-resolver-rules=MAP ' + PATH_HOST + ' 127.0.0.1'] })]);
     if (bs.status === 'fulfilled')
       browser = bs.value;
     if (ds.status === 'rejected')
@@ -840,13 +1016,17 @@ async function main() {
   } catch (e) {
     comment('closing the browser: ' + e);
   }
-  try {
-    if (d)
-      await d.stop();
-  } catch (e) {
-    failed++;
-    console.log('Bail out! ' + String(e && e.message || e).split('\n')[0]);
-    comment(e && e.stack || e);
+  if (proxy)
+    proxy.close();
+  for (const x of [d, under, examples]) {
+    try {
+      if (x)
+        await x.stop();
+    } catch (e) {
+      failed++;
+      console.log('Bail out! ' + String(e && e.message || e).split('\n')[0]);
+      comment(e && e.stack || e);
+    }
   }
   clearTimeout(watchdog);
   comment('screenshots in ' + SHOTS);
@@ -855,16 +1035,20 @@ async function main() {
 }
 
 // Whatever happens, no daemon and no scratch directory are left behind.
+function killAll() {
+  for (const x of [d, under, examples]) {
+    if (x)
+      x.kill();
+  }
+}
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
-    if (d)
-      d.kill();
+    killAll();
     process.exit(1);
   });
 }
 process.on('uncaughtException', (e) => {
-  if (d)
-    d.kill();
+  killAll();
   try {
     console.log('Bail out! ' + (e && e.stack || e));
   } catch (e2) { /* no one to tell */ }
@@ -874,7 +1058,6 @@ process.stdout.on('error', () => {});
 
 main().catch((e) => {
   console.log('Bail out! ' + (e && e.stack || e));
-  if (d)
-    d.kill();
+  killAll();
   process.exit(1);
 });
