@@ -668,6 +668,8 @@ int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 		     struct ops_error *);
 int		 ops_find_run(const struct who *, int64_t, struct run **,
 		     json_t **, struct ops_error *);
+int		 ops_when(const char *, const char *, int64_t *,
+		     struct ops_error *);
 int64_t		 ops_run(const struct who *, const char *, json_t *,
 		     enum run_trigger, const void *, size_t, json_t *,
 		     const char *, const char *, json_t *, struct ops_error *);
