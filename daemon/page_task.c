@@ -166,8 +166,7 @@ page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values,
 		value = page_json_str(values, tp->name);
 	else
 		value = tp->def;
-	evbuffer_add_printf(b, "<div class=\"field%s\">", error != NULL ?
-	    " invalid" : "");
+	evbuffer_add_printf(b, "<div class=\"field\">");
 	switch (tp->type) {
 	case PARAM_BOOL:
 		page_param_bool(b, tp, value, error);
@@ -202,11 +201,10 @@ page_task_later(struct evbuffer *b, json_t *values, json_t *errors)
 	}
 	localtime_r(&now, &tm);
 	strftime(zone, sizeof zone, "%Z", &tm);
-	evbuffer_add_printf(b, "<fieldset class=\"field%s\" id=\"later\">"
+	evbuffer_add_printf(b, "<fieldset class=\"field\" id=\"later\">"
 	    "<legend>Run later <span class=\"muted small\">(optional: empty "
 	    "runs now)</span></legend><label for=\"f-at\">At</label><input "
-	    "id=\"f-at\" name=\"_at\" type=\"datetime-local\" step=\"1\"",
-	    at_error != NULL || in_error != NULL ? " invalid" : "");
+	    "id=\"f-at\" name=\"_at\" type=\"datetime-local\" step=\"1\"");
 	if (at != NULL) {
 		evbuffer_add_printf(b, " value=\"");
 		page_text(b, at);
@@ -342,10 +340,9 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 		    "no parameters.</p>\n");
 	page_task_later(b, values, errors);
 	if (t->def->confirm) {
-		evbuffer_add_printf(b, "<div class=\"field%s\" "
-		    "id=\"confirm-row\"><label class=\"check\"><input "
-		    "type=\"checkbox\" id=\"f-confirm\" name=\"_confirm\" "
-		    "value=\"yes\"", confirm_error != NULL ? " invalid" : "");
+		evbuffer_add_printf(b, "<div class=\"field\" id=\"confirm-row\">"
+		    "<label class=\"check\"><input type=\"checkbox\" "
+		    "id=\"f-confirm\" name=\"_confirm\" value=\"yes\"");
 		page_field_aria(b, "_confirm", confirm_error);
 		evbuffer_add_printf(b, " required> Yes, run %s now</label>",
 		    t->name);
