@@ -421,7 +421,7 @@ page_upcoming_row(struct evbuffer *b, const struct page_upcoming *u,
 		id = json_integer_value(json_object_get(u->run, K_ID));
 		evbuffer_add_printf(b, "</td><td><a href=\"/runs/%lld\">run "
 		    "#%lld</a> <span class=\"muted\">by ", id, id);
-		page_text(b, page_json_str(u->run, K_TRIGGERED_BY));
+		page_by(b, page_json_str(u->run, K_TRIGGERED_BY));
 		evbuffer_add_printf(b, "</span>");
 		words = proto_params_words(json_object_get(u->run, K_PARAMS),
 		    1);

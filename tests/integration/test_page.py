@@ -16,6 +16,7 @@ import datetime
 import html
 import html.parser
 import http.client
+import pwd
 import urllib.parse
 import warnings
 
@@ -1170,6 +1171,100 @@ class AuthTest(PageTest):
         self.assertEqual(r.status, 303)
         run = self.d.wait_status(run_id, "cancelled")
         self.assertEqual(run["reason"], "cancelled by bob")
+
+
+class PersonTest(PageTest):
+    """Who started a run, by name (issue 18 point 6): a run from the
+    control socket records "uid=N(login)", and the pages show the full
+    name the password database has for it, "Zoë O'Hara <ops> (login)",
+    escaped, with the record on hover; the API keeps the record as it
+    is. A user with no full name (root: "root") shows as before. A new
+    full name shows once /etc/passwd changes. Needs root to make the
+    user; skipped otherwise."""
+
+    GECOS = "Zoë O'Hara <ops>,Room 42,,"
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("making a Unix user needs root")
+        tag = "%x" % (os.getpid() & 0xffff)
+        cls.group, cls.login = "mlpg" + tag, "mlpu" + tag
+        cls.made = []
+        try:
+            subprocess.run(["groupadd", cls.group], check=True)
+            cls.made.append(["groupdel", cls.group])
+            subprocess.run(["useradd", "-M", "-N", "-g", cls.group, "-c",
+                            cls.GECOS, cls.login], check=True)
+            cls.made.insert(0, ["userdel", cls.login])
+            cls.CONFIG = PageTest.CONFIG + "socket-group %s\n" % cls.group
+            super().setUpClass()
+        except BaseException:
+            cls.unmake()
+            raise
+
+    @classmethod
+    def unmake(cls):
+        for cmd in cls.made:
+            subprocess.run(cmd)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.unmake()
+
+    def run_as_user(self, task):
+        """Run task from microlightctl as the user; the run's object."""
+        p = subprocess.run([MICROLIGHTCTL, "-s", self.d.socket, "--json",
+                            "run", task, "--wait"], user=self.login,
+                           group=self.group, extra_groups=[],
+                           capture_output=True, timeout=60, env=ctl_env(),
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        run_id = json.loads(p.stdout.splitlines()[0])["run"]["id"]
+        return self.d.wait_status(run_id, "succeeded")
+
+    def shown(self, text, by, name):
+        """Check that a page shows name for the record by, escaped."""
+        def esc(s):
+            return html.escape(s).replace("&#x27;", "&#39;")
+        want = '<span class="person" title="%s">%s</span>' % (esc(by),
+                                                              esc(name))
+        self.assertTrue(want in text, "%s not in the page" % want)
+
+    def test_full_name_on_the_pages(self):
+        uid = pwd.getpwnam(self.login).pw_uid
+        by = "uid=%d(%s)" % (uid, self.login)
+        name = "Zoë O'Hara <ops> (%s)" % self.login
+        run = self.run_as_user("hello")
+        self.assertEqual(run["triggered_by"], by)
+        self.assertEqual(run["trigger"], "cli")
+        r = self.run_page(run["id"])
+        self.shown(r.text, by, name)
+        self.assertIn("Started by %s (cli)" % name, page_text(r))
+        for path in ("/tasks/hello", "/"):
+            self.shown(check_page(self, self.web.get(path)).text, by, name)
+        # The API and the CLI keep the record as it is.
+        api = json.loads(self.web.get("/api/v1/runs/%d" % run["id"]).text)
+        self.assertEqual(api["run"]["triggered_by"], by)
+        # root has no full name but "root": as before.
+        mine = self.d.run("hello")
+        r = self.run_page(mine["id"])
+        self.assertIn("Started by uid=0(root) (cli)", page_text(r))
+        self.assertNotIn('title="uid=0(root)"', r.text)
+        # A new full name shows once /etc/passwd has changed.
+        subprocess.run(["usermod", "-c", "Zoe Smith", self.login],
+                       check=True)
+        wait_for(lambda: "Zoe Smith (%s)" % self.login in page_text(
+            self.run_page(run["id"])), timeout=10, what="the new name")
+        # A renamed user is no longer the one who started the run.
+        subprocess.run(["usermod", "-l", self.login + "x", self.login],
+                       check=True)
+        self.made[0] = ["userdel", self.login + "x"]
+        wait_for(lambda: "Started by %s (cli)" % by in page_text(
+            self.run_page(run["id"])), timeout=10, what="the record alone")
 
 
 if __name__ == "__main__":
