@@ -1,4 +1,4 @@
-/* The people behind a run's triggered_by: full names from the password database. */
+/* The people behind runs: full names from the password database. */
 
 #include <sys/types.h>
 #include <sys/stat.h>
