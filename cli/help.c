@@ -24,13 +24,18 @@ static const struct {
 	    "                   YYYY-MM-DD HH:MM[:SS] local, or @SECONDS\n"
 	    "  --in DURATION    a run for later, after 90s, 10m, 2h30m, 1d\n" },
 	{ "rerun", "Start RUN's task again with RUN's parameters, the given "
-	    "ones replacing\ntheirs; --wait and --follow as for run.\n" },
+	    "ones replacing\ntheirs, and print the new run's id.\n\n"
+	    "  --wait           wait for the end; exit with the run's status\n"
+	    "  --follow         write its output as it comes, then exit as "
+	    "--wait\n" },
 	{ "logs", "Write a run's output, byte for byte.\n\n"
 	    "  -f, --follow     go on until the run ends; exit as run --wait\n"
 	    "  --stream S       stdout or stderr only\n" },
 	{ "runs", "List runs, newest first (scheduled ones soonest first).\n\n"
 	    "  -n N             at most N (default 20)\n"
-	    "  --status S       of this status only\n" },
+	    "  --status S       of this status only\n"
+	    "  --before RUN     those after run RUN in that order: the next "
+	    "page\n" },
 	{ "status", "Show one run's record; for a run that has ended, exit "
 	    "with its status\nas run --wait does.\n" },
 	{ "cancel", "Cancel a scheduled, queued or running run.\n" },

@@ -43,7 +43,8 @@ static const struct ctl_cmd {
 	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow]",
 	    cmd_rerun },
 	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
-	{ "runs", "runs [TASK] [-n N] [--status STATUS]", cmd_runs },
+	{ "runs", "runs [TASK] [-n N] [--status STATUS] [--before RUN]",
+	    cmd_runs },
 	{ "status", "status RUN", cmd_status },
 	{ "cancel", "cancel RUN", cmd_cancel },
 	{ "reload", "reload", cmd_reload },
@@ -63,7 +64,10 @@ static const struct ctl_cmd *current;
 
 static void	usage_lines(FILE *, const char *, const char *, const char *);
 
-/* The usage, to stdout and exit 0 (asked for), else to stderr. */
+/*
+ * The usage, to stdout and exit 0 (asked for: with the options too),
+ * else to stderr. "help COMMAND" says more of each command (help.c).
+ */
 __dead void
 usage(int status)
 {
@@ -71,7 +75,19 @@ usage(int status)
 	u_int	 i;
 
 	fprintf(f, "usage: microlightctl [-s socket] [--json] command "
-	    "[arguments]\n\ncommands:\n");
+	    "[arguments]\n\n");
+	if (status == 0)
+		fprintf(f, "options:\n"
+		    "  -s socket        the daemon's socket (default: "
+		    "$MICROLIGHT_SOCKET, else your\n"
+		    "                   own daemon's, else the system's)\n"
+		    "  --json           print the daemon's replies as they "
+		    "are, a JSON object a line\n"
+		    "  -h, --help       print this help and exit\n"
+		    "  -V, --version    print the version and exit\n\n"
+		    "microlightctl help COMMAND says what a command does, "
+		    "with its options.\n\n");
+	fprintf(f, "commands:\n");
 	for (i = 0; i < NCMDS; i++)
 		usage_lines(f, "  ", "  ", ctl_cmds[i].usage);
 	exit(status);
@@ -507,18 +523,20 @@ cmd_logs(int argc, char **argv)
 	return (status);
 }
 
-/* runs [TASK] [-n N] [--status STATUS] */
+/* runs [TASK] [-n N] [--status STATUS] [--before RUN] */
 static int
 cmd_runs(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "status", required_argument, NULL, 'S' },
+		{ "before", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct conn	 c;
 	json_t		*req, *r;
 	const char	*errstr, *status = NULL;
 	long long	 n = 20;
+	int64_t		 before = 0;
 	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
@@ -535,6 +553,9 @@ cmd_runs(int argc, char **argv)
 				unknown_status(optarg);
 			status = optarg;
 			break;
+		case 'B':
+			before = run_id(optarg);
+			break;
 		default:
 			cmd_usage();
 		}
@@ -542,6 +563,8 @@ cmd_runs(int argc, char **argv)
 	if (argc - optind > 1)
 		cmd_usage();
 	req = json_pack("{s:s,s:I}", K_CMD, CMD_RUNS, K_LIMIT, (json_int_t)n);
+	if (before != 0)
+		json_object_set_new(req, K_BEFORE, json_integer(before));
 	if (argc - optind == 1)
 		json_object_set_new(req, K_TASK, json_string(argv[optind]));
 	if (status != NULL)

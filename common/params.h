@@ -8,5 +8,6 @@
 struct taskdef;
 
 json_t	*params_check(const struct taskdef *, json_t *, int, char **);
+json_t	*params_problems(const struct taskdef *, json_t *, int);
 
 #endif /* PARAMS_H */

@@ -59,6 +59,7 @@
 #define K_RUNS			"runs"
 #define K_SCHEDULED		"scheduled"	/* show: a task's future runs */
 #define K_PARAMS		"params"
+#define K_PARAM			"param"		/* a problem's parameter */
 #define K_WAIT			"wait"
 #define K_FOLLOW		"follow"
 #define K_STREAM		"stream"

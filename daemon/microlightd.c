@@ -42,6 +42,101 @@ static struct taskset	*startup_tasks;	/* scanned, not yet installed */
 static struct pidfh	*lock_pfh;
 static struct pidfh	*pid_pfh;
 
+#define USAGE_INDENT	19	/* where the text of an option starts */
+#define USAGE_WIDTH	79
+
+/*
+ * Print text from column col (at most USAGE_INDENT), its words wrapped
+ * to USAGE_WIDTH under USAGE_INDENT (a long path stays whole); a line.
+ */
+static void
+usage_wrap(int col, const char *text)
+{
+	char	*copy, *cp, *word;
+	int	 first = 1;
+
+	cp = copy = xstrdup(text);
+	while ((word = strsep(&cp, " ")) != NULL) {
+		if (!first && col + 1 + (int)strlen(word) > USAGE_WIDTH) {
+			printf("\n");
+			col = 0;
+		}
+		if (col < USAGE_INDENT)
+			col += printf("%*s%s", USAGE_INDENT - col, "", word);
+		else
+			col += printf(" %s", word);
+		first = 0;
+	}
+	printf("\n");
+	free(copy);
+}
+
+/*
+ * One option of the help: the option, what it does, and on a line of its
+ * own its default (a format; NULL: none to say).
+ */
+static void __attribute__((format(printf, 3, 4)))
+usage_option(const char *option, const char *what, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*text, *dflt;
+
+	usage_wrap(printf("  %s", option), what);
+	if (fmt == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&dflt, fmt, ap);
+	va_end(ap);
+	xasprintf(&text, "(default: %s)", dflt);
+	usage_wrap(0, text);
+	free(text);
+	free(dflt);
+}
+
+/*
+ * What each option does, and its default, for -h: the defaults are this
+ * user's (root's are the system's, others' the XDG directories), as
+ * config_create and paths_default make them.
+ */
+static void
+usage_options(void)
+{
+	struct config	*conf = config_create();
+	char		*pidfile = paths_default(PATH_PIDFILE);
+
+	printf("\n");
+	usage_option("-c file", "read the configuration from file",
+	    "%s, if it exists", conf->file);
+	usage_option("-d state-dir", "keep the database and the lock in "
+	    "state-dir", "state-dir of the configuration, else %s",
+	    conf->state_dir);
+	usage_option("-f", "stay in the foreground and log to standard error",
+	    "go to the background and log to syslog");
+	usage_option("-h, --help", "print this help and exit", NULL);
+	usage_option("-l address:port", "serve the page, the API and webhooks "
+	    "there; -l none: no HTTP", "listen of the configuration, else %s",
+	    conf->listen);
+	usage_option("-n", "check the configuration and every task file, "
+	    "print the problems, exit 1 if there are any", NULL);
+	usage_option("-p pidfile", "write the process id there and keep it "
+	    "locked", "%s, none with -f", pidfile);
+	usage_option("-s socket", "the control socket, for microlightctl",
+	    "socket of the configuration, else %s", conf->socket_path);
+	usage_option("-T tasks-dir", "read the tasks from tasks-dir",
+	    "tasks-dir of the configuration, else %s", conf->tasks_dir);
+	usage_option("-v", "log debugging messages too",
+	    "warnings, start, reload, each run's start and end");
+	usage_option("-V, --version", "print the version and exit", NULL);
+	printf("\nOptions override the configuration file; see "
+	    "microlightd(8).\n");
+	free(pidfile);
+	config_free(conf);
+}
+
+/*
+ * The usage: asked for (-h), on stdout with what each option does, exit
+ * 0; after a mistake, the synopsis alone on stderr and status.
+ */
 static __dead void
 usage(int status)
 {
@@ -49,6 +144,8 @@ usage(int status)
 	    "usage: microlightd [-fnvV] [-c file] [-T tasks-dir] "
 	    "[-d state-dir] [-s socket]\n"
 	    "                   [-l address:port | -l none] [-p pidfile]\n");
+	if (status == 0)
+		usage_options();
 	exit(status);
 }
 

@@ -671,6 +671,8 @@ int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 		     struct ops_error *);
 int		 ops_find_run(const struct who *, int64_t, struct run **,
 		     json_t **, struct ops_error *);
+int		 ops_when(const char *, const char *, int64_t *,
+		     struct ops_error *);
 int64_t		 ops_run(const struct who *, const char *, json_t *,
 		     enum run_trigger, const void *, size_t, json_t *,
 		     const char *, const char *, json_t *, struct ops_error *);
@@ -897,6 +899,7 @@ void		 page_begin(struct evbuffer *, struct http_req *, const char *,
 void		 page_end(struct evbuffer *, struct http_req *, const char *);
 void		 page_send(struct http_req *, int, struct evbuffer *);
 void		 page_text(struct evbuffer *, const char *);
+void		 page_by(struct evbuffer *, const char *);
 const char	*page_json_str(json_t *, const char *);
 void		 page_badge(struct evbuffer *, const char *, int64_t);
 void		 page_time_ms(struct evbuffer *, int64_t, int);
@@ -918,6 +921,9 @@ void		 page_history(struct evbuffer *, struct http_req *,
 
 /* page_index.c */
 void		 page_index(struct http_req *);
+
+/* person.c */
+char		*person_shown(const char *);
 
 /* page_task.c */
 void		 page_task(struct http_req *);

@@ -295,9 +295,10 @@ ops_find_run(const struct who *w, int64_t id, struct run **rp,
 /*
  * A run's time from at (a time: RFC 3339 with an offset, or @SECONDS) or
  * in (a delay), either NULL: in *when, ms, 0 for now. A time that has
- * passed, or more than ten years ahead, is refused.
+ * passed, or more than ten years ahead, is refused. (The page asks too,
+ * to show the problem next to its field.)
  */
-static int
+int
 ops_when(const char *at, const char *in, int64_t *when,
     struct ops_error *err)
 {

@@ -539,11 +539,33 @@ page_task_shown(const struct task *t)
 	    t->name);
 }
 
+/*
+ * Who started a run (its triggered_by) as a person reads it: with the
+ * person's name where one is known ("Bob Smith (bob)", the record itself
+ * on hover), else the record as it is.
+ */
+void
+page_by(struct evbuffer *b, const char *by)
+{
+	char	*shown;
+
+	if ((shown = person_shown(by)) == NULL) {
+		page_text(b, by);
+		return;
+	}
+	evbuffer_add_printf(b, "<span class=\"person\" title=\"");
+	page_text(b, by);
+	evbuffer_add_printf(b, "\">");
+	page_text(b, shown);
+	evbuffer_add_printf(b, "</span>");
+	free(shown);
+}
+
 /* Who started a run, in words, and how. */
 static void
 page_who(struct evbuffer *b, json_t *run)
 {
-	page_text(b, page_json_str(run, K_TRIGGERED_BY));
+	page_by(b, page_json_str(run, K_TRIGGERED_BY));
 	evbuffer_add_printf(b, " <span class=\"muted\">(");
 	page_text(b, page_json_str(run, K_TRIGGER));
 	evbuffer_add_printf(b, ")</span>");

@@ -194,7 +194,7 @@ page_run_facts(struct evbuffer *b, json_t *run)
 
 	evbuffer_add_printf(b, "<div class=\"card\"><dl class=\"facts\">"
 	    "<dt>Started by</dt><dd>");
-	page_text(b, page_json_str(run, K_TRIGGERED_BY));
+	page_by(b, page_json_str(run, K_TRIGGERED_BY));
 	evbuffer_add_printf(b, " <span class=\"muted\">(");
 	page_text(b, page_json_str(run, K_TRIGGER));
 	if (sched != NULL) {

@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "microlightd.h"
+#include "params.h"
 
 #define PAGE_TASK_RUNS		25	/* on a task's page */
 #define PAGE_TASK_UPCOMING	25	/* scheduled runs on a task's page */
@@ -36,10 +37,41 @@ page_param_label(struct evbuffer *b, const struct taskparam *tp)
 		    "*</span>");
 }
 
+/*
+ * What is wrong with a field of a form that was sent: the error kept for
+ * it in errors (field name: message, shown under the field), or NULL.
+ */
+static const char *
+page_field_error(json_t *errors, const char *field)
+{
+	return (errors != NULL ? page_json_str(errors, field) : NULL);
+}
+
+/* An input's attributes that tie it to its error, if it has one. */
+static void
+page_field_aria(struct evbuffer *b, const char *field, const char *error)
+{
+	if (error != NULL)
+		evbuffer_add_printf(b, " aria-invalid=\"true\" "
+		    "aria-describedby=\"err-%s\"", field);
+}
+
+/* A field's error, right under it (its id is the field's aria-describedby). */
+static void
+page_field_message(struct evbuffer *b, const char *field, const char *error)
+{
+	if (error == NULL)
+		return;
+	evbuffer_add_printf(b, "<p class=\"field-error\" id=\"err-%s\">",
+	    field);
+	page_text(b, error);
+	evbuffer_add_printf(b, "</p>");
+}
+
 /* A text or number field. */
 static void
 page_param_input(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
+    const char *value, const char *error)
 {
 	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
 	page_param_label(b, tp);
@@ -56,7 +88,9 @@ page_param_input(struct evbuffer *b, const struct taskparam *tp,
 		page_text(b, value);
 		evbuffer_add_printf(b, "\"");
 	}
+	page_field_aria(b, tp->name, error);
 	evbuffer_add_printf(b, "%s>", tp->required ? " required" : "");
+	page_field_message(b, tp->name, error);
 	if (tp->type == PARAM_INT)
 		evbuffer_add_printf(b, "<p class=\"hint\">A whole number.</p>");
 }
@@ -67,7 +101,7 @@ page_param_input(struct evbuffer *b, const struct taskparam *tp,
  */
 static void
 page_param_bool(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
+    const char *value, const char *error)
 {
 	char	*norm = NULL, *cause = NULL;
 	int	 on;
@@ -78,16 +112,19 @@ page_param_bool(struct evbuffer *b, const struct taskparam *tp,
 	free(cause);
 	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" "
 	    "value=\"false\"><label class=\"check\"><input type=\"checkbox\" "
-	    "id=\"p-%s\" name=\"%s\" value=\"true\"%s> ", tp->name, tp->name,
+	    "id=\"p-%s\" name=\"%s\" value=\"true\"%s", tp->name, tp->name,
 	    tp->name, on ? " checked" : "");
+	page_field_aria(b, tp->name, error);
+	evbuffer_add_printf(b, "> ");
 	page_param_label(b, tp);
 	evbuffer_add_printf(b, "</label>");
+	page_field_message(b, tp->name, error);
 }
 
 /* A select of the choices. */
 static void
 page_param_choice(struct evbuffer *b, const struct taskparam *tp,
-    const char *value)
+    const char *value, const char *error)
 {
 	u_int	 i;
 	int	 found = 0;
@@ -96,8 +133,10 @@ page_param_choice(struct evbuffer *b, const struct taskparam *tp,
 		found |= strcmp(tp->choices[i], value) == 0;
 	evbuffer_add_printf(b, "<label for=\"p-%s\">", tp->name);
 	page_param_label(b, tp);
-	evbuffer_add_printf(b, "</label><select id=\"p-%s\" name=\"%s\"%s>",
+	evbuffer_add_printf(b, "</label><select id=\"p-%s\" name=\"%s\"%s",
 	    tp->name, tp->name, tp->required ? " required" : "");
+	page_field_aria(b, tp->name, error);
+	evbuffer_add_printf(b, ">");
 	if (!found)
 		evbuffer_add_printf(b, "<option value=\"\" selected>%s</option>",
 		    tp->required ? "Choose…" : "(none)");
@@ -110,13 +149,18 @@ page_param_choice(struct evbuffer *b, const struct taskparam *tp,
 		evbuffer_add_printf(b, "</option>");
 	}
 	evbuffer_add_printf(b, "</select>");
+	page_field_message(b, tp->name, error);
 }
 
-/* One parameter's field, with a value (the default, or what was sent). */
+/*
+ * One parameter's field, with a value (the default, or what was sent) and
+ * what is wrong with it, if anything.
+ */
 static void
-page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
+page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values,
+    json_t *errors)
 {
-	const char	*value;
+	const char	*value, *error = page_field_error(errors, tp->name);
 
 	if (values != NULL)
 		value = page_json_str(values, tp->name);
@@ -125,13 +169,13 @@ page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
 	evbuffer_add_printf(b, "<div class=\"field\">");
 	switch (tp->type) {
 	case PARAM_BOOL:
-		page_param_bool(b, tp, value);
+		page_param_bool(b, tp, value, error);
 		break;
 	case PARAM_CHOICE:
-		page_param_choice(b, tp, value);
+		page_param_choice(b, tp, value, error);
 		break;
 	default:
-		page_param_input(b, tp, value);
+		page_param_input(b, tp, value, error);
 		break;
 	}
 	evbuffer_add_printf(b, "</div>\n");
@@ -142,9 +186,11 @@ page_param(struct evbuffer *b, const struct taskparam *tp, json_t *values)
  * offset, see page_task_at) or a delay; values are what was sent.
  */
 static void
-page_task_later(struct evbuffer *b, json_t *values)
+page_task_later(struct evbuffer *b, json_t *values, json_t *errors)
 {
 	const char	*at = NULL, *in = NULL;
+	const char	*at_error = page_field_error(errors, "_at");
+	const char	*in_error = page_field_error(errors, "_in");
 	char		 zone[64];
 	struct tm	 tm;
 	time_t		 now = time(NULL);
@@ -164,7 +210,10 @@ page_task_later(struct evbuffer *b, json_t *values)
 		page_text(b, at);
 		evbuffer_add_printf(b, "\"");
 	}
-	evbuffer_add_printf(b, "><p class=\"hint\" id=\"at-zone\">In the "
+	page_field_aria(b, "_at", at_error);
+	evbuffer_add_printf(b, ">");
+	page_field_message(b, "_at", at_error);
+	evbuffer_add_printf(b, "<p class=\"hint\" id=\"at-zone\">In the "
 	    "server's time zone, ");
 	page_text(b, zone);
 	evbuffer_add_printf(b, ".</p><label for=\"f-in\">Or in</label>"
@@ -175,30 +224,102 @@ page_task_later(struct evbuffer *b, json_t *values)
 		page_text(b, in);
 		evbuffer_add_printf(b, "\"");
 	}
-	evbuffer_add_printf(b, "><input type=\"hidden\" name=\"_tz\" "
+	page_field_aria(b, "_in", in_error);
+	evbuffer_add_printf(b, ">");
+	page_field_message(b, "_in", in_error);
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"_tz\" "
 	    "id=\"f-tz\"></fieldset>\n");
 }
 
 /*
+ * The fields of the run form that are not parameters, in the order the
+ * form shows them, with the id of each one's input (for the summary's
+ * links). Parameter fields are their names; these start with "_", which
+ * no parameter's name does.
+ */
+static const struct {
+	const char	*field;
+	const char	*id;
+} page_form_fields[] = {
+	{ "_at", "f-at" },
+	{ "_in", "f-in" },
+	{ "_confirm", "f-confirm" },
+};
+#define PAGE_NFORM_FIELDS \
+	(sizeof page_form_fields / sizeof page_form_fields[0])
+
+/* One line of the summary: a link to the field, with what is wrong. */
+static void
+page_form_summary_line(struct evbuffer *b, const char *prefix,
+    const char *id, const char *error)
+{
+	evbuffer_add_printf(b, "<li><a href=\"#%s%s\">", prefix, id);
+	page_text(b, error);
+	evbuffer_add_printf(b, "</a></li>");
+}
+
+/*
+ * Above a form that was refused: how many fields need attention, each
+ * problem linked to its field in the order of the form (a screen reader
+ * hears this first, role=alert), and a problem of no one field (error).
+ */
+static void
+page_form_summary(struct evbuffer *b, const struct task *t, json_t *errors,
+    const char *error)
+{
+	const char	*e;
+	size_t		 n = errors != NULL ? json_object_size(errors) : 0;
+	u_int		 i;
+
+	if (n == 0 && error == NULL)
+		return;
+	evbuffer_add_printf(b, "<div class=\"alert error\" role=\"alert\" "
+	    "id=\"form-error\">");
+	if (error != NULL) {
+		evbuffer_add_printf(b, "<p>");
+		page_text(b, error);
+		evbuffer_add_printf(b, "</p>");
+	}
+	if (n > 0) {
+		evbuffer_add_printf(b, "<p id=\"form-error-count\"><strong>%zu "
+		    "field%s need%s attention:</strong></p><ul>", n,
+		    n == 1 ? "" : "s", n == 1 ? "s" : "");
+		for (i = 0; i < t->def->nparams; i++) {
+			e = page_field_error(errors, t->def->params[i].name);
+			if (e != NULL)
+				page_form_summary_line(b, "p-",
+				    t->def->params[i].name, e);
+		}
+		for (i = 0; i < PAGE_NFORM_FIELDS; i++) {
+			e = page_field_error(errors, page_form_fields[i].field);
+			if (e != NULL)
+				page_form_summary_line(b, "",
+				    page_form_fields[i].id, e);
+		}
+		evbuffer_add_printf(b, "</ul>");
+	}
+	evbuffer_add_printf(b, "</div>\n");
+}
+
+/*
  * The form that runs a task: its parameters, and the confirmation; with
- * rerun (a run id, else 0), the new run is a rerun of that run.
+ * rerun (a run id, else 0), the new run is a rerun of that run. After a
+ * refused run, values are what was sent, errors what is wrong with each
+ * field (field name: message) and error a problem of no one field.
  */
 static void
 page_task_form(struct evbuffer *b, struct http_req *hr,
-    const struct task *t, json_t *values, int64_t rerun, const char *error)
+    const struct task *t, json_t *values, int64_t rerun, json_t *errors,
+    const char *error)
 {
-	char	 token[PAGE_TOKEN_LEN];
-	u_int	 i;
+	const char	*confirm_error = page_field_error(errors, "_confirm");
+	char		 token[PAGE_TOKEN_LEN];
+	u_int		 i;
 
 	auth_form_token(hr->user, token, sizeof token);
 	evbuffer_add_printf(b, "<section class=\"card\" id=\"run\"><h2>Run "
 	    "this task</h2>\n");
-	if (error != NULL) {
-		evbuffer_add_printf(b, "<div class=\"alert error\" "
-		    "role=\"alert\" id=\"form-error\">");
-		page_text(b, error);
-		evbuffer_add_printf(b, "</div>\n");
-	}
+	page_form_summary(b, t, errors, error);
 	evbuffer_add_printf(b, "<form id=\"run-form\" method=\"post\" "
 	    "action=\"%s/tasks/%s/run\"", http_base(), t->name);
 	if (t->def->confirm)
@@ -214,17 +335,22 @@ page_task_form(struct evbuffer *b, struct http_req *hr,
 		    (long long)rerun);
 	evbuffer_add_printf(b, "\n");
 	for (i = 0; i < t->def->nparams; i++)
-		page_param(b, &t->def->params[i], values);
+		page_param(b, &t->def->params[i], values, errors);
 	if (t->def->nparams == 0)
 		evbuffer_add_printf(b, "<p class=\"muted small\">This task takes "
 		    "no parameters.</p>\n");
-	page_task_later(b, values);
-	if (t->def->confirm)
+	page_task_later(b, values, errors);
+	if (t->def->confirm) {
 		evbuffer_add_printf(b, "<div class=\"field\" id=\"confirm-row\">"
 		    "<label class=\"check\"><input type=\"checkbox\" "
-		    "name=\"_confirm\" value=\"yes\" required> Yes, run %s now"
-		    "</label><p class=\"hint\">This task asks to be sure before "
-		    "it runs.</p></div>\n", t->name);
+		    "id=\"f-confirm\" name=\"_confirm\" value=\"yes\"");
+		page_field_aria(b, "_confirm", confirm_error);
+		evbuffer_add_printf(b, " required> Yes, run %s now</label>",
+		    t->name);
+		page_field_message(b, "_confirm", confirm_error);
+		evbuffer_add_printf(b, "<p class=\"hint\">This task asks to be "
+		    "sure before it runs.</p></div>\n");
+	}
 	evbuffer_add_printf(b, "<div class=\"actions\"><button class=\"btn "
 	    "primary\" type=\"submit\">Run %s</button></div></form></section>"
 	    "\n", t->name);
@@ -296,7 +422,7 @@ page_upcoming_row(struct evbuffer *b, const struct page_upcoming *u,
 		id = json_integer_value(json_object_get(u->run, K_ID));
 		evbuffer_add_printf(b, "</td><td><a href=\"%s/runs/%lld\">run "
 		    "#%lld</a> <span class=\"muted\">by ", http_base(), id, id);
-		page_text(b, page_json_str(u->run, K_TRIGGERED_BY));
+		page_by(b, page_json_str(u->run, K_TRIGGERED_BY));
 		evbuffer_add_printf(b, "</span>");
 		words = proto_params_words(json_object_get(u->run, K_PARAMS),
 		    1);
@@ -383,12 +509,12 @@ page_task_upcoming(struct evbuffer *b, struct http_req *hr,
 
 /*
  * A task's page: description, form (with the values sent and what was
- * wrong with them, after a refused run; a rerun's, see page_task_form),
+ * wrong with them, after a refused run; a rerun's: see page_task_form),
  * details and history.
  */
 static void
 page_task_render(struct http_req *hr, const struct task *t, json_t *values,
-    int64_t rerun, const char *error, int status)
+    int64_t rerun, json_t *errors, const char *error, int status)
 {
 	struct evbuffer		*b = evbuffer_new();
 	char			*base;
@@ -425,7 +551,8 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 	if (t->def != NULL) {
 		evbuffer_add_printf(b, "<div class=\"grid\">");
 		if (task_valid(t))
-			page_task_form(b, hr, t, values, rerun, error);
+			page_task_form(b, hr, t, values, rerun, errors,
+			    error);
 		page_task_details(b, t);
 		evbuffer_add_printf(b, "</div>\n");
 	}
@@ -477,7 +604,7 @@ page_task_rerun(struct http_req *hr, const struct task *t, const char *arg)
 			json_object_set_new(values, tp->name,
 			    json_string(tp->def));
 	}
-	page_task_render(hr, t, values, id, NULL, 200);
+	page_task_render(hr, t, values, id, NULL, NULL, 200);
 	json_decref(values);
 	json_decref(run);
 }
@@ -499,21 +626,57 @@ page_task(struct http_req *hr)
 	if ((rerun = http_query(hr, PAGE_RERUN_QUERY)) != NULL)
 		page_task_rerun(hr, t, rerun);
 	else
-		page_task_render(hr, t, NULL, 0, NULL, 200);
+		page_task_render(hr, t, NULL, 0, NULL, NULL, 200);
+}
+
+/*
+ * Keep what is wrong with a field of a form, message (for errors, shown
+ * under the field), unless something is kept for it already: the first
+ * problem of a field is the one to fix first.
+ */
+static void
+page_form_fail(json_t *errors, const char *field, const char *message)
+{
+	json_t	*s;
+
+	if (json_object_get(errors, field) != NULL)
+		return;
+	if ((s = json_string(message)) == NULL)	/* a value that is no text */
+		s = json_string("this value is not valid text (UTF-8)");
+	json_object_set_new(errors, field, s);
+}
+
+/*
+ * A message of the parameter checker, which starts with the parameter's
+ * name, as the page says it: with the label the form shows instead.
+ */
+static char *
+page_param_problem(const struct taskparam *tp, const char *message)
+{
+	size_t	 len = strlen(tp->name);
+	char	*s;
+
+	if (tp->label != NULL && strncmp(message, tp->name, len) == 0 &&
+	    message[len] == ':')
+		xasprintf(&s, "%s%s", tp->label, message + len);
+	else
+		s = xstrdup(message);
+	return (s);
 }
 
 /*
  * The parameters a form sent, as the run's JSON object: declared ones
- * only, the last value of each (see page_param_bool). NULL with *bad set
- * to the parameter whose value is not UTF-8.
+ * only, the last value of each (see page_param_bool). A value that is not
+ * UTF-8 is left out, and said in errors.
  */
 static json_t *
 page_form_params(const struct task *t, struct evkeyvalq *form,
-    const char **bad)
+    json_t *errors)
 {
 	const struct taskparam	*tp;
 	const char		*v;
 	json_t			*params = json_object(), *s;
+	char			*msg;
 	u_int			 i;
 
 	for (i = 0; i < t->def->nparams; i++) {
@@ -521,13 +684,63 @@ page_form_params(const struct task *t, struct evkeyvalq *form,
 		if ((v = page_field(form, tp->name)) == NULL)
 			continue;
 		if ((s = json_string(v)) == NULL) {
-			*bad = tp->name;
-			json_decref(params);
-			return (NULL);
+			xasprintf(&msg, "%s: the value is not valid text "
+			    "(UTF-8)", tp->label != NULL ? tp->label :
+			    tp->name);
+			page_form_fail(errors, tp->name, msg);
+			free(msg);
+			continue;
 		}
 		json_object_set_new(params, tp->name, s);
 	}
 	return (params);
+}
+
+/*
+ * Check a form's parameters with the checker every run goes through, and
+ * keep every problem in errors, each under its parameter (by its label).
+ * For a rerun (given_only), a parameter the form did not send is the old
+ * run's, which ops_rerun checks.
+ */
+static void
+page_form_check(const struct task *t, json_t *params, int given_only,
+    json_t *errors)
+{
+	const struct taskparam	*tp;
+	const char		*name;
+	json_t			*problems, *p;
+	char			*msg;
+	size_t			 i;
+
+	problems = params_problems(t->def, params, 0);
+	json_array_foreach(problems, i, p) {
+		name = page_json_str(p, K_PARAM);
+		if (name == NULL || (tp = taskdef_param(t->def, name)) == NULL)
+			continue;	/* none: the form sends declared ones */
+		if (given_only && json_object_get(params, name) == NULL)
+			continue;
+		msg = page_param_problem(tp, page_json_str(p, K_MESSAGE));
+		page_form_fail(errors, name, msg);
+		free(msg);
+	}
+	json_decref(problems);
+}
+
+/*
+ * Check a form's "Run later" fields (at as page_task_at made it) as
+ * ops_run will, and keep a problem under the field it concerns: both
+ * given is said under the second.
+ */
+static void
+page_form_check_when(const char *at, const char *in, json_t *errors)
+{
+	struct ops_error	 err = { NULL, NULL };
+	int64_t			 when;
+
+	if (ops_when(at, in, &when, &err) == 0)
+		return;
+	page_form_fail(errors, in != NULL ? "_in" : "_at", err.message);
+	ops_error_clear(&err);
 }
 
 /*
@@ -583,6 +796,48 @@ page_task_later_keep(json_t *values, struct evkeyvalq *form,
 }
 
 /*
+ * The form again, refused (400): with what was sent in every field (the
+ * "Run later" ones too: "_" is no parameter's first letter), what is
+ * wrong with each, and error, a problem of no one field.
+ */
+static void
+page_task_refuse(struct http_req *hr, const struct task *t,
+    struct evkeyvalq *form, json_t *params, int64_t rerun, json_t *errors,
+    const char *error)
+{
+	page_task_later_keep(params, form, "_at");
+	page_task_later_keep(params, form, "_in");
+	page_task_render(hr, t, params, rerun, errors, error, 400);
+}
+
+/*
+ * Check a form as a whole before a run is asked for: every parameter, the
+ * "Run later" time (a rerun runs now) and the confirmation, so that the
+ * form comes back with every problem at once, not the first. The
+ * problems go in errors (field name: message).
+ */
+static void
+page_task_check(const struct task *t, struct evkeyvalq *form,
+    json_t *params, int64_t rerun, const char *at, const char *in,
+    json_t *errors)
+{
+	const char	*confirm;
+	char		*msg;
+
+	page_form_check(t, params, rerun > 0, errors);
+	if (rerun == 0)
+		page_form_check_when(at, in, errors);
+	confirm = page_field(form, "_confirm");
+	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
+	    0)) {
+		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run %s "
+		    "now\" and press Run again.", t->name);
+		page_form_fail(errors, "_confirm", msg);
+		free(msg);
+	}
+}
+
+/*
  * Start a run of a task with the form's values (now or later; a rerun of
  * the run the form names, if it does); 303 to it, or a page.
  */
@@ -591,9 +846,9 @@ page_task_start(struct http_req *hr, const struct task *t,
     struct evkeyvalq *form)
 {
 	struct ops_error	 err = { NULL, NULL };
-	const char		*bad = NULL, *confirm, *field, *errstr, *at, *in;
-	char			*name, *msg, loc[64], atbuf[64];
-	json_t			*params, *reply;
+	const char		*field, *errstr, *at, *in;
+	char			*name, loc[64], atbuf[64];
+	json_t			*params, *reply, *errors;
 	int64_t			 id, rerun = 0;
 
 	if ((field = page_field(form, PAGE_RERUN_FIELD)) != NULL &&
@@ -601,29 +856,20 @@ page_task_start(struct http_req *hr, const struct task *t,
 		page_error(hr, 400, "The form names no run to run again.");
 		return;
 	}
-	if ((params = page_form_params(t, form, &bad)) == NULL) {
-		xasprintf(&msg, "%s: the value is not valid text (UTF-8).",
-		    bad);
-		page_task_render(hr, t, NULL, rerun, msg, 400);
-		free(msg);
-		return;
-	}
-	confirm = page_field(form, "_confirm");
-	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
-	    0)) {
-		xasprintf(&msg, "This task asks to be sure: tick \"Yes, run "
-		    "%s now\" and press Run again.", t->name);
-		page_task_render(hr, t, params, rerun, msg, 400);
-		free(msg);
-		json_decref(params);
-		return;
-	}
-	/* A run may reload tasks.d and free t: keep the name. */
-	name = xstrdup(t->name);
-	reply = proto_ok();
+	errors = json_object();
+	params = page_form_params(t, form, errors);
 	at = page_task_at(form, atbuf, sizeof atbuf);
 	if ((in = page_field(form, "_in")) != NULL && *in == '\0')
 		in = NULL;
+	page_task_check(t, form, params, rerun, at, in, errors);
+	if (json_object_size(errors) > 0) {
+		page_task_refuse(hr, t, form, params, rerun, errors, NULL);
+		goto out;
+	}
+
+	/* A run may reload tasks.d and free t: keep the name. */
+	name = xstrdup(t->name);
+	reply = proto_ok();
 	if (rerun > 0)
 		id = ops_rerun(hr->who, rerun, params, name, TRIGGER_WEB,
 		    reply, &err);
@@ -637,15 +883,21 @@ page_task_start(struct http_req *hr, const struct task *t,
 	} else if ((strcmp(err.code, E_BAD_PARAMS) == 0 ||
 	    strcmp(err.code, E_USAGE) == 0) &&
 	    (t = ops_task(hr->who, name)) != NULL && task_valid(t)) {
-		/* Shown again as sent ("_" is no parameter's first letter). */
-		page_task_later_keep(params, form, "_at");
-		page_task_later_keep(params, form, "_in");
-		page_task_render(hr, t, params, rerun, err.message, 400);
+		/*
+		 * Refused though the form looked right: the task changed in
+		 * between, or a rerun's old values are wrong now. Say it
+		 * under the fields it concerns if it is there, else above.
+		 */
+		page_form_check(t, params, rerun > 0, errors);
+		page_task_refuse(hr, t, form, params, rerun, errors,
+		    json_object_size(errors) > 0 ? NULL : err.message);
 	} else
 		page_error(hr, http_status_for(err.code), err.message);
 	ops_error_clear(&err);
-	json_decref(params);
 	free(name);
+out:
+	json_decref(errors);
+	json_decref(params);
 }
 
 /* POST /tasks/NAME/run: the form of the task's page (or the list's). */

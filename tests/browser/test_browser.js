@@ -6,7 +6,8 @@
 // It starts its own microlightd on a free port of 127.0.0.1, with a
 // scratch directory (tasks.d, state, socket) removed afterwards, and
 // checks as a person would: the task list; a parameter form (text,
-// select, number, checkbox) filled and run; output arriving live over
+// select, number, checkbox) filled and run; a refused form with each
+// error under its field and what was typed kept; output arriving live over
 // Server-Sent Events while the run still goes; a slow run cancelled;
 // an @confirm task asking before it runs; the page without JavaScript;
 // a phone-sized screen; and no console error, page error, failed
@@ -456,6 +457,61 @@ test('greet: a form with text, select, number and checkbox runs',
   assert.deepStrictEqual(run.params, { name: 'Ada <b>',
     greeting: 'Good morning', times: '2', shout: 'true' });
   assert.strictEqual(run.trigger, 'web');
+});
+
+test('a refused form: each error next to its field, what was typed kept',
+  async () => {
+  await page.goto(d.base + '/tasks/greet');
+  const before = (await d.runs('greet')).length;
+  const seen = problems.length;
+  // Values the browser lets through and the daemon refuses: a number
+  // too large for an integer, a delay that is no duration.
+  await page.fill('#run-form input[name="name"]', 'Grace');
+  await page.selectOption('#run-form select[name="greeting"]', 'Hi');
+  await page.fill('#run-form input[name="times"]', '99999999999999999999');
+  await page.check('#run-form input[type="checkbox"][name="shout"]');
+  await page.fill('#f-in', 'soon');
+  await page.click('#run-form button[type="submit"]');
+  await page.locator('#form-error').waitFor({ timeout: WAIT });
+  assert.match(page.url(), /\/tasks\/greet\/run$/);
+  assert.match(await textOf(page, '#form-error'),
+    /2 fields need attention/);
+  // Under the number field, by its label; the input says so.
+  const times = page.locator('#run-form input[name="times"]');
+  const err = page.locator('#p-times + p.field-error');
+  assert.match(await err.textContent(),
+    /^How many times: '99999999999999999999' is not an integer$/);
+  assert.strictEqual(await times.getAttribute('aria-invalid'), 'true');
+  assert.strictEqual(await times.getAttribute('aria-describedby'),
+    await err.getAttribute('id'));
+  assert.ok(await err.isVisible());
+  assert.match(await textOf(page, '#f-in + p.field-error'), /^in soon: /);
+  // What was typed, chosen and ticked is still there.
+  assert.strictEqual(await times.inputValue(), '99999999999999999999');
+  assert.strictEqual(await page.inputValue('#run-form input[name="name"]'),
+    'Grace');
+  assert.strictEqual(await page.inputValue(
+    '#run-form select[name="greeting"]'), 'Hi');
+  assert.ok(await page.isChecked(
+    '#run-form input[type="checkbox"][name="shout"]'));
+  assert.strictEqual(await page.inputValue('#f-in'), 'soon');
+  assert.strictEqual(await page.locator('#p-name[aria-invalid]').count(), 0);
+  assert.strictEqual((await d.runs('greet')).length, before);
+  // The link in the summary leads to the field.
+  await page.click('#form-error a[href="#p-times"]');
+  assert.match(page.url(), /#p-times$/);
+  // The refusal is a 400, as it should be: not a problem of the page.
+  problems = problems.slice(0, seen).concat(problems.slice(seen).filter(
+    (x) => !/400 for POST .*\/tasks\/greet\/run$|status of 400/.test(x)));
+
+  // Put right, it runs.
+  await times.fill('1');
+  await page.fill('#f-in', '');
+  await page.click('#run-form button[type="submit"]');
+  const id = await onRunPage(page);
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.strictEqual(await textOf(page, '#out'), 'HI, GRACE!\n');
+  assert.strictEqual((await d.run(id)).params.times, '1');
 });
 
 test('output arrives live (Server-Sent Events) while the run goes',

@@ -289,6 +289,12 @@ class Commands(DaemonTest):
         self.assertEqual([r[0] for r in rows], [str(second), str(first)])
         self.assertEqual([r[1] for r in rows], ["fail", "greet"])
         self.assertEqual([r[2] for r in rows], ["failed", "succeeded"])
+        # --before: the next page (SPEC 5).
+        out = self.d.ctl("runs", "--before", second, check=0).stdout
+        _, rows = columns_aligned(out.decode())
+        self.assertEqual([r[0] for r in rows], [str(first)])
+        for bad in ("abc", "0", "-3"):
+            self.d.ctl("runs", "--before", bad, check=EX_USAGE)
 
         out = self.d.ctl("status", second, check=3).stdout.decode()
         fields = dict(re.findall(r"^([a-z ]+):\s+(.*)$", out, re.M))
@@ -465,6 +471,55 @@ class ExitStatus(DaemonTest):
         p = self.d.ctl("run", "params", "host=h", "nope=1",
                        check=EX_DATAERR)
         self.assertIn(b"nope", p.stderr)
+
+
+class Help(unittest.TestCase):
+    """microlightctl help COMMAND (SPEC 5): for every command that
+    microlightctl -h lists, a line on each option its usage names, and
+    no line on an option it does not take; -h itself says what the
+    global options do."""
+
+    OPTION_RE = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
+
+    def ctl(self, *args):
+        return subprocess.run([MICROLIGHTCTL, "-s", "/nonexistent/ml.sock"]
+                              + list(args), capture_output=True, timeout=30,
+                              env=ctl_env(), stdin=subprocess.DEVNULL)
+
+    def test_every_option_of_every_command(self):
+        p = self.ctl("-h")
+        self.assertEqual(p.returncode, 0)
+        out = p.stdout.decode()
+        for option in ("-s socket", "--json", "-h, --help",
+                       "-V, --version"):
+            self.assertRegex(out, r"(?m)^  %s +\S" % re.escape(option))
+        commands = sorted({line.split()[0] for line in
+                           out.split("commands:\n", 1)[1].splitlines()
+                           if line.strip()})
+        self.assertIn("runs", commands)
+        for command in commands:
+            with self.subTest(command=command):
+                p = self.ctl("help", command)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                text = p.stdout.decode()
+                usage, _, body = text.partition("\n\n")
+                named = set(self.OPTION_RE.findall(usage))
+                lines = set()
+                for line in body.splitlines():
+                    m = re.match(r"  ((?:--?[\w-]+(?:, )?)+)(?: [A-Z]+)? "
+                                 r" +\S", line)
+                    if m:
+                        lines |= set(self.OPTION_RE.findall(m.group(1)))
+                self.assertEqual(sorted(named - lines), [],
+                                 "options without a line:\n" + text)
+                for option in sorted(lines):
+                    words = command.split()[:1]
+                    if command == "token":
+                        words.append("create")
+                    err = self.ctl(*words, option).stderr
+                    self.assertNotRegex(err, rb"unrecognized|invalid "
+                                        rb"option", "%s takes no %s" % (
+                                            command, option))
 
 
 class Teaches(DaemonTest):

@@ -49,17 +49,67 @@ class Options(unittest.TestCase):
         self.assertIn(b"microlightd", p.stdout)
 
     def test_help(self):
-        p = self.microlightd("-h")
-        self.assertEqual(p.returncode, 0)
-        self.assertIn(b"usage", p.stdout.lower())
-        self.assertIn(b"-c", p.stdout)
+        """-h and --help: the usage, then a line on every option getopt
+        takes (read from the source), with its default, on stdout, exit
+        0."""
+        with open(os.path.join(SRCDIR, "daemon", "microlightd.c")) as f:
+            optstring = re.search(r'getopt_long\(argc, argv, "([^"]+)"',
+                                  f.read()).group(1)
+        letters = sorted(optstring.replace(":", ""))
+        for arg in ("-h", "--help"):
+            p = self.microlightd(arg)
+            self.assertEqual(p.returncode, 0)
+            self.assertEqual(p.stderr, b"")
+            out = p.stdout.decode()
+            self.assertTrue(out.startswith("usage: microlightd "), out)
+            listed = re.findall(r"^  -(\w)\b", out, re.M)
+            self.assertEqual(sorted(listed), letters, out)
+            for line in out.splitlines():
+                self.assertLessEqual(len(line), 79, line)
+            for option, text in (
+                    ("-c file", "read the configuration from file"),
+                    ("-f", "stay in the foreground"),
+                    ("-n", "check the configuration"),
+                    ("-v", "log debugging"),
+                    ("-V, --version", "print the version"),
+                    ("-h, --help", "print this help")):
+                self.assertRegex(out, r"(?m)^  %s +%s" % (
+                    re.escape(option), text))
+            self.assertIn("127.0.0.1:8080", out)
+            self.assertEqual(out.count("(default: "), 8, out)
+
+    def test_help_defaults_are_the_users(self):
+        """The defaults --help gives are the paths the daemon would use
+        for the user who asks: a user's own (XDG) directories."""
+        xdg = tempfile.mkdtemp(prefix="ml-xdg-")
+        self.addCleanup(shutil.rmtree, xdg, ignore_errors=True)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "HOME": xdg, "XDG_CONFIG_HOME": xdg + "/config",
+               "XDG_STATE_HOME": xdg + "/state",
+               "XDG_RUNTIME_DIR": xdg + "/run"}
+        kw = {"user": "nobody"} if os.geteuid() == 0 else {}
+        p = subprocess.run([MICROLIGHTD, "--help"], capture_output=True,
+                           timeout=30, stdin=subprocess.DEVNULL, env=env,
+                           **kw)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = " ".join(p.stdout.decode().split())
+        for option, path in (
+                ("-c file", "config/microlight/microlight.conf"),
+                ("-d state-dir", "state/microlight"),
+                ("-p pidfile", "run/microlight/microlightd.pid"),
+                ("-s socket", "run/microlight/microlightd.sock"),
+                ("-T tasks-dir", "config/microlight/tasks.d")):
+            self.assertRegex(out, r"%s .*?\(default: [^)]*%s" % (
+                re.escape(option), re.escape(xdg + "/" + path)))
 
     def test_unknown_option(self):
-        p = self.microlightd("-Z")
-        self.assertEqual(p.returncode, 64)
-        self.assertIn(b"usage", p.stderr.lower())
-        p = self.microlightd("--no-such-option")
-        self.assertEqual(p.returncode, 64)
+        """A bad option: the short usage alone, on stderr, exit 64."""
+        for arg in ("-Z", "--no-such-option"):
+            p = self.microlightd(arg)
+            self.assertEqual(p.returncode, 64)
+            self.assertEqual(p.stdout, b"")
+            self.assertIn(b"usage: microlightd", p.stderr)
+            self.assertNotIn(b"default", p.stderr)
 
 
 class CheckMode(DaemonTest):

@@ -16,6 +16,7 @@ import datetime
 import html
 import html.parser
 import http.client
+import pwd
 import urllib.parse
 import warnings
 
@@ -715,9 +716,76 @@ class RunFormTest(PageTest):
         r = self.web.post_form("/tasks/form/run", [
             ("_token", self.web.token()), ("name", "")])
         check_page(self, r, 400)
-        self.assertIn("name: required parameter is empty", r.text)
+        self.assertIn("Your name: required parameter is empty", r.text)
         after = len(self.d.db().execute("SELECT id FROM runs").fetchall())
         self.assertEqual(before, after)
+
+    def test_every_error_next_to_its_field(self):
+        """Several bad fields (issue 18 point 3): every problem at once,
+        each right under its field, named by the field's label, the input
+        marked aria-invalid and described by it; a count above for screen
+        readers; what was typed (and ticked, and chosen) kept in every
+        field; 400 and no run."""
+        before = self.d.db().execute("SELECT count(*) FROM runs").fetchone()
+        r = self.web.post_form("/tasks/form/run", [
+            ("_token", self.web.token()), ("name", ""),
+            ("colour", "blue"), ("count", "many"), ("loud", "false"),
+            ("loud", "true"), ("quiet", "false"), ("note", "keep <me>"),
+            ("_in", "soon")])
+        check_page(self, r, 400)
+        self.assertEqual(self.d.db().execute(
+            "SELECT count(*) FROM runs").fetchone(), before)
+        errors = dict(re.findall(r'<p class="field-error" id="err-(\w+)">'
+                                 r'(.*?)</p>', r.text))
+        self.assertEqual(sorted(errors), ["_in", "count", "name"], errors)
+        self.assertEqual(html.unescape(errors["name"]),
+                         "Your name: required parameter is empty")
+        self.assertEqual(html.unescape(errors["count"]),
+                         "How many: 'many' is not an integer")
+        self.assertIn("in soon: ", html.unescape(errors["_in"]))
+        # The summary: how many, and each problem linking to its field.
+        summary = block(r.text, 'role="alert" id="form-error"', "</div>")
+        self.assertIn("3 fields need attention:", " ".join(
+            "".join(parse(summary).data).split()))
+        self.assertEqual(re.findall(r'<a href="#([\w-]+)">', summary),
+                         ["p-name", "p-count", "f-in"])
+        # Each error stands right under its input, which points at it;
+        # the fields without a problem are not marked.
+        tags = parse(r.text).tags
+        ids = [dict(a).get("id") for _, a in tags]
+        for field, box in (("name", "p-name"), ("count", "p-count"),
+                           ("_in", "f-in")):
+            tag, attrs = tags[ids.index(box)]
+            attrs = dict(attrs)
+            self.assertEqual(attrs.get("aria-invalid"), "true", box)
+            self.assertEqual(attrs.get("aria-describedby"), "err-" + field)
+            self.assertEqual(ids[ids.index(box) + 1], "err-" + field,
+                             "the error of %s is not under it" % box)
+        for box in ("p-colour", "p-loud", "p-quiet", "p-note", "f-at"):
+            self.assertNotIn("aria-invalid", dict(tags[ids.index(box)][1]),
+                             box)
+        # What was sent, kept: typed, chosen, ticked and unticked.
+        self.assertRegex(r.text, r'<input id="p-name" name="name" '
+                         r'[^>]*value=""')
+        self.assertRegex(r.text, r'<input id="p-count" name="count" '
+                         r'[^>]*value="many"')
+        self.assertRegex(r.text, r'<input id="p-note" name="note" '
+                         r'[^>]*value="keep &lt;me&gt;"')
+        self.assertRegex(r.text, r'<input id="f-in" name="_in" '
+                         r'[^>]*value="soon"')
+        self.assertIn('<option value="blue" selected>', r.text)
+        self.assertRegex(r.text, r'id="p-loud" name="loud" value="true" '
+                         r'checked')
+        self.assertNotRegex(r.text, r'id="p-quiet" [^>]*checked')
+        # The API still says the first problem, as before, and no more.
+        r = self.web.request("POST", "/api/v1/tasks/form/runs",
+                             body=json.dumps({"params": {
+                                 "name": "", "count": "many"}}),
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400, r.text)
+        err = json.loads(r.text)["error"]
+        self.assertEqual(err["code"], "bad-params")
+        self.assertEqual(err["message"], "name: required parameter is empty")
 
     def test_refused_forms(self):
         """No token, a wrong one, another site's Origin or Sec-Fetch-Site
@@ -758,14 +826,18 @@ class RunFormTest(PageTest):
         form again."""
         r = check_page(self, self.web.get("/tasks/careful"))
         self.assertIn('data-confirm="Run careful now?"', r.text)
-        self.assertRegex(r.text, r'<input type="checkbox" name="_confirm" '
-                         r'value="yes" required>')
+        self.assertRegex(r.text, r'<input type="checkbox" id="f-confirm" '
+                         r'name="_confirm" value="yes" required>')
         self.assertIn("window.confirm", r.text)
         r = self.web.post_form("/tasks/careful/run",
                                [("_token", self.web.token())])
         check_page(self, r, 400)
         self.assertIn("asks to be sure", r.text)
         self.assertIn('id="run-form"', r.text)
+        self.assertRegex(r.text, r'id="f-confirm" name="_confirm" value="yes" '
+                         r'aria-invalid="true" aria-describedby="err-_confirm"'
+                         r' required> Yes, run careful now</label><p '
+                         r'class="field-error" id="err-_confirm">')
         run_id = self.web.run("careful", [("_confirm", "yes")])
         self.d.wait_status(run_id, "succeeded")
 
@@ -1099,6 +1171,100 @@ class AuthTest(PageTest):
         self.assertEqual(r.status, 303)
         run = self.d.wait_status(run_id, "cancelled")
         self.assertEqual(run["reason"], "cancelled by bob")
+
+
+class PersonTest(PageTest):
+    """Who started a run, by name (issue 18 point 6): a run from the
+    control socket records "uid=N(login)", and the pages show the full
+    name the password database has for it, "Zoë O'Hara <ops> (login)",
+    escaped, with the record on hover; the API keeps the record as it
+    is. A user with no full name (root: "root") shows as before. A new
+    full name shows once /etc/passwd changes. Needs root to make the
+    user; skipped otherwise."""
+
+    GECOS = "Zoë O'Hara <ops>,Room 42,,"
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("making a Unix user needs root")
+        tag = "%x" % (os.getpid() & 0xffff)
+        cls.group, cls.login = "mlpg" + tag, "mlpu" + tag
+        cls.made = []
+        try:
+            subprocess.run(["groupadd", cls.group], check=True)
+            cls.made.append(["groupdel", cls.group])
+            subprocess.run(["useradd", "-M", "-N", "-g", cls.group, "-c",
+                            cls.GECOS, cls.login], check=True)
+            cls.made.insert(0, ["userdel", cls.login])
+            cls.CONFIG = PageTest.CONFIG + "socket-group %s\n" % cls.group
+            super().setUpClass()
+        except BaseException:
+            cls.unmake()
+            raise
+
+    @classmethod
+    def unmake(cls):
+        for cmd in cls.made:
+            subprocess.run(cmd)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.unmake()
+
+    def run_as_user(self, task):
+        """Run task from microlightctl as the user; the run's object."""
+        p = subprocess.run([MICROLIGHTCTL, "-s", self.d.socket, "--json",
+                            "run", task, "--wait"], user=self.login,
+                           group=self.group, extra_groups=[],
+                           capture_output=True, timeout=60, env=ctl_env(),
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        run_id = json.loads(p.stdout.splitlines()[0])["run"]["id"]
+        return self.d.wait_status(run_id, "succeeded")
+
+    def shown(self, text, by, name):
+        """Check that a page shows name for the record by, escaped."""
+        def esc(s):
+            return html.escape(s).replace("&#x27;", "&#39;")
+        want = '<span class="person" title="%s">%s</span>' % (esc(by),
+                                                              esc(name))
+        self.assertTrue(want in text, "%s not in the page" % want)
+
+    def test_full_name_on_the_pages(self):
+        uid = pwd.getpwnam(self.login).pw_uid
+        by = "uid=%d(%s)" % (uid, self.login)
+        name = "Zoë O'Hara <ops> (%s)" % self.login
+        run = self.run_as_user("hello")
+        self.assertEqual(run["triggered_by"], by)
+        self.assertEqual(run["trigger"], "cli")
+        r = self.run_page(run["id"])
+        self.shown(r.text, by, name)
+        self.assertIn("Started by %s (cli)" % name, page_text(r))
+        for path in ("/tasks/hello", "/"):
+            self.shown(check_page(self, self.web.get(path)).text, by, name)
+        # The API and the CLI keep the record as it is.
+        api = json.loads(self.web.get("/api/v1/runs/%d" % run["id"]).text)
+        self.assertEqual(api["run"]["triggered_by"], by)
+        # root has no full name but "root": as before.
+        mine = self.d.run("hello")
+        r = self.run_page(mine["id"])
+        self.assertIn("Started by uid=0(root) (cli)", page_text(r))
+        self.assertNotIn('title="uid=0(root)"', r.text)
+        # A new full name shows once /etc/passwd has changed.
+        subprocess.run(["usermod", "-c", "Zoe Smith", self.login],
+                       check=True)
+        wait_for(lambda: "Zoe Smith (%s)" % self.login in page_text(
+            self.run_page(run["id"])), timeout=10, what="the new name")
+        # A renamed user is no longer the one who started the run.
+        subprocess.run(["usermod", "-l", self.login + "x", self.login],
+                       check=True)
+        self.made[0] = ["userdel", self.login + "x"]
+        wait_for(lambda: "Started by %s (cli)" % by in page_text(
+            self.run_page(run["id"])), timeout=10, what="the record alone")
 
 
 if __name__ == "__main__":

@@ -1880,6 +1880,57 @@ test_params_invalid(void **state)
 	taskdef_free(def);
 }
 
+/*
+ * params_problems: every problem at once, in order (undeclared names,
+ * then the declared parameters), each with the message params_check
+ * gives for it; none for good values.
+ */
+static void
+test_params_problems(void **state)
+{
+	struct taskdef	*def = params_def();
+	json_t		*in, *p, *w;
+	char		*cause = NULL, *got;
+	const char	*want = "[{\"param\":\"bogus\",\"message\":\"bogus: no "
+	    "such parameter\"},{\"param\":\"port\",\"message\":\"port: "
+	    "'http' is not an integer\"},{\"param\":\"mode\",\"message\":"
+	    "\"mode: required parameter is missing\"}]";
+
+	in = json_loads("{\"port\":\"http\",\"bogus\":\"1\",\"force\":"
+	    "\"yes\"}", 0, NULL);
+	assert_non_null(in);
+	p = params_problems(def, in, 0);
+	got = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	w = json_loads(want, 0, NULL);
+	assert_non_null(w);
+	if (!json_equal(p, w))
+		fail_msg("problems %s, want %s", got, want);
+	json_decref(w);
+	assert_null(params_check(def, in, 0, &cause));
+	assert_string_equal(cause, "bogus: no such parameter");
+	free(cause);
+	free(got);
+	json_decref(p);
+	json_decref(in);
+
+	/* Ignored undeclared names are no problem; good values none. */
+	in = json_loads("{\"mode\":\"hard\",\"bogus\":\"1\"}", 0, NULL);
+	p = params_problems(def, in, 1);
+	assert_int_equal(json_array_size(p), 0);
+	json_decref(p);
+	json_decref(in);
+
+	/* Not an object: one problem of no parameter. */
+	in = json_loads("[1]", 0, NULL);
+	p = params_problems(def, in, 0);
+	assert_int_equal(json_array_size(p), 1);
+	assert_true(json_is_null(json_object_get(json_array_get(p, 0),
+	    "param")));
+	json_decref(p);
+	json_decref(in);
+	taskdef_free(def);
+}
+
 /* Run every test; CMOCKA_MESSAGE_OUTPUT=TAP makes the output TAP. */
 int
 main(void)
@@ -1938,6 +1989,7 @@ main(void)
 		cmocka_unit_test(test_params_unknown),
 		cmocka_unit_test(test_params_required),
 		cmocka_unit_test(test_params_invalid),
+		cmocka_unit_test(test_params_problems),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
