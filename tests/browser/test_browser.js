@@ -332,6 +332,16 @@ function watchPage(page, label) {
   });
 }
 
+// A browser context the size of a phone, watched like the others.
+async function phoneContext() {
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
+    isMobile: true, hasTouch: true, colorScheme: 'light',
+    reducedMotion: 'reduce' });
+  await watch(phone, 'phone');
+  return phone;
+}
+
 async function shot(page, name, fullPage = true) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, name), fullPage,
@@ -762,11 +772,7 @@ test('without JavaScript: the confirm box; the page reloads until the end',
 test('the task list, on a computer and on a phone', async () => {
   await page.goto(d.base + '/');
   assert.ok(await page.locator('#recent tbody tr').count() >= 6);
-  const phone = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
-    isMobile: true, hasTouch: true, colorScheme: 'light',
-    reducedMotion: 'reduce' });
-  await watch(phone, 'phone');
+  const phone = await phoneContext();
   try {
     const p = await phone.newPage();
     await p.goto(d.base + '/');
@@ -934,11 +940,7 @@ test('the README\'s screenshots show the example tasks', async () => {
   } finally {
     await p.close();
   }
-  const phone = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
-    isMobile: true, hasTouch: true, colorScheme: 'light',
-    reducedMotion: 'reduce' });
-  await watch(phone, 'phone');
+  const phone = await phoneContext();
   try {
     const p2 = await phone.newPage();
     await p2.goto(base + '/');
