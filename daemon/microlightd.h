@@ -385,6 +385,7 @@ struct run {
 
 	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
 	RB_ENTRY(run)		 qnode;		/* queue */
+	RB_ENTRY(run)		 tqnode;	/* queue, its task's runs */
 	RB_ENTRY(run)		 idnode;	/* runs.c's index, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
@@ -532,6 +533,7 @@ int		 queue_may_start(const struct run *, int64_t, int64_t *);
 struct run	*queue_next(int64_t, int64_t *);
 struct run	*queue_first(void);
 u_int		 queue_count_task(const char *);
+struct run	*queue_first_task(const char *);
 struct run	*queue_find_retry(int64_t);
 u_int		 queue_length(void);
 
