@@ -246,6 +246,7 @@ int64_t		 db_runs_scheduled(void);
 int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_run(const char *, struct runrec *);
+int		 db_last_ended(const char *, struct runrec *);
 int64_t		 db_next_scheduled(const char *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
 		     void *);
@@ -679,6 +680,7 @@ int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
 int		 ops_status(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
 json_t		*ops_last_run(const char *);
+json_t		*ops_last_ended(const char *);
 struct taskset	*ops_tasks(void);
 struct task	*ops_task(const struct who *, const char *);
 int		 ops_cancel(const struct who *, int64_t, json_t *,

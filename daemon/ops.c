@@ -140,6 +140,20 @@ ops_last_run(const char *task)
 	return (obj);
 }
 
+/* The latest run of a task that has ended, as an object, or NULL. */
+json_t *
+ops_last_ended(const char *task)
+{
+	struct runrec	 r;
+	json_t		*obj;
+
+	if (db_last_ended(task, &r) != 0)
+		return (NULL);
+	obj = object_run(&r);
+	runrec_clear(&r);
+	return (obj);
+}
+
 /*
  * When a task runs next (ms), or 0: the sooner of its schedules' next
  * fire (a valid task's) and its soonest scheduled run.
