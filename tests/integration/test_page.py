@@ -229,6 +229,69 @@ def sse_events(web, path, limit=200, headers=None):
     return events, hdrs, resp.status
 
 
+class SseStream:
+    """A stream of Server-Sent Events read as it comes: next() gives the
+    next event, (type, id, data object); None once the stream ended."""
+
+    def __init__(self, web, path, headers=None):
+        self.c = http.client.HTTPConnection("127.0.0.1", web.port,
+                                            timeout=30)
+        h = {"Host": "127.0.0.1:%d" % web.port,
+             "Accept": "text/event-stream"}
+        if web.auth:
+            h["Authorization"] = web.auth
+        h.update(headers or {})
+        self.c.request("GET", path, headers=h)
+        self.resp = self.c.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+
+    def next(self):
+        ev = {}
+        while True:
+            line = self.resp.readline()
+            if not line:
+                return None
+            line = line.decode("utf-8").rstrip("\n")
+            if line == "":
+                if "event" in ev:
+                    return (ev["event"], ev.get("id"),
+                            json.loads(ev["data"]))
+                ev = {}
+            elif not line.startswith(":"):
+                k, _, v = line.partition(": ")
+                ev[k] = v
+
+    def until(self, pred, what="an event"):
+        """The events up to the first for which pred(type, data) holds."""
+        events = []
+        while True:
+            e = self.next()
+            if e is None:
+                raise AssertionError("the stream ended before %s: %r"
+                                     % (what, events))
+            events.append(e)
+            if pred(e[0], e[2]):
+                return events
+
+    def close(self):
+        self.c.close()
+
+
+def fmt_duration(ms):
+    """A duration as the daemon writes it (duration_format_ms)."""
+    s = ms // 1000
+    if ms < 1000:
+        return "%dms" % ms
+    if ms < 60000:
+        return "%d.%03ds" % (s, ms % 1000)
+    if s < 3600:
+        return "%dm%02ds" % (s // 60, s % 60)
+    if s < 86400:
+        return "%dh%02dm" % (s // 3600, s % 3600 // 60)
+    return "%dd%02dh" % (s // 86400, s % 86400 // 3600)
+
+
 TASKS = {
     "counter.sh": """\
         #!/bin/sh
@@ -347,9 +410,11 @@ class PageTest(unittest.TestCase):
     CONFIG = "kill-grace 2s\n"
     USERS = None
     ENV = None
+    SHIFTED_CLOCK = False   # the daemon on a ShiftedClock, cls.clock
 
     @classmethod
     def setUpClass(cls):
+        cls.clock = ShiftedClock() if cls.SHIFTED_CLOCK else None
         cls.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
         config = cls.CONFIG
         if cls.USERS:
@@ -360,7 +425,8 @@ class PageTest(unittest.TestCase):
                         pw, crypt.mksalt(crypt.METHOD_SHA512))))
             config += "users-file %s\n" % path
         tasks = {n: subst(b, cls.scratch) for n, b in TASKS.items()}
-        cls.d = WebDaemon(config=config, tasks=tasks, env=cls.ENV)
+        cls.d = WebDaemon(config=config, tasks=tasks, env=cls.ENV,
+                          clock=cls.clock)
 
     @classmethod
     def tearDownClass(cls):
@@ -368,6 +434,8 @@ class PageTest(unittest.TestCase):
             cls.d.cleanup()
         finally:
             shutil.rmtree(cls.scratch, ignore_errors=True)
+            if cls.clock is not None:
+                cls.clock.close()
 
     def setUp(self):
         self.web = Web(self.d.port)
@@ -1058,6 +1126,98 @@ class LiveTest(PageTest):
         self.assertIn("the last line", r.text)
         self.assertNotIn("line 000000 ", r.text)
         self.assertLess(len(r.body), 1400 * 1024)
+
+
+class TickTest(PageTest):
+    """A run's page while it goes: each reload shows how long it has gone
+    and how much it wrote then, with what its script counts on from
+    (data-elapsed, data-bytes); the live stream carries the output's byte
+    counts, and its end the final duration, size and status. The daemon's
+    clocks are moved by the test, not waited for."""
+
+    SHIFTED_CLOCK = True
+    # slow.sh's output: stdout, then stderr, then stdout.
+    SIZES = (len(b"step one\n"), len(b"step one\n\033[33mstep <two>\033[0m\n"),
+             len(b"step one\n\033[33mstep <two>\033[0m\nstep three\n"))
+
+    def facts(self, run_id):
+        """(data-elapsed or None, duration text, data-bytes, size text)."""
+        r = self.run_page(run_id)
+        dur = re.search(r'<dd id="duration"(?: data-elapsed="(\d+)")?>(.*?)'
+                        r'</dd>', r.text)
+        size = re.search(r'<dd id="output-size" data-bytes="(\d+)">'
+                         r'([^<]*)', r.text)
+        self.assertTrue(dur and size, r.text)
+        return (dur.group(1) and int(dur.group(1)), dur.group(2),
+                int(size.group(1)), size.group(2))
+
+    def test_reload_is_current(self):
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        elapsed, text, size, words = self.facts(run_id)
+        self.assertIsNotNone(elapsed)
+        self.assertEqual(text, "running for " + fmt_duration(elapsed))
+        self.assertEqual((size, words), (self.SIZES[0], "9 bytes"))
+        # Two minutes later, by the daemon's clocks.
+        self.d.advance(125)
+        later, text, size, _ = self.facts(run_id)
+        self.assertGreaterEqual(later, elapsed + 125000)
+        self.assertEqual(text, "running for " + fmt_duration(later))
+        self.assertRegex(text, r"^running for 2m\d\ds$")
+        self.assertEqual(size, self.SIZES[0])
+        # More output: the next reload counts it.
+        self.go(run_id, 1)
+        wait_for(lambda: b"<two>" in self.d.logs(run_id),
+                 what="the second step")
+        _, _, size, words = self.facts(run_id)
+        self.assertEqual((size, words), (self.SIZES[1], "29 bytes"))
+        # Over: the duration and size it ended with, nothing to count on.
+        self.go(run_id, 2)
+        run = self.d.wait_status(run_id, "failed")
+        elapsed, text, size, words = self.facts(run_id)
+        self.assertIsNone(elapsed)
+        self.assertEqual(text, fmt_duration(int(round(
+            (rfc3339_epoch(run["finished_at"]) -
+             rfc3339_epoch(run["started_at"])) * 1000))))
+        self.assertGreaterEqual(rfc3339_epoch(run["finished_at"]) -
+                                rfc3339_epoch(run["started_at"]), 125)
+        self.assertEqual((size, words), (self.SIZES[2], "40 bytes"))
+        self.assertEqual(run["output_size"], self.SIZES[2])
+
+    def test_events_carry_byte_counts(self):
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        s = SseStream(self.web, "/runs/%d/events?from=1" % run_id)
+        try:
+            kind, _, d = s.next()
+            self.assertEqual((kind, d["status"]), ("status", "running"))
+            self.assertEqual((d["output_size"], d["output_dropped"]),
+                             (self.SIZES[0], 0))
+            self.assertIn('data-bytes="%d"' % self.SIZES[0], d["html"])
+            self.assertIn("data-elapsed=", d["html"])
+            self.go(run_id, 1)
+            kind, _, d = s.next()
+            self.assertEqual((kind, d["stream"]), ("output", "stderr"))
+            self.assertEqual((d["output_size"], d["output_dropped"]),
+                             (self.SIZES[1], 0))
+            self.go(run_id, 2)
+            events = s.until(lambda k, d: k == "end", "the end")
+        finally:
+            s.close()
+        out = [d for k, _, d in events if k == "output" and
+               "step three" in d["html"]]
+        self.assertEqual(len(out), 1, events)
+        self.assertEqual(out[0]["output_size"], self.SIZES[2])
+        end = events[-1][2]
+        self.assertEqual(end["status"], "failed")
+        self.assertEqual((end["output_size"], end["output_dropped"]),
+                         (self.SIZES[2], 0))
+        self.assertIn('<dd id="output-size" data-bytes="40">40 bytes',
+                      end["html"])
+        self.assertNotIn("data-elapsed", end["html"])
+        self.assertNotIn("running for", end["html"])
 
 
 class AuthTest(PageTest):
