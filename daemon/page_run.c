@@ -300,19 +300,30 @@ page_run_again(struct evbuffer *b, json_t *run, long long id,
 }
 
 /*
- * Why a queued run waits, in words: its task's @concurrency is taken
- * (by which run, when one at a time), or every slot of max-running is.
- * (By task_find: this is drawn inside followers' callbacks too.)
+ * Why a queued run waits, in words: its time has not come (a run for
+ * later queued before the wall clock was set back), its task's
+ * @concurrency is taken (by which run, when one at a time), or every slot
+ * of max-running is. (By task_find: this is drawn inside followers'
+ * callbacks too.)
  */
 static void
-page_run_why_queued(struct evbuffer *b, const char *name)
+page_run_why_queued(struct evbuffer *b, json_t *run)
 {
+	const char	*name = page_json_str(run, K_TASK);
+	const char	*when = page_json_str(run, K_SCHEDULED_FOR);
 	struct task	*t;
 	u_int		 n, running = run_active_count();
-	int64_t		 first;
+	int64_t		 first, due;
 
 	evbuffer_add_printf(b, "<p class=\"lead\" id=\"why-queued\">");
-	if (name != NULL && (t = task_find(name)) != NULL && t->def != NULL &&
+	if (when != NULL && time_parse_rfc3339(when, &due) == 0 &&
+	    due > time_now_ms()) {
+		/* A <time>: the page's script shows it in the viewer's zone. */
+		evbuffer_add_printf(b, "Waiting for its time: scheduled for ");
+		page_time_ms(b, due, PAGE_T_DAY);
+		evbuffer_add_printf(b, ".");
+	} else if (name != NULL && (t = task_find(name)) != NULL &&
+	    t->def != NULL &&
 	    (n = run_task_count(name)) >= (u_int)t->def->concurrency &&
 	    (first = run_task_oldest(name)) != 0) {
 		if (t->def->concurrency == 1)
@@ -372,7 +383,7 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 		evbuffer_add_printf(b, "</p>\n");
 	}
 	if (status != NULL && proto_status_from(status) == RUN_QUEUED)
-		page_run_why_queued(b, page_json_str(run, K_TASK));
+		page_run_why_queued(b, run);
 	page_run_facts(b, run);
 }
 

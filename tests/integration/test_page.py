@@ -625,6 +625,41 @@ class WhyQueuedTest(PageTest):
         self.d.wait_status(first, "cancelled", timeout=15)
 
 
+class WhyWaitsTest(PageTest):
+    """A run for later says when it is due, as a <time> the page's script
+    shows in the viewer's zone: while it is scheduled, and once queued if
+    its time has not come (the wall clock was set back meanwhile)."""
+
+    CONFIG = "kill-grace 2s\nmax-running 1\n"
+    SHIFTED_CLOCK = True
+
+    def test_scheduled_for(self):
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        later = int(self.d.ctl("run", "hello", "--in", "5m", check=0)
+                    .stdout)
+        run = self.d.status(later)
+        due = '<time datetime="%s">' % run["scheduled_for"]
+        r = self.run_page(later)
+        self.assertIn(due, block(r.text, 'id="scheduled-for"', "</p>"))
+        # Its time comes while the only slot is taken: it is queued.
+        self.d.advance(301)
+        self.d.wait_status(later, "queued")
+        self.assertIn("Waiting for a free slot", block(
+            self.run_page(later).text, 'id="why-queued"', "</p>"))
+        # The wall clock is set back by an hour: its time is ahead.
+        self.clock.step(-3600)
+        try:
+            why = block(self.run_page(later).text, 'id="why-queued"',
+                        "</p>")
+        finally:
+            self.clock.step(3600)
+        self.assertIn("Waiting for its time: scheduled for " + due, why)
+        for run_id in (later, first):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(first, "cancelled", timeout=15)
+
+
 class LinksTest(PageTest):
     """A run's page links to the run it was chained from and the one it
     retries."""
