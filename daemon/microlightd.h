@@ -679,7 +679,6 @@ int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
 int		 ops_status(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
-json_t		*ops_last_run(const char *);
 json_t		*ops_last_ended(const char *);
 struct taskset	*ops_tasks(void);
 struct task	*ops_task(const struct who *, const char *);
@@ -899,6 +898,8 @@ void		 page_send(struct http_req *, int, struct evbuffer *);
 void		 page_text(struct evbuffer *, const char *);
 const char	*page_json_str(json_t *, const char *);
 void		 page_badge(struct evbuffer *, const char *, int64_t);
+void		 page_badge_count(struct evbuffer *, const char *, int64_t,
+		     u_int);
 void		 page_time_ms(struct evbuffer *, int64_t, int);
 void		 page_time(struct evbuffer *, const char *, int);
 void		 page_duration(struct evbuffer *, json_t *);
@@ -918,6 +919,7 @@ void		 page_history(struct evbuffer *, struct http_req *,
 
 /* page_index.c */
 void		 page_index(struct http_req *);
+void		 page_index_state(struct evbuffer *, const char *);
 
 /* page_task.c */
 void		 page_task(struct http_req *);

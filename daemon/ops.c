@@ -126,21 +126,10 @@ ops_append_run(const struct runrec *r, void *arg)
 	json_array_append_new(arg, object_run(r));
 }
 
-/* The latest run of a task as a run object, or NULL (none, or an error). */
-json_t *
-ops_last_run(const char *task)
-{
-	struct runrec	 r;
-	json_t		*obj;
-
-	if (db_last_run(task, &r) != 0)
-		return (NULL);
-	obj = object_run(&r);
-	runrec_clear(&r);
-	return (obj);
-}
-
-/* The latest run of a task that has ended, as an object, or NULL. */
+/*
+ * The latest run of a task that has ended, as a run object, or NULL (none,
+ * or an error).
+ */
 json_t *
 ops_last_ended(const char *task)
 {

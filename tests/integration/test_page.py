@@ -509,6 +509,45 @@ class IndexTest(PageTest):
         self.assertIn('<a href="/tasks/hello">hello</a>', recent)
 
 
+class ListStateTest(PageTest):
+    """The task list shows what a task's runs are doing, all that applies
+    at once: running, queued (with how many when more than one) and the
+    last result, each linked to its run."""
+
+    def badges(self, task):
+        side = block(check_page(self, self.web.get("/")).text,
+                     'id="task-%s"' % task)
+        return re.findall(r'<a class="badge b-(\w+)" href="/runs/(\d+)">'
+                          r'([^<]*)</a>', block(side, 'class="last"',
+                                               "</div>"))
+
+    def test_running_queued_and_last(self):
+        self.assertIn("never run", block(self.web.get("/").text,
+                                         'id="task-careful"'))
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        second, third = self.web.run("slow"), self.web.run("slow")
+        self.assertEqual(self.badges("slow"), [
+            ("running", str(first), "running"),
+            ("queued", str(second), "2 queued")])
+        self.go(first, 1)
+        self.go(first, 2)
+        self.d.wait_status(first, "failed")
+        self.d.wait_status(second, "running")
+        self.assertEqual(self.badges("slow"), [
+            ("running", str(second), "running"),
+            ("queued", str(third), "queued"),
+            ("failed", str(first), "failed")])
+        self.assertNotIn("never run", block(self.web.get("/").text,
+                                            'id="task-slow"'))
+        for run_id in (third, second):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(second, "cancelled", timeout=15)
+        # The last result is the latest run that ended.
+        self.assertEqual(self.badges("slow"), [
+            ("cancelled", str(third), "cancelled")])
+
+
 class TitleTest(PageTest):
     """@title: the name the page shows, escaped; the file's name stays
     the task's name everywhere else."""
