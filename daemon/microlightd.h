@@ -565,6 +565,7 @@ struct run_request {
 
 int64_t		 runs_submit(const struct run_request *, struct ops_error *);
 void		 runs_end(struct run *);
+void		 runs_on_change(void (*)(const char *));
 int		 runs_cancel(int64_t, const char *);
 int64_t		 runs_retry_waiting(int64_t);
 int64_t		 runs_scheduled(void);
@@ -920,6 +921,12 @@ void		 page_history(struct evbuffer *, struct http_req *,
 /* page_index.c */
 void		 page_index(struct http_req *);
 void		 page_index_state(struct evbuffer *, const char *);
+
+/* page_list.c */
+void		 page_list_init(void);
+void		 page_list_close(void);
+int64_t		 page_list_serial(void);
+void		 page_list_events(struct http_req *);
 
 /* page_task.c */
 void		 page_task(struct http_req *);

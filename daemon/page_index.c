@@ -237,7 +237,20 @@ page_index_tasks(struct evbuffer *b, const struct who *w, const char *token)
 	free(list);
 }
 
-/* GET /: the tasks by group, then the latest runs of all tasks. */
+/*
+ * The task list's script (page_index.js, made into a string by make):
+ * what each task's runs are doing, as it changes, from the list's live
+ * stream (GET /events, page_list.c). Without JavaScript a reload shows
+ * it.
+ */
+static const char page_index_js[] =
+#include "daemon/page_index_js.h"
+;
+
+/*
+ * GET /: the tasks by group, then the latest runs of all tasks. The list
+ * says where its live stream goes on: after the last change drawn.
+ */
 void
 page_index(struct http_req *hr)
 {
@@ -247,10 +260,13 @@ page_index(struct http_req *hr)
 	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
+	evbuffer_add_printf(b, "<div id=\"tasks\" data-events=\"/events?"
+	    "since=%lld\">\n", (long long)page_list_serial());
 	page_index_tasks(b, hr->who, token);
+	evbuffer_add_printf(b, "</div>\n");
 	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
 	page_history(b, hr, NULL, "/", "recent", PAGE_RECENT_RUNS, 1);
 	evbuffer_add_printf(b, "</section>\n");
-	page_end(b, hr, NULL);
+	page_end(b, hr, page_index_js);
 	page_send(hr, 200, b);
 }

@@ -548,6 +548,118 @@ class ListStateTest(PageTest):
             ("cancelled", str(third), "cancelled")])
 
 
+class ListLiveTest(PageTest):
+    """The task list's live stream (GET /events): the page says where it
+    goes on from; it sends a task's state when one of its runs is
+    queued, starts or ends, the badges as the list draws them; a page of
+    another daemon (or one it cannot tell the changes since) is told to
+    reload."""
+
+    def since(self):
+        """The list's stream address, and the serial the page was drawn
+        at."""
+        r = check_page(self, self.web.get("/"))
+        self.assertIn("new EventSource", r.text)
+        m = re.search(r'<div id="tasks" data-events="(/events\?since='
+                      r'(\d+))">', r.text)
+        self.assertTrue(m, r.text[:3000])
+        return m.group(1), m.group(2)
+
+    @staticmethod
+    def of(task, **want):
+        """A predicate: an event of task's state with the values want."""
+        return lambda k, d: k == "task" and d["task"] == task and all(
+            d[key] == value for key, value in want.items())
+
+    def test_start_and_end(self):
+        path, serial = self.since()
+        s = SseStream(self.web, path)
+        try:
+            self.assertEqual(s.status, 200)
+            self.assertTrue(s.headers["content-type"].startswith(
+                "text/event-stream"))
+            self.assertEqual(s.next(), ("sync", serial,
+                                        {"serial": int(serial)}))
+            run_id = self.web.run("slow")
+            events = s.until(self.of("slow", running=1), "the start")
+            kind, ident, d = events[-1]
+            self.assertGreater(int(ident), int(serial))
+            self.assertEqual(d["queued"], 0)
+            self.assertTrue(d["html"].startswith(
+                '<a class="badge b-running" href="/runs/%d">running</a> '
+                % run_id), d["html"])
+            self.go(run_id, 1)
+            self.go(run_id, 2)
+            kind, later, d = s.until(self.of("slow", running=0),
+                                     "the end")[-1]
+            self.assertGreater(int(later), int(ident))
+            self.assertEqual(d["last"], {"id": run_id, "status": "failed"})
+            self.assertIn('<a class="badge b-failed" href="/runs/%d">failed'
+                          '</a><br><time datetime=' % run_id, d["html"])
+            self.assertNotIn("b-running", d["html"])
+        finally:
+            s.close()
+        # The page drawn now shows the same.
+        self.assertIn(d["html"], block(self.web.get("/").text,
+                                       'id="task-slow"'))
+
+    def test_queued_count_and_catch_up(self):
+        path, serial = self.since()
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        second, third = self.web.run("slow"), self.web.run("slow")
+        # A stream from the page drawn before: what changed since, once
+        # per task however often, then the sync.
+        s = SseStream(self.web, path)
+        try:
+            events = s.until(lambda k, d: k == "sync", "the sync")
+            tasks = [d for k, _, d in events if k == "task"]
+            self.assertEqual([d["task"] for d in tasks], ["slow"])
+            self.assertEqual((tasks[0]["running"], tasks[0]["queued"]),
+                             (1, 2))
+            self.assertIn('<a class="badge b-queued" href="/runs/%d">2 '
+                          'queued</a>' % second, tasks[0]["html"])
+            last = events[-1][1]
+            self.d.ctl("cancel", third, check=0)
+            d = s.until(self.of("slow", queued=1), "the cancel")[-1][2]
+            self.assertEqual(d["last"], {"id": third,
+                                         "status": "cancelled"})
+        finally:
+            s.close()
+        # A browser that comes back says what it saw last.
+        s = SseStream(self.web, path, headers={"Last-Event-ID": last})
+        try:
+            events = s.until(lambda k, d: k == "sync", "the sync")
+            self.assertEqual([(k, d.get("task"), d.get("queued"))
+                              for k, _, d in events],
+                             [("task", "slow", 1), ("sync", None, None)])
+        finally:
+            s.close()
+        for run_id in (second, first):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(first, "cancelled", timeout=15)
+
+    def test_reload(self):
+        """Changes from before this daemon's start (another daemon's
+        page), from the future or not a number: reload, and the end."""
+        _, serial = self.since()
+        for since in ("1", str(int(serial) + 1000), "soon"):
+            s = SseStream(self.web, "/events?since=" + since)
+            try:
+                self.assertEqual(s.next(), ("reload", None,
+                                            {"serial": int(serial)}))
+                self.assertIsNone(s.next())
+            finally:
+                s.close()
+        # since=0: every change since start-up.
+        s = SseStream(self.web, "/events?since=0")
+        try:
+            self.assertEqual(s.until(lambda k, d: k == "sync")[-1][1],
+                             serial)
+        finally:
+            s.close()
+
+
 class TitleTest(PageTest):
     """@title: the name the page shows, escaped; the file's name stays
     the task's name everywhere else."""
