@@ -125,6 +125,19 @@
 /* The page's run events: a piece of the page, as HTML. */
 #define K_HTML			"html"
 
+/*
+ * The task list's events (GET /events): EV_TASK with K_TASK, K_RUNNING
+ * and K_QUEUED (how many runs), K_LAST (the last result: K_ID and
+ * K_STATUS, or null) and K_HTML; EV_SYNC and EV_RELOAD with K_SERIAL.
+ * K_SINCE is the query's: the serial the page was drawn at.
+ */
+#define EV_TASK			"task"		/* a task's runs changed */
+#define EV_SYNC			"sync"		/* all before was sent */
+#define EV_RELOAD		"reload"	/* too old: draw the page anew */
+#define K_LAST			"last"
+#define K_SERIAL		"serial"
+#define K_SINCE			"since"
+
 /* Values of K_SOURCE: where a webhook's secret comes from. */
 #define SOURCE_CONFIG		"config"	/* webhook-secret, by hand */
 #define SOURCE_GENERATED	"generated"	/* made by the daemon */

@@ -227,6 +227,14 @@ static const char *db_migrations[] = {
 	"  ORDER BY run_id, seq;"
 	"DROP TABLE output_old;"
 	"CREATE UNIQUE INDEX output_chunks ON output(run_id, seq);",
+
+	/*
+	 * 11 -> 12: one task's latest ended run (the page's "last result"
+	 * beside its running and queued runs), without stepping over the
+	 * task's scheduled runs, which may be a million above it.
+	 */
+	"CREATE INDEX runs_task_ended ON runs(task, id) "
+	"  WHERE finished_at IS NOT NULL;",
 };
 #define DB_VERSION (int)(sizeof db_migrations / sizeof db_migrations[0])
 
@@ -308,6 +316,8 @@ static const char *db_stmt_sql[STMT_MAX] = {
 	/* The web page's. */
 	[STMT_LAST_RUN_OF] = "SELECT " RUN_COLUMNS " FROM runs WHERE task = ? "
 	    "ORDER BY id DESC LIMIT 1",
+	[STMT_LAST_ENDED_OF] = "SELECT " RUN_COLUMNS " FROM runs WHERE task = ? "
+	    "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
 	[STMT_NEXT_SCHEDULED] = "SELECT min(not_before) FROM runs "
 	    "WHERE status = 'scheduled' AND task = ?",
 	/* API tokens (db_token.c). */

@@ -44,6 +44,7 @@ enum db_stmt {
 	STMT_HOOK_GET,
 	STMT_HOOK_SET,
 	STMT_LAST_RUN_OF,	/* the web page: one task's latest run */
+	STMT_LAST_ENDED_OF,	/* and its latest ended run */
 	STMT_NEXT_SCHEDULED,	/* one task's soonest scheduled run */
 	STMT_TOKEN_INSERT,
 	STMT_TOKEN_BY_HASH,

@@ -12,8 +12,9 @@
 static db_run_newer_cb db_newer; /* records not in the database yet */
 
 /*
- * Each task's latest run and the time of its soonest scheduled run, which
- * list and the page ask for every task they show: read once, then kept
+ * Each task's latest run, its latest ended run and the time of its soonest
+ * scheduled run, which list and the page ask for every task they show:
+ * read once, then kept
  * here and kept current by the writes that change them (a run inserted, a
  * record updated, a run pruned), so that a list reads nothing from the
  * database however many runs it holds. A transaction rolled back may have
@@ -25,6 +26,8 @@ struct db_latest {
 	char			*task;
 	int			 known;		/* run is the latest */
 	struct runrec		 run;		/* id 0: the task has none */
+	int			 ended_known;	/* ended is the latest ended */
+	struct runrec		 ended;		/* id 0: none has ended */
 	int			 next_known;	/* next is the soonest */
 	int64_t			 next;		/* ms; 0: none scheduled */
 	RB_ENTRY(db_latest)	 entry;
@@ -73,6 +76,8 @@ db_latest_clear(void)
 		RB_REMOVE(db_latest_tree, &db_latest, e);
 		if (e->known)
 			runrec_clear(&e->run);
+		if (e->ended_known)
+			runrec_clear(&e->ended);
 		free(e->task);
 		free(e);
 	}
@@ -85,16 +90,23 @@ db_latest_forget(const char *task)
 {
 	struct db_latest	*e;
 
-	if ((e = db_latest_get(task, 0)) != NULL && e->known) {
+	if ((e = db_latest_get(task, 0)) == NULL)
+		return;
+	if (e->known) {
 		runrec_clear(&e->run);
 		e->known = 0;
+	}
+	if (e->ended_known) {
+		runrec_clear(&e->ended);
+		e->ended_known = 0;
 	}
 }
 
 /*
- * A run was written (inserted if new): if it is its task's latest, or a
- * scheduled run sooner than the soonest known, the entry follows; a run
- * that leaves the scheduled ones makes the soonest unknown.
+ * A run was written (inserted if new): if it is its task's latest, its
+ * latest ended (by id, as the query orders them), or a scheduled run
+ * sooner than the soonest known, the entry follows; a run that leaves the
+ * scheduled ones makes the soonest unknown.
  */
 static void
 db_latest_written(const struct runrec *r, int new)
@@ -107,6 +119,10 @@ db_latest_written(const struct runrec *r, int new)
 	if (e->known && (new || e->run.id == r->id)) {
 		runrec_clear(&e->run);
 		runrec_copy(&e->run, r);
+	}
+	if (e->ended_known && r->finished_at != 0 && r->id >= e->ended.id) {
+		runrec_clear(&e->ended);
+		runrec_copy(&e->ended, r);
 	}
 	if (!e->next_known || r->not_before == 0)
 		return;
@@ -478,6 +494,39 @@ db_last_run(const char *task, struct runrec *r)
 		runrec_copy(r, newer);
 	else
 		runrec_copy(r, &e->run);
+	return (0);
+}
+
+/*
+ * The latest run of a task that has ended (the one with the highest id),
+ * in r (the caller's to clear): 0, 1 if none has, -1 on error (logged).
+ * One look-up in the runs_task_ended index the first time, then kept (see
+ * db_latest).
+ */
+int
+db_last_ended(const char *task, struct runrec *r)
+{
+	struct db_latest	*e = db_latest_get(task, 1);
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (!e->ended_known) {
+		st = db_stmt(STMT_LAST_ENDED_OF);
+		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			db_row_runrec(st, &e->ended);
+		else if (rc != SQLITE_DONE) {
+			log_warnx("sqlite: the last ended run of %s: %s", task,
+			    sqlite3_errmsg(db));
+			sqlite3_reset(st);
+			return (-1);
+		}
+		sqlite3_reset(st);
+		e->ended_known = 1;
+	}
+	if (e->ended.id == 0)
+		return (1);
+	runrec_copy(r, &e->ended);
 	return (0);
 }
 

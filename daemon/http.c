@@ -28,6 +28,7 @@ static void	http_abandon_all(void);
 /* The routes of SPEC section 6; "*" matches one path segment. */
 static const struct http_route http_routes[] = {
 	{ "GET", "/", page_index, R_AUTH | R_HTML },
+	{ "GET", "/events", page_list_events, R_AUTH | R_HTML },
 	{ "GET", "/tasks/*", page_task, R_AUTH | R_HTML },
 	{ "POST", "/tasks/*/run", page_task_run, R_AUTH | R_HTML | R_FORM },
 	{ "GET", "/runs/*", page_run, R_AUTH | R_HTML },
@@ -710,6 +711,7 @@ http_start(void)
 	fds_listener_add(http_accept_pause, http_accept_resume,
 	    http_conn_evict);
 	http_conn_start();
+	page_list_init();
 	if (ml_conf->base_url != NULL)
 		log_info("web page on %s/ (listening on %s)", ml_conf->base_url,
 		    http_listen_address());
@@ -731,6 +733,7 @@ void
 http_close(void)
 {
 	http_abandon_all();
+	page_list_close();
 	http_conn_stop();
 	if (http != NULL)
 		evhttp_free(http);

@@ -249,6 +249,7 @@ int64_t		 db_runs_scheduled(void);
 int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_run(const char *, struct runrec *);
+int		 db_last_ended(const char *, struct runrec *);
 int64_t		 db_next_scheduled(const char *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
 		     void *);
@@ -388,6 +389,7 @@ struct run {
 
 	TAILQ_ENTRY(run)	 entry;		/* active or ending list */
 	RB_ENTRY(run)		 qnode;		/* queue */
+	RB_ENTRY(run)		 tqnode;	/* queue, its task's runs */
 	RB_ENTRY(run)		 idnode;	/* runs.c's index, by id */
 	TAILQ_ENTRY(run)	 flush_entry;
 	int			 on_flush_list;
@@ -535,6 +537,7 @@ int		 queue_may_start(const struct run *, int64_t, int64_t *);
 struct run	*queue_next(int64_t, int64_t *);
 struct run	*queue_first(void);
 u_int		 queue_count_task(const char *);
+struct run	*queue_first_task(const char *);
 struct run	*queue_find_retry(int64_t);
 u_int		 queue_length(void);
 
@@ -565,6 +568,7 @@ struct run_request {
 
 int64_t		 runs_submit(const struct run_request *, struct ops_error *);
 void		 runs_end(struct run *);
+void		 runs_on_change(void (*)(const char *));
 int		 runs_cancel(int64_t, const char *);
 int64_t		 runs_retry_waiting(int64_t);
 int64_t		 runs_scheduled(void);
@@ -681,7 +685,7 @@ int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
 int		 ops_status(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
-json_t		*ops_last_run(const char *);
+json_t		*ops_last_ended(const char *);
 struct taskset	*ops_tasks(void);
 struct task	*ops_task(const struct who *, const char *);
 int		 ops_cancel(const struct who *, int64_t, json_t *,
@@ -902,6 +906,8 @@ void		 page_text(struct evbuffer *, const char *);
 void		 page_by(struct evbuffer *, const char *);
 const char	*page_json_str(json_t *, const char *);
 void		 page_badge(struct evbuffer *, const char *, int64_t);
+void		 page_badge_count(struct evbuffer *, const char *, int64_t,
+		     u_int);
 void		 page_time_ms(struct evbuffer *, int64_t, int);
 void		 page_time(struct evbuffer *, const char *, int);
 void		 page_duration(struct evbuffer *, json_t *);
@@ -921,6 +927,13 @@ void		 page_history(struct evbuffer *, struct http_req *,
 
 /* page_index.c */
 void		 page_index(struct http_req *);
+void		 page_index_state(struct evbuffer *, const char *);
+
+/* page_list.c */
+void		 page_list_init(void);
+void		 page_list_close(void);
+int64_t		 page_list_serial(void);
+void		 page_list_events(struct http_req *);
 
 /* person.c */
 char		*person_shown(const char *);

@@ -126,14 +126,17 @@ ops_append_run(const struct runrec *r, void *arg)
 	json_array_append_new(arg, object_run(r));
 }
 
-/* The latest run of a task as a run object, or NULL (none, or an error). */
+/*
+ * The latest run of a task that has ended, as a run object, or NULL (none,
+ * or an error).
+ */
 json_t *
-ops_last_run(const char *task)
+ops_last_ended(const char *task)
 {
 	struct runrec	 r;
 	json_t		*obj;
 
-	if (db_last_run(task, &r) != 0)
+	if (db_last_ended(task, &r) != 0)
 		return (NULL);
 	obj = object_run(&r);
 	runrec_clear(&r);

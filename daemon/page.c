@@ -124,9 +124,13 @@ page_send(struct http_req *hr, int status, struct evbuffer *b)
 	evbuffer_free(b);
 }
 
-/* A status as a badge in colour and words; a link to the run with href. */
+/*
+ * A status of n runs as a badge in colour and words ("3 queued" when n is
+ * more than one); a link to the run with href.
+ */
 void
-page_badge(struct evbuffer *b, const char *status, int64_t run_id)
+page_badge_count(struct evbuffer *b, const char *status, int64_t run_id,
+    u_int n)
 {
 	char		 label[32];
 	const char	*cls = "unknown";
@@ -134,7 +138,10 @@ page_badge(struct evbuffer *b, const char *status, int64_t run_id)
 
 	if (status != NULL && proto_status_from(status) != -1)
 		cls = status;
-	strlcpy(label, cls, sizeof label);
+	if (n > 1)
+		snprintf(label, sizeof label, "%u %s", n, cls);
+	else
+		strlcpy(label, cls, sizeof label);
 	for (i = 0; label[i] != '\0'; i++) {
 		if (label[i] == '_')
 			label[i] = ' ';
@@ -145,6 +152,13 @@ page_badge(struct evbuffer *b, const char *status, int64_t run_id)
 	else
 		evbuffer_add_printf(b, "<span class=\"badge b-%s\">%s</span>",
 		    cls, label);
+}
+
+/* A status as a badge in colour and words; a link to the run with href. */
+void
+page_badge(struct evbuffer *b, const char *status, int64_t run_id)
+{
+	page_badge_count(b, status, run_id, 1);
 }
 
 /* How far a time is from now, in words: "5 min ago", "in 3 days". */

@@ -51,19 +51,49 @@ page_index_asks(const struct task *t)
 	return (0);
 }
 
-/* The right-hand side of a task in the list: last run and Run button. */
-static void
-page_index_side(struct evbuffer *b, const struct task *t, json_t *last,
-    const char *token)
+/*
+ * What a task's runs are doing, all that applies at once: a badge for its
+ * runs running and one for those queued, with how many when more than
+ * one (linked to the run that has gone longest, and to the one that goes
+ * next), then its last result (its latest run that ended, linked) and
+ * when that ended; "never run" if there is none of them. The list's side
+ * of the task, and what its live updates send (page_list.c).
+ */
+void
+page_index_state(struct evbuffer *b, const char *name)
 {
-	evbuffer_add_printf(b, "<div class=\"t-side\"><div class=\"last\">");
-	if (last != NULL) {
+	struct run	*next;
+	json_t		*last;
+	u_int		 running, queued;
+
+	running = run_task_count(name);
+	queued = queue_count_task(name);
+	if (running > 0) {
+		page_badge_count(b, proto_status_name(RUN_RUNNING),
+		    run_task_oldest(name), running);
+		evbuffer_add_printf(b, " ");
+	}
+	if (queued > 0 && (next = queue_first_task(name)) != NULL) {
+		page_badge_count(b, proto_status_name(RUN_QUEUED),
+		    next->rec.id, queued);
+		evbuffer_add_printf(b, " ");
+	}
+	if ((last = ops_last_ended(name)) != NULL) {
 		page_badge(b, page_json_str(last, K_STATUS),
 		    json_integer_value(json_object_get(last, K_ID)));
 		evbuffer_add_printf(b, "<br>");
-		page_time(b, page_json_str(last, K_QUEUED_AT), PAGE_T_REL);
-	} else
+		page_time(b, page_json_str(last, K_FINISHED_AT), PAGE_T_REL);
+		json_decref(last);
+	} else if (running == 0 && queued == 0)
 		evbuffer_add_printf(b, "never run");
+}
+
+/* The right-hand side of a task in the list: its runs and Run button. */
+static void
+page_index_side(struct evbuffer *b, const struct task *t, const char *token)
+{
+	evbuffer_add_printf(b, "<div class=\"t-side\"><div class=\"last\">");
+	page_index_state(b, t->name);
 	evbuffer_add_printf(b, "</div>");
 	if (!task_valid(t)) {
 		evbuffer_add_printf(b, "</div>");
@@ -108,8 +138,7 @@ page_index_health(struct evbuffer *b, const struct task *t, int64_t failing,
 
 /* One task of the list. */
 static void
-page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
-    const char *token)
+page_index_task(struct evbuffer *b, const struct task *t, const char *token)
 {
 	int64_t	 next, failing, overdue;
 
@@ -151,7 +180,7 @@ page_index_task(struct evbuffer *b, const struct task *t, json_t *last,
 		evbuffer_add_printf(b, "</p>");
 	}
 	evbuffer_add_printf(b, "</div>");
-	page_index_side(b, t, last, token);
+	page_index_side(b, t, token);
 	evbuffer_add_printf(b, "</li>\n");
 }
 
@@ -162,7 +191,6 @@ page_index_tasks(struct evbuffer *b, const struct who *w, const char *token)
 	struct taskset	*set = ops_tasks();
 	struct task	**list, *t;
 	const char	*group, *prev = NULL;
-	json_t		*last;
 	u_int		 n = 0, i;
 	int		 grouped = 0;
 
@@ -193,10 +221,7 @@ page_index_tasks(struct evbuffer *b, const struct who *w, const char *token)
 			evbuffer_add_printf(b, "<ul class=\"tasks\">\n");
 		}
 		prev = group;
-		if ((last = ops_last_run(t->name)) != NULL)
-			last = page_live(last);
-		page_index_task(b, t, last, token);
-		json_decref(last);
+		page_index_task(b, t, token);
 	}
 	if (n > 0)
 		evbuffer_add_printf(b, "</ul></section>\n");
@@ -212,7 +237,20 @@ page_index_tasks(struct evbuffer *b, const struct who *w, const char *token)
 	free(list);
 }
 
-/* GET /: the tasks by group, then the latest runs of all tasks. */
+/*
+ * The task list's script (page_index.js, made into a string by make):
+ * what each task's runs are doing, as it changes, from the list's live
+ * stream (GET /events, page_list.c). Without JavaScript a reload shows
+ * it.
+ */
+static const char page_index_js[] =
+#include "daemon/page_index_js.h"
+;
+
+/*
+ * GET /: the tasks by group, then the latest runs of all tasks. The list
+ * says where its live stream goes on: after the last change drawn.
+ */
 void
 page_index(struct http_req *hr)
 {
@@ -222,12 +260,15 @@ page_index(struct http_req *hr)
 	auth_form_token(hr->user, token, sizeof token);
 	page_begin(b, hr, "Tasks", 0);
 	evbuffer_add_printf(b, "<div class=\"title\"><h1>Tasks</h1></div>\n");
+	evbuffer_add_printf(b, "<div id=\"tasks\" data-events=\"%s/events?"
+	    "since=%lld\">\n", http_base(), (long long)page_list_serial());
 	page_index_tasks(b, hr->who, token);
+	evbuffer_add_printf(b, "</div>\n");
 	evbuffer_add_printf(b, "<section id=\"recent\"><h2>Recent runs</h2>\n");
 	xasprintf(&base, "%s/", http_base());
 	page_history(b, hr, NULL, base, "recent", PAGE_RECENT_RUNS, 1);
 	free(base);
 	evbuffer_add_printf(b, "</section>\n");
-	page_end(b, hr, NULL);
+	page_end(b, hr, page_index_js);
 	page_send(hr, 200, b);
 }

@@ -38,6 +38,7 @@ struct page_output {
 /* A page's live stream (GET /runs/ID/events): its follow and its state. */
 struct page_events {
 	struct api_follow	 af;		/* first: see api_follow */
+	int64_t			 id;		/* the run */
 	int64_t			 from;		/* chunks before: on the page */
 	struct html_ansi_state	 st[2];		/* stdout, stderr */
 	char			 token[PAGE_TOKEN_LEN];
@@ -181,7 +182,29 @@ page_run_outcome(struct evbuffer *b, json_t *run)
 	}
 }
 
-/* A run's facts: who, when, how long, how it ended. */
+/*
+ * How long a run has been going (ms), for its page's script to count on
+ * from; -1 if it is not going (not started, or over).
+ */
+static int64_t
+page_run_elapsed(json_t *run)
+{
+	const char	*s = page_json_str(run, K_STARTED_AT);
+	int64_t		 start, now;
+
+	if (s == NULL || page_json_str(run, K_FINISHED_AT) != NULL ||
+	    time_parse_rfc3339(s, &start) != 0)
+		return (-1);
+	now = time_now_ms();
+	return (now > start ? now - start : 0);
+}
+
+/*
+ * A run's facts: who, when, how long, how it ended. The duration of a run
+ * that goes carries how long it has gone (data-elapsed) and the output's
+ * size its bytes (data-bytes): the page's script counts the one on every
+ * second and sets the other from the live stream's events.
+ */
 static void
 page_run_facts(struct evbuffer *b, json_t *run)
 {
@@ -190,7 +213,8 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	json_t		*chain = json_object_get(run, K_CHAIN_OF);
 	const char	*sched = page_json_str(run, K_SCHEDULE);
 	char		 size[32];
-	json_int_t	 dropped;
+	json_int_t	 dropped, bytes;
+	int64_t		 elapsed;
 
 	evbuffer_add_printf(b, "<div class=\"card\"><dl class=\"facts\">"
 	    "<dt>Started by</dt><dd>");
@@ -208,7 +232,11 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	page_time(b, page_json_str(run, K_STARTED_AT), 0);
 	evbuffer_add_printf(b, "</dd><dt>Finished</dt><dd>");
 	page_time(b, page_json_str(run, K_FINISHED_AT), 0);
-	evbuffer_add_printf(b, "</dd><dt>Duration</dt><dd>");
+	evbuffer_add_printf(b, "</dd><dt>Duration</dt><dd id=\"duration\"");
+	if ((elapsed = page_run_elapsed(run)) != -1)
+		evbuffer_add_printf(b, " data-elapsed=\"%lld\"",
+		    (long long)elapsed);
+	evbuffer_add_printf(b, ">");
 	page_duration(b, run);
 	evbuffer_add_printf(b, "</dd>");
 	if (json_is_integer(rerun))
@@ -228,9 +256,10 @@ page_run_facts(struct evbuffer *b, json_t *run)
 		    K_ATTEMPT)), http_base(), (long long)json_integer_value(retry),
 		    (long long)json_integer_value(retry));
 	page_run_outcome(b, run);
-	page_size(json_integer_value(json_object_get(run, K_OUTPUT_SIZE)),
-	    size, sizeof size);
-	evbuffer_add_printf(b, "<dt>Output</dt><dd>%s", size);
+	bytes = json_integer_value(json_object_get(run, K_OUTPUT_SIZE));
+	page_size(bytes, size, sizeof size);
+	evbuffer_add_printf(b, "<dt>Output</dt><dd id=\"output-size\" "
+	    "data-bytes=\"%lld\">%s", (long long)bytes, size);
 	/* Past max-log-size or refused by the database: the log says which. */
 	if ((dropped = json_integer_value(json_object_get(run,
 	    K_OUTPUT_DROPPED))) > 0)
@@ -272,19 +301,30 @@ page_run_again(struct evbuffer *b, json_t *run, long long id,
 }
 
 /*
- * Why a queued run waits, in words: its task's @concurrency is taken
- * (by which run, when one at a time), or every slot of max-running is.
- * (By task_find: this is drawn inside followers' callbacks too.)
+ * Why a queued run waits, in words: its time has not come (a run for
+ * later queued before the wall clock was set back), its task's
+ * @concurrency is taken (by which run, when one at a time), or every slot
+ * of max-running is. (By task_find: this is drawn inside followers'
+ * callbacks too.)
  */
 static void
-page_run_why_queued(struct evbuffer *b, const char *name)
+page_run_why_queued(struct evbuffer *b, json_t *run)
 {
+	const char	*name = page_json_str(run, K_TASK);
+	const char	*when = page_json_str(run, K_SCHEDULED_FOR);
 	struct task	*t;
 	u_int		 n, running = run_active_count();
-	int64_t		 first;
+	int64_t		 first, due;
 
 	evbuffer_add_printf(b, "<p class=\"lead\" id=\"why-queued\">");
-	if (name != NULL && (t = task_find(name)) != NULL && t->def != NULL &&
+	if (when != NULL && time_parse_rfc3339(when, &due) == 0 &&
+	    due > time_now_ms()) {
+		/* A <time>: the page's script shows it in the viewer's zone. */
+		evbuffer_add_printf(b, "Waiting for its time: scheduled for ");
+		page_time_ms(b, due, PAGE_T_DAY);
+		evbuffer_add_printf(b, ".");
+	} else if (name != NULL && (t = task_find(name)) != NULL &&
+	    t->def != NULL &&
 	    (n = run_task_count(name)) >= (u_int)t->def->concurrency &&
 	    (first = run_task_oldest(name)) != 0) {
 		if (t->def->concurrency == 1)
@@ -345,7 +385,7 @@ page_run_head(struct evbuffer *b, json_t *run, const char *token)
 		evbuffer_add_printf(b, "</p>\n");
 	}
 	if (status != NULL && proto_status_from(status) == RUN_QUEUED)
-		page_run_why_queued(b, page_json_str(run, K_TASK));
+		page_run_why_queued(b, run);
 	page_run_facts(b, run);
 }
 
@@ -513,19 +553,37 @@ page_run(struct http_req *hr)
 	json_decref(run);
 }
 
-/* Send an output event: the chunk as HTML (h is freed). */
+/*
+ * Send an output event: the chunk as HTML (h is freed) and, while the run
+ * is in memory, its output's size and dropped bytes as they are now (the
+ * page shows them; a chunk read back from the database after the end has
+ * none: the end event carries the final ones).
+ */
 static void
 page_events_output_send(struct page_events *pe, int64_t seq,
     enum run_stream stream, char *h)
 {
-	if (*h != '\0')
-		api_sse_event(pe->af.hs, EV_OUTPUT, seq,
-		    json_pack("{s:I,s:s,s:s}", K_SEQ, (json_int_t)seq,
-		    K_STREAM, proto_stream_name(stream), K_HTML, h));
+	struct run	*r;
+	json_t		*o;
+
+	if (*h != '\0') {
+		o = json_pack("{s:I,s:s,s:s}", K_SEQ, (json_int_t)seq,
+		    K_STREAM, proto_stream_name(stream), K_HTML, h);
+		if ((r = runs_lookup(pe->id)) != NULL) {
+			json_object_set_new(o, K_OUTPUT_SIZE,
+			    json_integer(r->rec.output_size));
+			json_object_set_new(o, K_OUTPUT_DROPPED,
+			    json_integer(r->rec.output_dropped));
+		}
+		api_sse_event(pe->af.hs, EV_OUTPUT, seq, o);
+	}
 	free(h);
 }
 
-/* Send a status or end event: the run's state and its page's top. */
+/*
+ * Send a status or end event: the run's state, its output's size and
+ * dropped bytes, and its page's top.
+ */
 static void
 page_events_head(struct page_events *pe, const char *type, json_t *run)
 {
@@ -540,8 +598,11 @@ page_events_head(struct page_events *pe, const char *type, json_t *run)
 	html = xmalloc(len + 1);
 	evbuffer_remove(b, html, len);
 	html[len] = '\0';
-	api_sse_event(pe->af.hs, type, -1, json_pack("{s:s,s:s}", K_STATUS,
-	    status != NULL ? status : "unknown", K_HTML, html));
+	api_sse_event(pe->af.hs, type, -1, json_pack("{s:s,s:s,s:I,s:I}",
+	    K_STATUS, status != NULL ? status : "unknown", K_HTML, html,
+	    K_OUTPUT_SIZE, json_integer_value(json_object_get(run,
+	    K_OUTPUT_SIZE)), K_OUTPUT_DROPPED, json_integer_value(
+	    json_object_get(run, K_OUTPUT_DROPPED))));
 	free(html);
 	evbuffer_free(b);
 	json_decref(run);
@@ -611,10 +672,12 @@ page_events_from(struct http_req *hr)
 
 /*
  * GET /runs/ID/events: the run page's Server-Sent Events. "status" (now,
- * and when the run starts) and "end" carry {"status", "html"}: the run's
- * state and its page's top as HTML; "output" carries {"seq", "stream",
- * "html"}: a chunk of output as escaped HTML, with the chunk's number as
- * the event id. The stream ends after "end".
+ * and when the run starts) and "end" carry {"status", "html",
+ * "output_size", "output_dropped"}: the run's state, its page's top as
+ * HTML and its output's byte counts; "output" carries {"seq", "stream",
+ * "html"}, a chunk of output as escaped HTML with the chunk's number as
+ * the event id, and while the run is in memory "output_size" and
+ * "output_dropped" as they are then. The stream ends after "end".
  */
 void
 page_run_events(struct http_req *hr)
@@ -626,6 +689,7 @@ page_run_events(struct http_req *hr)
 	if ((id = page_run_find(hr, &run)) == -1)
 		return;
 	pe = xcalloc(1, sizeof *pe);
+	pe->id = id;
 	pe->from = page_events_from(hr);
 	auth_form_token(hr->user, pe->token, sizeof pe->token);
 	api_follow_stream(&pe->af, hr, "text/event-stream",

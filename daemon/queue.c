@@ -18,6 +18,24 @@ static struct queue_tree queue = RB_INITIALIZER(&queue);
 static u_int		 queue_n;
 static u_int		 queue_high;	/* most queued since it was empty */
 
+/*
+ * The queued runs of each task that has some, in the same order: how many
+ * wait and which goes first are then one look-up, not a walk through the
+ * whole queue (max-queued may be millions), for every task of the page's
+ * list and every run that asks whether its task is busy.
+ */
+RB_HEAD(queue_task_runs, run);
+RB_PROTOTYPE(queue_task_runs, run, tqnode, queue_cmp);
+struct queue_task {
+	char			*name;
+	struct queue_task_runs	 runs;
+	u_int			 n;
+	RB_ENTRY(queue_task)	 node;
+};
+RB_HEAD(queue_tasks, queue_task);
+RB_PROTOTYPE(queue_tasks, queue_task, node, queue_task_cmp);
+static struct queue_tasks queue_tasks = RB_INITIALIZER(&queue_tasks);
+
 /* A queue this long, once drained, was a burst (see mem.c). */
 #define QUEUE_BURST	64
 
@@ -32,21 +50,60 @@ queue_cmp(struct run *a, struct run *b)
 	return (0);
 }
 RB_GENERATE(queue_tree, run, qnode, queue_cmp);
+RB_GENERATE(queue_task_runs, run, tqnode, queue_cmp);
+
+/* Tasks by name. */
+static int
+queue_task_cmp(struct queue_task *a, struct queue_task *b)
+{
+	return (strcmp(a->name, b->name));
+}
+RB_GENERATE(queue_tasks, queue_task, node, queue_task_cmp);
+
+/* The queued runs of a task, or NULL if none waits. */
+static struct queue_task *
+queue_task_find(const char *name)
+{
+	struct queue_task	 key;
+
+	key.name = (char *)name;
+	return (RB_FIND(queue_tasks, &queue_tasks, &key));
+}
 
 /* Put a run in the queue. */
 void
 queue_insert(struct run *r)
 {
+	struct queue_task	*qt;
+
 	RB_INSERT(queue_tree, &queue, r);
 	if (++queue_n > queue_high)
 		queue_high = queue_n;
+	if ((qt = queue_task_find(r->rec.task)) == NULL) {
+		qt = xcalloc(1, sizeof *qt);
+		qt->name = xstrdup(r->rec.task);
+		RB_INIT(&qt->runs);
+		RB_INSERT(queue_tasks, &queue_tasks, qt);
+	}
+	RB_INSERT(queue_task_runs, &qt->runs, r);
+	qt->n++;
 }
 
 /* Take a run out of the queue. */
 void
 queue_remove(struct run *r)
 {
+	struct queue_task	*qt;
+
 	RB_REMOVE(queue_tree, &queue, r);
+	if ((qt = queue_task_find(r->rec.task)) != NULL) {
+		RB_REMOVE(queue_task_runs, &qt->runs, r);
+		if (--qt->n == 0) {
+			RB_REMOVE(queue_tasks, &queue_tasks, qt);
+			free(qt->name);
+			free(qt);
+		}
+	}
 	if (--queue_n == 0 && queue_high >= QUEUE_BURST) {
 		queue_high = 0;
 		mem_trim_soon();
@@ -68,14 +125,20 @@ queue_task_limit(const char *name)
 u_int
 queue_count_task(const char *name)
 {
-	struct run	*r;
-	u_int		 n = 0;
+	struct queue_task	*qt;
 
-	RB_FOREACH(r, queue_tree, &queue) {
-		if (strcmp(r->rec.task, name) == 0)
-			n++;
-	}
-	return (n);
+	return ((qt = queue_task_find(name)) != NULL ? qt->n : 0);
+}
+
+/* The queued run of a task that goes first, or NULL. */
+struct run *
+queue_first_task(const char *name)
+{
+	struct queue_task	*qt;
+
+	if ((qt = queue_task_find(name)) == NULL)
+		return (NULL);
+	return (RB_MIN(queue_task_runs, &qt->runs));
 }
 
 /*

@@ -47,6 +47,7 @@ static struct runs_ids	 runs_by_id = RB_INITIALIZER(&runs_by_id);
 static int		 runs_kicking;
 static int		 runs_again;
 static struct event	*ev_wake;
+static void		(*runs_changed)(const char *);	/* runs_on_change */
 
 /*
  * Scheduled runs (future runs, retries waiting out their delay) live in
@@ -77,6 +78,26 @@ runs_id_cmp(struct run *a, struct run *b)
 	return (a->rec.id < b->rec.id ? -1 : a->rec.id > b->rec.id);
 }
 RB_GENERATE(runs_ids, run, idnode, runs_id_cmp);
+
+/*
+ * Who is to hear when a task's runs change -- one is queued, starts or
+ * ends -- by the task's name (the task list's live updates); NULL: nobody.
+ * It is called at once, from wherever the change is made, and must not
+ * call back in here.
+ */
+void
+runs_on_change(void (*cb)(const char *))
+{
+	runs_changed = cb;
+}
+
+/* A run was queued, started or ended: tell who asked. */
+static void
+runs_change(const struct run *r)
+{
+	if (runs_changed != NULL)
+		runs_changed(r->rec.task);
+}
 
 /* A live run (queued or running) by id, or NULL. */
 struct run *
@@ -336,6 +357,7 @@ runs_due_one(struct run *r, int64_t now)
 	record_write(&r->rec, NULL);
 	log_debug("%s[%lld]: due", r->rec.task, (long long)r->rec.id);
 	queue_insert(r);
+	runs_change(r);
 }
 
 /* The first scheduled run's time has come, or the window moves on. */
@@ -391,7 +413,9 @@ runs_start(struct run *r)
 		tasks_reload();
 		t = task_find(r->rec.task);
 	}
-	run_start(r, t);
+	/* One that cannot start has ended (and said so) and is freed. */
+	if (run_start(r, t) == 0)
+		runs_change(r);
 }
 
 /*
@@ -421,6 +445,7 @@ runs_queue(struct run *r, struct ops_error *err)
 	log_debug("%s[%lld]: queued by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
 	queue_insert(r);
+	runs_change(r);
 	runs_kick();
 	return (id);
 }
@@ -516,8 +541,8 @@ runs_submit(const struct run_request *req, struct ops_error *err)
  * while running or queued, was lost, could not start, was skipped) and its
  * status and reason are final. Every end goes through here: the record
  * (unless the caller wrote it with the run's output), the log line, the
- * metrics, the followers, what follows it (retry, chain), the queue. The
- * run is the caller's still.
+ * metrics, the followers, what follows it (retry, chain), who watches its
+ * task's runs, the queue. The run is the caller's still.
  */
 void
 runs_end(struct run *r)
@@ -537,6 +562,7 @@ runs_end(struct run *r)
 	follow_run_ended(r);
 	policy_run_ended(r);
 	notice_run_ended(r);
+	runs_change(r);
 	runs_kick();
 }
 

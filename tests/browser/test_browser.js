@@ -8,7 +8,9 @@
 // checks as a person would: the task list; a parameter form (text,
 // select, number, checkbox) filled and run; a refused form with each
 // error under its field and what was typed kept; output arriving live over
-// Server-Sent Events while the run still goes; a slow run cancelled;
+// Server-Sent Events while the run still goes, its duration counting and
+// its size growing; the task list's badges following runs as they are
+// queued, start and end, without a reload; a slow run cancelled;
 // an @confirm task asking before it runs; the page without JavaScript;
 // a phone-sized screen; and no console error, page error, failed
 // request or Content-Security-Policy violation anywhere. It prints TAP.
@@ -134,6 +136,42 @@ function get(port, p) {
   });
 }
 
+// POST a JSON body to a path of the daemon: { status, body }.
+function post(port, p, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request({ host: '127.0.0.1', port, path: p,
+      method: 'POST', headers: { 'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(data) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => { req.destroy(new Error('POST timed out')); });
+    req.end(data);
+  });
+}
+
+// A duration and a size as the daemon words them (duration_format_ms,
+// page_size), to compare the page with the API's numbers.
+function durationWords(ms) {
+  const s = Math.floor(ms / 1000), pad = (n, w) => String(n).padStart(w, '0');
+  if (ms < 1000)
+    return ms + 'ms';
+  if (ms < 60000)
+    return s + '.' + pad(ms % 1000, 3) + 's';
+  if (s < 3600)
+    return Math.floor(s / 60) + 'm' + pad(s % 60, 2) + 's';
+  return Math.floor(s / 3600) + 'h' + pad(Math.floor(s % 3600 / 60), 2) + 'm';
+}
+function sizeWords(n) {
+  if (n < 1024)
+    return n + (n === 1 ? ' byte' : ' bytes');
+  return (n / 1024).toFixed(1) + ' KiB';
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Wait until fn() is truthy (polling), or fail with what.
@@ -223,6 +261,14 @@ class Daemon {
     return JSON.parse(r.body).run;
   }
 
+  // Start a run of task through the JSON API: its id.
+  async startRun(task) {
+    const r = await post(this.port, '/api/v1/tasks/' + task + '/runs', {});
+    assert.strictEqual(r.status, 201, 'POST a run of ' + task + ': ' +
+      r.body);
+    return JSON.parse(r.body).run.id;
+  }
+
   async runs(task) {
     const r = await get(this.port, '/api/v1/runs?task=' + task);
     assert.strictEqual(r.status, 200, r.body);
@@ -279,8 +325,10 @@ let problems = [];
 // is answered by dialogAnswer: true accepts, false dismisses.
 const dialogs = [];
 let dialogAnswer = false;
-// Requests for a run page's live stream (/runs/ID/events).
+// Requests for a page's live stream (a run's /runs/ID/events, the task
+// list's /events).
 const streams = [];
+const STREAM = /\/(runs\/\d+\/)?events(\?|$)/;
 
 // Watch a browser context: every page of it reports to problems.
 async function watch(context, label) {
@@ -308,7 +356,7 @@ function watchPage(page, label) {
   });
   page.on('pageerror', (e) => problems.push(label + ': page error: ' + e));
   page.on('request', (r) => {
-    if (/\/runs\/\d+\/events(\?|$)/.test(r.url()))
+    if (STREAM.test(r.url()))
       streams.push(r.url());
   });
   page.on('response', (r) => {
@@ -318,7 +366,7 @@ function watchPage(page, label) {
   });
   page.on('requestfailed', (r) => {
     // A page that goes away (or a run that ends) closes its live stream.
-    if (/\/runs\/\d+\/events(\?|$)/.test(r.url()))
+    if (STREAM.test(r.url()))
       return;
     problems.push(label + ': request failed: ' + r.method() + ' ' +
       r.url() + ': ' + (r.failure() || {}).errorText);
@@ -561,6 +609,92 @@ test('output arrives live (Server-Sent Events) while the run goes',
   assert.strictEqual(await page.locator('#cancel').count(), 0);
   await page.locator('#live').waitFor({ state: 'hidden', timeout: WAIT });
   assert.strictEqual((await d.run(id)).status, 'succeeded');
+});
+
+test('a run\'s page counts its duration and its output\'s size live',
+  async () => {
+  await page.goto(d.base + '/');
+  await page.click('#task-migrate-db form button');
+  const id = await onRunPage(page);
+  assert.strictEqual(await textOf(page, '#output-size'), '0 bytes');
+  // The duration counts on, second by second, in the same document.
+  const first = await textOf(page, '#duration');
+  assert.match(first, /^running for /);
+  await until(async () => (await textOf(page, '#duration')) !== first,
+    'the duration to count on');
+  assert.match(await textOf(page, '#duration'), /^running for \d/);
+  // The size follows the output as it comes, by the server's count.
+  d.open(id, 1);
+  await hasText(page, '#out', 'applying 0042_orders_index ... ok');
+  let run = await d.run(id);
+  assert.strictEqual(run.status, 'running');
+  await until(async () => (await textOf(page, '#output-size')) ===
+    sizeWords(run.output_size), 'the size of the first line');
+  assert.strictEqual(run.output_size, Buffer.byteLength(
+    'applying 0042_orders_index ... ok\n'));
+  assert.strictEqual(await page.locator('#output-size')
+    .getAttribute('data-bytes'), '34');
+  // The end: the status, the duration and size it ended with.
+  d.open(id, 2);
+  await hasText(page, '#head .badge', 'succeeded');
+  run = await d.run(id);
+  assert.strictEqual(await textOf(page, '#duration'), durationWords(
+    Date.parse(run.finished_at) - Date.parse(run.started_at)));
+  assert.strictEqual(await textOf(page, '#output-size'),
+    sizeWords(run.output_size));
+  assert.strictEqual(run.output_size, Buffer.byteLength(
+    await textOf(page, '#out')));
+  assert.ok(await sameDocument(page), 'the page was reloaded');
+  assert.strictEqual(await page.title(), 'Run #' + id +
+    ' · succeeded · microlight');
+});
+
+test('the task list follows runs as they are queued, start and end',
+  async () => {
+  const nstreams = streams.length;
+  await page.goto(d.base + '/');
+  await page.evaluate(() => { window.__mlSameDocument = true; });
+  await until(() => streams.slice(nstreams).some((u) =>
+    /\/events\?since=\d+$/.test(u)), 'the list\'s stream to open');
+  const side = '#task-migrate-db .last';
+  const badgeOf = (cls) => page.locator(side + ' a.badge.' + cls);
+  const before = await textOf(page, side);
+  // One run starts, two more wait (one at a time): both badges, with
+  // how many wait; the runs after the first go on past their gates.
+  const a = await d.startRun('migrate-db');
+  await badgeOf('b-running').waitFor({ timeout: WAIT });
+  assert.strictEqual(await badgeOf('b-running').getAttribute('href'),
+    '/runs/' + a);
+  const b = await d.startRun('migrate-db');
+  const c = await d.startRun('migrate-db');
+  for (const id of [b, c]) {
+    d.open(id, 1);
+    d.open(id, 2);
+  }
+  await hasText(page, side + ' a.badge.b-queued', '2 queued');
+  assert.strictEqual(await badgeOf('b-queued').getAttribute('href'),
+    '/runs/' + b);
+  assert.strictEqual(await badgeOf('b-running').textContent(), 'running');
+  assert.ok(!(await textOf(page, side)).includes('never run'), before);
+  // They all end: no running, no queued; the last result is the last
+  // run's, with when it ended.
+  d.open(a, 1);
+  d.open(a, 2);
+  await until(async () => await badgeOf('b-running').count() === 0 &&
+    await badgeOf('b-queued').count() === 0, 'the runs to end');
+  await badgeOf('b-succeeded').waitFor({ timeout: WAIT });
+  assert.strictEqual(await badgeOf('b-succeeded').getAttribute('href'),
+    '/runs/' + c);
+  assert.match(await page.locator(side + ' time').getAttribute('title'),
+    /\(server: /);
+  assert.ok(await sameDocument(page), 'the list was reloaded');
+  // A reload draws the same badges.
+  const badges = () => page.locator(side + ' a.badge').evaluateAll((els) =>
+    els.map((e) => e.className + ' ' + e.getAttribute('href') + ' ' +
+      e.textContent));
+  const live = await badges();
+  await page.reload();
+  assert.deepStrictEqual(await badges(), live);
 });
 
 test('a slow run is cancelled from its page', async () => {
@@ -888,7 +1022,9 @@ test('under a path behind a proxy: links, forms, live output, Run again',
     !u.split(' ')[1].startsWith('/microlight/'));
   assert.deepStrictEqual(outside, [], 'asked for outside the path');
   assert.ok(proxy.seen.some((u) => /\/microlight\/runs\/\d+\/events/
-    .test(u)), 'no live stream through the proxy');
+    .test(u)), 'no live run stream through the proxy');
+  assert.ok(proxy.seen.some((u) => /^GET \/microlight\/events\?/.test(u)),
+    'no live task list stream through the proxy');
 });
 
 // The README's screenshots: a daemon with only the examples of tasks.d,

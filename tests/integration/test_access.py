@@ -17,7 +17,7 @@ import pwd
 import urllib.parse
 
 from harness import *
-from test_http import HttpTest, crypt_hash, basic
+from test_http import HttpTest, Reply, crypt_hash, basic
 
 SRC = os.environ.get("ML_SRCDIR", os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -127,6 +127,29 @@ class Matrix(AccessTest):
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": "http://127.0.0.1:%d" % self.d.port})
 
+    def list_events(self, who):
+        """GET /events?since=0 as who (every change since start-up), read
+        up to its sync event, the stream going on: a Reply of that much."""
+        h = {"Accept": "text/event-stream"}
+        if who in self.creds:
+            h["Authorization"] = self.creds[who]
+        c = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=60)
+        try:
+            c.request("GET", "/events?since=0", headers=h)
+            r = c.getresponse()
+            if r.status != 200:
+                return Reply(r.status, r.headers, r.read())
+            body, synced = b"", False
+            while True:
+                line = r.readline()
+                if not line or (synced and line == b"\n"):
+                    break
+                body += line
+                synced |= line == b"event: sync\n"
+            return Reply(r.status, r.headers, body)
+        finally:
+            c.close()
+
     def requests(self):
         """For each route of the table: how to ask it about the hidden
         task (or its runs) as who, and what it is: "item" (200-ish or
@@ -136,6 +159,7 @@ class Matrix(AccessTest):
         j = {"Content-Type": "application/json"}
         return {
             ("GET", "/"): ("list", 200, lambda w: self.web("GET", "/", w)),
+            ("GET", "/events"): ("list", 200, self.list_events),
             ("GET", "/tasks/*"): ("item", 200, lambda w: self.web(
                 "GET", "/tasks/" + HIDDEN, w)),
             ("POST", "/tasks/*/run"): ("item", 303, lambda w: self.form(

@@ -11,6 +11,8 @@ are in microlightd(8), LIMITS).
 - a follower of a run's output on the control socket and an SSE stream
   that read nothing are cut off after a minute (each holds at most what
   the follower's flow control lets pile up meanwhile);
+- a page watching the task list that reads nothing holds at most 64 KiB
+  of its events however much changes, and is cut off after a minute;
 - max-queued applies to the control socket, the API and webhooks, and a
   schedule's run past it is recorded as skipped;
 - under `prlimit --nofile=64` with 200 idle clients connected, runs start
@@ -337,6 +339,64 @@ class StalledStreams(ScratchTest):
             "--json", "status", str(rid)).stdout, timeout=60,
             what="the run to succeed")
         self.assertEqual(len(self.d.ctl("logs", str(rid)).stdout), 8000000)
+
+
+class StalledListWatcher(ScratchTest):
+    """A page watching the task list (GET /events) that reads nothing:
+    however much changes, the daemon holds at most 64 KiB of its events
+    (what changes meanwhile waits as the tasks' state), and it is cut off
+    after a minute."""
+    # The runs are kept: pruning would take the first when it ends.
+    CONFIG = "kill-grace 2s\nkeep-runs 0\nkeep-days 0\n"
+    TASKS = {"busy.sh": script("""\
+        #!/bin/sh
+        # Runs one at a time: the others are skipped.
+        # @overlap skip
+        @SH_GATE@
+        gate 1
+        """)}
+    DAEMON = HttpDaemon
+    SHIFTED_CLOCK = True
+    # Each skipped run is a change the watcher is sent on its own (one
+    # request, one turn of the loop): some 400 bytes each, more than the
+    # kernel's buffers take (the daemon's send buffer grows to 4 MiB).
+    RUNS = 20000
+
+    def test_changes_pile_up_no_further(self):
+        first = self.d.run("busy", wait=False)
+        self.d.wait_status(first, "running")
+        watcher = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        watcher.connect(("127.0.0.1", self.d.port))
+        watcher.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                        b"Accept: text/event-stream\r\n\r\n" % self.d.port)
+        try:
+            with self.d.connect(60) as ctl:
+                f = ctl.makefile("rb")
+                for _ in range(self.RUNS):
+                    ctl.sendall(b'{"cmd":"run","task":"busy"}\n')
+                    reply = json.loads(f.readline())
+                    self.assertEqual(reply["run"]["status"], "skipped")
+
+            def cut_off():
+                if "a stream's client read nothing" in self.d.log_text():
+                    return True
+                self.d.advance(5)   # the minute passes on its clocks
+                return False
+            wait_for(cut_off, timeout=60, interval=0.05,
+                     what="the watcher to be cut off")
+            held = int(re.search(r"a stream's client read nothing of "
+                                 r"(\d+) bytes", self.d.log_text())
+                       .group(1))
+            self.assertLessEqual(held, 64 * 1024 + 4096)
+            watcher.settimeout(30)
+            got = read_to_end(watcher, until=b"0\r\n\r\n")
+            self.assertIn(b"event: task", got)
+            self.assertIn(b": cut off", got)
+        finally:
+            watcher.close()
+            self.go(first)
+        self.d.wait_status(first, "succeeded")
 
 
 class MaxQueued(ScratchTest):

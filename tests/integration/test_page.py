@@ -230,6 +230,69 @@ def sse_events(web, path, limit=200, headers=None):
     return events, hdrs, resp.status
 
 
+class SseStream:
+    """A stream of Server-Sent Events read as it comes: next() gives the
+    next event, (type, id, data object); None once the stream ended."""
+
+    def __init__(self, web, path, headers=None):
+        self.c = http.client.HTTPConnection("127.0.0.1", web.port,
+                                            timeout=30)
+        h = {"Host": "127.0.0.1:%d" % web.port,
+             "Accept": "text/event-stream"}
+        if web.auth:
+            h["Authorization"] = web.auth
+        h.update(headers or {})
+        self.c.request("GET", path, headers=h)
+        self.resp = self.c.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+
+    def next(self):
+        ev = {}
+        while True:
+            line = self.resp.readline()
+            if not line:
+                return None
+            line = line.decode("utf-8").rstrip("\n")
+            if line == "":
+                if "event" in ev:
+                    return (ev["event"], ev.get("id"),
+                            json.loads(ev["data"]))
+                ev = {}
+            elif not line.startswith(":"):
+                k, _, v = line.partition(": ")
+                ev[k] = v
+
+    def until(self, pred, what="an event"):
+        """The events up to the first for which pred(type, data) holds."""
+        events = []
+        while True:
+            e = self.next()
+            if e is None:
+                raise AssertionError("the stream ended before %s: %r"
+                                     % (what, events))
+            events.append(e)
+            if pred(e[0], e[2]):
+                return events
+
+    def close(self):
+        self.c.close()
+
+
+def fmt_duration(ms):
+    """A duration as the daemon writes it (duration_format_ms)."""
+    s = ms // 1000
+    if ms < 1000:
+        return "%dms" % ms
+    if ms < 60000:
+        return "%d.%03ds" % (s, ms % 1000)
+    if s < 3600:
+        return "%dm%02ds" % (s // 60, s % 60)
+    if s < 86400:
+        return "%dh%02dm" % (s // 3600, s % 3600 // 60)
+    return "%dd%02dh" % (s // 86400, s % 86400 // 3600)
+
+
 TASKS = {
     "counter.sh": """\
         #!/bin/sh
@@ -348,9 +411,11 @@ class PageTest(unittest.TestCase):
     CONFIG = "kill-grace 2s\n"
     USERS = None
     ENV = None
+    SHIFTED_CLOCK = False   # the daemon on a ShiftedClock, cls.clock
 
     @classmethod
     def setUpClass(cls):
+        cls.clock = ShiftedClock() if cls.SHIFTED_CLOCK else None
         cls.scratch = tempfile.mkdtemp(prefix="ml-scratch-")
         config = cls.CONFIG
         if cls.USERS:
@@ -361,7 +426,8 @@ class PageTest(unittest.TestCase):
                         pw, crypt.mksalt(crypt.METHOD_SHA512))))
             config += "users-file %s\n" % path
         tasks = {n: subst(b, cls.scratch) for n, b in TASKS.items()}
-        cls.d = WebDaemon(config=config, tasks=tasks, env=cls.ENV)
+        cls.d = WebDaemon(config=config, tasks=tasks, env=cls.ENV,
+                          clock=cls.clock)
 
     @classmethod
     def tearDownClass(cls):
@@ -369,6 +435,8 @@ class PageTest(unittest.TestCase):
             cls.d.cleanup()
         finally:
             shutil.rmtree(cls.scratch, ignore_errors=True)
+            if cls.clock is not None:
+                cls.clock.close()
 
     def setUp(self):
         self.web = Web(self.d.port)
@@ -440,6 +508,157 @@ class IndexTest(PageTest):
         self.assertIn('<a href="/runs/%d">#%d</a>' % (run_id, run_id),
                       recent)
         self.assertIn('<a href="/tasks/hello">hello</a>', recent)
+
+
+class ListStateTest(PageTest):
+    """The task list shows what a task's runs are doing, all that applies
+    at once: running, queued (with how many when more than one) and the
+    last result, each linked to its run."""
+
+    def badges(self, task):
+        side = block(check_page(self, self.web.get("/")).text,
+                     'id="task-%s"' % task)
+        return re.findall(r'<a class="badge b-(\w+)" href="/runs/(\d+)">'
+                          r'([^<]*)</a>', block(side, 'class="last"',
+                                               "</div>"))
+
+    def test_running_queued_and_last(self):
+        self.assertIn("never run", block(self.web.get("/").text,
+                                         'id="task-careful"'))
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        second, third = self.web.run("slow"), self.web.run("slow")
+        self.assertEqual(self.badges("slow"), [
+            ("running", str(first), "running"),
+            ("queued", str(second), "2 queued")])
+        self.go(first, 1)
+        self.go(first, 2)
+        self.d.wait_status(first, "failed")
+        self.d.wait_status(second, "running")
+        self.assertEqual(self.badges("slow"), [
+            ("running", str(second), "running"),
+            ("queued", str(third), "queued"),
+            ("failed", str(first), "failed")])
+        self.assertNotIn("never run", block(self.web.get("/").text,
+                                            'id="task-slow"'))
+        for run_id in (third, second):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(second, "cancelled", timeout=15)
+        # The last result is the latest run that ended.
+        self.assertEqual(self.badges("slow"), [
+            ("cancelled", str(third), "cancelled")])
+
+
+class ListLiveTest(PageTest):
+    """The task list's live stream (GET /events): the page says where it
+    goes on from; it sends a task's state when one of its runs is
+    queued, starts or ends, the badges as the list draws them; a page of
+    another daemon (or one it cannot tell the changes since) is told to
+    reload."""
+
+    def since(self):
+        """The list's stream address, and the serial the page was drawn
+        at."""
+        r = check_page(self, self.web.get("/"))
+        self.assertIn("new EventSource", r.text)
+        m = re.search(r'<div id="tasks" data-events="(/events\?since='
+                      r'(\d+))">', r.text)
+        self.assertTrue(m, r.text[:3000])
+        return m.group(1), m.group(2)
+
+    @staticmethod
+    def of(task, **want):
+        """A predicate: an event of task's state with the values want."""
+        return lambda k, d: k == "task" and d["task"] == task and all(
+            d[key] == value for key, value in want.items())
+
+    def test_start_and_end(self):
+        path, serial = self.since()
+        s = SseStream(self.web, path)
+        try:
+            self.assertEqual(s.status, 200)
+            self.assertTrue(s.headers["content-type"].startswith(
+                "text/event-stream"))
+            self.assertEqual(s.next(), ("sync", serial,
+                                        {"serial": int(serial)}))
+            run_id = self.web.run("slow")
+            events = s.until(self.of("slow", running=1), "the start")
+            kind, ident, d = events[-1]
+            self.assertGreater(int(ident), int(serial))
+            self.assertEqual(d["queued"], 0)
+            self.assertTrue(d["html"].startswith(
+                '<a class="badge b-running" href="/runs/%d">running</a> '
+                % run_id), d["html"])
+            self.go(run_id, 1)
+            self.go(run_id, 2)
+            kind, later, d = s.until(self.of("slow", running=0),
+                                     "the end")[-1]
+            self.assertGreater(int(later), int(ident))
+            self.assertEqual(d["last"], {"id": run_id, "status": "failed"})
+            self.assertIn('<a class="badge b-failed" href="/runs/%d">failed'
+                          '</a><br><time datetime=' % run_id, d["html"])
+            self.assertNotIn("b-running", d["html"])
+        finally:
+            s.close()
+        # The page drawn now shows the same.
+        self.assertIn(d["html"], block(self.web.get("/").text,
+                                       'id="task-slow"'))
+
+    def test_queued_count_and_catch_up(self):
+        path, serial = self.since()
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        second, third = self.web.run("slow"), self.web.run("slow")
+        # A stream from the page drawn before: what changed since, once
+        # per task however often, then the sync.
+        s = SseStream(self.web, path)
+        try:
+            events = s.until(lambda k, d: k == "sync", "the sync")
+            tasks = [d for k, _, d in events if k == "task"]
+            self.assertEqual([d["task"] for d in tasks], ["slow"])
+            self.assertEqual((tasks[0]["running"], tasks[0]["queued"]),
+                             (1, 2))
+            self.assertIn('<a class="badge b-queued" href="/runs/%d">2 '
+                          'queued</a>' % second, tasks[0]["html"])
+            last = events[-1][1]
+            self.d.ctl("cancel", third, check=0)
+            d = s.until(self.of("slow", queued=1), "the cancel")[-1][2]
+            self.assertEqual(d["last"], {"id": third,
+                                         "status": "cancelled"})
+        finally:
+            s.close()
+        # A browser that comes back says what it saw last.
+        s = SseStream(self.web, path, headers={"Last-Event-ID": last})
+        try:
+            events = s.until(lambda k, d: k == "sync", "the sync")
+            self.assertEqual([(k, d.get("task"), d.get("queued"))
+                              for k, _, d in events],
+                             [("task", "slow", 1), ("sync", None, None)])
+        finally:
+            s.close()
+        for run_id in (second, first):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(first, "cancelled", timeout=15)
+
+    def test_reload(self):
+        """Changes from before this daemon's start (another daemon's
+        page), from the future or not a number: reload, and the end."""
+        _, serial = self.since()
+        for since in ("1", str(int(serial) + 1000), "soon"):
+            s = SseStream(self.web, "/events?since=" + since)
+            try:
+                self.assertEqual(s.next(), ("reload", None,
+                                            {"serial": int(serial)}))
+                self.assertIsNone(s.next())
+            finally:
+                s.close()
+        # since=0: every change since start-up.
+        s = SseStream(self.web, "/events?since=0")
+        try:
+            self.assertEqual(s.until(lambda k, d: k == "sync")[-1][1],
+                             serial)
+        finally:
+            s.close()
 
 
 class TitleTest(PageTest):
@@ -554,6 +773,41 @@ class WhyQueuedTest(PageTest):
                       '</p>' % (first, first), r.text)
         self.assertNotIn('id="why-queued"', self.run_page(first).text)
         for run_id in (second, other, first):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(first, "cancelled", timeout=15)
+
+
+class WhyWaitsTest(PageTest):
+    """A run for later says when it is due, as a <time> the page's script
+    shows in the viewer's zone: while it is scheduled, and once queued if
+    its time has not come (the wall clock was set back meanwhile)."""
+
+    CONFIG = "kill-grace 2s\nmax-running 1\n"
+    SHIFTED_CLOCK = True
+
+    def test_scheduled_for(self):
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        later = int(self.d.ctl("run", "hello", "--in", "5m", check=0)
+                    .stdout)
+        run = self.d.status(later)
+        due = '<time datetime="%s">' % run["scheduled_for"]
+        r = self.run_page(later)
+        self.assertIn(due, block(r.text, 'id="scheduled-for"', "</p>"))
+        # Its time comes while the only slot is taken: it is queued.
+        self.d.advance(301)
+        self.d.wait_status(later, "queued")
+        self.assertIn("Waiting for a free slot", block(
+            self.run_page(later).text, 'id="why-queued"', "</p>"))
+        # The wall clock is set back by an hour: its time is ahead.
+        self.clock.step(-3600)
+        try:
+            why = block(self.run_page(later).text, 'id="why-queued"',
+                        "</p>")
+        finally:
+            self.clock.step(3600)
+        self.assertIn("Waiting for its time: scheduled for " + due, why)
+        for run_id in (later, first):
             self.d.ctl("cancel", run_id, check=0)
         self.d.wait_status(first, "cancelled", timeout=15)
 
@@ -1130,6 +1384,98 @@ class LiveTest(PageTest):
         self.assertIn("the last line", r.text)
         self.assertNotIn("line 000000 ", r.text)
         self.assertLess(len(r.body), 1400 * 1024)
+
+
+class TickTest(PageTest):
+    """A run's page while it goes: each reload shows how long it has gone
+    and how much it wrote then, with what its script counts on from
+    (data-elapsed, data-bytes); the live stream carries the output's byte
+    counts, and its end the final duration, size and status. The daemon's
+    clocks are moved by the test, not waited for."""
+
+    SHIFTED_CLOCK = True
+    # slow.sh's output: stdout, then stderr, then stdout.
+    SIZES = (len(b"step one\n"), len(b"step one\n\033[33mstep <two>\033[0m\n"),
+             len(b"step one\n\033[33mstep <two>\033[0m\nstep three\n"))
+
+    def facts(self, run_id):
+        """(data-elapsed or None, duration text, data-bytes, size text)."""
+        r = self.run_page(run_id)
+        dur = re.search(r'<dd id="duration"(?: data-elapsed="(\d+)")?>(.*?)'
+                        r'</dd>', r.text)
+        size = re.search(r'<dd id="output-size" data-bytes="(\d+)">'
+                         r'([^<]*)', r.text)
+        self.assertTrue(dur and size, r.text)
+        return (dur.group(1) and int(dur.group(1)), dur.group(2),
+                int(size.group(1)), size.group(2))
+
+    def test_reload_is_current(self):
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        elapsed, text, size, words = self.facts(run_id)
+        self.assertIsNotNone(elapsed)
+        self.assertEqual(text, "running for " + fmt_duration(elapsed))
+        self.assertEqual((size, words), (self.SIZES[0], "9 bytes"))
+        # Two minutes later, by the daemon's clocks.
+        self.d.advance(125)
+        later, text, size, _ = self.facts(run_id)
+        self.assertGreaterEqual(later, elapsed + 125000)
+        self.assertEqual(text, "running for " + fmt_duration(later))
+        self.assertRegex(text, r"^running for 2m\d\ds$")
+        self.assertEqual(size, self.SIZES[0])
+        # More output: the next reload counts it.
+        self.go(run_id, 1)
+        wait_for(lambda: b"<two>" in self.d.logs(run_id),
+                 what="the second step")
+        _, _, size, words = self.facts(run_id)
+        self.assertEqual((size, words), (self.SIZES[1], "29 bytes"))
+        # Over: the duration and size it ended with, nothing to count on.
+        self.go(run_id, 2)
+        run = self.d.wait_status(run_id, "failed")
+        elapsed, text, size, words = self.facts(run_id)
+        self.assertIsNone(elapsed)
+        self.assertEqual(text, fmt_duration(int(round(
+            (rfc3339_epoch(run["finished_at"]) -
+             rfc3339_epoch(run["started_at"])) * 1000))))
+        self.assertGreaterEqual(rfc3339_epoch(run["finished_at"]) -
+                                rfc3339_epoch(run["started_at"]), 125)
+        self.assertEqual((size, words), (self.SIZES[2], "40 bytes"))
+        self.assertEqual(run["output_size"], self.SIZES[2])
+
+    def test_events_carry_byte_counts(self):
+        run_id = self.web.run("slow")
+        wait_for(lambda: b"step one" in self.d.logs(run_id),
+                 what="the first step")
+        s = SseStream(self.web, "/runs/%d/events?from=1" % run_id)
+        try:
+            kind, _, d = s.next()
+            self.assertEqual((kind, d["status"]), ("status", "running"))
+            self.assertEqual((d["output_size"], d["output_dropped"]),
+                             (self.SIZES[0], 0))
+            self.assertIn('data-bytes="%d"' % self.SIZES[0], d["html"])
+            self.assertIn("data-elapsed=", d["html"])
+            self.go(run_id, 1)
+            kind, _, d = s.next()
+            self.assertEqual((kind, d["stream"]), ("output", "stderr"))
+            self.assertEqual((d["output_size"], d["output_dropped"]),
+                             (self.SIZES[1], 0))
+            self.go(run_id, 2)
+            events = s.until(lambda k, d: k == "end", "the end")
+        finally:
+            s.close()
+        out = [d for k, _, d in events if k == "output" and
+               "step three" in d["html"]]
+        self.assertEqual(len(out), 1, events)
+        self.assertEqual(out[0]["output_size"], self.SIZES[2])
+        end = events[-1][2]
+        self.assertEqual(end["status"], "failed")
+        self.assertEqual((end["output_size"], end["output_dropped"]),
+                         (self.SIZES[2], 0))
+        self.assertIn('<dd id="output-size" data-bytes="40">40 bytes',
+                      end["html"])
+        self.assertNotIn("data-elapsed", end["html"])
+        self.assertNotIn("running for", end["html"])
 
 
 class AuthTest(PageTest):

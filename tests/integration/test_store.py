@@ -9,7 +9,7 @@ import urllib.request
 
 from harness import *
 
-SCHEMA_VERSION = 11    # PRAGMA user_version of a current database
+SCHEMA_VERSION = 12    # PRAGMA user_version of a current database
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
