@@ -736,10 +736,14 @@ page_form_check_when(const char *at, const char *in, json_t *errors)
 {
 	struct ops_error	 err = { NULL, NULL };
 	int64_t			 when;
+	char			*msg;
 
 	if (ops_when(at, in, &when, &err) == 0)
 		return;
-	page_form_fail(errors, in != NULL ? "_in" : "_at", err.message);
+	/* Named by the label of the fields' box, as parameters are. */
+	xasprintf(&msg, "Run later: %s", err.message);
+	page_form_fail(errors, in != NULL ? "_in" : "_at", msg);
+	free(msg);
 	ops_error_clear(&err);
 }
 

@@ -543,7 +543,8 @@ test('a refused form: each error next to its field, what was typed kept',
   assert.strictEqual(await times.getAttribute('aria-describedby'),
     await err.getAttribute('id'));
   assert.ok(await err.isVisible());
-  assert.match(await textOf(page, '#f-in + p.field-error'), /^in soon: /);
+  assert.match(await textOf(page, '#f-in + p.field-error'),
+    /^Run later: in soon: /);
   // What was typed, chosen and ticked is still there.
   assert.strictEqual(await times.inputValue(), '99999999999999999999');
   assert.strictEqual(await page.inputValue('#run-form input[name="name"]'),

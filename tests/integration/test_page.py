@@ -996,7 +996,8 @@ class RunFormTest(PageTest):
                          "Your name: required parameter is empty")
         self.assertEqual(html.unescape(errors["count"]),
                          "How many: 'many' is not an integer")
-        self.assertIn("in soon: ", html.unescape(errors["_in"]))
+        self.assertTrue(html.unescape(errors["_in"]).startswith(
+            "Run later: in soon: "), errors["_in"])
         # The summary: how many, and each problem linking to its field.
         summary = block(r.text, 'role="alert" id="form-error"', "</div>")
         self.assertIn("3 fields need attention:", " ".join(
