@@ -65,6 +65,35 @@ static const struct {
 	    "list them all.\n" },
 };
 
+/*
+ * What a command does, in its text's first sentence on one line, in buf
+ * (empty if it has no text): for the list of commands of --help.
+ */
+const char *
+help_summary(const char *name, char *buf, size_t len)
+{
+	const char	*t = NULL;
+	size_t		 n = 0;
+	u_int		 i;
+
+	for (i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++) {
+		if (strcmp(help_texts[i].name, name) == 0) {
+			t = help_texts[i].text;
+			break;
+		}
+	}
+	for (; t != NULL && *t != '\0' && n + 1 < len; t++) {
+		if (t[0] == '\n' && (n == 0 || t[1] == '\n' || t[1] == '\0'))
+			break;
+		buf[n++] = *t == '\n' ? ' ' : *t;
+		if (t[0] == '.' && (t[1] == ' ' || t[1] == '\n' ||
+		    t[1] == '\0'))
+			break;
+	}
+	buf[n] = '\0';
+	return (buf);
+}
+
 /* help [COMMAND] */
 int
 cmd_help(int argc, char **argv)

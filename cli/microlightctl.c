@@ -63,6 +63,7 @@ static const struct ctl_cmd {
 static const struct ctl_cmd *current;
 
 static void	usage_lines(FILE *, const char *, const char *, const char *);
+static void	usage_fold(FILE *, const char *, const char *);
 
 /*
  * The usage, to stdout and exit 0 (asked for: with the options too),
@@ -72,6 +73,7 @@ __dead void
 usage(int status)
 {
 	FILE	*f = status == 0 ? stdout : stderr;
+	char	 what[160];
 	u_int	 i;
 
 	fprintf(f, "usage: microlightctl [-s socket] [--json] command "
@@ -88,9 +90,40 @@ usage(int status)
 		    "microlightctl help COMMAND says what a command does, "
 		    "with its options.\n\n");
 	fprintf(f, "commands:\n");
-	for (i = 0; i < NCMDS; i++)
+	for (i = 0; i < NCMDS; i++) {
 		usage_lines(f, "  ", "  ", ctl_cmds[i].usage);
+		/* Asked for: what each does, too. */
+		if (status == 0 && *help_summary(ctl_cmds[i].name, what,
+		    sizeof what) != '\0')
+			usage_fold(f, "      ", what);
+	}
 	exit(status);
+}
+
+/* Words after indent, folded before the 80th column. */
+static void
+usage_fold(FILE *f, const char *indent, const char *text)
+{
+	size_t	 col = 0, n;
+
+	while (*text != '\0') {
+		while (*text == ' ')
+			text++;
+		n = strcspn(text, " ");
+		if (n == 0)
+			break;
+		if (col == 0)
+			col = fprintf(f, "%s", indent);
+		else if (col + 1 + n >= 80) {
+			fprintf(f, "\n");
+			col = fprintf(f, "%s", indent);
+		} else
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", (int)n, text);
+		text += n;
+	}
+	if (col != 0)
+		fprintf(f, "\n");
 }
 
 /*

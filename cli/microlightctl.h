@@ -72,6 +72,7 @@ json_t		*request(struct conn *, json_t *);
 
 /* help.c */
 int		 cmd_help(int, char **);
+const char	*help_summary(const char *, char *, size_t);
 
 /* token.c */
 int		 cmd_token(int, char **);

@@ -493,10 +493,18 @@ class Help(unittest.TestCase):
         for option in ("-s socket", "--json", "-h, --help",
                        "-V, --version"):
             self.assertRegex(out, r"(?m)^  %s +\S" % re.escape(option))
-        commands = sorted({line.split()[0] for line in
-                           out.split("commands:\n", 1)[1].splitlines()
-                           if line.strip()})
+        listed = out.split("commands:\n", 1)[1].splitlines()
+        commands = sorted({line.split()[0] for line in listed
+                           if re.match(r"  \S", line)})
         self.assertIn("runs", commands)
+        # Each command's forms, then what it does, in words, indented.
+        for i, line in enumerate(listed):
+            if re.match(r"  \S", line) and not re.match(
+                    r"  \S", listed[i + 1] if i + 1 < len(listed) else ""):
+                self.assertRegex(listed[i + 1], r"^      [A-Z]\S* \w",
+                                 "no words on what %r does" % line)
+        for line in listed:
+            self.assertLess(len(line), 80, line)
         for command in commands:
             with self.subTest(command=command):
                 p = self.ctl("help", command)
