@@ -863,6 +863,24 @@ test('Run later makes a future run, Upcoming cancels it; Run again repeats',
   assert.strictEqual(run.trigger, 'web');
 });
 
+test('a run for later\'s page follows it once it is due', async () => {
+  await page.goto(d.base + '/tasks/migrate-db');
+  await page.fill('#f-in', '2s');
+  await page.click('#run-form button[type="submit"]');
+  const id = await onRunPage(page);
+  await hasText(page, '#head .badge', 'scheduled');
+  await hasText(page, '#scheduled-for', 'Scheduled for');
+  // Due, the same page follows the run live: its stream waited for it.
+  await hasText(page, '#head .badge', 'running');
+  assert.ok(await sameDocument(page), 'the page was reloaded');
+  await page.locator('#live').waitFor({ state: 'visible', timeout: WAIT });
+  d.open(id, 1);
+  await hasText(page, '#out', 'applying 0042_orders_index ... ok');
+  d.open(id, 2);
+  await hasText(page, '#head .badge', 'succeeded');
+  assert.strictEqual((await d.run(id)).status, 'succeeded');
+});
+
 test('without JavaScript: the confirm box; the page reloads until the end',
   async () => {
     const nojs = await browser.newContext({ javaScriptEnabled: false,
