@@ -294,17 +294,41 @@ cmd_ping(int argc, char **argv)
 static int
 cmd_list(int argc, char **argv)
 {
-	struct conn	 c;
-	json_t		*r;
+	struct conn		 c;
+	struct task_table	*tt;
+	json_t			*m;
+	const char		*ev;
 
 	if (argc != 1)
 		cmd_usage();
-	/* The table needs a few members of each task: ask for just those. */
-	r = request(&c, json_pack("{s:s,s:b}", K_CMD, CMD_LIST, K_BRIEF,
-	    !json_output));
-	if (!json_output)
-		print_tasks(json_object_get(r, K_TASKS));
-	json_decref(r);
+	if (json_output) {
+		json_decref(request(&c, json_pack("{s:s}", K_CMD, CMD_LIST)));
+		conn_close(&c);
+		return (0);
+	}
+	/*
+	 * The table needs a few members of each task: ask for just those,
+	 * a task a line, each made a row and freed as it comes.
+	 */
+	conn_open(&c, socket_path);
+	conn_send(&c, json_pack("{s:s,s:b,s:b}", K_CMD, CMD_LIST, K_BRIEF, 1,
+	    K_EACH, 1));
+	tt = task_table_create();
+	for (;;) {
+		if ((m = conn_recv(&c)) == NULL)
+			errx(EXIT_UNAVAILABLE, "microlightd closed the "
+			    "connection");
+		if ((ev = jstr(m, K_EVENT)) != NULL && strcmp(ev, EV_TASK) == 0) {
+			task_table_add(tt, json_object_get(m, K_TASK));
+			json_decref(m);
+			continue;
+		}
+		if (!json_is_true(json_object_get(m, K_OK)))
+			conn_fail(m);
+		json_decref(m);
+		break;
+	}
+	task_table_print(tt);
 	conn_close(&c);
 	return (0);
 }

@@ -628,61 +628,84 @@ print_health(json_t *task, const char *key, const char *what,
 	*status = s;
 }
 
-/* The task list: name, schedule, next run, last run and its status. */
-void
-print_tasks(json_t *tasks)
-{
+/*
+ * The task list: name, schedule, next run, last run and its status. It is
+ * filled a task at a time (a list's tasks come as events, each freed once
+ * it is a row) and printed at the end, with a line on invalid tasks.
+ */
+struct task_table {
 	struct table	*t;
-	json_t		*task, *last;
-	size_t		 i;
-	char		*sched, *status, *v, last_time[64], next[64];
-	const char	*invalid = NULL;
-	u_int		 ninvalid = 0;
+	char		*invalid;	/* the one invalid task */
+	u_int		 ninvalid;
+};
+
+struct task_table *
+task_table_create(void)
+{
+	struct task_table	*tt;
+
+	tt = xcalloc(1, sizeof *tt);
+	tt->t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
+	    "*STATUS");
+	return (tt);
+}
+
+/* A task's row. */
+void
+task_table_add(struct task_table *tt, json_t *task)
+{
+	json_t		*last;
+	char		*sched, *status, last_time[64], next[64];
 	int		 st;
 
-	t = table_create(5, "TASK", "SCHEDULE", "NEXT RUN", "LAST RUN",
-	    "*STATUS");
-	json_array_foreach(tasks, i, task) {
-		last = json_object_get(task, K_LAST_RUN);
-		sched = schedules_text(task);
-		fmt_time(task, K_NEXT_RUN, next, sizeof next);
-		if (json_is_object(last))
-			fmt_time(last, json_is_string(json_object_get(last,
-			    K_STARTED_AT)) ? K_STARTED_AT : K_QUEUED_AT,
-			    last_time, sizeof last_time);
-		else
-			snprintf(last_time, sizeof last_time, "-");
-		if (!json_is_true(json_object_get(task, K_VALID))) {
-			/* Its errors are for show: a marker here. */
-			status = xstrdup("invalid");
-			ninvalid++;
-			invalid = jstr(task, K_NAME);
-		} else if (json_is_object(last))
-			status = xstrdup(jstr(last, K_STATUS));
-		else
-			status = xstrdup("-");
-		/*
-		 * Overdue (@expect), and failing when the last run does not
-		 * say so (a retry waits, another run is under way).
-		 */
-		print_health(task, K_OVERDUE_SINCE, "overdue", &status);
-		st = json_is_object(last) ? proto_run_status(last) : -1;
-		if (st != RUN_FAILED && st != RUN_TIMED_OUT && st != RUN_LOST)
-			print_health(task, K_FAILING_SINCE, "failing", &status);
-		table_add(t, jstr(task, K_NAME), sched, next, last_time,
-		    status);
-		free(sched);
-		free(status);
-	}
-	table_print(t);
-	if (ninvalid == 1 && invalid != NULL) {
-		v = text_vis(invalid);
+	last = json_object_get(task, K_LAST_RUN);
+	sched = schedules_text(task);
+	fmt_time(task, K_NEXT_RUN, next, sizeof next);
+	if (json_is_object(last))
+		fmt_time(last, json_is_string(json_object_get(last,
+		    K_STARTED_AT)) ? K_STARTED_AT : K_QUEUED_AT, last_time,
+		    sizeof last_time);
+	else
+		snprintf(last_time, sizeof last_time, "-");
+	if (!json_is_true(json_object_get(task, K_VALID))) {
+		/* Its errors are for show: a marker here. */
+		status = xstrdup("invalid");
+		if (tt->ninvalid++ == 0 && jstr(task, K_NAME) != NULL)
+			tt->invalid = xstrdup(jstr(task, K_NAME));
+	} else if (json_is_object(last))
+		status = xstrdup(jstr(last, K_STATUS));
+	else
+		status = xstrdup("-");
+	/*
+	 * Overdue (@expect), and failing when the last run does not say so
+	 * (a retry waits, another run is under way).
+	 */
+	print_health(task, K_OVERDUE_SINCE, "overdue", &status);
+	st = json_is_object(last) ? proto_run_status(last) : -1;
+	if (st != RUN_FAILED && st != RUN_TIMED_OUT && st != RUN_LOST)
+		print_health(task, K_FAILING_SINCE, "failing", &status);
+	table_add(tt->t, jstr(task, K_NAME), sched, next, last_time, status);
+	free(sched);
+	free(status);
+}
+
+/* Print the table and the line on invalid tasks; free it. */
+void
+task_table_print(struct task_table *tt)
+{
+	char	*v;
+
+	table_print(tt->t);
+	if (tt->ninvalid == 1 && tt->invalid != NULL) {
+		v = text_vis(tt->invalid);
 		printf("(%s is invalid: 'microlightctl show %s' says why)\n",
 		    v, v);
 		free(v);
-	} else if (ninvalid > 1)
+	} else if (tt->ninvalid > 1)
 		printf("(%u tasks are invalid: 'microlightctl show TASK' says "
-		    "why)\n", ninvalid);
+		    "why)\n", tt->ninvalid);
+	free(tt->invalid);
+	free(tt);
 }
 
 /*

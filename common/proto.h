@@ -28,8 +28,13 @@
  * K_RAW every output event is one line, its bytes in base64 in K_DATA,
  * four bytes sent for three and decoded by the client; a client that
  * copies output through takes it raw.
+ *
+ * A list a task at a time (protocol 4): a brief list (K_BRIEF) with
+ * K_EACH true sends each task as an event line of its own, EV_TASK with
+ * the task in K_TASK, then the reply without K_TASKS. A client then
+ * holds one task's objects at a time, not the whole list's.
  */
-#define ML_PROTO_VERSION	3
+#define ML_PROTO_VERSION	4
 #define ML_MAX_REQUEST		(1024 * 1024)
 
 /* Commands: the "cmd" member of a request, the same word as the CLI's. */
@@ -66,6 +71,7 @@
 #define K_RAW			"raw"		/* output events as raw bytes */
 #define K_LIMIT			"limit"
 #define K_BRIEF			"brief"		/* list: the table's members */
+#define K_EACH			"each"		/* list: a task an event */
 #define K_STATUS		"status"
 #define K_BEFORE		"before"
 #define K_EVENT			"event"
@@ -212,6 +218,7 @@
 #define EV_OUTPUT		"output"	/* a chunk of output */
 #define EV_END			"end"		/* the run ended, or the log did */
 #define EV_DATA			"data"		/* a piece of a backup */
+#define EV_TASK			"task"		/* a task of a list (K_EACH) */
 
 /* Error codes of {"ok":false,"error":{"code":...,"message":...}}. */
 #define E_BAD_REQUEST		"bad-request"	/* not JSON, not an object */

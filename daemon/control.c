@@ -491,6 +491,33 @@ control_client_send(struct client *c, json_t *msg)
 }
 
 /*
+ * Queue messages (an array, consumed), each a line of its own, as one
+ * write: a list a task at a time goes out in one system call, not one a
+ * task.
+ */
+void
+control_client_send_lines(struct client *c, json_t *msgs)
+{
+	json_t	*msg;
+	char	*text = NULL, *line;
+	size_t	 i, len, total = 0, size = 0;
+
+	json_array_foreach(msgs, i, msg) {
+		line = proto_encode(msg, &len);
+		if (total + len + 1 > size) {
+			size = (total + len + 1) * 2;
+			text = xreallocarray(text, 1, size);
+		}
+		memcpy(text + total, line, len + 1);
+		total += len;
+		free(line);
+	}
+	json_decref(msgs);
+	if (text != NULL)
+		control_queue(c, text, total, NULL, 0);
+}
+
+/*
  * Read request lines. While a client follows a run, further lines wait in
  * its buffer. A line over the limit gets an error as soon as the limit is
  * passed, and the rest of it is skipped up to its newline.

@@ -41,7 +41,7 @@ static const struct control_cmd {
 	const char	*keys[CMD_MAX_KEYS];
 } control_cmds[] = {
 	{ CMD_PING, control_cmd_ping, 0, { NULL } },
-	{ CMD_LIST, control_cmd_list, 0, { K_BRIEF, NULL } },
+	{ CMD_LIST, control_cmd_list, 0, { K_BRIEF, K_EACH, NULL } },
 	{ CMD_SHOW, control_cmd_show, 0, { K_TASK, K_LIMIT, NULL } },
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES | CMD_BATCH,
 	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, K_RAW, NULL } },
@@ -203,18 +203,35 @@ control_cmd_ping(struct client *c, json_t *req)
 	control_client_send(c, reply);
 }
 
-/* list: every task the client may see, valid or not, with its last run. */
+/*
+ * list: every task the client may see, valid or not, with its last run;
+ * with K_EACH, each task an event line of its own before the reply.
+ */
 static void
 control_cmd_list(struct client *c, json_t *req)
 {
-	json_t	*reply;
-	int	 brief;
+	json_t	*reply, *tasks, *task, *lines;
+	int	 brief, each;
+	size_t	 i;
 
-	if (control_cmd_arg_bool(c, req, K_BRIEF, &brief) != 0)
+	if (control_cmd_arg_bool(c, req, K_BRIEF, &brief) != 0 ||
+	    control_cmd_arg_bool(c, req, K_EACH, &each) != 0)
 		return;
 	reply = proto_ok();
 	ops_list(control_client_asker(c), brief, reply);
-	control_client_send(c, reply);
+	if (!each) {
+		control_client_send(c, reply);
+		return;
+	}
+	tasks = json_incref(json_object_get(reply, K_TASKS));
+	json_object_del(reply, K_TASKS);
+	lines = json_array();
+	json_array_foreach(tasks, i, task)
+		json_array_append_new(lines, json_pack("{s:s,s:O}", K_EVENT,
+		    EV_TASK, K_TASK, task));
+	json_array_append_new(lines, reply);
+	json_decref(tasks);
+	control_client_send_lines(c, lines);
 }
 
 /* show: one task and its recent runs. */

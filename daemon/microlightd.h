@@ -705,6 +705,7 @@ void		 control_stop_accepting(void);
 void		 control_close(void);
 u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
+void		 control_client_send_lines(struct client *, json_t *);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 control_client_follow(struct client *, int64_t, int, int,

@@ -47,18 +47,18 @@ class FakeDaemonTest(unittest.TestCase):
 
 
 class ProtocolVersion(FakeDaemonTest):
-    """microlightctl says which protocol it speaks (3); a daemon of
+    """microlightctl says which protocol it speaks (4); a daemon of
     another release refuses it, and the user is told so (exit 69)."""
 
     def newer_daemon(self, got):
-        """Answer one request as a daemon of protocol 4 would."""
+        """Answer one request as a daemon of protocol 5 would."""
         conn, _ = self.server.accept()
         with conn, conn.makefile("rb") as f:
             got.append(json.loads(f.readline()))
             conn.sendall(b'{"ok":false,"error":{"code":"protocol",'
                          b'"message":"incompatible microlightctl and '
-                         b'microlightd: the client speaks protocol 3, '
-                         b'microlightd 4"}}\n')
+                         b'microlightd: the client speaks protocol 4, '
+                         b'microlightd 5"}}\n')
 
     def test_incompatible_daemon(self):
         for args in (["run", "hello"], ["status", "1"], ["ping"],
@@ -70,7 +70,7 @@ class ProtocolVersion(FakeDaemonTest):
                                capture_output=True, timeout=30,
                                env=ctl_env(), stdin=subprocess.DEVNULL)
             t.join(30)
-            self.assertEqual(got[0]["protocol"], 3, got)
+            self.assertEqual(got[0]["protocol"], 4, got)
             self.assertEqual(p.returncode, 69, p)
             self.assertIn(b"incompatible microlightctl and microlightd",
                           p.stderr)

@@ -46,6 +46,9 @@ class HistoryTest(ScratchTest):
         brief = self.d.request({"cmd": "list", "brief": True})
         self.assertTrue(full["ok"], full)
         self.assertTrue(brief["ok"], brief)
+        # A task at a time (as microlightctl list asks), the same tasks.
+        self.assertEqual(self.each(True), brief["tasks"])
+        self.assertEqual(self.each(False), full["tasks"])
         full = {t["name"]: t for t in full["tasks"]}
         brief = {t["name"]: t for t in brief["tasks"]}
         self.assertEqual(set(full), set(brief))
@@ -64,6 +67,24 @@ class HistoryTest(ScratchTest):
                 self.assertEqual(b["last_run"].get(key), f["last_run"][key],
                                  (name, key))
         return full
+
+    def each(self, brief):
+        """The tasks of a list a task at a time (protocol 4): an event
+        line for each, then the reply, which has no tasks."""
+        with self.d.connect() as s:
+            s.sendall((json.dumps({"cmd": "list", "brief": brief,
+                                   "each": True}) + "\n").encode())
+            f = s.makefile("rb")
+            tasks = []
+            while True:
+                m = json.loads(f.readline())
+                if "event" not in m:
+                    break
+                self.assertEqual(set(m), {"event", "task"}, m)
+                self.assertEqual(m["event"], "task", m)
+                tasks.append(m["task"])
+        self.assertEqual(m, {"ok": True})
+        return tasks
 
     def last(self, task):
         """(id, status) of a task's last run as list gives it, or None;
@@ -131,9 +152,11 @@ class Latest(HistoryTest):
 
     def test_brief_is_asked_for(self):
         """brief must be a boolean; --json list gives whole objects."""
-        r = self.d.request({"cmd": "list", "brief": "yes"})
-        self.assertFalse(r["ok"])
-        self.assertEqual(r["error"]["code"], "usage")
+        for req in ({"cmd": "list", "brief": "yes"},
+                    {"cmd": "list", "brief": True, "each": 1}):
+            r = self.d.request(req)
+            self.assertFalse(r["ok"])
+            self.assertEqual(r["error"]["code"], "usage")
         full = self.d.ctl_json("list")[0]["tasks"]
         self.assertIn("description", full[0])
         self.assertIn("params", full[0])

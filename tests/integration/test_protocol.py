@@ -9,7 +9,7 @@ import threading
 from harness import *
 
 MIB = 1024 * 1024
-PROTOCOL = 3        # ML_PROTO_VERSION of common/proto.h
+PROTOCOL = 4        # ML_PROTO_VERSION of common/proto.h
 
 
 class Client:
@@ -215,12 +215,14 @@ class Errors(ProtocolTest):
     def test_other_protocol_version_is_refused(self):
         """A client that says it speaks another protocol version gets a
         clear error, whatever its command, and nothing is done: the
-        microlightctl of the release before raw output (protocol 2) too."""
+        microlightctl of the releases before raw output (protocol 2) and
+        before a list a task at a time (3) too."""
         c = self.client()
         for req in ({"cmd": "run", "task": "hello", "protocol": 2},
                     {"cmd": "logs", "run": 1, "protocol": 2},
                     {"cmd": "run", "task": "hello", "protocol": 1},
-                    {"cmd": "run", "task": "hello", "protocol": 4},
+                    {"cmd": "list", "brief": True, "protocol": 3},
+                    {"cmd": "run", "task": "hello", "protocol": 5},
                     {"cmd": "run", "task": "hello", "protocol": 0},
                     {"cmd": "future-command", "protocol": 999}):
             reply = c.ask(req)
@@ -230,7 +232,7 @@ class Errors(ProtocolTest):
             self.assertIn("protocol %d, microlightd %d"
                           % (req["protocol"], PROTOCOL),
                           reply["error"]["message"])
-        self.assert_error(c.ask({"cmd": "ping", "protocol": "3"}), "usage")
+        self.assert_error(c.ask({"cmd": "ping", "protocol": "4"}), "usage")
         self.assertEqual(self.d.request({"cmd": "runs"})["runs"], [])
         # Its own version, or none (a raw client), is served.
         reply = c.ask({"cmd": "ping", "protocol": PROTOCOL})
