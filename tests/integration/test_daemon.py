@@ -65,7 +65,10 @@ class Options(unittest.TestCase):
             listed = re.findall(r"^  -(\w)\b", out, re.M)
             self.assertEqual(sorted(listed), letters, out)
             for line in out.splitlines():
-                self.assertLessEqual(len(line), 79, line)
+                # Only a word longer than the room (a path under a long
+                # prefix, as make distcheck's) may pass the 79th column.
+                if len(line) > 79:
+                    self.assertEqual(len(line.split()), 1, line)
             for option, text in (
                     ("-c file", "read the configuration from file"),
                     ("-f", "stay in the foreground"),
@@ -76,7 +79,8 @@ class Options(unittest.TestCase):
                 self.assertRegex(out, r"(?m)^  %s +%s" % (
                     re.escape(option), text))
             self.assertIn("127.0.0.1:8080", out)
-            self.assertEqual(out.count("(default: "), 8, out)
+            self.assertEqual(" ".join(out.split()).count("(default: "), 8,
+                             out)
 
     def test_help_defaults_are_the_users(self):
         """The defaults --help gives are the paths the daemon would use
