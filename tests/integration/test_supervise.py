@@ -75,6 +75,17 @@ class SuperviseTest(ScratchTest):
 
 # Environment, stdin, descriptors, signals, session ---------------------
 
+# A task's lines that print its own blocked and ignored signals, read by
+# the shell itself: dash blocks every signal for a moment while it forks a
+# command, so a "grep ... /proc/$$/status" may catch that instead.
+SIGNAL_STATE = """\
+while IFS= read -r line; do
+	case $line in
+	SigBlk:*|SigIgn:*) printf '%s\\n' "$line" ;;
+	esac
+done < /proc/$$/status
+"""
+
 ENV_TASK = """\
     #!/bin/sh
     # Dump the environment this process was started with.
@@ -224,17 +235,8 @@ class Hygiene(SuperviseTest):
             # A process started by the script lists its descriptors.
             ls /proc/self/fd
             """,
-        "signals.sh": """\
-            #!/bin/sh
-            # The script's own signal state, read by the shell itself: dash
-            # blocks every signal for a moment while it forks a command, so
-            # a "grep ... /proc/$$/status" may catch that instead.
-            while IFS= read -r line; do
-                case $line in
-                SigBlk:*|SigIgn:*) printf '%s\\n' "$line" ;;
-                esac
-            done < /proc/$$/status
-            """,
+        "signals.sh": "#!/bin/sh\n# The script's own signal state.\n" +
+                      SIGNAL_STATE,
         "session.sh": """\
             #!/bin/sh
             # The script's own ids.
@@ -715,22 +717,16 @@ class Reuse(SuperviseTest):
     CONFIG = "max-running 12\n"
     TASKS = {
         # Who supervises it, what it holds, what it inherited.
-        "probe.sh": """\
+        "probe.sh": textwrap.dedent("""\
             #!/bin/sh
             # Report the supervisor, descriptors, signals and environment.
             # @param word "Word" default=none
-            # The signal state first, read by the shell itself (see
-            # signals.sh above: dash blocks every signal while it forks).
-            while IFS= read -r line; do
-                case $line in
-                SigBlk:*|SigIgn:*) printf '%s\\n' "$line" ;;
-                esac
-            done < /proc/$$/status
+            """) + SIGNAL_STATE + textwrap.dedent("""\
             echo "ppid=$(cut -d' ' -f4 /proc/$$/stat)"
             echo "fds=$(ls /proc/self/fd | sort -n | tr '\\n' ' ')"
             echo "word=$word"
             echo "stdin=$(head -c 100)"
-            """,
+            """),
         # Leaves a process of its own session behind, then ends.
         "leaver.sh": """\
             #!/bin/sh
