@@ -462,6 +462,32 @@ db_retry_waiting(int64_t first)
 }
 
 /*
+ * Read a task's one run of statement stmt (a last run of some kind) into
+ * rec, kept (id 0: none), and say it is known: 0, or -1 on error (logged,
+ * nothing kept).
+ */
+static int
+db_latest_read(enum db_stmt stmt, const char *task, const char *what,
+    struct runrec *rec, int *known)
+{
+	sqlite3_stmt	*st = db_stmt(stmt);
+	int		 rc;
+
+	sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_row_runrec(st, rec);
+	else if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: the %s of %s: %s", what, task,
+		    sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		return (-1);
+	}
+	sqlite3_reset(st);
+	*known = 1;
+	return (0);
+}
+
+/*
  * The latest run of one task in *r: 0, 1 if it has none, -1 on error.
  * Read (one index lookup, runs_task) the first time a task is asked
  * about, then kept (see db_latest).
@@ -471,23 +497,10 @@ db_last_run(const char *task, struct runrec *r)
 {
 	struct db_latest	*e = db_latest_get(task, 1);
 	const struct runrec	*newer;
-	sqlite3_stmt		*st;
-	int			 rc;
 
-	if (!e->known) {
-		st = db_stmt(STMT_LAST_RUN_OF);
-		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			db_row_runrec(st, &e->run);
-		else if (rc != SQLITE_DONE) {
-			log_warnx("sqlite: the last run of %s: %s", task,
-			    sqlite3_errmsg(db));
-			sqlite3_reset(st);
-			return (-1);
-		}
-		sqlite3_reset(st);
-		e->known = 1;
-	}
+	if (!e->known && db_latest_read(STMT_LAST_RUN_OF, task, "last run",
+	    &e->run, &e->known) != 0)
+		return (-1);
 	if (e->run.id == 0)
 		return (1);
 	if (db_newer != NULL && (newer = db_newer(e->run.id)) != NULL)
@@ -507,23 +520,10 @@ int
 db_last_ended(const char *task, struct runrec *r)
 {
 	struct db_latest	*e = db_latest_get(task, 1);
-	sqlite3_stmt		*st;
-	int			 rc;
 
-	if (!e->ended_known) {
-		st = db_stmt(STMT_LAST_ENDED_OF);
-		sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			db_row_runrec(st, &e->ended);
-		else if (rc != SQLITE_DONE) {
-			log_warnx("sqlite: the last ended run of %s: %s", task,
-			    sqlite3_errmsg(db));
-			sqlite3_reset(st);
-			return (-1);
-		}
-		sqlite3_reset(st);
-		e->ended_known = 1;
-	}
+	if (!e->ended_known && db_latest_read(STMT_LAST_ENDED_OF, task,
+	    "last ended run", &e->ended, &e->ended_known) != 0)
+		return (-1);
 	if (e->ended.id == 0)
 		return (1);
 	runrec_copy(r, &e->ended);
