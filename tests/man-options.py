@@ -13,7 +13,8 @@ source is also parsed as a cross-check of the programs:
   once, always follows it, and which of the two ran tells whether the
   option took an argument.
 - microlightctl's global options: the same way.
-- microlightctl's commands: from the list `microlightctl -h` prints; each
+- microlightctl's commands: from the list `microlightctl -h` prints (the
+  lines indented by two; what each does is indented by six); each
   command's options are tried as `microlightctl -s NOSOCKET COMMAND -X`
   (no daemon is reached: the socket does not exist), where getopt says
   whether it refuses the option or misses its argument; the source of
@@ -685,7 +686,11 @@ def check_microlightctl(tap, box, page):
     commands = []
     if "commands:" in out:
         for line in out.split("commands:", 1)[1].splitlines():
-            if line.strip() and command_words(line.split()) not in commands:
+            # A command's usage is indented by two; what it does, under
+            # it, by more.
+            if not re.match(r"  \S", line):
+                continue
+            if command_words(line.split()) not in commands:
                 commands.append(command_words(line.split()))
     firsts = [c.split()[0] for c in commands]
     tap.check("microlightctl -h lists the commands of its table (ctl_cmds)",
