@@ -551,6 +551,24 @@ class Daemon:
         return conn
 
 
+def tmpfs_state(test, size):
+    """Mount a tmpfs of size ("2m") on test.d's state directory, so that a
+    test can fill the disk; skip the test when that is not possible (not
+    root, no mount). At the end it is unmounted, then the daemon's
+    directory removed (its own clean-up cannot remove a mount point)."""
+    if os.geteuid() != 0:
+        test.skipTest("mounting a tmpfs needs root")
+    os.mkdir(test.d.state_dir, 0o700)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=700"
+                        % size, "tmpfs", test.d.state_dir],
+                       capture_output=True)
+    if p.returncode != 0:
+        test.skipTest("cannot mount a tmpfs: %s" % p.stderr.decode())
+    # Cleanups run last first: the mount goes, then the directory.
+    test.addCleanup(shutil.rmtree, test.d.dir, True)
+    test.addCleanup(subprocess.run, ["umount", "-l", test.d.state_dir])
+
+
 def kill_group_from(path):
     """Kill the process group whose leader wrote its pid to path."""
     try:

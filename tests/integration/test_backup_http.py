@@ -474,14 +474,7 @@ class DiskFull(BackupHttpTest):
 
     def setUp(self):
         super().setUp()
-        if os.geteuid() != 0:
-            self.skipTest("mounting a tmpfs needs root")
-        os.mkdir(self.d.state_dir, 0o700)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=700",
-                            "tmpfs", self.d.state_dir], capture_output=True)
-        if p.returncode != 0:
-            self.skipTest("cannot mount a tmpfs: %s" % p.stderr.decode())
-        self.addCleanup(subprocess.run, ["umount", "-l", self.d.state_dir])
+        tmpfs_state(self, "4m")
         self.d.start()
 
     def test_no_room_for_the_copy(self):

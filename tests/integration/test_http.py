@@ -1492,14 +1492,7 @@ class HealthDiskFull(HttpTest):
 
     def setUp(self):
         super().setUp()
-        if os.geteuid() != 0:
-            self.skipTest("mounting a tmpfs needs root")
-        os.mkdir(self.d.state_dir, 0o700)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=700",
-                            "tmpfs", self.d.state_dir], capture_output=True)
-        if p.returncode != 0:
-            self.skipTest("cannot mount a tmpfs: %s" % p.stderr.decode())
-        self.addCleanup(subprocess.run, ["umount", "-l", self.d.state_dir])
+        tmpfs_state(self, "2m")
         self.d.start()
 
     def test_failing_while_records_wait(self):
