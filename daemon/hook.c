@@ -323,11 +323,15 @@ hook_wait_free(struct hook_wait *hw)
 static json_t *
 hook_answer(int64_t id, json_t *run)
 {
-	char	 url[320];
+	char	*url;
+	json_t	*o;
 
-	snprintf(url, sizeof url, "%s/runs/%lld", http_base(), (long long)id);
-	return (json_pack("{s:I,s:s,s:o}", K_RUN_ID, (json_int_t)id, K_URL,
-	    url, K_RUN, run != NULL ? run : json_null()));
+	/* base-url's path may be long: no fixed buffer. */
+	xasprintf(&url, "%s/runs/%lld", http_base(), (long long)id);
+	o = json_pack("{s:I,s:s,s:o}", K_RUN_ID, (json_int_t)id, K_URL, url,
+	    K_RUN, run != NULL ? run : json_null());
+	free(url);
+	return (o);
 }
 
 /* One chunk of output into a text/plain answer, up to its limit. */

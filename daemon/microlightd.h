@@ -903,6 +903,7 @@ void		 page_begin(struct evbuffer *, struct http_req *, const char *,
 		     int);
 void		 page_end(struct evbuffer *, struct http_req *, const char *);
 void		 page_send(struct http_req *, int, struct evbuffer *);
+json_t		*page_html_json(struct evbuffer *);
 void		 page_text(struct evbuffer *, const char *);
 void		 page_by(struct evbuffer *, const char *);
 const char	*page_json_str(json_t *, const char *);

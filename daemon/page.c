@@ -33,6 +33,21 @@ static const char page_times_js[] =
 #include "daemon/page_times_js.h"
 ;
 
+/*
+ * The HTML made in b as a JSON string, for an event that carries a part
+ * of a page; b is freed.
+ */
+json_t *
+page_html_json(struct evbuffer *b)
+{
+	json_t	*s;
+
+	s = json_stringn((const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b));
+	evbuffer_free(b);
+	return (s != NULL ? s : json_string(""));
+}
+
 /* Append s to b escaped as HTML text (safe in a double-quoted attribute). */
 void
 page_text(struct evbuffer *b, const char *s)

@@ -146,16 +146,8 @@ page_list_send(struct page_list_watch *w, const char *name, int64_t serial)
 {
 	struct evbuffer	*b = evbuffer_new();
 	json_t		*last, *o;
-	char		*html;
-	size_t		 len;
 
 	page_index_state(b, name);
-	len = evbuffer_get_length(b);
-	html = xmalloc(len + 1);
-	evbuffer_remove(b, html, len);
-	html[len] = '\0';
-	evbuffer_free(b);
-
 	o = json_pack("{s:s,s:i,s:i}", K_TASK, name, K_RUNNING,
 	    (int)run_task_count(name), K_QUEUED, (int)queue_count_task(name));
 	if ((last = ops_last_ended(name)) != NULL) {
@@ -165,8 +157,7 @@ page_list_send(struct page_list_watch *w, const char *name, int64_t serial)
 		json_decref(last);
 	} else
 		json_object_set_new(o, K_LAST, json_null());
-	json_object_set_new(o, K_HTML, json_string(html));
-	free(html);
+	json_object_set_new(o, K_HTML, page_html_json(b));
 	api_sse_event(w->hs, EV_TASK, serial, o);
 }
 

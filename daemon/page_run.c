@@ -589,22 +589,14 @@ page_events_head(struct page_events *pe, const char *type, json_t *run)
 {
 	struct evbuffer	*b = evbuffer_new();
 	const char	*status = page_json_str(run, K_STATUS);
-	char		*html;
-	size_t		 len;
 
 	if (json_is_object(run))
 		page_run_head(b, run, pe->token);
-	len = evbuffer_get_length(b);
-	html = xmalloc(len + 1);
-	evbuffer_remove(b, html, len);
-	html[len] = '\0';
-	api_sse_event(pe->af.hs, type, -1, json_pack("{s:s,s:s,s:I,s:I}",
-	    K_STATUS, status != NULL ? status : "unknown", K_HTML, html,
-	    K_OUTPUT_SIZE, json_integer_value(json_object_get(run,
-	    K_OUTPUT_SIZE)), K_OUTPUT_DROPPED, json_integer_value(
-	    json_object_get(run, K_OUTPUT_DROPPED))));
-	free(html);
-	evbuffer_free(b);
+	api_sse_event(pe->af.hs, type, -1, json_pack("{s:s,s:o,s:I,s:I}",
+	    K_STATUS, status != NULL ? status : "unknown", K_HTML,
+	    page_html_json(b), K_OUTPUT_SIZE, json_integer_value(
+	    json_object_get(run, K_OUTPUT_SIZE)), K_OUTPUT_DROPPED,
+	    json_integer_value(json_object_get(run, K_OUTPUT_DROPPED))));
 	json_decref(run);
 }
 

@@ -75,7 +75,6 @@ person_check_passwd(int64_t now)
 static char *
 person_gecos(const char *gecos, const char *login)
 {
-	char	*name;
 	size_t	 len, i;
 
 	if (gecos == NULL)
@@ -93,10 +92,7 @@ person_gecos(const char *gecos, const char *login)
 	}
 	if (strlen(login) == len && strncmp(gecos, login, len) == 0)
 		return (NULL);
-	name = xmalloc(len + 1);
-	memcpy(name, gecos, len);
-	name[len] = '\0';
-	return (name);
+	return (xstrndup(gecos, len));
 }
 
 /* What the password database says of uid, kept (see above). */
