@@ -491,6 +491,16 @@ control_client_send(struct client *c, json_t *msg)
 }
 
 /*
+ * Queue text made of whole lines (allocated, consumed) as one write: a
+ * list a task at a time goes out in one system call, not one a task.
+ */
+void
+control_client_send_text(struct client *c, char *text, size_t len)
+{
+	control_queue(c, text, len, NULL, 0);
+}
+
+/*
  * Queue messages (an array, consumed), each a line of its own, as one
  * write: a list a task at a time goes out in one system call, not one a
  * task.

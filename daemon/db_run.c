@@ -488,12 +488,13 @@ db_latest_read(enum db_stmt stmt, const char *task, const char *what,
 }
 
 /*
- * The latest run of one task in *r: 0, 1 if it has none, -1 on error.
- * Read (one index lookup, runs_task) the first time a task is asked
- * about, then kept (see db_latest).
+ * The latest run of one task, in *rp: the store's own record, valid until
+ * the next call into the store. 0, 1 if it has none, -1 on error. Read
+ * (one index lookup, runs_task) the first time a task is asked about,
+ * then kept (see db_latest).
  */
 int
-db_last_run(const char *task, struct runrec *r)
+db_last_run_ref(const char *task, const struct runrec **rp)
 {
 	struct db_latest	*e = db_latest_get(task, 1);
 	const struct runrec	*newer;
@@ -504,10 +505,22 @@ db_last_run(const char *task, struct runrec *r)
 	if (e->run.id == 0)
 		return (1);
 	if (db_newer != NULL && (newer = db_newer(e->run.id)) != NULL)
-		runrec_copy(r, newer);
+		*rp = newer;
 	else
-		runrec_copy(r, &e->run);
+		*rp = &e->run;
 	return (0);
+}
+
+/* The same as db_last_run_ref, a copy in *r (the caller's to clear). */
+int
+db_last_run(const char *task, struct runrec *r)
+{
+	const struct runrec	*p;
+	int			 rc;
+
+	if ((rc = db_last_run_ref(task, &p)) == 0)
+		runrec_copy(r, p);
+	return (rc);
 }
 
 /*

@@ -137,6 +137,13 @@ int		 db_notice_has_run(int64_t, const char *);
 int		 db_output_tail(int64_t, size_t, char **, size_t *);
 
 /* tasks.c */
+/*
+ * What a task's list line shows besides the task itself: its latest run
+ * (id, status, queued and started times), its next run, failing and
+ * overdue since (ops_list_each).
+ */
+#define OPS_LINE_KEY	7
+
 struct task {
 	char			*name;	/* or the file name if it has none */
 	char			*file;	/* name in the tasks directory */
@@ -148,6 +155,11 @@ struct task {
 	char			**errors;	/* "file:line: message" */
 	u_int			 nerrors;
 	int			 references;
+	struct task_line {		/* its line in a list (ops_list_each) */
+		char		*text;
+		size_t		 len;
+		int64_t		 key[OPS_LINE_KEY]; /* what it shows */
+	}			 line;
 	RB_ENTRY(task)		 entry;
 };
 RB_HEAD(task_tree, task);
@@ -249,6 +261,7 @@ int64_t		 db_runs_scheduled(void);
 int64_t		 db_retry_waiting(int64_t);
 void		 db_run_newer_set(db_run_newer_cb);
 int		 db_last_run(const char *, struct runrec *);
+int		 db_last_run_ref(const char *, const struct runrec **);
 int		 db_last_ended(const char *, struct runrec *);
 int64_t		 db_next_scheduled(const char *);
 int		 db_last_successes(void (*)(const char *, int64_t, void *),
@@ -670,6 +683,7 @@ void		 ops_error_clear(struct ops_error *);
 json_t		*ops_error_reply(struct ops_error *);
 void		 ops_ping(json_t *);
 void		 ops_list(const struct who *, int, json_t *);
+char		*ops_list_each(const struct who *, size_t *);
 int64_t		 ops_next_run(const struct task *);
 int		 ops_show(const struct who *, const char *, int64_t, json_t *,
 		     struct ops_error *);
@@ -706,6 +720,7 @@ void		 control_close(void);
 u_int		 control_client_count(void);
 void		 control_client_send(struct client *, json_t *);
 void		 control_client_send_lines(struct client *, json_t *);
+void		 control_client_send_text(struct client *, char *, size_t);
 void		 control_client_error(struct client *, const char *,
 		     const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 control_client_follow(struct client *, int64_t, int, int,

@@ -227,6 +227,74 @@ ops_list(const struct who *w, int brief, json_t *reply)
 }
 
 /*
+ * A task's line in a list a task at a time (EV_TASK with its brief
+ * object), made again only when what it shows (key) changed: the task
+ * itself never does, a reload makes new ones. r is its latest run or NULL.
+ */
+static void
+ops_list_line(struct task *t, const int64_t *key, const struct runrec *r)
+{
+	json_t	*last = NULL, *msg;
+
+	if (t->line.text != NULL &&
+	    memcmp(t->line.key, key, sizeof t->line.key) == 0)
+		return;
+	if (r != NULL)
+		last = object_run_brief(r);
+	msg = json_pack("{s:s,s:o}", K_EVENT, EV_TASK, K_TASK,
+	    object_task_brief(t, last, key[4], key[5], key[6]));
+	json_decref(last);
+	free(t->line.text);
+	t->line.text = proto_encode(msg, &t->line.len);
+	json_decref(msg);
+	memcpy(t->line.key, key, sizeof t->line.key);
+}
+
+/*
+ * list, brief, a task at a time (protocol 4's K_EACH): the line of each
+ * task w may see, one after the other in one allocated text of *len
+ * bytes. Each line is kept with its task (ops_list_line), so a list of
+ * tasks that did not change since the last one makes no JSON.
+ */
+char *
+ops_list_each(const struct who *w, size_t *len)
+{
+	struct task		*t;
+	const struct runrec	*r;
+	int64_t			 key[OPS_LINE_KEY];
+	char			*text = NULL;
+	size_t			 size = 0;
+	int			 rc;
+
+	*len = 0;
+	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
+		if (!access_task(w, t, t->name))
+			continue;
+		key[4] = ops_next_run(t);
+		notice_state(t->name, &key[5], &key[6]);
+		/* Last: r is valid until the next call into the store. */
+		if ((rc = db_last_run_ref(t->name, &r)) == 0) {
+			key[0] = r->id;
+			key[1] = r->status;
+			key[2] = r->queued_at;
+			key[3] = r->started_at;
+		} else {
+			r = NULL;
+			key[0] = rc;	/* none (1) or unknown (-1) */
+			key[1] = key[2] = key[3] = 0;
+		}
+		ops_list_line(t, key, r);
+		if (*len + t->line.len > size) {
+			size = (*len + t->line.len) * 2;
+			text = xreallocarray(text, 1, size);
+		}
+		memcpy(text + *len, t->line.text, t->line.len);
+		*len += t->line.len;
+	}
+	return (text);
+}
+
+/*
  * show: one task, its latest limit runs and its soonest OPS_SHOW_SCHEDULED
  * scheduled runs, set in reply.
  */

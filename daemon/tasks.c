@@ -66,6 +66,7 @@ task_free(struct task *t)
 	for (i = 0; i < t->nerrors; i++)
 		free(t->errors[i]);
 	free(t->errors);
+	free(t->line.text);
 	free(t);
 }
 

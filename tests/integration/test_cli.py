@@ -336,6 +336,101 @@ class Commands(DaemonTest):
         self.assertIn(b"1 invalid", p.stdout)
 
 
+class ListFollows(ScratchTest):
+    """The daemon keeps each task's line of the table and makes it again
+    only when what it shows changes: every such change must show. Each
+    step's table is checked against list --json (made afresh each time)
+    and against what the step did."""
+
+    CONFIG = "kill-grace 1s\nmax-running 1\n"
+    TASKS = {
+        "gated.sh": """\
+            #!/bin/sh
+            # Waits for its gate, then exits with code.
+            # @param code int default=0
+            @SH_GATE@
+            gate 1
+            exit $code
+            """,
+        "other.sh": "#!/bin/sh\n# Quick.\ntrue\n",
+    }
+    SHIFTED_CLOCK = True
+
+    def table(self):
+        """The table's rows by name, in UTC, checked against the JSON
+        list: the same tasks, next runs and last runs' times."""
+        env = {"TZ": "UTC"}
+        out = self.d.ctl("list", env=env, check=0).stdout.decode()
+        _, rows = columns_aligned(out)
+        rows = {r[0]: r for r in rows}
+        tasks = self.d.request({"cmd": "list"})["tasks"]
+        self.assertEqual(sorted(rows), sorted(t["name"] for t in tasks))
+
+        def shown(stamp):
+            if stamp is None:
+                return "-"
+            t = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            return t.astimezone(datetime.timezone.utc).strftime(
+                "%Y-%m-%d %H:%M:%S")
+        for t in tasks:
+            last = t.get("last_run") or {}
+            self.assertEqual(rows[t["name"]][2], shown(t.get("next_run")),
+                             out)
+            self.assertEqual(rows[t["name"]][3],
+                             shown(last.get("started_at") or
+                                   last.get("queued_at")), out)
+            self.assertTrue(rows[t["name"]][4].startswith(
+                last.get("status", "-")), out)
+        return {name: r[4] for name, r in rows.items()}
+
+    def shown(self, name):
+        return self.d.request({"cmd": "show", "task": name})["task"]
+
+    def test_every_change_shows(self):
+        self.assertEqual(self.table(), {"gated": "-", "other": "-"})
+        # A run starts (a new latest run), another waits for the slot.
+        a = self.d.run("gated", "code=1", wait=False)
+        self.d.wait_status(a, "running")
+        b = self.d.run("other", wait=False)
+        self.assertEqual(self.table(), {"gated": "running",
+                                        "other": "queued"})
+        # The same runs end: the same ids, new statuses.
+        self.go(a)
+        self.d.wait_status(a, "failed")
+        self.d.wait_status(b, "succeeded")
+        self.assertEqual(self.table(), {"gated": "failed",
+                                        "other": "succeeded"})
+        # Failing shows beside the next run until that run succeeds.
+        c = self.d.run("gated", wait=False)
+        self.d.wait_status(c, "running")
+        self.assertRegex(self.table()["gated"],
+                         r"^running, failing since \d{4}-")
+        self.go(c)
+        self.d.wait_status(c, "succeeded")
+        self.assertEqual(self.table()["gated"], "succeeded")
+        # A run for later is the next run until it is cancelled.
+        at = int(self.clock.now()) + 7200
+        later = int(self.d.ctl("run", "other", "--at", "@%d" % at,
+                               check=0).stdout)
+        self.assertEqual(self.table()["other"], "scheduled")
+        self.d.ctl("cancel", later, check=0)
+        self.d.wait_status(later, "cancelled")
+        self.assertEqual(self.table()["other"], "cancelled")
+        # A reload makes new tasks: the schedule and its next run show.
+        self.d.add_task("other.sh", "#!/bin/sh\n# Hourly now.\n"
+                        "# @schedule 30 * * * *\ntrue\n")
+        self.d.wait_for(lambda: self.shown("other").get("schedules"),
+                        advance=0)
+        first = self.shown("other")["next_run"]
+        self.assertIsNotNone(first)
+        self.table()
+        # Time passes the hourly time: the next run moves on.
+        self.d.advance(3600)
+        self.d.wait_for(lambda: self.shown("other")["next_run"] != first,
+                        advance=0)
+        self.table()
+
+
 class ExitStatus(DaemonTest):
     CONFIG = "kill-grace 1s\n"
     TASKS = {
