@@ -27,7 +27,9 @@ static const struct {
 	    "ones replacing\ntheirs, and print the new run's id.\n\n"
 	    "  --wait           wait for the end; exit with the run's status\n"
 	    "  --follow         write its output as it comes, then exit as "
-	    "--wait\n" },
+	    "--wait\n"
+	    "  --at TIME        a run for later, as run --at\n"
+	    "  --in DURATION    a run for later, as run --in\n" },
 	{ "logs", "Write a run's output, byte for byte.\n\n"
 	    "  -f, --follow     go on until the run ends; exit as run --wait\n"
 	    "  --stream S       stdout or stderr only\n" },

@@ -40,7 +40,8 @@ static const struct ctl_cmd {
 	{ "show", "show TASK", cmd_show },
 	{ "run", "run TASK [NAME=VALUE ...] [--wait] [--follow] "
 	    "[--at TIME | --in DURATION]", cmd_run },
-	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow]",
+	{ "rerun", "rerun RUN [NAME=VALUE ...] [--wait] [--follow] "
+	    "[--at TIME | --in DUR]",
 	    cmd_rerun },
 	{ "logs", "logs RUN [-f] [--stream stdout|stderr]", cmd_logs },
 	{ "runs", "runs [TASK] [-n N] [--status STATUS] [--before RUN]",
@@ -357,7 +358,7 @@ struct run_args {
 	json_t	*params;	/* NAME=VALUE words */
 	int	 wait;
 	int	 follow;
-	char	*at;		/* --at, --in (run only) */
+	char	*at;		/* --at, --in */
 	char	*in;
 };
 
@@ -437,15 +438,23 @@ run_operands(int argc, char **argv, const struct option *lo,
 }
 
 /*
- * Send a request that starts a run (run, rerun) and print its id; with
- * --wait or --follow, its output, and exit with its status.
+ * Send a request that starts a run (run, rerun), with ra's --at or --in,
+ * and print its id; with --wait or --follow, its output, and exit with
+ * its status.
  */
 static int
-run_send(json_t *req, int wait, int follow)
+run_send(json_t *req, struct run_args *ra)
 {
 	struct conn	 c;
 	json_t		*r, *run;
-	int		 status;
+	int		 status, wait = ra->wait, follow = ra->follow;
+
+	if (ra->at != NULL)
+		json_object_set_new(req, K_AT, json_string(ra->at));
+	if (ra->in != NULL)
+		json_object_set_new(req, K_IN, json_string(ra->in));
+	free(ra->at);
+	free(ra->in);
 
 	if (follow)
 		follow_ask_raw(req);
@@ -500,18 +509,12 @@ cmd_run(int argc, char **argv)
 	task = run_operands(argc - optind, argv + optind, lo, &ra);
 	req = json_pack("{s:s,s:s,s:o,s:b,s:b}", K_CMD, CMD_RUN, K_TASK,
 	    task, K_PARAMS, ra.params, K_WAIT, ra.wait, K_FOLLOW, ra.follow);
-	if (ra.at != NULL)
-		json_object_set_new(req, K_AT, json_string(ra.at));
-	if (ra.in != NULL)
-		json_object_set_new(req, K_IN, json_string(ra.in));
-	free(ra.at);
-	free(ra.in);
-	return (run_send(req, ra.wait, ra.follow));
+	return (run_send(req, &ra));
 }
 
 /*
- * rerun RUN [NAME=VALUE ...] [--wait] [--follow]: RUN's task again with
- * RUN's parameters, the given ones replacing theirs.
+ * rerun RUN [NAME=VALUE ...] [--wait] [--follow] [--at TIME | --in DUR]:
+ * RUN's task again with RUN's parameters, the given ones replacing theirs.
  */
 static int
 cmd_rerun(int argc, char **argv)
@@ -519,6 +522,8 @@ cmd_rerun(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "wait", no_argument, NULL, 'w' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "in", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct run_args	 ra;
@@ -531,7 +536,7 @@ cmd_rerun(int argc, char **argv)
 	id = run_id(run_operands(argc - optind, argv + optind, lo, &ra));
 	return (run_send(json_pack("{s:s,s:I,s:o,s:b,s:b}", K_CMD, CMD_RERUN,
 	    K_RUN, (json_int_t)id, K_PARAMS, ra.params, K_WAIT, ra.wait,
-	    K_FOLLOW, ra.follow), ra.wait, ra.follow));
+	    K_FOLLOW, ra.follow), &ra));
 }
 
 /* logs RUN [-f] [--stream stdout|stderr] */

@@ -182,22 +182,25 @@ api_task_run(struct http_req *hr)
 
 /*
  * POST /api/v1/runs/ID/rerun with {"params":{...}} (overrides; or no
- * body): a new run of the run's task with its parameters; 201 as above.
+ * body), "at" or "in" as above: a new run of the run's task with its
+ * parameters; 201 as above.
  */
 void
 api_run_rerun(struct http_req *hr)
 {
-	static const char *const keys[] = { K_PARAMS, NULL };
+	static const char *const keys[] = { K_PARAMS, K_AT, K_IN, NULL };
 	struct ops_error	 err = { NULL, NULL };
 	json_t			*req, *reply;
 	int64_t			 run, id;
 
 	if (api_shutting_down(hr) || (run = api_run_id(hr)) == -1 ||
-	    api_run_body(hr, keys, "\"params\"", &req) != 0)
+	    api_run_body(hr, keys, "\"params\", \"at\" and \"in\"",
+	    &req) != 0)
 		return;
 	reply = proto_ok();
 	id = ops_rerun(hr->who, run, json_object_get(req, K_PARAMS), NULL,
-	    TRIGGER_API, reply, &err);
+	    TRIGGER_API, json_string_value(json_object_get(req, K_AT)),
+	    json_string_value(json_object_get(req, K_IN)), reply, &err);
 	json_decref(req);
 	api_run_started(hr, id, reply, &err);
 }

@@ -46,7 +46,7 @@ static const struct control_cmd {
 	{ CMD_RUN, control_cmd_run, CMD_MUTATES | CMD_BATCH,
 	    { K_TASK, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, K_RAW, NULL } },
 	{ CMD_RERUN, control_cmd_rerun, CMD_MUTATES,
-	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, K_RAW, NULL } },
+	    { K_RUN, K_PARAMS, K_WAIT, K_FOLLOW, K_AT, K_IN, K_RAW, NULL } },
 	{ CMD_LOGS, control_cmd_logs, 0,
 	    { K_RUN, K_FOLLOW, K_STREAM, K_RAW, NULL } },
 	{ CMD_RUNS, control_cmd_runs, 0,
@@ -307,23 +307,29 @@ control_cmd_run(struct client *c, json_t *req)
 	control_cmd_started(c, reply, id, wait, follow, raw, &err);
 }
 
-/* rerun: a new run of a run's task with its parameters, maybe followed. */
+/*
+ * rerun: a new run of a run's task with its parameters, now or later,
+ * maybe followed.
+ */
 static void
 control_cmd_rerun(struct client *c, json_t *req)
 {
 	struct ops_error	 err;
+	const char		*at, *in;
 	json_t			*reply;
 	int			 wait, follow, raw;
 	int64_t			 run, id;
 
 	if (control_cmd_arg_int(c, req, K_RUN, 1, 0, &run) != 0 ||
+	    control_cmd_arg_string(c, req, K_AT, 0, &at) != 0 ||
+	    control_cmd_arg_string(c, req, K_IN, 0, &in) != 0 ||
 	    control_cmd_arg_bool(c, req, K_WAIT, &wait) != 0 ||
 	    control_cmd_arg_bool(c, req, K_FOLLOW, &follow) != 0 ||
 	    control_cmd_arg_bool(c, req, K_RAW, &raw) != 0)
 		return;
 	reply = proto_ok();
 	id = ops_rerun(control_client_asker(c), run, json_object_get(req,
-	    K_PARAMS), NULL, TRIGGER_CLI, reply, &err);
+	    K_PARAMS), NULL, TRIGGER_CLI, at, in, reply, &err);
 	control_cmd_started(c, reply, id, wait, follow, raw, &err);
 }
 

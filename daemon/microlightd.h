@@ -695,8 +695,8 @@ int64_t		 ops_run(const struct who *, const char *, json_t *,
 		     enum run_trigger, const void *, size_t, json_t *,
 		     const char *, const char *, json_t *, struct ops_error *);
 int64_t		 ops_rerun(const struct who *, int64_t, json_t *,
-		     const char *, enum run_trigger, json_t *,
-		     struct ops_error *);
+		     const char *, enum run_trigger, const char *,
+		     const char *, json_t *, struct ops_error *);
 int		 ops_status(const struct who *, int64_t, json_t *,
 		     struct ops_error *);
 json_t		*ops_last_ended(const char *);

@@ -462,12 +462,13 @@ ops_run(const struct who *w, const char *name, json_t *params,
  * rerun: a new run of run id's task with its parameters, those given
  * (borrowed, NULL for none) replacing theirs, checked against the task as
  * it is now; its rerun_of is id. If task is not NULL, id must be a run of
- * that task (a form of its page). The new run's object is set in reply.
- * Returns its id, or -1.
+ * that task (a form of its page). Now or later, as ops_run. The new run's
+ * object is set in reply. Returns its id, or -1.
  */
 int64_t
 ops_rerun(const struct who *w, int64_t id, json_t *given, const char *task,
-    enum run_trigger trigger, json_t *reply, struct ops_error *err)
+    enum run_trigger trigger, const char *at, const char *in, json_t *reply,
+    struct ops_error *err)
 {
 	struct run_request	 req;
 	json_t			*old, *params;
@@ -495,6 +496,11 @@ ops_rerun(const struct who *w, int64_t id, json_t *given, const char *task,
 	if (given != NULL)
 		json_object_update(params, given);
 	memset(&req, 0, sizeof req);
+	if (ops_when(at, in, &req.not_before, err) != 0) {
+		json_decref(params);
+		json_decref(old);
+		return (-1);
+	}
 	req.task = name;
 	req.trigger = trigger;
 	req.params = params;

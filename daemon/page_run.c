@@ -770,7 +770,8 @@ page_run_rerun(struct http_req *hr)
 	    "runs.", NULL)) == -1)
 		return;
 	reply = proto_ok();
-	rid = ops_rerun(hr->who, id, NULL, NULL, TRIGGER_WEB, reply, &err);
+	rid = ops_rerun(hr->who, id, NULL, NULL, TRIGGER_WEB, NULL, NULL,
+	    reply, &err);
 	json_decref(reply);
 	if (rid == -1) {
 		page_error(hr, http_status_for(err.code), err.message);

@@ -816,9 +816,9 @@ page_task_refuse(struct http_req *hr, const struct task *t,
 
 /*
  * Check a form as a whole before a run is asked for: every parameter, the
- * "Run later" time (a rerun runs now) and the confirmation, so that the
- * form comes back with every problem at once, not the first. The
- * problems go in errors (field name: message).
+ * "Run later" time and the confirmation, so that the form comes back with
+ * every problem at once, not the first. The problems go in errors (field
+ * name: message).
  */
 static void
 page_task_check(const struct task *t, struct evkeyvalq *form,
@@ -829,8 +829,7 @@ page_task_check(const struct task *t, struct evkeyvalq *form,
 	char		*msg;
 
 	page_form_check(t, params, rerun > 0, errors);
-	if (rerun == 0)
-		page_form_check_when(at, in, errors);
+	page_form_check_when(at, in, errors);
 	confirm = page_field(form, "_confirm");
 	if (t->def->confirm && (confirm == NULL || strcmp(confirm, "yes") !=
 	    0)) {
@@ -875,8 +874,8 @@ page_task_start(struct http_req *hr, const struct task *t,
 	name = xstrdup(t->name);
 	reply = proto_ok();
 	if (rerun > 0)
-		id = ops_rerun(hr->who, rerun, params, name, TRIGGER_WEB,
-		    reply, &err);
+		id = ops_rerun(hr->who, rerun, params, name, TRIGGER_WEB, at,
+		    in, reply, &err);
 	else
 		id = ops_run(hr->who, name, params, TRIGGER_WEB, NULL, 0,
 		    NULL, at, in, reply, &err);

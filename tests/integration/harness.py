@@ -6,6 +6,7 @@ Every test file does `from harness import *` and ends with
 """
 
 import atexit
+import datetime
 import json
 import os
 import re
@@ -115,6 +116,12 @@ def sanitized():
     says nothing of the daemon's)."""
     with open(MICROLIGHTD, "rb") as f:
         return b"__asan_init" in f.read()
+
+
+def epoch(text):
+    """An RFC 3339 time of the protocol, in seconds since the epoch."""
+    return datetime.datetime.fromisoformat(
+        text.replace("Z", "+00:00")).timestamp()
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):

@@ -18,12 +18,6 @@ HELLO = """\
     """
 
 
-def epoch(text):
-    """An RFC 3339 time of the protocol, in seconds."""
-    return datetime.datetime.fromisoformat(
-        text.replace("Z", "+00:00")).timestamp()
-
-
 class FutureTest(DaemonTest):
     SHIFTED_CLOCK = True
     TASKS = {"hello.sh": HELLO}

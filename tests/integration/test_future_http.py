@@ -27,12 +27,6 @@ NIGHTLY = script("""\
     """)
 
 
-def epoch(text):
-    """An RFC 3339 time of the protocol, in seconds."""
-    return datetime.datetime.fromisoformat(
-        text.replace("Z", "+00:00")).timestamp()
-
-
 def rfc3339(t):
     return datetime.datetime.fromtimestamp(
         t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

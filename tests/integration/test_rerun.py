@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Rerun (SPEC sections 3, 5 and 6; issue 14, point 5) through the real
-daemon: `microlightctl rerun RUN [NAME=VALUE ...] [--wait] [--follow]`
-with the run's parameters, with one replaced, with a value the task no
+daemon: `microlightctl rerun RUN [NAME=VALUE ...] [--wait] [--follow]
+[--at TIME | --in DUR]` with the run's parameters, with one replaced, now
+or for later (also from the API and the page's form), with a value the task no
 longer takes (refused, nothing made), of an unknown run; --wait's exit
 status; rerun_of in status and --json; POST /api/v1/runs/ID/rerun; the
 run page's Run again button: a form straight to the new run for a task
@@ -100,12 +101,33 @@ class Cli(RerunTest):
         self.assertIn(b"nosuch", p.stderr)
         self.assertEqual(self.run_count(), before)
 
+    def test_later(self):
+        old = self.first("mode=hard", "note=tonight")
+        at = int(time.time()) + 3 * 3600
+        new = self.rerun(old, "note=late", "--at", "@%d" % at)
+        run = self.d.status(new)
+        self.assertEqual(run["status"], "scheduled", run)
+        self.assertEqual(run["rerun_of"], old)
+        self.assertEqual(run["params"], {"code": "0", "mode": "hard",
+                                         "note": "late"})
+        self.assertEqual(epoch(run["scheduled_for"]), at)
+        new = self.rerun(old, "--in", "1h")
+        self.assertAlmostEqual(epoch(self.d.status(new)["scheduled_for"]),
+                               time.time() + 3600, delta=60)
+        # A time that has passed, or both: refused, nothing made.
+        before = self.run_count()
+        p = self.d.ctl("rerun", old, "--at", "@1", check=EX_USAGE)
+        self.assertIn(b"has passed", p.stderr)
+        self.d.ctl("rerun", old, "--at", "@%d" % at, "--in", "1h",
+                   check=EX_USAGE)
+        self.assertEqual(self.run_count(), before)
+
     def test_unknown_run(self):
         p = self.d.ctl("rerun", "4242", check=EX_DATAERR)
         self.assertIn(b"no run 4242", p.stderr)
         self.d.ctl("rerun", "abc", check=EX_USAGE)
         self.d.ctl("rerun", check=EX_USAGE)
-        self.d.ctl("rerun", "1", "--at", "@99999999999", check=EX_USAGE)
+        self.d.ctl("rerun", "1", "--tz", "UTC", check=EX_USAGE)
         self.no_runs()
 
     def test_wait_and_follow_exit_status(self):
@@ -171,6 +193,17 @@ class Api(RerunTest):
         got = self.api("GET", "/api/v1/runs/%d" % obj["run"]["id"], 200)
         self.assertEqual(got["run"]["rerun_of"], old)
 
+    def test_later(self):
+        old = self.first("mode=hard", "note=api")
+        obj = self.api("POST", "/api/v1/runs/%d/rerun" % old, 201,
+                       body={"in": "2h", "params": {"note": "later"}})
+        self.assertEqual(obj["run"]["status"], "scheduled")
+        self.assertEqual(obj["run"]["rerun_of"], old)
+        self.assertEqual(obj["run"]["params"], {"code": "0", "mode": "hard",
+                                                "note": "later"})
+        self.assertAlmostEqual(epoch(obj["run"]["scheduled_for"]),
+                               time.time() + 7200, delta=60)
+
     def test_refusals(self):
         old = self.first()
         before = self.run_count()
@@ -179,7 +212,9 @@ class Api(RerunTest):
         self.api_error("POST", "/api/v1/runs/999/rerun", 404, "unknown-run")
         self.api_error("POST", "/api/v1/runs/x/rerun", 404, "unknown-run")
         self.api_error("POST", "/api/v1/runs/%d/rerun" % old, 400, "usage",
-                       body={"at": "@99999999999"})
+                       body={"at": "@1"})
+        self.api_error("POST", "/api/v1/runs/%d/rerun" % old, 400, "usage",
+                       body={"when": "@99999999999"})
         self.api_error("POST", "/api/v1/runs/%d/rerun" % old, 400, "usage",
                        body={"params": "note=x"})
         self.assertEqual(self.run_count(), before)
@@ -261,6 +296,33 @@ class Page(RerunTest):
         check_page(self, r, 400)
         self.assertIn('name="_rerun" value="%d"' % old, r.text)
         self.assertEqual(self.run_count(), before)
+
+    def test_rerun_later(self):
+        old = self.first("mode=hard", "note=page")
+        r = check_page(self, self.web.get("/tasks/params?rerun=%d" % old))
+        self.assertIn('id="later"', r.text)
+        tok = re.search(r'name="_token" value="([0-9a-f]{32})"',
+                        r.text).group(1)
+        form = [("_token", tok), ("_rerun", str(old)), ("code", "0"),
+                ("mode", "hard"), ("note", "page")]
+        # A bad time: the form again, the problem under Run later.
+        before = self.run_count()
+        r = self.web.post_form("/tasks/params/run", form + [("_in", "soon")])
+        check_page(self, r, 400)
+        self.assertIn('name="_rerun" value="%d"' % old, r.text)
+        self.assertRegex(r.text, r'id="f-in"[^>]*aria-invalid="true"')
+        self.assertIn("Run later:", r.text)
+        self.assertEqual(self.run_count(), before)
+        r = self.web.post_form("/tasks/params/run", form + [("_in", "2h")])
+        self.assertEqual(r.status, 303, r.text[:2000])
+        new = int(re.fullmatch(r"/runs/(\d+)", r.headers["location"])
+                  .group(1))
+        run = self.d.status(new)
+        self.assertEqual(run["status"], "scheduled", run)
+        self.assertEqual(run["rerun_of"], old)
+        self.assertEqual(run["trigger"], "web")
+        self.assertAlmostEqual(epoch(run["scheduled_for"]),
+                               time.time() + 7200, delta=60)
 
     def test_prefill_of_another_task_or_unknown_run(self):
         plain = self.d.run("plain")["id"]
