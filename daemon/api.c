@@ -297,6 +297,8 @@ api_follow_closed(void *arg)
 	struct api_follow	*af = arg;
 
 	follow_cancel(af->f);
+	if (af->gone != NULL)
+		af->gone(af);
 	free(af);
 }
 
@@ -312,8 +314,8 @@ api_follow_drained(void *arg)
 
 /*
  * Start the stream that af's follower is to feed (a 200 reply to hr):
- * when its client goes, the follower is cancelled and the consumer freed;
- * as it drains, the follower is pumped.
+ * when its client goes, the follower is cancelled, af->gone called and the
+ * consumer freed; as it drains, the follower is pumped.
  */
 void
 api_follow_stream(struct api_follow *af, struct http_req *hr,
@@ -332,11 +334,16 @@ api_follow_pending(void *arg)
 	return (http_stream_pending(af->hs));
 }
 
-/* The follow's end was sent: the stream ends, the consumer is freed. */
+/*
+ * The follow's end was sent: the stream ends, the consumer is freed (its
+ * gone callback first, if it has one).
+ */
 void
 api_follow_end(struct api_follow *af)
 {
 	http_stream_end(af->hs);
+	if (af->gone != NULL)
+		af->gone(af);
 	free(af);
 }
 

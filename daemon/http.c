@@ -712,6 +712,7 @@ http_start(void)
 	    http_conn_evict);
 	http_conn_start();
 	page_list_init();
+	page_run_init();
 	if (ml_conf->base_url != NULL)
 		log_info("web page on %s/ (listening on %s)", ml_conf->base_url,
 		    http_listen_address());
@@ -734,6 +735,7 @@ http_close(void)
 {
 	http_abandon_all();
 	page_list_close();
+	page_run_close();
 	http_conn_stop();
 	if (http != NULL)
 		evhttp_free(http);

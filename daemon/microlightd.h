@@ -859,6 +859,7 @@ void		 http_stream_abandon_all(void);
 struct api_follow {
 	struct follower		*f;
 	struct http_stream	*hs;
+	void			(*gone)(struct api_follow *); /* or NULL */
 };
 
 int64_t		 api_run_id(struct http_req *);
@@ -949,6 +950,8 @@ void		 page_index_state(struct evbuffer *, const char *);
 /* page_list.c */
 void		 page_list_init(void);
 void		 page_list_close(void);
+void		 page_run_init(void);
+void		 page_run_close(void);
 int64_t		 page_list_serial(void);
 void		 page_list_events(struct http_req *);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -42,7 +43,20 @@ struct page_events {
 	int64_t			 from;		/* chunks before: on the page */
 	struct html_ansi_state	 st[2];		/* stdout, stderr */
 	char			 token[PAGE_TOKEN_LEN];
+	char			*why;		/* queued: the reason sent */
+	TAILQ_ENTRY(page_events) entry;		/* in page_queued if why */
 };
+
+/*
+ * The live pages of queued runs. Why one waits changes as other runs
+ * start and end (runs_on_change) while its own state does not: after such
+ * changes, in a turn of the loop of its own, each page's reason is made
+ * again and, if it changed, sent as a status event.
+ */
+static TAILQ_HEAD(, page_events) page_queued =
+    TAILQ_HEAD_INITIALIZER(page_queued);
+static struct event	*page_queued_ev;
+static int		 page_queued_due;
 
 /*
  * The run page's script (page_run.js, made into a string by make): output,
@@ -308,7 +322,7 @@ page_run_again(struct evbuffer *b, json_t *run, long long id,
  * callbacks too.)
  */
 static void
-page_run_why_queued(struct evbuffer *b, json_t *run)
+page_run_why(struct evbuffer *b, json_t *run)
 {
 	const char	*name = page_json_str(run, K_TASK);
 	const char	*when = page_json_str(run, K_SCHEDULED_FOR);
@@ -316,7 +330,6 @@ page_run_why_queued(struct evbuffer *b, json_t *run)
 	u_int		 n, running = run_active_count();
 	int64_t		 first, due;
 
-	evbuffer_add_printf(b, "<p class=\"lead\" id=\"why-queued\">");
 	if (when != NULL && time_parse_rfc3339(when, &due) == 0 &&
 	    due > time_now_ms()) {
 		/* A <time>: the page's script shows it in the viewer's zone. */
@@ -344,6 +357,31 @@ page_run_why_queued(struct evbuffer *b, json_t *run)
 	else
 		evbuffer_add_printf(b, "Waiting for its turn: runs queued "
 		    "before it, or of a higher priority, go first.");
+}
+
+/* The same, as a new string. */
+static char *
+page_run_why_text(json_t *run)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 len;
+	char		*s;
+
+	page_run_why(b, run);
+	len = evbuffer_get_length(b);
+	s = xmalloc(len + 1);
+	evbuffer_remove(b, s, len);
+	s[len] = '\0';
+	evbuffer_free(b);
+	return (s);
+}
+
+/* The same, as the page's paragraph. */
+static void
+page_run_why_queued(struct evbuffer *b, json_t *run)
+{
+	evbuffer_add_printf(b, "<p class=\"lead\" id=\"why-queued\">");
+	page_run_why(b, run);
 	evbuffer_add_printf(b, "</p>\n");
 }
 
@@ -580,15 +618,43 @@ page_events_output_send(struct page_events *pe, int64_t seq,
 	free(h);
 }
 
+/* A page's stream is no longer among those of queued runs. */
+static void
+page_queued_drop(struct page_events *pe)
+{
+	if (pe->why != NULL) {
+		TAILQ_REMOVE(&page_queued, pe, entry);
+		free(pe->why);
+		pe->why = NULL;
+	}
+}
+
+/* A page's stream goes (api_follow's gone). */
+static void
+page_events_gone(struct api_follow *af)
+{
+	page_queued_drop((struct page_events *)af);
+}
+
 /*
  * Send a status or end event: the run's state, its output's size and
- * dropped bytes, and its page's top.
+ * dropped bytes, and its page's top. While the run is queued, the page is
+ * among page_queued, with the reason it was sent.
  */
 static void
 page_events_head(struct page_events *pe, const char *type, json_t *run)
 {
 	struct evbuffer	*b = evbuffer_new();
 	const char	*status = page_json_str(run, K_STATUS);
+
+	if (status != NULL && proto_status_from(status) == RUN_QUEUED &&
+	    strcmp(type, EV_STATUS) == 0) {
+		if (pe->why == NULL)
+			TAILQ_INSERT_TAIL(&page_queued, pe, entry);
+		free(pe->why);
+		pe->why = page_run_why_text(run);
+	} else
+		page_queued_drop(pe);
 
 	if (json_is_object(run))
 		page_run_head(b, run, pe->token);
@@ -664,7 +730,8 @@ page_events_from(struct http_req *hr)
 
 /*
  * GET /runs/ID/events: the run page's Server-Sent Events. "status" (now,
- * and when the run starts) and "end" carry {"status", "html",
+ * when the run starts, and while it is queued when why it waits changes:
+ * see page_queued) and "end" carry {"status", "html",
  * "output_size", "output_dropped"}: the run's state, its page's top as
  * HTML and its output's byte counts; "output" carries {"seq", "stream",
  * "html"}, a chunk of output as escaped HTML with the chunk's number as
@@ -681,6 +748,7 @@ page_run_events(struct http_req *hr)
 	if ((id = page_run_find(hr, &run)) == -1)
 		return;
 	pe = xcalloc(1, sizeof *pe);
+	pe->af.gone = page_events_gone;
 	pe->id = id;
 	pe->from = page_events_from(hr);
 	auth_form_token(hr->user, pe->token, sizeof pe->token);
@@ -780,4 +848,57 @@ page_run_rerun(struct http_req *hr)
 	}
 	snprintf(loc, sizeof loc, "/runs/%lld", (long long)rid);
 	http_redirect(hr, loc);
+}
+
+/* From a fresh turn of the loop: a queued run's page whose reason changed. */
+static void
+page_queued_cb(int fd, short events, void *arg)
+{
+	struct page_events	*pe, *next;
+	struct run		*r;
+	json_t			*run;
+	char			*why;
+
+	page_queued_due = 0;
+	TAILQ_FOREACH_SAFE(pe, &page_queued, entry, next) {
+		/* Started or ended: its follower says so. */
+		if ((r = runs_lookup(pe->id)) == NULL ||
+		    r->rec.status != RUN_QUEUED)
+			continue;
+		run = object_run(&r->rec);
+		why = page_run_why_text(run);
+		if (strcmp(why, pe->why) != 0)
+			page_events_head(pe, EV_STATUS, run);
+		else
+			json_decref(run);
+		free(why);
+	}
+}
+
+/* A task's runs changed (runs_on_change): the reasons are looked at. */
+static void
+page_queued_changed(const char *name)
+{
+	if (!page_queued_due && !TAILQ_EMPTY(&page_queued)) {
+		page_queued_due = 1;
+		event_active(page_queued_ev, EV_TIMEOUT, 0);
+	}
+}
+
+/* Start: runs.c's word on every change. */
+void
+page_run_init(void)
+{
+	page_queued_ev = event_new(ml_base, -1, 0, page_queued_cb, NULL);
+	runs_on_change(page_queued_changed);
+}
+
+/* At exit (the streams are gone, and page_queued empty with them). */
+void
+page_run_close(void)
+{
+	if (page_queued_ev != NULL)
+		event_free(page_queued_ev);
+	page_queued_ev = NULL;
+	page_queued_due = 0;
 }

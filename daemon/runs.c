@@ -47,7 +47,8 @@ static struct runs_ids	 runs_by_id = RB_INITIALIZER(&runs_by_id);
 static int		 runs_kicking;
 static int		 runs_again;
 static struct event	*ev_wake;
-static void		(*runs_changed)(const char *);	/* runs_on_change */
+#define RUNS_HOOKS	2	/* the task list's and the run page's */
+static void		(*runs_changed[RUNS_HOOKS])(const char *);
 
 /*
  * Scheduled runs (future runs, retries waiting out their delay) live in
@@ -81,22 +82,36 @@ RB_GENERATE(runs_ids, run, idnode, runs_id_cmp);
 
 /*
  * Who is to hear when a task's runs change -- one is queued, starts or
- * ends -- by the task's name (the task list's live updates); NULL: nobody.
- * It is called at once, from wherever the change is made, and must not
- * call back in here.
+ * ends -- by the task's name (the task list's live updates, the reasons
+ * queued runs' pages give); NULL: nobody any more. Each is called at
+ * once, from wherever the change is made, and must not call back in here.
  */
 void
 runs_on_change(void (*cb)(const char *))
 {
-	runs_changed = cb;
+	u_int	 i;
+
+	if (cb == NULL) {
+		memset(runs_changed, 0, sizeof runs_changed);
+		return;
+	}
+	for (i = 0; i < RUNS_HOOKS; i++) {
+		if (runs_changed[i] == NULL) {
+			runs_changed[i] = cb;
+			return;
+		}
+	}
+	fatalx("runs_on_change: too many");
 }
 
 /* A run was queued, started or ended: tell who asked. */
 static void
 runs_change(const struct run *r)
 {
-	if (runs_changed != NULL)
-		runs_changed(r->rec.task);
+	u_int	 i;
+
+	for (i = 0; i < RUNS_HOOKS && runs_changed[i] != NULL; i++)
+		runs_changed[i](r->rec.task);
 }
 
 /* A live run (queued or running) by id, or NULL. */

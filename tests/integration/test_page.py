@@ -776,6 +776,37 @@ class WhyQueuedTest(PageTest):
             self.d.ctl("cancel", run_id, check=0)
         self.d.wait_status(first, "cancelled", timeout=15)
 
+    def test_reason_follows_live(self):
+        """A queued run's live page hears when the run it waits for
+        changes, though its own state does not."""
+        first = self.web.run("slow")
+        self.d.wait_status(first, "running")
+        second, third = self.web.run("slow"), self.web.run("slow")
+        waits_for = '<p class="lead" id="why-queued">Waiting for <a href=' \
+            '"/runs/%d">#%d</a>: this task runs one at a time.</p>'
+        s = SseStream(self.web, "/runs/%d/events" % third)
+        try:
+            kind, _, data = s.next()
+            self.assertEqual((kind, data["status"]), ("status", "queued"))
+            self.assertIn(waits_for % (first, first), data["html"])
+            self.go(first, 1)
+            self.go(first, 2)
+            self.d.wait_status(second, "running")
+            events = s.until(lambda t, d: "#%d</a>" % second in
+                             d.get("html", ""), "the new reason")
+            kind, _, data = events[-1]
+            self.assertEqual((kind, data["status"]), ("status", "queued"))
+            self.assertIn(waits_for % (second, second), data["html"])
+            # Its state did not change, only the reason (maybe "its
+            # turn" between the first's end and the second's start).
+            self.assertEqual({(k, d["status"]) for k, _, d in events},
+                             {("status", "queued")})
+        finally:
+            s.close()
+        for run_id in (third, second):
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(second, "cancelled", timeout=15)
+
 
 class WhyWaitsTest(PageTest):
     """A run for later says when it is due, as a <time> the page's script
