@@ -228,10 +228,24 @@ conn_request(struct conn *c, json_t *req)
 __dead void
 conn_fail(json_t *reply)
 {
+	json_t		*error = json_object_get(reply, K_ERROR), *problems, *p;
 	const char	*msg;
 	char		*v;
+	size_t		 i;
 
-	msg = jstr(json_object_get(reply, K_ERROR), K_MESSAGE);
+	/* Refused parameters: each problem on a line of its own. */
+	problems = json_object_get(error, K_PROBLEMS);
+	if (json_array_size(problems) > 1) {
+		json_array_foreach(problems, i, p) {
+			if ((msg = jstr(p, K_MESSAGE)) == NULL)
+				continue;
+			v = text_vis(msg);
+			warnx("%s", v);
+			free(v);
+		}
+		exit(exit_for_error(reply));
+	}
+	msg = jstr(error, K_MESSAGE);
 	v = text_vis(msg != NULL ? msg : "unknown error");
 	warnx("%s", v);
 	free(v);

@@ -65,6 +65,7 @@
 #define K_SCHEDULED		"scheduled"	/* show: a task's future runs */
 #define K_PARAMS		"params"
 #define K_PARAM			"param"		/* a problem's parameter */
+#define K_PROBLEMS		"problems"	/* bad-params: each problem */
 #define K_WAIT			"wait"
 #define K_FOLLOW		"follow"
 #define K_STREAM		"stream"

@@ -64,7 +64,7 @@ api_tasks(struct http_req *hr)
 void
 api_task(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply = proto_ok();
 
 	api_result(hr, ops_show(hr->who, hr->arg, OPS_SHOW_LIMIT, reply, &err), 200,
@@ -165,7 +165,7 @@ void
 api_task_run(struct http_req *hr)
 {
 	static const char *const keys[] = { K_PARAMS, K_AT, K_IN, NULL };
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*req, *reply;
 	int64_t			 id;
 
@@ -189,7 +189,7 @@ void
 api_run_rerun(struct http_req *hr)
 {
 	static const char *const keys[] = { K_PARAMS, K_AT, K_IN, NULL };
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*req, *reply;
 	int64_t			 run, id;
 
@@ -209,7 +209,7 @@ api_run_rerun(struct http_req *hr)
 void
 api_runs(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*s, *errstr;
 	int64_t			 limit = OPS_RUNS_LIMIT, before = 0;
 	json_t			*reply;
@@ -239,7 +239,7 @@ api_runs(struct http_req *hr)
 void
 api_run(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	int64_t			 id;
 
@@ -253,7 +253,7 @@ api_run(struct http_req *hr)
 void
 api_run_cancel(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	int64_t			 id;
 	int			 rc;
@@ -423,7 +423,7 @@ static const struct follow_sink api_log_sink = {
 void
 api_run_log(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	struct api_log		*al;
 	const char		*s, *accept;
 	json_t			*obj;

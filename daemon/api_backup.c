@@ -154,7 +154,7 @@ static const struct backup_sink api_backup_sink = {
 void
 api_backup(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	struct api_backup	*ab;
 
 	/* HEAD: the headers alone, without making a copy for nothing. */

@@ -251,7 +251,7 @@ control_cmd_list(struct client *c, json_t *req)
 static void
 control_cmd_show(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*name;
 	json_t			*reply;
 	int64_t			 limit;
@@ -285,7 +285,7 @@ control_cmd_started(struct client *c, json_t *reply, int64_t id, int wait,
 static void
 control_cmd_run(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*name, *at, *in;
 	json_t			*reply;
 	int			 wait, follow, raw;
@@ -314,7 +314,7 @@ control_cmd_run(struct client *c, json_t *req)
 static void
 control_cmd_rerun(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*at, *in;
 	json_t			*reply;
 	int			 wait, follow, raw;
@@ -337,7 +337,7 @@ control_cmd_rerun(struct client *c, json_t *req)
 static void
 control_cmd_logs(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*sname;
 	json_t			*reply;
 	int			 follow, raw, stream = 0;
@@ -365,7 +365,7 @@ control_cmd_logs(struct client *c, json_t *req)
 static void
 control_cmd_runs(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*task, *sname;
 	int64_t			 limit, before;
 	json_t			*reply;
@@ -385,7 +385,7 @@ control_cmd_runs(struct client *c, json_t *req)
 static void
 control_cmd_status(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	int64_t			 id;
 
@@ -400,7 +400,7 @@ control_cmd_status(struct client *c, json_t *req)
 static void
 control_cmd_cancel(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	int64_t			 id;
 
@@ -415,7 +415,7 @@ control_cmd_cancel(struct client *c, json_t *req)
 static void
 control_cmd_reload(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 
 	reply = proto_ok();
@@ -426,7 +426,7 @@ control_cmd_reload(struct client *c, json_t *req)
 static void
 control_cmd_webhook(struct client *c, json_t *req)
 {
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*name;
 	json_t			*reply;
 	int			 rotate;
@@ -444,7 +444,7 @@ control_cmd_webhook(struct client *c, json_t *req)
 static void
 control_cmd_backup(struct client *c, json_t *req)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 
 	if (control_client_backup(c, &err) != 0) {
 		control_client_error(c, err.code, "%s", err.message);
@@ -521,7 +521,7 @@ control_cmd_token(struct client *c, json_t *req)
 		{ TOKEN_LIST, 0 },
 		{ TOKEN_REVOKE, 0x1 },
 	};
-	struct ops_error	 err;
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*action, *name = NULL, *expires = NULL;
 	const char		**tasks = NULL;
 	char			*user;

@@ -91,43 +91,32 @@ hook_info(const struct who *w, const char *name, int rotate, json_t *reply,
 	const char	*addr;
 	int		 configured;
 
-	if ((t = ops_task(w, name)) == NULL) {
-		err->code = E_UNKNOWN_TASK;
-		xasprintf(&err->message, "no task named '%s'", name);
-		return (-1);
-	}
-	if (t->def == NULL || !t->def->webhook) {
-		err->code = E_NO_WEBHOOK;
-		xasprintf(&err->message, "task '%s' has no @webhook line: add "
-		    "one to its header to let other systems start it", name);
-		return (-1);
-	}
+	if ((t = ops_task(w, name)) == NULL)
+		return (ops_fail(err, E_UNKNOWN_TASK, "no task named '%s'",
+		    name));
+	if (t->def == NULL || !t->def->webhook)
+		return (ops_fail(err, E_NO_WEBHOOK, "task '%s' has no @webhook "
+		    "line: add one to its header to let other systems start "
+		    "it", name));
 	if (rotate) {
 		if ((secret = hook_secret(name, 0, &configured)) != NULL) {
 			explicit_bzero(secret, strlen(secret));
 			free(secret);
 		}
-		if (configured) {
-			err->code = E_CONFIGURED;
-			xasprintf(&err->message, "the secret of '%s' is set by "
-			    "webhook-secret in %s: change it there", name,
-			    ml_conf->file);
-			return (-1);
-		}
+		if (configured)
+			return (ops_fail(err, E_CONFIGURED, "the secret of '%s' "
+			    "is set by webhook-secret in %s: change it there",
+			    name, ml_conf->file));
 		secret = hmac_secret();
 		if (db_hook_secret_set(name, secret) != 0) {
 			free(secret);
-			err->code = E_INTERNAL;
-			xasprintf(&err->message, "the new secret could not be "
-			    "stored (see the daemon's log)");
-			return (-1);
+			return (ops_fail(err, E_INTERNAL, "the new secret could "
+			    "not be stored (see the daemon's log)"));
 		}
 		log_info("%s: webhook secret rotated", name);
 	} else if ((secret = hook_secret(name, 1, &configured)) == NULL) {
-		err->code = E_INTERNAL;
-		xasprintf(&err->message, "the secret could not be stored (see "
-		    "the daemon's log)");
-		return (-1);
+		return (ops_fail(err, E_INTERNAL, "the secret could not be "
+		    "stored (see the daemon's log)"));
 	}
 	if ((addr = http_listen_public_url()) != NULL)
 		xasprintf(&url, "%s/hooks/%s", addr, name);
@@ -406,7 +395,7 @@ static void
 hook_wait_deadline(int fd, short events, void *arg)
 {
 	struct hook_wait	*hw = arg;
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*run = NULL;
 
 	follow_cancel(hw->f);
@@ -435,7 +424,7 @@ hook_wait_closed(void *arg)
 void
 hook_request(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	struct hook_wait	*hw;
 	struct task		*t;
 	struct timeval		 tv;

@@ -391,6 +391,14 @@ http_browser(struct http_req *hr)
 	    strncmp(uri, "/hooks/", 7) != 0);
 }
 
+/* Whether an error is to be a page (a page's route, or a browser's). */
+static int
+http_wants_page(struct http_req *hr)
+{
+	return ((hr->route != NULL && (hr->route->flags & R_HTML)) ||
+	    (hr->route == NULL && http_browser(hr)));
+}
+
 /*
  * An error: a JSON error object for the API and webhooks
  * ({"ok":false,"error":{"code":...,"message":...}}), a page for the web
@@ -410,15 +418,17 @@ http_error(struct http_req *hr, int status, const char *code,
 	/* Unavailable for now (shutting down, max-queued): when to retry. */
 	if (status == 503)
 		http_set_header(hr, "Retry-After", HTTP_RETRY_AFTER);
-	if ((hr->route != NULL && (hr->route->flags & R_HTML)) ||
-	    (hr->route == NULL && http_browser(hr)))
+	if (http_wants_page(hr))
 		page_error(hr, status, msg);
 	else
 		http_json(hr, status, proto_error(code, "%s", msg));
 	free(msg);
 }
 
-/* An error for an error object of ops.c (the object is consumed). */
+/*
+ * An error for an error object of ops.c (the object is consumed); to a
+ * JSON client with its problems, if it has them.
+ */
 void
 http_ops_error(struct http_req *hr, json_t *err)
 {
@@ -427,6 +437,11 @@ http_ops_error(struct http_req *hr, json_t *err)
 
 	code = json_string_value(json_object_get(e, K_CODE));
 	msg = json_string_value(json_object_get(e, K_MESSAGE));
+	if (code != NULL && msg != NULL && json_object_get(e, K_PROBLEMS) !=
+	    NULL && !http_wants_page(hr)) {
+		http_json(hr, http_status_for(code), err);
+		return;
+	}
 	if (code == NULL)
 		code = E_INTERNAL;
 	http_error(hr, http_status_for(code), code, "%s",

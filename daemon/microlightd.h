@@ -673,6 +673,7 @@ void		 follow_run_ended(struct run *);
 struct ops_error {
 	const char	*code;
 	char		*message;
+	json_t		*problems;	/* bad-params: [{param, message}] */
 };
 
 int		 ops_no_task(const struct who *, const char *,

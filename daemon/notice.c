@@ -96,7 +96,7 @@ static void
 notice_deliver_one(struct notice *n)
 {
 	struct run_request	 req;
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*names, *v;
 	const char		*name;
 	char			 by[128];

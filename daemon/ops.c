@@ -17,6 +17,7 @@ ops_fail(struct ops_error *err, const char *code, const char *fmt, ...)
 	va_list	 ap;
 
 	err->code = code;
+	err->problems = NULL;
 	va_start(ap, fmt);
 	xvasprintf(&err->message, fmt, ap);
 	va_end(ap);
@@ -30,15 +31,23 @@ ops_error_clear(struct ops_error *err)
 	free(err->message);
 	err->message = NULL;
 	err->code = NULL;
+	json_decref(err->problems);
+	err->problems = NULL;
 }
 
-/* An error as a protocol error reply; the error is cleared. */
+/*
+ * An error as a protocol error reply, with its problems if it has them;
+ * the error is cleared.
+ */
 json_t *
 ops_error_reply(struct ops_error *err)
 {
 	json_t	*reply;
 
 	reply = proto_error(err->code, "%s", err->message);
+	if (err->problems != NULL)
+		json_object_set(json_object_get(reply, K_ERROR), K_PROBLEMS,
+		    err->problems);
 	ops_error_clear(err);
 	return (reply);
 }

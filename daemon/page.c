@@ -244,7 +244,7 @@ page_time(struct evbuffer *b, const char *iso, int flags)
 json_t *
 page_live(json_t *run)
 {
-	struct ops_error err = { NULL, NULL };
+	struct ops_error err = { NULL, NULL, NULL };
 	json_t		*id = json_object_get(run, K_ID), *now;
 	const char	*st = page_json_str(run, K_STATUS);
 
@@ -459,7 +459,7 @@ void
 page_history(struct evbuffer *b, struct http_req *hr, const char *task,
     const char *base, const char *anchor, int limit, int with_task)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*status, *before_s, *errstr = NULL, *name;
 	json_t			*reply = proto_ok(), *runs;
 	int64_t			 before = 0, last;

@@ -538,7 +538,7 @@ page_run_output(struct evbuffer *b, long long id, struct page_output *po,
 static int64_t
 page_run_find(struct http_req *hr, json_t **runp)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	int64_t			 id;
 
 	if ((id = api_run_id(hr)) == -1)
@@ -793,7 +793,7 @@ page_run_posted(struct http_req *hr, const char *shutting_down,
 void
 page_run_cancel(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	const char		*task;
 	char			 loc[ML_NAME_MAX + 64];
@@ -829,7 +829,7 @@ page_run_cancel(struct http_req *hr)
 void
 page_run_rerun(struct http_req *hr)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	json_t			*reply;
 	char			 loc[64];
 	int64_t			 id, rid;

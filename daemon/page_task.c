@@ -455,7 +455,7 @@ static void
 page_task_upcoming(struct evbuffer *b, struct http_req *hr,
     const struct task *t)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	struct page_upcoming	*u;
 	json_t			*reply = proto_ok(), *runs, *run;
 	char			 token[PAGE_TOKEN_LEN];
@@ -573,7 +573,7 @@ page_task_render(struct http_req *hr, const struct task *t, json_t *values,
 static void
 page_task_rerun(struct http_req *hr, const struct task *t, const char *arg)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const struct taskparam	*tp;
 	const char		*errstr;
 	char			*msg;
@@ -734,7 +734,7 @@ page_form_check(const struct task *t, json_t *params, int given_only,
 static void
 page_form_check_when(const char *at, const char *in, json_t *errors)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	int64_t			 when;
 	char			*msg;
 
@@ -848,7 +848,7 @@ static void
 page_task_start(struct http_req *hr, const struct task *t,
     struct evkeyvalq *form)
 {
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	const char		*field, *errstr, *at, *in;
 	char			*name, loc[64], atbuf[64];
 	json_t			*params, *reply, *errors;

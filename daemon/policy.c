@@ -39,7 +39,7 @@ static void
 policy_retry(struct run *r, struct task *t)
 {
 	struct run_request	 req;
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	int64_t			 delay, id;
 	char			 when[32];
 
@@ -95,7 +95,7 @@ static void
 policy_chain(struct run *r, const char *what, const char *target)
 {
 	struct run_request	 req;
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 	char			*tasks, *why = NULL, by[64];
 	const char		*c;
 	int			 links = 1;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "microlightd.h"
 #include "params.h"
 #include "heap.h"
@@ -79,6 +81,30 @@ runs_id_cmp(struct run *a, struct run *b)
 	return (a->rec.id < b->rec.id ? -1 : a->rec.id > b->rec.id);
 }
 RB_GENERATE(runs_ids, run, idnode, runs_id_cmp);
+
+/*
+ * Refuse parameters that do not fit task t: every problem at once, in
+ * err->problems ({param, message}, as a form shows them) and in its
+ * message, joined by "; ". Returns -1.
+ */
+static int64_t
+runs_bad_params(const struct task *t, json_t *given, struct ops_error *err)
+{
+	struct evbuffer	*b = evbuffer_new();
+	json_t		*problems, *p;
+	size_t		 i;
+
+	problems = params_problems(t->def, given, 0);
+	json_array_foreach(problems, i, p) {
+		evbuffer_add_printf(b, "%s%s", i > 0 ? "; " : "",
+		    json_string_value(json_object_get(p, K_MESSAGE)));
+	}
+	evbuffer_add(b, "", 1);
+	ops_fail(err, E_BAD_PARAMS, "%s", (char *)evbuffer_pullup(b, -1));
+	evbuffer_free(b);
+	err->problems = problems;
+	return (-1);
+}
 
 /*
  * Who is to hear when a task's runs change -- one is queued, starts or
@@ -531,9 +557,8 @@ runs_submit(const struct run_request *req, struct ops_error *err)
 		    "unreadable"));
 	else if ((params = params_check(t->def, req->params, 0,
 	    &cause)) == NULL) {
-		ops_fail(err, E_BAD_PARAMS, "%s", cause);
 		free(cause);
-		return (-1);
+		return (runs_bad_params(t, req->params, err));
 	}
 	if (req->not_before > time_now_ms())
 		return (runs_schedule(runs_new(req, t, params), req, rule,

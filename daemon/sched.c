@@ -158,7 +158,7 @@ static int
 sched_trigger(const char *name, const char *expr, json_t *params)
 {
 	struct run_request	 req;
-	struct ops_error	 err = { NULL, NULL };
+	struct ops_error	 err = { NULL, NULL, NULL };
 
 	if (ml_shutting_down)
 		return (-1);

@@ -567,6 +567,28 @@ class ExitStatus(DaemonTest):
                        check=EX_DATAERR)
         self.assertIn(b"nope", p.stderr)
 
+    def test_every_bad_param_at_once(self):
+        before = runs_count(self.d)
+        p = self.d.ctl("run", "params", "n=abc", "mode=c", "nope=\x1b[2J",
+                       check=EX_DATAERR)
+        self.assertEqual(p.stderr.decode().splitlines(), [
+            "microlightctl: nope: no such parameter",
+            "microlightctl: n: 'abc' is not an integer",
+            "microlightctl: mode: 'c' is not one of the choices",
+            "microlightctl: host: required parameter is missing"])
+        self.assertEqual(runs_count(self.d), before)
+        # The reply names each, and its message has them all.
+        err = self.d.request({"cmd": "run", "task": "params",
+                              "params": {"n": "x", "host": "h"}})["error"]
+        self.assertEqual(err["problems"], [
+            {"param": "n", "message": "n: 'x' is not an integer"}])
+        err = self.d.request({"cmd": "run", "task": "params",
+                              "params": {"n": "x"}})["error"]
+        self.assertEqual([p["param"] for p in err["problems"]],
+                         ["n", "host"])
+        self.assertEqual(err["message"], "n: 'x' is not an integer; "
+                         "host: required parameter is missing")
+
 
 class Help(unittest.TestCase):
     """microlightctl help COMMAND (SPEC 5): for every command that

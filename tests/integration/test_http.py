@@ -1178,6 +1178,19 @@ class Api(HttpTest):
         msg = self.api_error("POST", "/api/v1/tasks/params/runs", 400,
                              "bad-params", {"params": {"count": "x"}})
         self.assertIn("count", msg)
+        # Every problem at once, each by its parameter.
+        r = self.post("/api/v1/tasks/params/runs",
+                      {"params": {"count": "x", "mode": "medium",
+                                  "who": "<b>"}})
+        self.assertEqual(r.status, 400, r)
+        err = r.json()["error"]
+        self.assertEqual(err["code"], "bad-params")
+        self.assertEqual([(p["param"], p["message"].split(":")[0])
+                          for p in err["problems"]],
+                         [("who", "who"), ("count", "count"),
+                          ("mode", "mode")])
+        self.assertEqual(err["message"], "; ".join(
+            p["message"] for p in err["problems"]))
         msg = self.api_error("POST", "/api/v1/tasks/params/runs", 400,
                              "usage", {"extra": 1})
         self.assertIn("extra", msg)

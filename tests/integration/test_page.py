@@ -1063,7 +1063,7 @@ class RunFormTest(PageTest):
         self.assertRegex(r.text, r'id="p-loud" name="loud" value="true" '
                          r'checked')
         self.assertNotRegex(r.text, r'id="p-quiet" [^>]*checked')
-        # The API still says the first problem, as before, and no more.
+        # The API says every problem too, each by its parameter.
         r = self.web.request("POST", "/api/v1/tasks/form/runs",
                              body=json.dumps({"params": {
                                  "name": "", "count": "many"}}),
@@ -1071,7 +1071,10 @@ class RunFormTest(PageTest):
         self.assertEqual(r.status, 400, r.text)
         err = json.loads(r.text)["error"]
         self.assertEqual(err["code"], "bad-params")
-        self.assertEqual(err["message"], "name: required parameter is empty")
+        self.assertEqual(err["message"], "name: required parameter is "
+                         "empty; count: 'many' is not an integer")
+        self.assertEqual([p["param"] for p in err["problems"]],
+                         ["name", "count"])
 
     def test_refused_forms(self):
         """No token, a wrong one, another site's Origin or Sec-Fetch-Site
