@@ -135,13 +135,16 @@
 /*
  * The task list's events (GET /events): EV_TASK with K_TASK, K_RUNNING
  * and K_QUEUED (how many runs), K_LAST (the last result: K_ID and
- * K_STATUS, or null) and K_HTML; EV_SYNC and EV_RELOAD with K_SERIAL.
- * K_SINCE is the query's: the serial the page was drawn at.
+ * K_STATUS, or null), K_HTML (the runs' part of the task's row) and
+ * K_MAIN (the rest: name, badges, schedule, next run); EV_SYNC and
+ * EV_RELOAD with K_SERIAL. K_SINCE is the query's: the serial the page
+ * was drawn at.
  */
 #define EV_TASK			"task"		/* a task's runs changed */
 #define EV_SYNC			"sync"		/* all before was sent */
 #define EV_RELOAD		"reload"	/* too old: draw the page anew */
 #define K_LAST			"last"
+#define K_MAIN			"main"
 #define K_SERIAL		"serial"
 #define K_SINCE			"since"
 

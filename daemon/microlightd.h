@@ -947,6 +947,7 @@ void		 page_history(struct evbuffer *, struct http_req *,
 /* page_index.c */
 void		 page_index(struct http_req *);
 void		 page_index_state(struct evbuffer *, const char *);
+void		 page_index_main(struct evbuffer *, const struct task *);
 
 /* page_list.c */
 void		 page_list_init(void);

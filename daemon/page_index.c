@@ -137,15 +137,18 @@ page_index_health(struct evbuffer *b, const struct task *t, int64_t failing,
 }
 
 /* One task of the list. */
-static void
-page_index_task(struct evbuffer *b, const struct task *t, const char *token)
+/*
+ * What the list shows of a task beside its runs (inside its t-main): its
+ * name, badges, description, health, errors, schedules and next run. The
+ * list's events carry it too, as these change with the runs.
+ */
+void
+page_index_main(struct evbuffer *b, const struct task *t)
 {
 	int64_t	 next, failing, overdue;
+	int	 scheduled;
 
-	evbuffer_add_printf(b, "<li class=\"task%s\" id=\"task-",
-	    task_valid(t) ? "" : " invalid");
-	page_text(b, t->name);
-	evbuffer_add_printf(b, "\"><div class=\"t-main\"><h3>");
+	evbuffer_add_printf(b, "<h3>");
 	page_task_link(b, t->name);
 	if (!task_valid(t))
 		evbuffer_add_printf(b, " <span class=\"badge b-invalid\">"
@@ -166,19 +169,32 @@ page_index_task(struct evbuffer *b, const struct task *t, const char *token)
 	page_index_health(b, t, failing, overdue);
 	if (!task_valid(t))
 		page_task_errors(b, t);
-	if (t->def != NULL && t->def->nschedules > 0) {
-		evbuffer_add_printf(b, "<p class=\"meta\"><span class=\"sched\">"
-		    "<b>Runs</b> ");
+	/* Its schedules, and its next run: a schedule's or one for later. */
+	scheduled = t->def != NULL && t->def->nschedules > 0;
+	if ((next = ops_next_run(t)) <= 0 && !scheduled)
+		return;
+	evbuffer_add_printf(b, "<p class=\"meta\">");
+	if (scheduled) {
+		evbuffer_add_printf(b, "<span class=\"sched\"><b>Runs</b> ");
 		page_schedules(b, t);
 		evbuffer_add_printf(b, "</span>");
-		if ((next = ops_next_run(t)) > 0) {
-			evbuffer_add_printf(b, "<span class=\"next\"><b>Next"
-			    "</b> ");
-			page_time_ms(b, next, PAGE_T_DAY);
-			evbuffer_add_printf(b, "</span>");
-		}
-		evbuffer_add_printf(b, "</p>");
 	}
+	if (next > 0) {
+		evbuffer_add_printf(b, "<span class=\"next\"><b>Next</b> ");
+		page_time_ms(b, next, PAGE_T_DAY);
+		evbuffer_add_printf(b, "</span>");
+	}
+	evbuffer_add_printf(b, "</p>");
+}
+
+static void
+page_index_task(struct evbuffer *b, const struct task *t, const char *token)
+{
+	evbuffer_add_printf(b, "<li class=\"task%s\" id=\"task-",
+	    task_valid(t) ? "" : " invalid");
+	page_text(b, t->name);
+	evbuffer_add_printf(b, "\"><div class=\"t-main\">");
+	page_index_main(b, t);
 	evbuffer_add_printf(b, "</div>");
 	page_index_side(b, t, token);
 	evbuffer_add_printf(b, "</li>\n");

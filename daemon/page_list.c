@@ -140,11 +140,16 @@ page_list_changed(const char *name)
 	}
 }
 
-/* Send an event of a task's state now: its runs, as the list shows them. */
+/*
+ * Send an event of a task's state now: its runs, and the rest of its row,
+ * as the list shows them.
+ */
 static void
-page_list_send(struct page_list_watch *w, const char *name, int64_t serial)
+page_list_send(struct page_list_watch *w, const struct task *t,
+    int64_t serial)
 {
-	struct evbuffer	*b = evbuffer_new();
+	struct evbuffer	*b = evbuffer_new(), *m = evbuffer_new();
+	const char	*name = t->name;
 	json_t		*last, *o;
 
 	page_index_state(b, name);
@@ -158,6 +163,8 @@ page_list_send(struct page_list_watch *w, const char *name, int64_t serial)
 	} else
 		json_object_set_new(o, K_LAST, json_null());
 	json_object_set_new(o, K_HTML, page_html_json(b));
+	page_index_main(m, t);
+	json_object_set_new(o, K_MAIN, page_html_json(m));
 	api_sse_event(w->hs, EV_TASK, serial, o);
 }
 
@@ -188,7 +195,7 @@ page_list_push(struct page_list_watch *w)
 			return;
 		if ((t = task_find(e->name)) != NULL &&
 		    access_task(w->who, t, e->name))
-			page_list_send(w, e->name, e->serial);
+			page_list_send(w, t, e->serial);
 		w->sent = e->serial;
 	}
 	if (w->sent < page_list_last)

@@ -107,8 +107,8 @@ runs_bad_params(const struct task *t, json_t *given, struct ops_error *err)
 }
 
 /*
- * Who is to hear when a task's runs change -- one is queued, starts or
- * ends -- by the task's name (the task list's live updates, the reasons
+ * Who is to hear when a task's runs change -- one is planned for later,
+ * queued, starts or ends -- by the task's name (the task list's live updates, the reasons
  * queued runs' pages give); NULL: nobody any more. Each is called at
  * once, from wherever the change is made, and must not call back in here.
  */
@@ -516,6 +516,7 @@ runs_schedule(struct run *r, const struct run_request *req,
 	id = r->rec.id;
 	log_debug("%s[%lld]: scheduled by %s", r->rec.task, (long long)id,
 	    r->rec.triggered_by);
+	runs_change(r);		/* its task's next run may be this one */
 	if (req->object != NULL)
 		*req->object = object_run(&r->rec);
 	if (r->rec.not_before < due_t) {

@@ -9,8 +9,9 @@
 // select, number, checkbox) filled and run; a refused form with each
 // error under its field and what was typed kept; output arriving live over
 // Server-Sent Events while the run still goes, its duration counting and
-// its size growing; the task list's badges following runs as they are
-// queued, start and end, without a reload; a slow run cancelled;
+// its size growing; the task list's badges and next run following runs as
+// they are planned, queued, start and end, without a reload; a slow run
+// cancelled;
 // an @confirm task asking before it runs; the page without JavaScript;
 // a phone-sized screen; and no console error, page error, failed
 // request or Content-Security-Policy violation anywhere. It prints TAP.
@@ -261,9 +262,11 @@ class Daemon {
     return JSON.parse(r.body).run;
   }
 
-  // Start a run of task through the JSON API: its id.
-  async startRun(task) {
-    const r = await post(this.port, '/api/v1/tasks/' + task + '/runs', {});
+  // Start a run of task through the JSON API (body: its members, "in"
+  // for a run for later): its id.
+  async startRun(task, body = {}) {
+    const r = await post(this.port, '/api/v1/tasks/' + task + '/runs',
+      body);
     assert.strictEqual(r.status, 201, 'POST a run of ' + task + ': ' +
       r.body);
     return JSON.parse(r.body).run.id;
@@ -696,6 +699,18 @@ test('the task list follows runs as they are queued, start and end',
   const live = await badges();
   await page.reload();
   assert.deepStrictEqual(await badges(), live);
+  // A run planned for later is its next run, until it is cancelled.
+  await page.evaluate(() => { window.__mlSameDocument = true; });
+  const next = page.locator('#task-migrate-db .t-main .next time');
+  assert.strictEqual(await next.count(), 0);
+  const later = await d.startRun('migrate-db', { in: '3h' });
+  await next.waitFor({ timeout: WAIT });
+  assert.strictEqual(await next.getAttribute('datetime'),
+    (await d.run(later)).scheduled_for);
+  const r = await post(d.port, '/api/v1/runs/' + later + '/cancel', {});
+  assert.strictEqual(r.status, 200, r.body);
+  await next.waitFor({ state: 'detached', timeout: WAIT });
+  assert.ok(await sameDocument(page), 'the list was reloaded');
 });
 
 test('a slow run is cancelled from its page', async () => {

@@ -604,6 +604,35 @@ class ListLiveTest(PageTest):
         self.assertIn(d["html"], block(self.web.get("/").text,
                                        'id="task-slow"'))
 
+    def test_rest_of_the_row(self):
+        """A task's event carries the rest of its row as the list draws
+        it: failing once a run fails, the next run once one is planned."""
+        path, _ = self.since()
+        s = SseStream(self.web, path)
+        try:
+            s.until(lambda k, d: k == "sync", "the sync")
+            run_id = self.web.run("slow")
+            self.go(run_id, 1)
+            self.go(run_id, 2)
+            d = s.until(self.of("slow", running=0), "the end")[-1][2]
+            self.assertIn('id="failing-slow">failing</span>', d["main"])
+            self.assertIn("Failing since", d["main"])
+            later = int(self.d.ctl("run", "hello", "--in", "2h",
+                                   check=0).stdout)
+            due = self.d.status(later)["scheduled_for"]
+            d = s.until(lambda k, d: k == "task" and d["task"] == "hello"
+                        and "<b>Next</b>" in d["main"], "the next run")[-1][2]
+            self.assertIn('<time datetime="%s">' % due, d["main"])
+            self.d.ctl("cancel", later, check=0)
+            d = s.until(lambda k, d: k == "task" and d["task"] == "hello"
+                        and "<b>Next</b>" not in d["main"],
+                        "no next run")[-1][2]
+        finally:
+            s.close()
+        # The page drawn now shows the same.
+        self.assertIn(d["main"], block(self.web.get("/").text,
+                                       'id="task-hello"'))
+
     def test_queued_count_and_catch_up(self):
         path, serial = self.since()
         first = self.web.run("slow")
