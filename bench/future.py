@@ -16,7 +16,6 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -26,58 +25,10 @@ import tempfile
 import threading
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("ML_BUILDDIR", TOP)
-DAEMON = os.path.join(BUILD, "microlightd")
-CTL = os.path.join(BUILD, "microlightctl")
+from mlbench import CTL, Daemon
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
 NEAR = 300                  # runs due while the N wait, for lateness
-
-
-class Daemon:
-    def __init__(self, dir):
-        self.dir = dir
-        self.sock = os.path.join(dir, "sock")
-        self.state = os.path.join(dir, "state")
-        self.proc = None
-
-    def start(self):
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            [DAEMON, "-f", "-c", os.path.join(self.dir, "conf"),
-             "-T", os.path.join(self.dir, "tasks.d"), "-d", self.state,
-             "-s", self.sock, "-l", "none"],
-            stderr=open(os.path.join(self.dir, "log"), "a"))
-        while True:
-            try:
-                self.ask({"cmd": "ping"})
-                return time.monotonic() - t0
-            except OSError:
-                if self.proc.poll() is not None:
-                    sys.exit("microlightd exited; see %s/log" % self.dir)
-                time.sleep(0.005)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(60)
-
-    def ask(self, req):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
-            s.sendall(json.dumps(req).encode() + b"\n")
-            f = s.makefile("rb")
-            return json.loads(f.readline())
-
-    def rss_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-
-    def db_bytes(self):
-        return sum(os.path.getsize(os.path.join(self.state, f))
-                   for f in os.listdir(self.state)
-                   if f.startswith("microlight.db"))
 
 
 def pipelined(sock, reqs):

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -43,10 +42,8 @@ import tempfile
 import threading
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("ML_BUILDDIR", TOP)
-DAEMON = os.path.join(BUILD, "microlightd")
-CTL = os.path.join(BUILD, "microlightctl")
+from mlbench import CTL, DAEMON, TOP, Daemon
+
 SIZES = [int(x) for x in os.environ.get("SIZES", "0 200000 1000000").split()]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 BURST = int(os.environ.get("BURST", "10000"))
@@ -55,56 +52,6 @@ OSECS = int(os.environ.get("OSECS", "10"))
 PARTS = os.environ.get("PARTS", "history memory overload").split()
 TASKS = 200
 SECRET = "history-bench-secret-0123456789"
-
-
-class Daemon:
-    def __init__(self, dir, listen="none"):
-        self.dir = dir
-        self.sock = os.path.join(dir, "sock")
-        self.state = os.path.join(dir, "state")
-        self.listen = listen
-        self.proc = None
-
-    def start(self):
-        """Start; seconds from the exec to the first ping answered."""
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            [DAEMON, "-f", "-c", os.path.join(self.dir, "conf"),
-             "-T", os.path.join(self.dir, "tasks.d"), "-d", self.state,
-             "-s", self.sock, "-l", self.listen],
-            stderr=open(os.path.join(self.dir, "log"), "a"))
-        while True:
-            try:
-                self.ask({"cmd": "ping"})
-                return time.monotonic() - t0
-            except OSError:
-                if self.proc.poll() is not None:
-                    sys.exit("microlightd exited; see %s/log" % self.dir)
-                time.sleep(0.002)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(120)
-
-    def ask(self, req):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
-            s.sendall(json.dumps(req).encode() + b"\n")
-            f = s.makefile("rb", buffering=1 << 20)
-            return json.loads(f.readline())
-
-    def rss_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-
-    def wait_idle(self):
-        while True:
-            p = self.ask({"cmd": "ping"})
-            if p["running"] == 0 and p["queued"] == 0:
-                return
-            time.sleep(0.1)
 
 
 def median_ms(fn, n):

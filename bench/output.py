@@ -30,12 +30,9 @@ the build, ROUNDS: the rounds)
 Figures and how to read them: bench/README, "Output".
 """
 
-import json
 import os
 import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -43,58 +40,11 @@ import sys
 import tempfile
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("ML_BUILDDIR", TOP)
-DAEMON = os.path.join(BUILD, "microlightd")
-CTL = os.path.join(BUILD, "microlightctl")
+from mlbench import CTL, Daemon
+
 MIB = int(sys.argv[1]) if len(sys.argv) > 1 else 256
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 N = MIB * 1024 * 1024
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-class Daemon:
-    def __init__(self, dir):
-        self.dir = dir
-        self.sock = os.path.join(dir, "sock")
-        self.state = os.path.join(dir, "state")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [DAEMON, "-f", "-c", os.path.join(self.dir, "conf"),
-             "-T", os.path.join(self.dir, "tasks.d"), "-d", self.state,
-             "-s", self.sock, "-l", "none"],
-            stderr=open(os.path.join(self.dir, "log"), "a"))
-        while True:
-            try:
-                self.ask({"cmd": "ping"})
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    sys.exit("microlightd exited; see %s/log" % self.dir)
-                time.sleep(0.005)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(60)
-
-    def ask(self, req):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
-            s.sendall(json.dumps(req).encode() + b"\n")
-            return json.loads(s.makefile("rb").readline())
-
-    def run(self, run_id):
-        return self.ask({"cmd": "status", "run": run_id})["run"]
-
-    def cpu(self):
-        """CPU seconds of the daemon so far, all its threads."""
-        if self.proc is None:
-            return 0.0
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
 
 
 class Measure:
