@@ -216,8 +216,9 @@ page_run_elapsed(json_t *run)
 /*
  * A run's facts: who, when, how long, how it ended. The duration of a run
  * that goes carries how long it has gone (data-elapsed) and the output's
- * size its bytes (data-bytes): the page's script counts the one on every
- * second and sets the other from the live stream's events.
+ * size its bytes (data-bytes) and max-log-size (data-limit): the page's
+ * script counts the one on every second and sets the other from the live
+ * stream's events.
  */
 static void
 page_run_facts(struct evbuffer *b, json_t *run)
@@ -273,7 +274,15 @@ page_run_facts(struct evbuffer *b, json_t *run)
 	bytes = json_integer_value(json_object_get(run, K_OUTPUT_SIZE));
 	page_size(bytes, size, sizeof size);
 	evbuffer_add_printf(b, "<dt>Output</dt><dd id=\"output-size\" "
-	    "data-bytes=\"%lld\">%s", (long long)bytes, size);
+	    "data-bytes=\"%lld\"", (long long)bytes);
+	/*
+	 * While it goes, the limit: output past it is dropped and sends no
+	 * event, so the page's script says so once the size reaches it.
+	 */
+	if (elapsed != -1)
+		evbuffer_add_printf(b, " data-limit=\"%lld\"",
+		    (long long)ml_conf->max_log_size);
+	evbuffer_add_printf(b, ">%s", size);
 	/* Past max-log-size or refused by the database: the log says which. */
 	if ((dropped = json_integer_value(json_object_get(run,
 	    K_OUTPUT_DROPPED))) > 0)

@@ -60,14 +60,22 @@
 		ms = Math.max(0, Math.floor(clock() - since));
 		d.textContent = 'running for ' + duration(ms);
 	}
-	// The output's size and dropped bytes, as an event gives them.
+	// The output's size and dropped bytes, as an event gives them. Past
+	// max-log-size (data-limit, while the run goes) no event comes for
+	// what is dropped: say so once the size reaches it.
 	function setSize(d) {
-		var el = document.getElementById('output-size'), drop;
+		var el = document.getElementById('output-size'), drop, text,
+		    limit;
 		if (!el || typeof d.output_size !== 'number')
 			return;
 		el.dataset.bytes = String(d.output_size);
 		el.firstChild.nodeValue = size(d.output_size);
-		if (!(d.output_dropped > 0))
+		limit = Number(el.dataset.limit);
+		if (limit > 0 && d.output_size >= limit)
+			text = '(max-log-size reached: the rest is dropped)';
+		else if (d.output_dropped > 0)
+			text = '(' + d.output_dropped + ' bytes dropped)';
+		else
 			return;
 		drop = document.getElementById('dropped');
 		if (!drop) {
@@ -77,7 +85,7 @@
 			el.appendChild(document.createTextNode(' '));
 			el.appendChild(drop);
 		}
-		drop.textContent = '(' + d.output_dropped + ' bytes dropped)';
+		drop.textContent = text;
 	}
 	function atEnd() {
 		return box.scrollHeight - box.scrollTop - box.clientHeight < 48;

@@ -9,9 +9,9 @@
 // select, number, checkbox) filled and run; a refused form with each
 // error under its field and what was typed kept; output arriving live over
 // Server-Sent Events while the run still goes, its duration counting and
-// its size growing; the task list's badges and next run following runs as
-// they are planned, queued, start and end, without a reload; a slow run
-// cancelled;
+// its size growing, and output past max-log-size said to be dropped; the
+// task list's badges and next run following runs as they are planned,
+// queued, start and end, without a reload; a slow run cancelled;
 // an @confirm task asking before it runs; the page without JavaScript;
 // a phone-sized screen; and no console error, page error, failed
 // request or Content-Security-Policy violation anywhere. It prints TAP.
@@ -653,6 +653,42 @@ test('a run\'s page counts its duration and its output\'s size live',
     ' · succeeded · microlight');
 });
 
+test('output past max-log-size is said to be dropped while it goes',
+  async () => {
+  // A task of this test only: it floods at gate 1, ends at gate 2.
+  const gate = (n) => '[ -e "' + d.gates + '/$MICROLIGHT_RUN_ID.' + n +
+    '" ] || { sleep 0.1; continue; }; break';
+  d.addTask('flood.sh', '#!/bin/sh\n# Writes past max-log-size.\n' +
+    'while :; do ' + gate(1) + '; done\n' +
+    'head -c 40000 /dev/zero | tr "\\0" x\n' +
+    'while :; do ' + gate(2) + '; done\n');
+  await until(async () => (await get(d.port, '/api/v1/tasks/flood'))
+    .status === 200, 'the new task');
+  const id = await d.startRun('flood');
+  await page.goto(d.base + '/runs/' + id);
+  await page.evaluate(() => { window.__mlSameDocument = true; });
+  assert.strictEqual(await page.locator('#output-size')
+    .getAttribute('data-limit'), String(16 * 1024));
+  assert.strictEqual(await page.locator('#dropped').count(), 0);
+  d.open(id, 1);
+  // No event comes for what is dropped: the page says so at the limit.
+  await hasText(page, '#dropped', 'max-log-size reached');
+  assert.strictEqual(await textOf(page, '#output-size'),
+    '16.0 KiB (max-log-size reached: the rest is dropped)');
+  d.open(id, 2);
+  await hasText(page, '#head .badge', 'succeeded');
+  const run = await d.run(id);
+  assert.strictEqual(run.output_dropped, 40000 - 16 * 1024);
+  assert.strictEqual(await textOf(page, '#dropped'),
+    '(' + run.output_dropped + ' bytes dropped)');
+  assert.match(await textOf(page, '#out'), new RegExp('\\[microlight: ' +
+    run.output_dropped + ' bytes of output dropped'));
+  assert.ok(await sameDocument(page), 'the page was reloaded');
+  fs.unlinkSync(path.join(d.tasks, 'flood.sh'));
+  await until(async () => (await get(d.port, '/api/v1/tasks/flood'))
+    .status === 404, 'the task to go');
+});
+
 test('the task list follows runs as they are queued, start and end',
   async () => {
   const nstreams = streams.length;
@@ -1175,7 +1211,8 @@ async function main() {
   console.log('1..' + TESTS.length);
   let failed = 0, n = 0, setupError = null;
   try {
-    d = new Daemon();
+    // A small max-log-size: one test writes past it.
+    d = new Daemon({ conf: 'max-log-size 16K\n' });
     // The daemon and the browser start side by side.
     const [ds, bs] = await Promise.allSettled([d.start(),
       chromium.launch({ executablePath: CHROMIUM, headless: true,

@@ -837,6 +837,40 @@ class WhyQueuedTest(PageTest):
         self.d.wait_status(second, "cancelled", timeout=15)
 
 
+class DroppedTest(PageTest):
+    """Output past max-log-size sends no event: while the run goes its
+    page carries the limit (data-limit) for its script to say so once the
+    size reaches it, and the bytes dropped so far on a reload; once over,
+    the count."""
+
+    CONFIG = "kill-grace 2s\nmax-log-size 4K\n"
+
+    def test_limit_while_it_goes_and_after(self):
+        self.d.add_task("flood.sh", subst("""\
+            #!/bin/sh
+            # Writes past max-log-size, then waits.
+            @SH_GATE@
+            head -c 10000 /dev/zero | tr '\\0' x
+            gate 1
+            """, self.scratch))
+        self.d.wait_for(lambda: self.d.request({"cmd": "show",
+                                                "task": "flood"})["ok"])
+        run_id = self.web.run("flood")
+        self.d.wait_for(lambda: self.d.status(run_id)["output_dropped"] ==
+                        10000 - 4096, what="the bytes past the limit")
+        size = block(self.run_page(run_id).text, 'id="output-size"',
+                     "</dd>")
+        self.assertIn('data-bytes="4096" data-limit="4096">4.0 KiB <span '
+                      'class="muted" id="dropped">(5904 bytes dropped)'
+                      '</span>', size)
+        self.go(run_id, 1)
+        self.d.wait_status(run_id, "succeeded")
+        size = block(self.run_page(run_id).text, 'id="output-size"',
+                     "</dd>")
+        self.assertNotIn("data-limit", size)
+        self.assertIn('id="dropped">(5904 bytes dropped)</span>', size)
+
+
 class WhyWaitsTest(PageTest):
     """A run for later says when it is due, as a <time> the page's script
     shows in the viewer's zone: while it is scheduled, and once queued if
@@ -1467,8 +1501,8 @@ class TickTest(PageTest):
         r = self.run_page(run_id)
         dur = re.search(r'<dd id="duration"(?: data-elapsed="(\d+)")?>(.*?)'
                         r'</dd>', r.text)
-        size = re.search(r'<dd id="output-size" data-bytes="(\d+)">'
-                         r'([^<]*)', r.text)
+        size = re.search(r'<dd id="output-size" data-bytes="(\d+)"'
+                         r'(?: data-limit="\d+")?>([^<]*)', r.text)
         self.assertTrue(dur and size, r.text)
         return (dur.group(1) and int(dur.group(1)), dur.group(2),
                 int(size.group(1)), size.group(2))
