@@ -428,6 +428,13 @@ class ListFollows(ScratchTest):
         self.d.advance(3600)
         self.d.wait_for(lambda: self.shown("other")["next_run"] != first,
                         advance=0)
+        # The run that fired has ended: the table and the list made after
+        # it see the same state.
+        self.d.wait_for(lambda: (lambda last: last is not None and
+                                 last["trigger"] == "schedule" and
+                                 last["status"] == "succeeded")(
+                                     self.shown("other").get("last_run")),
+                        advance=0, what="the hourly run's end")
         self.table()
 
 
