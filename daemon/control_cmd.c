@@ -220,31 +220,31 @@ control_cmd_list(struct client *c, json_t *req)
 	    control_cmd_arg_bool(c, req, K_EACH, &each) != 0)
 		return;
 	reply = proto_ok();
-	if (!each || !brief) {
-		ops_list(control_client_asker(c), brief, reply);
-		if (!each) {
-			control_client_send(c, reply);
-			return;
-		}
-		tasks = json_incref(json_object_get(reply, K_TASKS));
-		json_object_del(reply, K_TASKS);
-		lines = json_array();
-		json_array_foreach(tasks, i, task)
-			json_array_append_new(lines, json_pack("{s:s,s:O}",
-			    K_EVENT, EV_TASK, K_TASK, task));
-		json_array_append_new(lines, reply);
-		json_decref(tasks);
-		control_client_send_lines(c, lines);
+	if (each && brief) {
+		/* What microlightctl list asks: lines kept with their tasks. */
+		text = ops_list_each(control_client_asker(c), &len);
+		line = proto_encode(reply, &n);
+		json_decref(reply);
+		text = xreallocarray(text, 1, len + n + 1);
+		memcpy(text + len, line, n + 1);
+		free(line);
+		control_client_send_text(c, text, len + n);
 		return;
 	}
-	/* What microlightctl list asks: lines kept with their tasks. */
-	text = ops_list_each(control_client_asker(c), &len);
-	line = proto_encode(reply, &n);
-	json_decref(reply);
-	text = xreallocarray(text, 1, len + n + 1);
-	memcpy(text + len, line, n + 1);
-	free(line);
-	control_client_send_text(c, text, len + n);
+	ops_list(control_client_asker(c), brief, reply);
+	if (!each) {
+		control_client_send(c, reply);
+		return;
+	}
+	tasks = json_incref(json_object_get(reply, K_TASKS));
+	json_object_del(reply, K_TASKS);
+	lines = json_array();
+	json_array_foreach(tasks, i, task)
+		json_array_append_new(lines, json_pack("{s:s,s:O}", K_EVENT,
+		    EV_TASK, K_TASK, task));
+	json_array_append_new(lines, reply);
+	json_decref(tasks);
+	control_client_send_lines(c, lines);
 }
 
 /* show: one task and its recent runs. */

@@ -400,9 +400,27 @@ http_wants_page(struct http_req *hr)
 }
 
 /*
+ * An error's reply: for the web page a page with msg (escaped there: it
+ * may quote what the user sent), else the error object obj; obj is
+ * consumed. A 503 (shutting down, max-queued) says when to retry.
+ */
+static void
+http_error_reply(struct http_req *hr, int status, const char *msg,
+    json_t *obj)
+{
+	if (status == 503)
+		http_set_header(hr, "Retry-After", HTTP_RETRY_AFTER);
+	if (http_wants_page(hr)) {
+		page_error(hr, status, msg);
+		json_decref(obj);
+	} else
+		http_json(hr, status, obj);
+}
+
+/*
  * An error: a JSON error object for the API and webhooks
  * ({"ok":false,"error":{"code":...,"message":...}}), a page for the web
- * page. The message is escaped there: it may quote what the user sent.
+ * page.
  */
 void
 http_error(struct http_req *hr, int status, const char *code,
@@ -415,19 +433,14 @@ http_error(struct http_req *hr, int status, const char *code,
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("http_error: out of memory");
 	va_end(ap);
-	/* Unavailable for now (shutting down, max-queued): when to retry. */
-	if (status == 503)
-		http_set_header(hr, "Retry-After", HTTP_RETRY_AFTER);
-	if (http_wants_page(hr))
-		page_error(hr, status, msg);
-	else
-		http_json(hr, status, proto_error(code, "%s", msg));
+	http_error_reply(hr, status, msg, proto_error(code, "%s", msg));
 	free(msg);
 }
 
 /*
- * An error for an error object of ops.c (the object is consumed); to a
- * JSON client with its problems, if it has them.
+ * An error reply of ops.c (ops_error_reply; consumed): a JSON client gets
+ * it whole, with whatever it carries besides code and message (a refused
+ * run's problems).
  */
 void
 http_ops_error(struct http_req *hr, json_t *err)
@@ -437,16 +450,13 @@ http_ops_error(struct http_req *hr, json_t *err)
 
 	code = json_string_value(json_object_get(e, K_CODE));
 	msg = json_string_value(json_object_get(e, K_MESSAGE));
-	if (code != NULL && msg != NULL && json_object_get(e, K_PROBLEMS) !=
-	    NULL && !http_wants_page(hr)) {
-		http_json(hr, http_status_for(code), err);
+	if (code == NULL || msg == NULL) {
+		http_error(hr, http_status_for(E_INTERNAL), E_INTERNAL,
+		    "an error without a %s", code == NULL ? "code" : "message");
+		json_decref(err);
 		return;
 	}
-	if (code == NULL)
-		code = E_INTERNAL;
-	http_error(hr, http_status_for(code), code, "%s",
-	    msg != NULL ? msg : code);
-	json_decref(err);
+	http_error_reply(hr, http_status_for(code), msg, err);
 }
 
 /* A redirect to a path of ours (303: the browser follows with GET). */

@@ -138,11 +138,19 @@ int		 db_output_tail(int64_t, size_t, char **, size_t *);
 
 /* tasks.c */
 /*
- * What a task's list line shows besides the task itself: its latest run
- * (id, status, queued and started times), its next run, failing and
- * overdue since (ops_list_each).
+ * What a task's list line shows besides the task itself (ops_list_each):
+ * its latest run (last_id 0 if none, -1 if it could not be read), its next
+ * run, failing and overdue since. All int64_t: compared with memcmp.
  */
-#define OPS_LINE_KEY	7
+struct task_line_key {
+	int64_t			 last_id;
+	int64_t			 last_status;
+	int64_t			 last_queued;
+	int64_t			 last_started;
+	int64_t			 next;
+	int64_t			 failing;
+	int64_t			 overdue;
+};
 
 struct task {
 	char			*name;	/* or the file name if it has none */
@@ -158,7 +166,7 @@ struct task {
 	struct task_line {		/* its line in a list (ops_list_each) */
 		char		*text;
 		size_t		 len;
-		int64_t		 key[OPS_LINE_KEY]; /* what it shows */
+		struct task_line_key key; /* what it shows */
 	}			 line;
 	RB_ENTRY(task)		 entry;
 };

@@ -241,22 +241,24 @@ ops_list(const struct who *w, int brief, json_t *reply)
  * itself never does, a reload makes new ones. r is its latest run or NULL.
  */
 static void
-ops_list_line(struct task *t, const int64_t *key, const struct runrec *r)
+ops_list_line(struct task *t, const struct task_line_key *key,
+    const struct runrec *r)
 {
 	json_t	*last = NULL, *msg;
 
 	if (t->line.text != NULL &&
-	    memcmp(t->line.key, key, sizeof t->line.key) == 0)
+	    memcmp(&t->line.key, key, sizeof *key) == 0)
 		return;
 	if (r != NULL)
 		last = object_run_brief(r);
 	msg = json_pack("{s:s,s:o}", K_EVENT, EV_TASK, K_TASK,
-	    object_task_brief(t, last, key[4], key[5], key[6]));
+	    object_task_brief(t, last, key->next, key->failing,
+	    key->overdue));
 	json_decref(last);
 	free(t->line.text);
 	t->line.text = proto_encode(msg, &t->line.len);
 	json_decref(msg);
-	memcpy(t->line.key, key, sizeof t->line.key);
+	t->line.key = *key;
 }
 
 /*
@@ -270,29 +272,32 @@ ops_list_each(const struct who *w, size_t *len)
 {
 	struct task		*t;
 	const struct runrec	*r;
-	int64_t			 key[OPS_LINE_KEY];
+	struct task_line_key	 key;
 	char			*text = NULL;
 	size_t			 size = 0;
-	int			 rc;
 
 	*len = 0;
 	RB_FOREACH(t, task_tree, &ops_tasks()->tree) {
 		if (!access_task(w, t, t->name))
 			continue;
-		key[4] = ops_next_run(t);
-		notice_state(t->name, &key[5], &key[6]);
+		memset(&key, 0, sizeof key);
+		key.next = ops_next_run(t);
+		notice_state(t->name, &key.failing, &key.overdue);
 		/* Last: r is valid until the next call into the store. */
-		if ((rc = db_last_run_ref(t->name, &r)) == 0) {
-			key[0] = r->id;
-			key[1] = r->status;
-			key[2] = r->queued_at;
-			key[3] = r->started_at;
-		} else {
+		switch (db_last_run_ref(t->name, &r)) {
+		case 0:
+			key.last_id = r->id;
+			key.last_status = r->status;
+			key.last_queued = r->queued_at;
+			key.last_started = r->started_at;
+			break;
+		case -1:
+			key.last_id = -1;
+			/* FALLTHROUGH */
+		default:
 			r = NULL;
-			key[0] = rc;	/* none (1) or unknown (-1) */
-			key[1] = key[2] = key[3] = 0;
 		}
-		ops_list_line(t, key, r);
+		ops_list_line(t, &key, r);
 		if (*len + t->line.len > size) {
 			size = (*len + t->line.len) * 2;
 			text = xreallocarray(text, 1, size);

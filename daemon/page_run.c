@@ -373,14 +373,11 @@ static char *
 page_run_why_text(json_t *run)
 {
 	struct evbuffer	*b = evbuffer_new();
-	size_t		 len;
 	char		*s;
 
 	page_run_why(b, run);
-	len = evbuffer_get_length(b);
-	s = xmalloc(len + 1);
-	evbuffer_remove(b, s, len);
-	s[len] = '\0';
+	evbuffer_add(b, "", 1);
+	s = xstrdup((char *)evbuffer_pullup(b, -1));
 	evbuffer_free(b);
 	return (s);
 }
@@ -656,8 +653,7 @@ page_events_head(struct page_events *pe, const char *type, json_t *run)
 	struct evbuffer	*b = evbuffer_new();
 	const char	*status = page_json_str(run, K_STATUS);
 
-	if (status != NULL && proto_status_from(status) == RUN_QUEUED &&
-	    strcmp(type, EV_STATUS) == 0) {
+	if (status != NULL && proto_status_from(status) == RUN_QUEUED) {
 		if (pe->why == NULL)
 			TAILQ_INSERT_TAIL(&page_queued, pe, entry);
 		free(pe->why);

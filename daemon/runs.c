@@ -108,9 +108,10 @@ runs_bad_params(const struct task *t, json_t *given, struct ops_error *err)
 
 /*
  * Who is to hear when a task's runs change -- one is planned for later,
- * queued, starts or ends -- by the task's name (the task list's live updates, the reasons
- * queued runs' pages give); NULL: nobody any more. Each is called at
- * once, from wherever the change is made, and must not call back in here.
+ * queued, starts or ends -- by the task's name (the task list's live
+ * updates, the reasons queued runs' pages give); NULL: nobody any more.
+ * Each is called at once, from wherever the change is made, and must not
+ * call back in here.
  */
 void
 runs_on_change(void (*cb)(const char *))

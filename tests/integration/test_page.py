@@ -449,6 +449,13 @@ class PageTest(unittest.TestCase):
     def run_page(self, run_id, status=200):
         return check_page(self, self.web.get("/runs/%d" % run_id), status)
 
+    def cancel(self, *run_ids):
+        """Cancel runs of this test's, the last one running: wait until
+        it has ended."""
+        for run_id in run_ids:
+            self.d.ctl("cancel", run_id, check=0)
+        self.d.wait_status(run_ids[-1], "cancelled", timeout=15)
+
 
 class IndexTest(PageTest):
 
@@ -541,9 +548,7 @@ class ListStateTest(PageTest):
             ("failed", str(first), "failed")])
         self.assertNotIn("never run", block(self.web.get("/").text,
                                             'id="task-slow"'))
-        for run_id in (third, second):
-            self.d.ctl("cancel", run_id, check=0)
-        self.d.wait_status(second, "cancelled", timeout=15)
+        self.cancel(third, second)
         # The last result is the latest run that ended.
         self.assertEqual(self.badges("slow"), [
             ("cancelled", str(third), "cancelled")])
@@ -665,9 +670,7 @@ class ListLiveTest(PageTest):
                              [("task", "slow", 1), ("sync", None, None)])
         finally:
             s.close()
-        for run_id in (second, first):
-            self.d.ctl("cancel", run_id, check=0)
-        self.d.wait_status(first, "cancelled", timeout=15)
+        self.cancel(second, first)
 
     def test_reload(self):
         """Changes from before this daemon's start (another daemon's
@@ -801,9 +804,7 @@ class WhyQueuedTest(PageTest):
                       '"/runs/%d">#%d</a>: this task runs one at a time.'
                       '</p>' % (first, first), r.text)
         self.assertNotIn('id="why-queued"', self.run_page(first).text)
-        for run_id in (second, other, first):
-            self.d.ctl("cancel", run_id, check=0)
-        self.d.wait_status(first, "cancelled", timeout=15)
+        self.cancel(second, other, first)
 
     def test_reason_follows_live(self):
         """A queued run's live page hears when the run it waits for
@@ -832,9 +833,7 @@ class WhyQueuedTest(PageTest):
                              {("status", "queued")})
         finally:
             s.close()
-        for run_id in (third, second):
-            self.d.ctl("cancel", run_id, check=0)
-        self.d.wait_status(second, "cancelled", timeout=15)
+        self.cancel(third, second)
 
 
 class DroppedTest(PageTest):
@@ -901,9 +900,7 @@ class WhyWaitsTest(PageTest):
         finally:
             self.clock.step(3600)
         self.assertIn("Waiting for its time: scheduled for " + due, why)
-        for run_id in (later, first):
-            self.d.ctl("cancel", run_id, check=0)
-        self.d.wait_status(first, "cancelled", timeout=15)
+        self.cancel(later, first)
 
 
 class LinksTest(PageTest):
